@@ -1,0 +1,9 @@
+DROP TABLE bench_inserts;
+DROP TABLE proposal_acceptances;
+DROP TABLE proposals;
+DROP TABLE dispute_parties;
+DROP TABLE disputes;
+DROP TABLE ledger_payloads;
+DROP TABLE ledger_entries;
+DROP FUNCTION ledger_entries_append_only;
+DROP TABLE agencies;

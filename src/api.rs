@@ -1,0 +1,726 @@
+//! The HTTP edge: parse, authorise, call the core inside one transaction, render.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::auth::Caller;
+use crate::db::{read_tx, write_tx, DbConn, Pool};
+use crate::error::{AppError, Problem};
+use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
+use crate::ledger::format_time;
+use crate::registry::Agency;
+use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
+use crate::verify::{self, VerifyReport};
+
+/// Largest accepted JSON body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+const TEXT_LIMIT: usize = 20_000;
+
+pub struct AppState {
+    pub pool: Pool,
+    pub policy: Policy,
+}
+
+/// Run blocking database work on the thread pool, keeping the request's span.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+// ---- request bodies ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaiseDispute {
+    /// Registry ids of the agencies in dispute; the raiser's agency must be one.
+    pub parties: Vec<String>,
+    /// What the disagreement is about. Free text: erasable, never logged.
+    pub summary: String,
+    /// A pseudonymous case reference (letters, digits, `-_/.`, at least one digit;
+    /// never a name or date of birth).
+    #[serde(default)]
+    pub child_ref: Option<String>,
+    #[serde(default)]
+    pub urgent: bool,
+    /// Raise straight to the SLG as a complex disagreement.
+    #[serde(default)]
+    pub complex: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeBody {
+    pub resolution: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {}
+
+fn text(field: &str, v: &str) -> Result<String, AppError> {
+    let t = v.trim();
+    if t.is_empty() {
+        return Err(AppError::Unprocessable(format!("{field} must not be empty")));
+    }
+    if t.chars().count() > TEXT_LIMIT {
+        return Err(AppError::Unprocessable(format!(
+            "{field} is longer than {TEXT_LIMIT} characters"
+        )));
+    }
+    Ok(t.to_string())
+}
+
+fn child_ref(v: &Option<String>) -> Result<Option<String>, AppError> {
+    let Some(r) = v else { return Ok(None) };
+    let ok = (1..=64).contains(&r.len())
+        && r.chars().any(|c| c.is_ascii_digit())
+        && r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
+    if !ok {
+        return Err(AppError::Unprocessable(
+            "child_ref must be a pseudonymous case reference: up to 64 letters, digits or -_/. \
+             with at least one digit (never a name)"
+                .into(),
+        ));
+    }
+    Ok(Some(r.clone()))
+}
+
+// ---- views ----
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RaisedBy {
+    pub sub: String,
+    pub agency: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProposalView {
+    pub id: String,
+    pub rung: Rung,
+    pub status: ProposalStatus,
+    pub proposed_by: String,
+    pub proposed_at: String,
+    /// Null when erased, or withheld from this caller.
+    pub resolution: Option<String>,
+    /// Acceptor keys so far: `agency:<id>`, `statutory_partner:<la|icb|police>`, ...
+    pub accepted_by: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputeView {
+    pub id: String,
+    pub status: Status,
+    pub rung: Rung,
+    pub parties: Vec<String>,
+    pub raised_by: RaisedBy,
+    pub opened_at: String,
+    pub updated_at: String,
+    /// The ladder policy version the dispute was raised under.
+    pub policy: String,
+    pub urgent: bool,
+    pub complex: bool,
+    /// Null when erased, or withheld from this caller.
+    pub summary: Option<String>,
+    pub child_ref: Option<String>,
+    pub open_proposal: Option<ProposalView>,
+    pub proposals: Vec<ProposalView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputePage {
+    pub items: Vec<DisputeView>,
+    pub limit: i64,
+    pub offset: i64,
+    /// The offset of the next page, or null on the last page.
+    pub next_offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryView {
+    pub seq: i64,
+    pub recorded_at: String,
+    pub dispute_id: Option<String>,
+    pub event: String,
+    pub actor: Actor,
+    #[schema(value_type = Object)]
+    pub facts: Value,
+    /// The canonical payload as JSON; null once erased or when withheld from this caller.
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Value>,
+    pub payload_hash: String,
+    pub prev_hash: String,
+    pub entry_hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Head {
+    pub size: i64,
+    /// Hex hash of the newest entry; null while the ledger is empty.
+    pub head_hash: Option<String>,
+}
+
+/// Who may read free text and `child_ref`: everyone but the auditor.
+fn reads_text(actor: &Actor) -> bool {
+    actor.role != Role::Auditor
+}
+
+/// An agency user sees only disputes their agency is party to; a miss is a 404.
+fn visible(actor: &Actor, d: &ladder::Dispute) -> bool {
+    match actor.role {
+        Role::Agency => actor
+            .agency
+            .as_ref()
+            .is_some_and(|a| d.parties.contains(a)),
+        _ => true,
+    }
+}
+
+fn text_field(payload: &Option<Value>, key: &str) -> Option<String> {
+    payload
+        .as_ref()
+        .and_then(|p| p.get(key))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+fn view(conn: &mut DbConn, rec: DisputeRecord, actor: &Actor) -> Result<DisputeView, AppError> {
+    let with_text = reads_text(actor);
+    let raised = if with_text {
+        store::payload_of(conn, rec.raised_seq)?
+    } else {
+        None
+    };
+    let mut proposals = Vec::with_capacity(rec.state.proposals.len());
+    for (p, (at, seq)) in rec.state.proposals.iter().zip(rec.proposal_meta.iter()) {
+        let payload = if with_text {
+            store::payload_of(conn, *seq)?
+        } else {
+            None
+        };
+        proposals.push(ProposalView {
+            id: p.id.clone(),
+            rung: p.rung,
+            status: p.status,
+            proposed_by: p.proposed_by.clone(),
+            proposed_at: format_time(at),
+            resolution: text_field(&payload, "resolution"),
+            accepted_by: p.accepted_by.iter().cloned().collect(),
+        });
+    }
+    let open_proposal = proposals
+        .iter()
+        .position(|p| p.status == ProposalStatus::Open)
+        .map(|i| proposals[i].clone_view());
+    let d = rec.state;
+    Ok(DisputeView {
+        id: d.id,
+        status: d.status,
+        rung: d.rung,
+        parties: d.parties,
+        raised_by: RaisedBy {
+            sub: d.raised_by.sub,
+            agency: d.raised_by.agency,
+        },
+        opened_at: format_time(&rec.opened_at),
+        updated_at: format_time(&rec.updated_at),
+        policy: d.policy,
+        urgent: d.urgent,
+        complex: d.complex,
+        summary: text_field(&raised, "summary"),
+        child_ref: text_field(&raised, "child_ref"),
+        open_proposal,
+        proposals,
+    })
+}
+
+impl ProposalView {
+    fn clone_view(&self) -> Self {
+        ProposalView {
+            id: self.id.clone(),
+            rung: self.rung,
+            status: self.status,
+            proposed_by: self.proposed_by.clone(),
+            proposed_at: self.proposed_at.clone(),
+            resolution: self.resolution.clone(),
+            accepted_by: self.accepted_by.clone(),
+        }
+    }
+}
+
+fn entry_view(s: StoredEntry, with_payload: bool) -> EntryView {
+    let e = s.entry;
+    EntryView {
+        seq: e.seq,
+        recorded_at: format_time(&e.recorded_at),
+        dispute_id: e.dispute_id,
+        event: e.event,
+        actor: e.actor,
+        facts: e.facts,
+        payload: s
+            .payload
+            .filter(|_| with_payload)
+            .and_then(|p| serde_json::from_str(&p).ok()),
+        payload_hash: hex::encode(e.payload_hash),
+        prev_hash: hex::encode(e.prev_hash),
+        entry_hash: hex::encode(e.entry_hash),
+    }
+}
+
+// ---- handlers ----
+
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "The database answers"),
+              (status = 503, description = "The database does not answer", body = Problem)))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    run(&state.pool, |conn| {
+        store::head(conn).map_err(|e| AppError::Unavailable(format!("database: {e}")))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
+}
+
+#[utoipa::path(get, path = "/v1/agencies", tag = "registry", security(("bearer" = [])),
+    responses((status = 200, body = [Agency]), (status = 401, body = Problem)))]
+pub async fn list_agencies(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<HttpResponse, AppError> {
+    let list = run(&state.pool, store::list_agencies).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(post, path = "/v1/disputes", tag = "disputes", security(("bearer" = [])),
+    request_body = RaiseDispute,
+    responses((status = 201, body = DisputeView, headers(("Location" = String))),
+              (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 413, body = Problem),
+              (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn raise_dispute(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    body: web::Json<RaiseDispute>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let event = ladder::raise(&state.policy, &actor, &body.parties, body.urgent, body.complex)?;
+    let payload = json!({
+        "summary": text("summary", &body.summary)?,
+        "child_ref": child_ref(&body.child_ref)?,
+    });
+    let id = uuid::Uuid::new_v4().to_string();
+    let parties = body.parties;
+    let dispute_id = id.clone();
+    let view = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            let unknown = store::unknown_agencies(conn, &parties)?;
+            if !unknown.is_empty() {
+                return Err(AppError::Unprocessable(format!(
+                    "unknown agency ids: {}",
+                    unknown.join(", ")
+                )));
+            }
+            store::record(conn, &dispute_id, &actor, &event, payload)?;
+            let rec = store::load_dispute(conn, &dispute_id)?
+                .ok_or_else(|| AppError::Internal("raised dispute vanished".into()))?;
+            view(conn, rec, &actor)
+        })
+    })
+    .await?;
+    tracing::info!(dispute = %id, rung = %view.rung, "dispute raised");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/disputes/{id}")))
+        .json(view))
+}
+
+#[utoipa::path(get, path = "/v1/disputes/{id}", tag = "disputes", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, body = DisputeView), (status = 401, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn get_dispute(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| {
+            let rec = store::load_dispute(conn, &id)?
+                .filter(|r| visible(&actor, &r.state))
+                .ok_or_else(AppError::not_found)?;
+            view(conn, rec, &actor)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub rung: Option<Rung>,
+    /// Only disputes this agency is a party to.
+    pub agency: Option<String>,
+    /// Page size, 1 to 200; default 50.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/disputes", tag = "disputes", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = DisputePage), (status = 400, body = Problem),
+              (status = 401, body = Problem)))]
+pub async fn list_disputes(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=200).contains(&limit) || offset < 0 {
+        return Err(AppError::BadRequest(
+            "limit must be 1 to 200 and offset not negative".into(),
+        ));
+    }
+    let filter = ListFilter {
+        status: q.status,
+        rung: q.rung,
+        agency: q.agency,
+        visible_to_agency: match actor.role {
+            Role::Agency => actor.agency.clone(),
+            _ => None,
+        },
+        limit: limit + 1,
+        offset,
+    };
+    let items = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| {
+            store::list_disputes(conn, &filter)?
+                .into_iter()
+                .map(|r| view(conn, r, &actor))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    })
+    .await?;
+    let mut items = items;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    Ok(HttpResponse::Ok().json(DisputePage {
+        items,
+        limit,
+        offset,
+        next_offset: more.then_some(offset + limit),
+    }))
+}
+
+/// Apply one ladder command to a dispute and answer with the dispute after it.
+async fn act(
+    state: &AppState,
+    actor: Actor,
+    id: String,
+    cmd: Command,
+    payload: Value,
+) -> Result<HttpResponse, AppError> {
+    let policy = state.policy.clone();
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            let rec = store::load_dispute(conn, &id)?
+                .filter(|r| visible(&actor, &r.state))
+                .ok_or_else(AppError::not_found)?;
+            let rules = Policy::by_version(&rec.state.policy).unwrap_or(policy);
+            let events = ladder::decide(&rules, &rec.state, &actor, &cmd)?;
+            for (i, event) in events.iter().enumerate() {
+                // The command's free text belongs to its first event only.
+                let p = if i == 0 { payload.clone() } else { json!({}) };
+                store::record(conn, &id, &actor, event, p)?;
+            }
+            let rec = store::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
+            view(conn, rec, &actor)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(post, path = "/v1/disputes/{id}/proposals", tag = "disputes",
+    security(("bearer" = [])), request_body = ProposeBody,
+    params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, description = "The dispute with its new open proposal", body = DisputeView),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn propose(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+    body: web::Json<ProposeBody>,
+) -> Result<HttpResponse, AppError> {
+    let resolution = text("resolution", &body.resolution)?;
+    let cmd = Command::Propose {
+        proposal_id: uuid::Uuid::new_v4().to_string(),
+    };
+    act(&state, actor, id.into_inner(), cmd, json!({ "resolution": resolution })).await
+}
+
+#[utoipa::path(post, path = "/v1/disputes/{id}/proposals/{pid}/accept", tag = "disputes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Dispute id"), ("pid" = String, Path, description = "Proposal id")),
+    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn accept(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, pid) = path.into_inner();
+    act(&state, actor, id, Command::Accept { proposal_id: pid }, json!({})).await
+}
+
+#[utoipa::path(post, path = "/v1/disputes/{id}/proposals/{pid}/reject", tag = "disputes",
+    security(("bearer" = [])), request_body = ReasonBody,
+    params(("id" = String, Path, description = "Dispute id"), ("pid" = String, Path, description = "Proposal id")),
+    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn reject(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, AppError> {
+    let (id, pid) = path.into_inner();
+    let reason = text("reason", &body.reason)?;
+    act(&state, actor, id, Command::Reject { proposal_id: pid }, json!({ "reason": reason })).await
+}
+
+#[utoipa::path(post, path = "/v1/disputes/{id}/escalate", tag = "disputes",
+    security(("bearer" = [])), request_body = ReasonBody,
+    params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn escalate(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, AppError> {
+    let reason = text("reason", &body.reason)?;
+    act(&state, actor, id.into_inner(), Command::Escalate, json!({ "reason": reason })).await
+}
+
+#[utoipa::path(post, path = "/v1/disputes/{id}/withdraw", tag = "disputes",
+    security(("bearer" = [])), request_body = ReasonBody,
+    params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, AppError> {
+    let reason = text("reason", &body.reason)?;
+    act(&state, actor, id.into_inner(), Command::Withdraw, json!({ "reason": reason })).await
+}
+
+#[utoipa::path(get, path = "/v1/disputes/{id}/history", tag = "disputes",
+    security(("bearer" = [])), params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, description = "The dispute's ledger entries, oldest first", body = [EntryView]),
+              (status = 404, body = Problem)))]
+pub async fn history(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let with_text = reads_text(&actor);
+    let list = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| {
+            store::load_dispute(conn, &id)?
+                .filter(|r| visible(&actor, &r.state))
+                .ok_or_else(AppError::not_found)?;
+            store::entries(conn, Some(&id), 0, i64::MAX)
+        })
+    })
+    .await?;
+    let views: Vec<EntryView> = list.into_iter().map(|s| entry_view(s, with_text)).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// The whole ledger spans every dispute, so agency users may not read it.
+fn ledger_reader(actor: &Actor) -> Result<(), AppError> {
+    if actor.role == Role::Agency {
+        return Err(AppError::Forbidden(
+            "agency users read their own disputes' history, not the whole ledger".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/v1/ledger/head", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = Head), (status = 403, body = Problem)))]
+pub async fn ledger_head(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+) -> Result<HttpResponse, AppError> {
+    ledger_reader(&actor)?;
+    let h = run(&state.pool, |conn| Ok(store::head(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(match h {
+        Some((seq, hash)) => Head {
+            size: seq + 1,
+            head_hash: Some(hex::encode(hash)),
+        },
+        None => Head {
+            size: 0,
+            head_hash: None,
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// First `seq` to return; default 0.
+    pub from: Option<i64>,
+    /// At most this many, 1 to 1000; default 100.
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger", security(("bearer" = [])),
+    params(EntriesQuery),
+    responses((status = 200, body = [EntryView]), (status = 400, body = Problem),
+              (status = 403, body = Problem)))]
+pub async fn ledger_entries(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    q: web::Query<EntriesQuery>,
+) -> Result<HttpResponse, AppError> {
+    ledger_reader(&actor)?;
+    let from = q.from.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100);
+    if from < 0 || !(1..=1000).contains(&limit) {
+        return Err(AppError::BadRequest(
+            "from must not be negative and limit must be 1 to 1000".into(),
+        ));
+    }
+    let with_text = reads_text(&actor);
+    let list = run(&state.pool, move |conn| store::entries(conn, None, from, limit)).await?;
+    let views: Vec<EntryView> = list.into_iter().map(|s| entry_view(s, with_text)).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+#[utoipa::path(get, path = "/v1/ledger/verify", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = VerifyReport), (status = 403, body = Problem)))]
+pub async fn ledger_verify(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+) -> Result<HttpResponse, AppError> {
+    ledger_reader(&actor)?;
+    let report = run(&state.pool, verify::verify).await?;
+    if !report.ok {
+        tracing::error!(first_bad_seq = ?report.first_bad_seq, problem = ?report.problem, "ledger verification failed");
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound(format!("no route {} {}", req.method(), req.path())))
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "escalation-ledger", description = "The KRSCP escalation ladder for disagreements between safeguarding agencies, with a hash-chained ledger."),
+    paths(healthz, readyz, list_agencies, raise_dispute, get_dispute, list_disputes, propose,
+          accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify),
+    components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
+                       DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
+                       Actor, Role, ladder::Partner, Rung, Status, ProposalStatus)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// Mount every route on an actix `ServiceConfig`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .service(
+            web::scope("/v1")
+                .route("/agencies", web::get().to(list_agencies))
+                .route("/disputes", web::post().to(raise_dispute))
+                .route("/disputes", web::get().to(list_disputes))
+                .route("/disputes/{id}", web::get().to(get_dispute))
+                .route("/disputes/{id}/proposals", web::post().to(propose))
+                .route(
+                    "/disputes/{id}/proposals/{pid}/accept",
+                    web::post().to(accept),
+                )
+                .route(
+                    "/disputes/{id}/proposals/{pid}/reject",
+                    web::post().to(reject),
+                )
+                .route("/disputes/{id}/escalate", web::post().to(escalate))
+                .route("/disputes/{id}/withdraw", web::post().to(withdraw))
+                .route("/disputes/{id}/history", web::get().to(history))
+                .route("/ledger/head", web::get().to(ledger_head))
+                .route("/ledger/entries", web::get().to(ledger_entries))
+                .route("/ledger/verify", web::get().to(ledger_verify)),
+        );
+}
+
+impl ApiDoc {
+    /// The document as committed in `openapi/openapi.json`.
+    pub fn openapi_pretty() -> String {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}

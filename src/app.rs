@@ -1,0 +1,66 @@
+//! Wiring: open the store, migrate, seed, and build the HTTP server.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::api::{self, AppState};
+use crate::auth::Keys;
+use crate::db::{self, write_tx, Pool};
+use crate::error::{self, AppError};
+use crate::ladder::Policy;
+use crate::registry;
+use crate::store;
+
+/// Open the database at `url`, apply migrations and seed the registry.
+pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
+    let pool = db::pool(url, pool_size).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let ran = db::migrate(&mut conn).map_err(|e| e.to_string())?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "migrations applied");
+    }
+    let seeded = write_tx(&mut conn, |c| store::seed_registry(c, &registry::seed()))
+        .map_err(|e: AppError| format!("seeding the agency registry failed: {e}"))?;
+    if seeded {
+        tracing::info!("agency registry seeded");
+    }
+    Ok(pool)
+}
+
+/// Build the server on an already bound listener (port 0 in tests).
+pub fn server(pool: Pool, keys: Keys, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let state = web::Data::new(AppState {
+        pool,
+        policy: Policy::krscp(),
+    });
+    let keys = web::Data::new(keys);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(middleware::NormalizePath::trim())
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(keys.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(api::BODY_LIMIT)
+                    .error_handler(|e, _| error::json_error(e).into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+            .configure(api::routes)
+            .default_service(web::to(api::not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Bind `addr` and start; returns the running server and the address it got.
+pub fn start(pool: Pool, keys: Keys, addr: &str, workers: usize) -> std::io::Result<(Server, SocketAddr)> {
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    Ok((server(pool, keys, listener, workers)?, local))
+}

@@ -1,0 +1,151 @@
+//! Bearer tokens: HS256 JWTs carrying `sub`, `role`, `agency`, `partner`, `exp`.
+
+use std::future::{ready, Ready};
+use std::path::Path;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::ladder::{Actor, Partner, Role};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<Partner>,
+    pub exp: i64,
+}
+
+/// The keys `serve` checks tokens with and `token` mints them with.
+#[derive(Clone)]
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl Keys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Keys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    pub fn mint(&self, claims: &Claims) -> Result<String, String> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn check(&self, token: &str) -> Result<Actor, String> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_required_spec_claims(&["exp", "sub"]);
+        v.leeway = 30;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map_err(|e| e.to_string())?;
+        actor_from(data.claims)
+    }
+}
+
+/// The claims a role needs: an agency user names an agency, partners name a partner.
+pub fn actor_from(c: Claims) -> Result<Actor, String> {
+    if c.sub.trim().is_empty() {
+        return Err("the token has an empty sub".into());
+    }
+    match c.role {
+        Role::Agency if c.agency.is_none() => {
+            return Err("an agency token needs an agency claim".into())
+        }
+        Role::StatutoryPartner | Role::ChiefOfficer if c.partner.is_none() => {
+            return Err(format!("a {} token needs a partner claim", c.role))
+        }
+        _ => {}
+    }
+    let agency = if c.role == Role::Agency { c.agency } else { None };
+    let partner = match c.role {
+        Role::StatutoryPartner | Role::ChiefOfficer => c.partner,
+        _ => None,
+    };
+    Ok(Actor {
+        sub: c.sub,
+        role: c.role,
+        agency,
+        partner,
+    })
+}
+
+/// Read the token secret from `path`, or create one there (mode 0600) on first start.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(s) = std::fs::read_to_string(path) {
+        let s = s.trim();
+        if s.len() >= 32 {
+            return Ok(s.as_bytes().to_vec());
+        }
+        return Err(std::io::Error::other(format!(
+            "{} holds fewer than 32 characters",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let secret = hex::encode(raw);
+    write_private(path, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// The authenticated caller of a `/v1` request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Actor);
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(caller(req))
+    }
+}
+
+fn caller(req: &HttpRequest) -> Result<Caller, AppError> {
+    let keys = req
+        .app_data::<web::Data<Keys>>()
+        .ok_or_else(|| AppError::Internal("token keys are not configured".into()))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::Unauthorized("an Authorization: Bearer token is required".into()))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| AppError::Unauthorized("the Authorization header is not a Bearer token".into()))?;
+    let actor = keys.check(token.trim()).map_err(|why| {
+        tracing::warn!(route = %req.path(), reason = %why, "token refused");
+        AppError::Unauthorized(format!("invalid token: {why}"))
+    })?;
+    Ok(Caller(actor))
+}

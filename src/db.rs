@@ -1,0 +1,256 @@
+//! Database plumbing: one connection type over PostgreSQL and SQLite, the
+//! pool, migrations, and the write transaction. Backends differ only here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Which backend a database URL names, and what to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    /// `postgres://` / `postgresql://` or `sqlite://PATH`; anything else is an error,
+    /// so a typo never creates a stray SQLite file.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains(":memory:") || path.starts_with("file:") {
+                return Err(format!(
+                    "'{url}': give SQLite a file path, e.g. sqlite://./data/escalation-ledger.db"
+                ));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        Err(format!(
+            "unsupported database URL '{}': use postgres://... or sqlite://PATH",
+            redact_url(url)
+        ))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DbUrl::Sqlite(_))
+    }
+}
+
+/// The URL without any password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// r2d2 manager that picks the backend from the URL and keeps the real
+/// connection error (the derived `establish` would hide it).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DbUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.url {
+            DbUrl::Postgres(u) => PgConnection::establish(u)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Sqlite(p) => {
+                let path = p.to_string_lossy();
+                let mut c = SqliteConnection::establish(&path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot create {0}: {1}")]
+    Dir(String, std::io::Error),
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+/// Open a pool on `url`, creating the SQLite file's folder and WAL mode if needed.
+pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
+    let parsed = DbUrl::parse(url).map_err(SetupError::Url)?;
+    if let DbUrl::Sqlite(path) = &parsed {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| SetupError::Dir(dir.display().to_string(), e))?;
+        }
+    }
+    let manager = Manager { url: parsed.clone() };
+    // Connect once up front so a bad URL reports the database's own words.
+    let mut first = manager
+        .connect()
+        .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))?;
+    if parsed.is_sqlite() {
+        first
+            .batch_execute("PRAGMA journal_mode = WAL;")
+            .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))?;
+    }
+    drop(first);
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))
+}
+
+/// Apply pending migrations; returns how many ran.
+pub fn migrate(conn: &mut DbConn) -> Result<usize, SetupError> {
+    let migrations = match conn {
+        DbConn::Pg(_) => PG_MIGRATIONS,
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+    };
+    let done = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(migrations).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(migrations).map(|v| v.len()),
+    };
+    done.map_err(|e| SetupError::Migrate(e.to_string()))
+}
+
+/// Run `f` in a write transaction that owns the ledger's tail until it ends.
+///
+/// SQLite: `BEGIN IMMEDIATE`, so the write lock is taken (waiting up to
+/// `busy_timeout`) before anything is read. PostgreSQL: a transaction-scoped
+/// advisory lock, so appends from every process serialise and the chain never forks.
+pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    in_tx(conn, "BEGIN IMMEDIATE", "BEGIN", true, f)
+}
+
+/// Run `f` on one consistent snapshot: what `verify` and multi-query reads use.
+pub fn read_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    in_tx(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        false,
+        f,
+    )
+}
+
+fn in_tx<T, E>(
+    conn: &mut DbConn,
+    sqlite_begin: &str,
+    pg_begin: &str,
+    lock: bool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite_begin)?,
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, pg_begin)?;
+            if lock {
+                let sql = format!("SELECT pg_advisory_xact_lock({LEDGER_LOCK})");
+                if let Err(e) = c.batch_execute(&sql) {
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    let result = f(conn);
+    let end = |conn: &mut DbConn, commit: bool| -> QueryResult<()> {
+        match (conn, commit) {
+            (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
+            (DbConn::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConn::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
+        }
+    };
+    match result {
+        Ok(v) => {
+            if let Err(e) = end(conn, true) {
+                let _ = end(conn, false);
+                return Err(e.into());
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = end(conn, false);
+            Err(e)
+        }
+    }
+}
+
+/// The advisory lock key for appends ("ledger" in ASCII).
+const LEDGER_LOCK: i64 = 0x6c65_6467_6572;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_decides_the_backend() {
+        assert!(matches!(
+            DbUrl::parse("postgres://u@h/db"),
+            Ok(DbUrl::Postgres(_))
+        ));
+        assert_eq!(
+            DbUrl::parse("sqlite://./data/x.db"),
+            Ok(DbUrl::Sqlite(PathBuf::from("./data/x.db")))
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:///tmp/x.db"),
+            Ok(DbUrl::Sqlite(PathBuf::from("/tmp/x.db")))
+        );
+        for bad in ["sqlit://x.db", "x.db", "sqlite://", "sqlite://:memory:", "mysql://h/db"] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://***@h/db");
+    }
+}

@@ -1,0 +1,18 @@
+//! escalation-ledger: the KRSCP escalation ladder with a verifiable ledger.
+//!
+//! `ladder` and `ledger` are the pure core; `store`, `db` and `verify` hold the
+//! data; `api`, `auth` and `error` are the HTTP edge; `app` wires them up.
+//! See `ARCHITECTURE.md`.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ladder;
+pub mod ledger;
+pub mod registry;
+pub mod schema;
+pub mod store;
+pub mod verify;

@@ -1,0 +1,191 @@
+//! Whole-ledger verification: recompute the chain, replay every event, and
+//! compare the replay with the projection tables, on one snapshot.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::{read_tx, DbConn};
+use crate::error::AppError;
+use crate::ladder::{self, Dispute};
+use crate::ledger::ChainChecker;
+use crate::registry::Agency;
+use crate::store;
+
+const BATCH: i64 = 2000;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerifyReport {
+    pub ok: bool,
+    /// Entries checked.
+    pub size: i64,
+    /// Hex `entry_hash` of the last good entry, or null for an empty ledger.
+    pub head_hash: Option<String>,
+    /// The first entry that is wrong, if the fault is in the ledger itself.
+    pub first_bad_seq: Option<i64>,
+    /// The dispute whose tables disagree with the replayed ledger, if any.
+    pub mismatched_dispute: Option<String>,
+    pub problem: Option<String>,
+}
+
+impl VerifyReport {
+    fn bad(c: &ChainChecker, seq: Option<i64>, dispute: Option<String>, problem: String) -> Self {
+        VerifyReport {
+            ok: false,
+            size: c.size,
+            head_hash: c.head.map(hex::encode),
+            first_bad_seq: seq,
+            mismatched_dispute: dispute,
+            problem: Some(problem),
+        }
+    }
+}
+
+/// Check the whole ledger and the projection built from it.
+pub fn verify(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
+    read_tx(conn, verify_snapshot)
+}
+
+fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
+    let mut chain = ChainChecker::default();
+    let mut replay: BTreeMap<String, Dispute> = BTreeMap::new();
+    let mut registry: Vec<Agency> = Vec::new();
+    loop {
+        let batch = store::entries_for_audit(conn, chain.size, BATCH)?;
+        let n = batch.len() as i64;
+        for item in batch {
+            let stored = match item {
+                Ok(s) => s,
+                Err((seq, problem)) => return Ok(VerifyReport::bad(&chain, Some(seq), None, problem)),
+            };
+            let e = &stored.entry;
+            if let Err(f) = chain.check(e, stored.payload.as_deref()) {
+                return Ok(VerifyReport::bad(&chain, Some(f.seq), None, f.problem));
+            }
+            if let Err(problem) = replay_one(&mut replay, &mut registry, &stored) {
+                let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
+                r.size -= 1;
+                return Ok(r);
+            }
+        }
+        if n < BATCH {
+            break;
+        }
+    }
+    if let Err((dispute, problem)) = compare(conn, &replay, &registry)? {
+        return Ok(VerifyReport::bad(&chain, None, dispute, problem));
+    }
+    Ok(VerifyReport {
+        ok: true,
+        size: chain.size,
+        head_hash: chain.head.map(hex::encode),
+        first_bad_seq: None,
+        mismatched_dispute: None,
+        problem: None,
+    })
+}
+
+fn replay_one(
+    replay: &mut BTreeMap<String, Dispute>,
+    registry: &mut Vec<Agency>,
+    s: &store::StoredEntry,
+) -> Result<(), String> {
+    let e = &s.entry;
+    match (&e.dispute_id, e.event.as_str()) {
+        (None, "registry_seeded") => {
+            let list = e
+                .facts
+                .get("agencies")
+                .cloned()
+                .ok_or("registry_seeded without agencies")?;
+            let list: Vec<Agency> =
+                serde_json::from_value(list).map_err(|err| format!("bad registry: {err}"))?;
+            registry.extend(list);
+            Ok(())
+        }
+        (None, other) => Err(format!("unknown ledger event '{other}'")),
+        (Some(id), _) => {
+            let event = store::event_of(e)?;
+            match replay.get_mut(id) {
+                None => {
+                    let d = ladder::start(id, &e.actor, &event)?;
+                    replay.insert(id.clone(), d);
+                    Ok(())
+                }
+                Some(d) => ladder::apply(d, &e.actor, &event),
+            }
+        }
+    }
+}
+
+type Mismatch = Result<(), (Option<String>, String)>;
+
+fn compare(
+    conn: &mut DbConn,
+    replay: &BTreeMap<String, Dispute>,
+    registry: &[Agency],
+) -> Result<Mismatch, AppError> {
+    let mut stored = store::list_agencies(conn)?;
+    let mut expected = registry.to_vec();
+    stored.sort_by(|a, b| a.id.cmp(&b.id));
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    if stored != expected {
+        return Ok(Err((
+            None,
+            "the agencies table differs from the registry in the ledger".into(),
+        )));
+    }
+    let tables = store::all_disputes(conn)?;
+    let mut seen = 0usize;
+    for rec in &tables {
+        let id = rec.state.id.clone();
+        match replay.get(&id) {
+            None => {
+                return Ok(Err((
+                    Some(id.clone()),
+                    format!("dispute {id} is in the tables but not in the ledger"),
+                )))
+            }
+            Some(d) if d != &rec.state => {
+                return Ok(Err((
+                    Some(id.clone()),
+                    format!("dispute {id} differs from its replayed ledger: {}", diff(d, &rec.state)),
+                )))
+            }
+            Some(_) => seen += 1,
+        }
+    }
+    if seen != replay.len() {
+        let missing = replay
+            .keys()
+            .find(|k| !tables.iter().any(|r| &r.state.id == *k))
+            .cloned();
+        let id = missing.clone().unwrap_or_default();
+        return Ok(Err((
+            missing,
+            format!("dispute {id} is in the ledger but missing from the tables"),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+fn diff(ledger: &Dispute, tables: &Dispute) -> String {
+    let mut out = Vec::new();
+    if ledger.status != tables.status {
+        out.push(format!("status {} in the ledger, {} in the tables", ledger.status, tables.status));
+    }
+    if ledger.rung != tables.rung {
+        out.push(format!("rung {} in the ledger, {} in the tables", ledger.rung, tables.rung));
+    }
+    if ledger.parties != tables.parties {
+        out.push("parties differ".into());
+    }
+    if ledger.proposals != tables.proposals {
+        out.push("proposals differ".into());
+    }
+    if out.is_empty() {
+        out.push("other fields differ".into());
+    }
+    out.join("; ")
+}
