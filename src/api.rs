@@ -78,7 +78,9 @@ pub struct AcceptBody {}
 fn text(field: &str, v: &str) -> Result<String, AppError> {
     let t = v.trim();
     if t.is_empty() {
-        return Err(AppError::Unprocessable(format!("{field} must not be empty")));
+        return Err(AppError::Unprocessable(format!(
+            "{field} must not be empty"
+        )));
     }
     if t.chars().count() > TEXT_LIMIT {
         return Err(AppError::Unprocessable(format!(
@@ -186,10 +188,7 @@ fn reads_text(actor: &Actor) -> bool {
 /// An agency user sees only disputes their agency is party to; a miss is a 404.
 fn visible(actor: &Actor, d: &ladder::Dispute) -> bool {
     match actor.role {
-        Role::Agency => actor
-            .agency
-            .as_ref()
-            .is_some_and(|a| d.parties.contains(a)),
+        Role::Agency => actor.agency.as_ref().is_some_and(|a| d.parties.contains(a)),
         _ => true,
     }
 }
@@ -326,7 +325,13 @@ pub async fn raise_dispute(
     body: web::Json<RaiseDispute>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let event = ladder::raise(&state.policy, &actor, &body.parties, body.urgent, body.complex)?;
+    let event = ladder::raise(
+        &state.policy,
+        &actor,
+        &body.parties,
+        body.urgent,
+        body.complex,
+    )?;
     let payload = json!({
         "summary": text("summary", &body.summary)?,
         "child_ref": child_ref(&body.child_ref)?,
@@ -483,7 +488,14 @@ pub async fn propose(
     let cmd = Command::Propose {
         proposal_id: uuid::Uuid::new_v4().to_string(),
     };
-    act(&state, actor, id.into_inner(), cmd, json!({ "resolution": resolution })).await
+    act(
+        &state,
+        actor,
+        id.into_inner(),
+        cmd,
+        json!({ "resolution": resolution }),
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/disputes/{id}/proposals/{pid}/accept", tag = "disputes",
@@ -497,7 +509,14 @@ pub async fn accept(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, pid) = path.into_inner();
-    act(&state, actor, id, Command::Accept { proposal_id: pid }, json!({})).await
+    act(
+        &state,
+        actor,
+        id,
+        Command::Accept { proposal_id: pid },
+        json!({}),
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/disputes/{id}/proposals/{pid}/reject", tag = "disputes",
@@ -514,7 +533,14 @@ pub async fn reject(
 ) -> Result<HttpResponse, AppError> {
     let (id, pid) = path.into_inner();
     let reason = text("reason", &body.reason)?;
-    act(&state, actor, id, Command::Reject { proposal_id: pid }, json!({ "reason": reason })).await
+    act(
+        &state,
+        actor,
+        id,
+        Command::Reject { proposal_id: pid },
+        json!({ "reason": reason }),
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/disputes/{id}/escalate", tag = "disputes",
@@ -530,7 +556,14 @@ pub async fn escalate(
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     let reason = text("reason", &body.reason)?;
-    act(&state, actor, id.into_inner(), Command::Escalate, json!({ "reason": reason })).await
+    act(
+        &state,
+        actor,
+        id.into_inner(),
+        Command::Escalate,
+        json!({ "reason": reason }),
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/disputes/{id}/withdraw", tag = "disputes",
@@ -546,7 +579,14 @@ pub async fn withdraw(
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     let reason = text("reason", &body.reason)?;
-    act(&state, actor, id.into_inner(), Command::Withdraw, json!({ "reason": reason })).await
+    act(
+        &state,
+        actor,
+        id.into_inner(),
+        Command::Withdraw,
+        json!({ "reason": reason }),
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/disputes/{id}/history", tag = "disputes",
@@ -630,7 +670,10 @@ pub async fn ledger_entries(
         ));
     }
     let with_text = reads_text(&actor);
-    let list = run(&state.pool, move |conn| store::entries(conn, None, from, limit)).await?;
+    let list = run(&state.pool, move |conn| {
+        store::entries(conn, None, from, limit)
+    })
+    .await?;
     let views: Vec<EntryView> = list.into_iter().map(|s| entry_view(s, with_text)).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -654,7 +697,11 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound(format!("no route {} {}", req.method(), req.path())))
+    Err(AppError::NotFound(format!(
+        "no route {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 struct BearerAuth;

@@ -30,7 +30,12 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
 }
 
 /// Build the server on an already bound listener (port 0 in tests).
-pub fn server(pool: Pool, keys: Keys, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+pub fn server(
+    pool: Pool,
+    keys: Keys,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         pool,
         policy: Policy::krscp(),
@@ -47,7 +52,9 @@ pub fn server(pool: Pool, keys: Keys, listener: TcpListener, workers: usize) -> 
                     .limit(api::BODY_LIMIT)
                     .error_handler(|e, _| error::json_error(e).into()),
             )
-            .app_data(web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()))
+            .app_data(
+                web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
+            )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
             .configure(api::routes)
             .default_service(web::to(api::not_found))
@@ -59,7 +66,12 @@ pub fn server(pool: Pool, keys: Keys, listener: TcpListener, workers: usize) -> 
 }
 
 /// Bind `addr` and start; returns the running server and the address it got.
-pub fn start(pool: Pool, keys: Keys, addr: &str, workers: usize) -> std::io::Result<(Server, SocketAddr)> {
+pub fn start(
+    pool: Pool,
+    keys: Keys,
+    addr: &str,
+    workers: usize,
+) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     Ok((server(pool, keys, listener, workers)?, local))

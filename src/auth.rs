@@ -45,8 +45,8 @@ impl Keys {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_required_spec_claims(&["exp", "sub"]);
         v.leeway = 30;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
-            .map_err(|e| e.to_string())?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|e| e.to_string())?;
         actor_from(data.claims)
     }
 }
@@ -65,7 +65,11 @@ pub fn actor_from(c: Claims) -> Result<Actor, String> {
         }
         _ => {}
     }
-    let agency = if c.role == Role::Agency { c.agency } else { None };
+    let agency = if c.role == Role::Agency {
+        c.agency
+    } else {
+        None
+    };
     let partner = match c.role {
         Role::StatutoryPartner | Role::ChiefOfficer => c.partner,
         _ => None,
@@ -134,15 +138,16 @@ fn caller(req: &HttpRequest) -> Result<Caller, AppError> {
     let keys = req
         .app_data::<web::Data<Keys>>()
         .ok_or_else(|| AppError::Internal("token keys are not configured".into()))?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| AppError::Unauthorized("an Authorization: Bearer token is required".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthorized("an Authorization: Bearer token is required".into())
+    })?;
     let token = value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| AppError::Unauthorized("the Authorization header is not a Bearer token".into()))?;
+        .ok_or_else(|| {
+            AppError::Unauthorized("the Authorization header is not a Bearer token".into())
+        })?;
     let actor = keys.check(token.trim()).map_err(|why| {
         tracing::warn!(route = %req.path(), reason = %why, "token refused");
         AppError::Unauthorized(format!("invalid token: {why}"))

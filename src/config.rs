@@ -9,7 +9,11 @@ use crate::auth::{self, Keys};
 use crate::ladder::{Partner, Role};
 
 #[derive(Debug, Parser)]
-#[command(name = "escalation-ledger", version, about = "The KRSCP escalation ladder with a hash-chained ledger")]
+#[command(
+    name = "escalation-ledger",
+    version,
+    about = "The KRSCP escalation ladder with a hash-chained ledger"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -114,7 +118,10 @@ fn parse_partner(s: &str) -> Result<Partner, String> {
 impl Common {
     pub fn database_url(&self, db: &DbArgs) -> String {
         db.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("escalation-ledger.db").display())
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("escalation-ledger.db").display()
+            )
         })
     }
 

@@ -80,8 +80,8 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::ConnectionError),
             DbUrl::Sqlite(p) => {
                 let path = p.to_string_lossy();
-                let mut c = SqliteConnection::establish(&path)
-                    .map_err(r2d2::Error::ConnectionError)?;
+                let mut c =
+                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = NORMAL;",
@@ -123,7 +123,9 @@ pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
                 .map_err(|e| SetupError::Dir(dir.display().to_string(), e))?;
         }
     }
-    let manager = Manager { url: parsed.clone() };
+    let manager = Manager {
+        url: parsed.clone(),
+    };
     // Connect once up front so a bad URL reports the database's own words.
     let mut first = manager
         .connect()
@@ -159,7 +161,10 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, SetupError> {
 /// SQLite: `BEGIN IMMEDIATE`, so the write lock is taken (waiting up to
 /// `busy_timeout`) before anything is read. PostgreSQL: a transaction-scoped
 /// advisory lock, so appends from every process serialise and the chain never forks.
-pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
@@ -248,7 +253,13 @@ mod tests {
             DbUrl::parse("sqlite:///tmp/x.db"),
             Ok(DbUrl::Sqlite(PathBuf::from("/tmp/x.db")))
         );
-        for bad in ["sqlit://x.db", "x.db", "sqlite://", "sqlite://:memory:", "mysql://h/db"] {
+        for bad in [
+            "sqlit://x.db",
+            "x.db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "mysql://h/db",
+        ] {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://***@h/db");

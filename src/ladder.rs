@@ -371,9 +371,9 @@ fn allowed(who: &[Who], actor: &Actor, d: &Dispute) -> bool {
 fn acceptor_key(rule: &RungRule, actor: &Actor, d: &Dispute) -> Option<String> {
     match rule.accept {
         Acceptors::PartyAgencies => actor.party_of(d).map(|a| format!("agency:{a}")),
-        Acceptors::AllPartners(role) if actor.role == role => {
-            actor.partner.map(|p| format!("{}:{}", role.as_str(), p.as_str()))
-        }
+        Acceptors::AllPartners(role) if actor.role == role => actor
+            .partner
+            .map(|p| format!("{}:{}", role.as_str(), p.as_str())),
         _ => None,
     }
 }
@@ -436,7 +436,10 @@ pub fn decide(
     cmd: &Command,
 ) -> Result<Vec<Event>, LadderError> {
     if d.status != Status::Open {
-        return Err(LadderError::Conflict(format!("the dispute is {}", d.status)));
+        return Err(LadderError::Conflict(format!(
+            "the dispute is {}",
+            d.status
+        )));
     }
     let rule = policy
         .rule(d.rung)
@@ -476,7 +479,10 @@ pub fn decide(
                 .find(|p| &p.id == proposal_id)
                 .ok_or_else(|| LadderError::NotFound("no such proposal".into()))?;
             if p.status != ProposalStatus::Open {
-                return Err(LadderError::Conflict(format!("the proposal is {}", p.status)));
+                return Err(LadderError::Conflict(format!(
+                    "the proposal is {}",
+                    p.status
+                )));
             }
             let Some(key) = acceptor_key(rule, actor, d) else {
                 return forbid(if matches!(cmd, Command::Accept { .. }) {
@@ -746,15 +752,11 @@ mod tests {
         prop_oneof![
             prop_oneof![Just("a"), Just("b"), Just("c"), Just("x")].prop_map(agency),
             Just(role(Role::Slg, None)),
-            prop_oneof![
-                Just(Partner::La),
-                Just(Partner::Icb),
-                Just(Partner::Police)
-            ]
-            .prop_flat_map(|p| prop_oneof![
-                Just(role(Role::StatutoryPartner, Some(p))),
-                Just(role(Role::ChiefOfficer, Some(p)))
-            ]),
+            prop_oneof![Just(Partner::La), Just(Partner::Icb), Just(Partner::Police)]
+                .prop_flat_map(|p| prop_oneof![
+                    Just(role(Role::StatutoryPartner, Some(p))),
+                    Just(role(Role::ChiefOfficer, Some(p)))
+                ]),
             Just(role(Role::Scrutineer, None)),
             Just(role(Role::PartnershipAdmin, None)),
             Just(role(Role::Auditor, None)),

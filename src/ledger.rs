@@ -190,7 +190,10 @@ pub struct ChainChecker {
 impl ChainChecker {
     /// Check one entry and, if given, its stored payload (`None` = erased).
     pub fn check(&mut self, e: &Entry, payload: Option<&str>) -> Result<(), ChainFault> {
-        let fault = |problem: String| ChainFault { seq: e.seq, problem };
+        let fault = |problem: String| ChainFault {
+            seq: e.seq,
+            problem,
+        };
         if e.seq != self.size {
             return Err(ChainFault {
                 seq: self.size,

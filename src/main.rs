@@ -9,7 +9,9 @@ use escalation_ledger::{api, app, verify};
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -48,7 +50,9 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let keys = common.keys()?;
     let pool = app::prepare(&url, args.pool_size)?;
     let workers = args.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     });
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) =

@@ -61,7 +61,10 @@ impl EntryRow {
     /// Back to an [`Entry`]; a row that cannot be read as one is reported, not hidden.
     fn into_entry(self) -> Result<Entry, String> {
         let seq = self.seq;
-        let role = self.actor_role.parse().map_err(|e| format!("entry {seq}: {e}"))?;
+        let role = self
+            .actor_role
+            .parse()
+            .map_err(|e| format!("entry {seq}: {e}"))?;
         let partner = self
             .actor_partner
             .map(|p| p.parse())
@@ -106,7 +109,10 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
 /// Append one entry after the current head. Call inside [`crate::db::write_tx`].
 pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
     let head = match head(conn)? {
-        Some((seq, h)) => Some((seq, hash32(&h, seq, "entry_hash").map_err(AppError::Internal)?)),
+        Some((seq, h)) => Some((
+            seq,
+            hash32(&h, seq, "entry_hash").map_err(AppError::Internal)?,
+        )),
         None => None,
     };
     let sealed =
@@ -123,13 +129,15 @@ pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
     Ok(sealed.entry)
 }
 
-/// Entries `from..from+limit` with their payloads, oldest first.
-pub fn entries(
+/// An entry row and its payload row (`None` if missing, `Some((seq, None))` once erased).
+type EntryWithPayload = (EntryRow, Option<(i64, Option<String>)>);
+
+fn load_entries(
     conn: &mut DbConn,
     dispute: Option<&str>,
     from: i64,
     limit: i64,
-) -> Result<Vec<StoredEntry>, AppError> {
+) -> QueryResult<Vec<EntryWithPayload>> {
     let mut q = ledger_entries::table
         .left_join(ledger_payloads::table)
         .filter(ledger_entries::seq.ge(from))
@@ -139,31 +147,18 @@ pub fn entries(
     if let Some(d) = dispute {
         q = q.filter(ledger_entries::dispute_id.eq(d));
     }
-    let rows: Vec<(EntryRow, Option<(i64, Option<String>)>)> = q.load(conn)?;
-    rows.into_iter()
-        .map(|(row, payload)| {
-            Ok(StoredEntry {
-                entry: row.into_entry().map_err(AppError::Internal)?,
-                payload: payload.and_then(|(_, p)| p),
-            })
-        })
-        .collect()
+    q.load(conn)
 }
 
-/// Like [`entries`], but a row that cannot be decoded is returned as its `seq`
-/// and the problem, so `verify` can name it.
+/// Entries from `seq` onwards, each decoded, or its `seq` and why it could not be.
+/// `verify` names such an entry; the API treats it as an internal error.
 pub fn entries_for_audit(
     conn: &mut DbConn,
+    dispute: Option<&str>,
     from: i64,
     limit: i64,
 ) -> QueryResult<Vec<Result<StoredEntry, (i64, String)>>> {
-    let rows: Vec<(EntryRow, Option<(i64, Option<String>)>)> = ledger_entries::table
-        .left_join(ledger_payloads::table)
-        .filter(ledger_entries::seq.ge(from))
-        .order(ledger_entries::seq.asc())
-        .limit(limit)
-        .load(conn)?;
-    Ok(rows
+    Ok(load_entries(conn, dispute, from, limit)?
         .into_iter()
         .map(|(row, payload)| {
             let seq = row.seq;
@@ -175,6 +170,19 @@ pub fn entries_for_audit(
                 .map_err(|e| (seq, e))
         })
         .collect())
+}
+
+/// Entries `from..from+limit` with their payloads, oldest first.
+pub fn entries(
+    conn: &mut DbConn,
+    dispute: Option<&str>,
+    from: i64,
+    limit: i64,
+) -> Result<Vec<StoredEntry>, AppError> {
+    entries_for_audit(conn, dispute, from, limit)?
+        .into_iter()
+        .map(|r| r.map_err(|(_, e)| AppError::Internal(e)))
+        .collect()
 }
 
 pub fn payload_of(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Value>> {
@@ -197,7 +205,10 @@ pub fn list_agencies(conn: &mut DbConn) -> Result<Vec<Agency>, AppError> {
                 id,
                 name,
                 kind,
-                statutory_partner: p.map(|p| p.parse()).transpose().map_err(AppError::Internal)?,
+                statutory_partner: p
+                    .map(|p| p.parse())
+                    .transpose()
+                    .map_err(AppError::Internal)?,
             })
         })
         .collect()
@@ -255,7 +266,11 @@ pub fn unknown_agencies(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<St
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    Ok(ids.iter().filter(|i| !known.contains(*i)).cloned().collect())
+    Ok(ids
+        .iter()
+        .filter(|i| !known.contains(*i))
+        .cloned()
+        .collect())
 }
 
 // ---- disputes ----
@@ -339,7 +354,10 @@ fn project(
                 ))
                 .execute(conn),
             None => q
-                .set((disputes::status.eq(status.as_str()), disputes::updated_at.eq(at)))
+                .set((
+                    disputes::status.eq(status.as_str()),
+                    disputes::updated_at.eq(at),
+                ))
                 .execute(conn),
         }
     };
@@ -488,7 +506,10 @@ fn assemble(conn: &mut DbConn, row: DisputeRow) -> Result<DisputeRecord, AppErro
     let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
     let accepted: Vec<(String, String)> = proposal_acceptances::table
         .filter(proposal_acceptances::proposal_id.eq_any(ids))
-        .select((proposal_acceptances::proposal_id, proposal_acceptances::acceptor))
+        .select((
+            proposal_acceptances::proposal_id,
+            proposal_acceptances::acceptor,
+        ))
         .load(conn)?;
     let mut props = Vec::with_capacity(rows.len());
     let mut meta = Vec::with_capacity(rows.len());

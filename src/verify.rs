@@ -52,12 +52,14 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut replay: BTreeMap<String, Dispute> = BTreeMap::new();
     let mut registry: Vec<Agency> = Vec::new();
     loop {
-        let batch = store::entries_for_audit(conn, chain.size, BATCH)?;
+        let batch = store::entries_for_audit(conn, None, chain.size, BATCH)?;
         let n = batch.len() as i64;
         for item in batch {
             let stored = match item {
                 Ok(s) => s,
-                Err((seq, problem)) => return Ok(VerifyReport::bad(&chain, Some(seq), None, problem)),
+                Err((seq, problem)) => {
+                    return Ok(VerifyReport::bad(&chain, Some(seq), None, problem))
+                }
             };
             let e = &stored.entry;
             if let Err(f) = chain.check(e, stored.payload.as_deref()) {
@@ -150,7 +152,10 @@ fn compare(
             Some(d) if d != &rec.state => {
                 return Ok(Err((
                     Some(id.clone()),
-                    format!("dispute {id} differs from its replayed ledger: {}", diff(d, &rec.state)),
+                    format!(
+                        "dispute {id} differs from its replayed ledger: {}",
+                        diff(d, &rec.state)
+                    ),
                 )))
             }
             Some(_) => seen += 1,
@@ -173,10 +178,16 @@ fn compare(
 fn diff(ledger: &Dispute, tables: &Dispute) -> String {
     let mut out = Vec::new();
     if ledger.status != tables.status {
-        out.push(format!("status {} in the ledger, {} in the tables", ledger.status, tables.status));
+        out.push(format!(
+            "status {} in the ledger, {} in the tables",
+            ledger.status, tables.status
+        ));
     }
     if ledger.rung != tables.rung {
-        out.push(format!("rung {} in the ledger, {} in the tables", ledger.rung, tables.rung));
+        out.push(format!(
+            "rung {} in the ledger, {} in the tables",
+            ledger.rung, tables.rung
+        ));
     }
     if ledger.parties != tables.parties {
         out.push("parties differ".into());

@@ -1,0 +1,226 @@
+//! The binary itself: `serve` twice on one database, `token`, `migrate`, `verify`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{client, Backend, TestDb, SECRET};
+
+const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(url: &str, data_dir: &std::path::Path) -> Serve {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            url,
+            "--workers",
+            "2",
+        ])
+        .env("JWT_SECRET", SECRET)
+        .env("DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines.next().expect("a first line").expect("readable");
+    let base = line
+        .strip_prefix("escalation-ledger listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    Serve { child, base }
+}
+
+fn token(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("token")
+        .args(args)
+        .env("JWT_SECRET", SECRET)
+        .output()
+        .expect("token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Two `serve` processes append to one database at once; the chain never forks or gaps.
+async fn two_serve_processes_share_one_chain(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url.clone();
+    let d = dir.path().to_path_buf();
+    let (one, two) =
+        actix_web::rt::task::spawn_blocking(move || (serve(&url, &d), serve(&url, &d)))
+            .await
+            .unwrap();
+    let tok = token(&[
+        "--sub",
+        "u@k",
+        "--role",
+        "agency",
+        "--agency",
+        "kingston-council",
+    ]);
+    let c = client();
+    const EACH: usize = 16;
+    let calls = [&one.base, &two.base].into_iter().flat_map(|base| {
+        let c = &c;
+        let tok = &tok;
+        (0..EACH).map(move |_| async move {
+            let mut res = c
+                .post(format!("{base}/v1/disputes"))
+                .bearer_auth(tok)
+                .send_json(&json!({"parties": ["kingston-council", "cafcass"], "summary": "s"}))
+                .await
+                .expect("request");
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (res.status().as_u16(), body)
+        })
+    });
+    let results = join_all(calls).await;
+    for (s, v) in &results {
+        assert_eq!(*s, 201, "{v}");
+    }
+    drop((one, two));
+    let url = db.url.clone();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["verify", "--database-url", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ledger intact: {} entries", 1 + 2 * EACH)),
+        "{stdout}"
+    );
+}
+
+/// A fresh data dir: `migrate` creates the database, `token` mints what `serve` accepts.
+async fn migrate_token_and_serve_on_a_fresh_data_dir(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["migrate", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = db.url.clone();
+    let d = dir.path().to_path_buf();
+    let s = actix_web::rt::task::spawn_blocking(move || serve(&url, &d))
+        .await
+        .unwrap();
+    let c = client();
+    let tok = token(&[
+        "--sub",
+        "scrutineer@krscp",
+        "--role",
+        "scrutineer",
+        "--ttl",
+        "5m",
+    ]);
+    let res = c
+        .get(format!("{}/v1/agencies", s.base))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let out = Command::new(BIN)
+        .args(["token", "--sub", "x", "--role", "agency"])
+        .env("JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an agency token needs --agency");
+}
+
+both_backends!(
+    two_serve_processes_share_one_chain,
+    migrate_token_and_serve_on_a_fresh_data_dir
+);
+
+#[test]
+fn a_mistyped_scheme_is_an_error_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["sqlit://x.db", "x.db", "postgress://localhost/db"] {
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["migrate", "--database-url", url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"),
+            "{url}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file was created"
+    );
+}
+
+#[test]
+fn the_default_data_dir_gets_a_private_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["token", "--sub", "a", "--role", "auditor"])
+        .env_remove("JWT_SECRET")
+        .env_remove("DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let secret = dir.path().join("data/jwt-secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the secret is private to the user");
+    }
+    let out2 = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["migrate"])
+        .env_remove("DATABASE_URL")
+        .env_remove("DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out2.stderr)
+    );
+    assert!(dir.path().join("data/escalation-ledger.db").exists());
+}

@@ -1,0 +1,225 @@
+//! Spawn the real app on 127.0.0.1:0 over a real database, once per backend:
+//! a temp-dir SQLite file, or a fresh PostgreSQL schema per test.
+
+use std::time::Duration;
+
+use awc::Client;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use escalation_ledger::auth::{Claims, Keys};
+use escalation_ledger::db::{DbConn, Pool};
+use escalation_ledger::ladder::{Partner, Role};
+use escalation_ledger::{app, verify};
+use serde_json::{json, Value};
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// PostgreSQL for tests: `TEST_DATABASE_URL`, or the local default. Never skipped.
+pub fn pg_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    schema: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                schema: None,
+                _dir: dir,
+            },
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let mut c = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for the test suite and {admin} cannot be reached: {e}. \
+                         Start it or set TEST_DATABASE_URL."
+                    )
+                });
+                c.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if admin.contains('?') { '&' } else { '?' };
+                TestDb {
+                    url: format!("{admin}{sep}options=-csearch_path%3D{schema}"),
+                    schema: Some(schema),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            if let Ok(mut c) = PgConnection::establish(&pg_admin_url()) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: Pool,
+    pub client: Client,
+    pub db: TestDb,
+    keys: Keys,
+}
+
+pub fn client() -> Client {
+    Client::builder().timeout(Duration::from_secs(120)).finish()
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend);
+        let url = db.url.clone();
+        let pool = actix_web::rt::task::spawn_blocking(move || app::prepare(&url, 8))
+            .await
+            .expect("join")
+            .expect("prepare database");
+        let keys = Keys::from_secret(SECRET.as_bytes());
+        let (server, addr) =
+            app::start(pool.clone(), keys.clone(), "127.0.0.1:0", 2).expect("start server");
+        actix_web::rt::spawn(server);
+        TestApp {
+            base: format!("http://{addr}"),
+            pool,
+            client: client(),
+            db,
+            keys,
+        }
+    }
+
+    pub fn token(
+        &self,
+        sub: &str,
+        role: Role,
+        agency: Option<&str>,
+        partner: Option<Partner>,
+    ) -> String {
+        self.keys
+            .mint(&Claims {
+                sub: sub.into(),
+                role,
+                agency: agency.map(str::to_string),
+                partner,
+                exp: chrono::Utc::now().timestamp() + 3600,
+            })
+            .expect("mint")
+    }
+
+    pub fn agency(&self, id: &str) -> String {
+        self.token(&format!("user@{id}"), Role::Agency, Some(id), None)
+    }
+    pub fn role(&self, role: Role) -> String {
+        self.token(&format!("{role}-user"), role, None, None)
+    }
+    pub fn partner(&self, role: Role, p: Partner) -> String {
+        self.token(&format!("{role}-{p}"), role, None, Some(p))
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let body = res.body().limit(64 << 20).await.expect("body");
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let mut res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send_json(&body)
+            .await
+            .expect("request");
+        let body = res.body().await.expect("body");
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Raise a dispute as the first party's agency user; returns its id.
+    pub async fn raise(&self, parties: &[&str], complex: bool) -> String {
+        let (s, v) = self
+            .post(
+                &self.agency(parties[0]),
+                "/v1/disputes",
+                json!({"parties": parties, "summary": "Threshold for a strategy meeting", "child_ref": "KR-2026-0001", "complex": complex}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn size(&self) -> i64 {
+        let (s, v) = self.get(&self.role(Role::Auditor), "/v1/ledger/head").await;
+        assert_eq!(s, 200, "{v}");
+        v["size"].as_i64().expect("size")
+    }
+
+    pub fn conn(&self) -> escalation_ledger::db::PooledConn {
+        self.pool.get().expect("connection")
+    }
+
+    /// Run the library's verify directly on the database.
+    pub fn verify(&self) -> verify::VerifyReport {
+        verify::verify(&mut self.conn()).expect("verify runs")
+    }
+
+    /// Execute raw SQL, for tampering; the SQL may differ per backend.
+    pub fn sql(&self, sqlite: &str, pg: &str) -> Result<(), String> {
+        let mut c = self.conn();
+        let conn: &mut DbConn = &mut c;
+        match conn {
+            DbConn::Sqlite(c) => c.batch_execute(sqlite),
+            DbConn::Pg(c) => c.batch_execute(pg),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Declare an async test once and run it on both backends.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}

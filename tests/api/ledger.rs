@@ -1,0 +1,118 @@
+use escalation_ledger::ladder::Role;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+
+async fn python_verify(base: &str, token: String) -> std::process::Output {
+    let base = base.to_string();
+    actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/verify_chain.py"
+            ))
+            .arg(&base)
+            .env("LEDGER_TOKEN", token)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .expect("join")
+}
+
+/// The stand-alone Python script recomputes our chain from the API, and
+/// catches an entry whose stored hash was rewritten.
+async fn python_script_recomputes_the_chain(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&["kingston-council", "cafcass"], false).await;
+    let tok = app.agency("cafcass");
+    // Free text with quotes, control characters and non-ASCII, to exercise canonical JSON.
+    let (s, _) = app
+        .post(
+            &tok,
+            &format!("/v1/disputes/{id}/proposals"),
+            json!({"resolution": "\"Quoted\"\ttab\u{1} é ✓ 𝄞"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.raise(&["richmond-council", "sw-london-icb", "cafcass"], true)
+        .await;
+
+    let out = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, head) = app.get(&app.role(Role::Auditor), "/v1/ledger/head").await;
+    assert!(
+        stdout.contains(&format!(
+            "chain intact: 4 entries, head {}",
+            head["head_hash"].as_str().unwrap()
+        )),
+        "{stdout}"
+    );
+
+    app.sql(
+        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 2",
+        "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update; \
+         UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 2",
+    )
+    .unwrap();
+    let out = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("chain broken at seq 2"), "{stdout}");
+}
+
+/// Entries come back in order with their hashes linked; the auditor sees no free text.
+async fn ledger_endpoints(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&["kingston-council", "cafcass"], false).await;
+    let (s, head) = app
+        .get(&app.role(Role::Scrutineer), "/v1/ledger/head")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(head["size"], 2);
+    let (s, list) = app
+        .get(
+            &app.role(Role::Scrutineer),
+            "/v1/ledger/entries?from=1&limit=5",
+        )
+        .await;
+    assert_eq!(s, 200);
+    let e = &list[0];
+    assert_eq!(e["seq"], 1);
+    assert_eq!(e["event"], "raised");
+    assert_eq!(e["dispute_id"], id.as_str());
+    assert_eq!(e["actor"]["agency"], "kingston-council");
+    assert_eq!(e["payload"]["child_ref"], "KR-2026-0001");
+    assert_eq!(e["entry_hash"], head["head_hash"]);
+    let h = e["entry_hash"].as_str().unwrap();
+    assert!(
+        h.len() == 64
+            && h.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    let (_, first) = app
+        .get(&app.role(Role::Scrutineer), "/v1/ledger/entries?limit=1")
+        .await;
+    assert_eq!(first[0]["prev_hash"], "0".repeat(64));
+    assert_eq!(first[0]["event"], "registry_seeded");
+    assert_eq!(first[0]["entry_hash"], e["prev_hash"]);
+
+    let (_, list) = app
+        .get(&app.role(Role::Auditor), "/v1/ledger/entries?from=1")
+        .await;
+    assert!(list[0]["payload"].is_null());
+    assert_eq!(list[0]["payload_hash"], e["payload_hash"]);
+    let (s, v) = app.get(&app.role(Role::Auditor), "/v1/ledger/verify").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["size"], 2);
+    assert_eq!(v["head_hash"], head["head_hash"]);
+}
+
+both_backends!(python_script_recomputes_the_chain, ledger_endpoints);

@@ -1,0 +1,11 @@
+//! Integration tests: the real app over HTTP, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod ladder_walk;
+mod ledger;
+mod openapi;
+mod tamper;
