@@ -457,7 +457,17 @@ async fn act(
             let rec = store::load_dispute(conn, &id)?
                 .filter(|r| visible(&actor, &r.state))
                 .ok_or_else(AppError::not_found)?;
-            let rules = Policy::by_version(&rec.state.policy).unwrap_or(policy);
+            // A dispute keeps the rules it was raised under.
+            let rules = match Policy::by_version(&rec.state.policy) {
+                Some(p) => p,
+                None if rec.state.policy == policy.version => policy,
+                None => {
+                    return Err(AppError::Conflict(format!(
+                        "the dispute was raised under policy {}, which this service does not hold",
+                        rec.state.policy
+                    )))
+                }
+            };
             let events = ladder::decide(&rules, &rec.state, &actor, &cmd)?;
             for (i, event) in events.iter().enumerate() {
                 // The command's free text belongs to its first event only.

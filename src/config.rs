@@ -77,16 +77,17 @@ pub struct ServeArgs {
     pub pool_size: u32,
 }
 
-impl Default for ServeArgs {
-    fn default() -> Self {
-        ServeArgs {
-            bind: std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
-            db: DbArgs {
-                database_url: std::env::var("DATABASE_URL").ok(),
-            },
-            workers: None,
-            pool_size: 8,
-        }
+/// `serve` with nothing but its defaults and environment, for a bare `cargo run`.
+#[derive(Debug, Parser)]
+#[command(name = "escalation-ledger")]
+pub struct ServeOnly {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl ServeArgs {
+    pub fn from_env() -> Self {
+        ServeOnly::parse_from(["escalation-ledger"]).serve
     }
 }
 

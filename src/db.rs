@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -144,16 +145,43 @@ pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
 }
 
 /// Apply pending migrations; returns how many ran.
+///
+/// When every embedded migration is already recorded nothing is run at all, so
+/// an application role without DDL rights can start (see `deploy/postgres.md`).
 pub fn migrate(conn: &mut DbConn) -> Result<usize, SetupError> {
-    let migrations = match conn {
-        DbConn::Pg(_) => PG_MIGRATIONS,
-        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| SetupError::Migrate(e.to_string());
+    let wanted: Vec<String> = match conn {
+        DbConn::Pg(_) => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+            .map_err(err)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+        DbConn::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        }
     };
+    let applied: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<Version>(conn)
+        .map(|v| v.into_iter().map(|v| v.version).collect())
+        .unwrap_or_default();
+    if wanted.iter().all(|w| applied.contains(w)) {
+        return Ok(0);
+    }
     let done = match conn {
-        DbConn::Pg(c) => c.run_pending_migrations(migrations).map(|v| v.len()),
-        DbConn::Sqlite(c) => c.run_pending_migrations(migrations).map(|v| v.len()),
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    done.map_err(|e| SetupError::Migrate(e.to_string()))
+    done.map_err(err)
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
 }
 
 /// Run `f` in a write transaction that owns the ledger's tail until it ends.

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.common.log_format);
     let result = match cli.command {
-        None => serve(&cli.common, ServeArgs::default()),
+        None => serve(&cli.common, ServeArgs::from_env()),
         Some(Cmd::Serve(args)) => serve(&cli.common, args),
         Some(Cmd::Migrate(db)) => {
             let url = cli.common.database_url(&db);

@@ -1,0 +1,12 @@
+-- Run as ledger_owner after `escalation-ledger migrate`.
+-- The application may read everything and append to the ledger, but never
+-- change or remove an entry, nor truncate the table.
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO ledger_app;
+GRANT INSERT ON ledger_entries, ledger_payloads TO ledger_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON ledger_entries FROM ledger_app;
+-- Payloads may be erased (set to NULL) for redaction, never deleted.
+GRANT UPDATE (payload) ON ledger_payloads TO ledger_app;
+REVOKE DELETE, TRUNCATE ON ledger_payloads FROM ledger_app;
+-- The projection tables are rewritten as disputes move.
+GRANT INSERT, UPDATE ON agencies, disputes, dispute_parties, proposals, proposal_acceptances TO ledger_app;
+GRANT INSERT, DELETE ON bench_inserts TO ledger_app;
