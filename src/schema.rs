@@ -87,6 +87,7 @@ diesel::table! {
 diesel::joinable!(ledger_payloads -> ledger_entries (seq));
 diesel::joinable!(dispute_parties -> disputes (dispute_id));
 diesel::joinable!(proposals -> disputes (dispute_id));
+diesel::joinable!(proposal_acceptances -> proposals (proposal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,

@@ -2,7 +2,7 @@
 //! [`record`], which appends the ledger entry and updates the projection in the
 //! caller's transaction (see [`crate::db::write_tx`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -468,6 +468,9 @@ type DisputeRow = (
     i64,
 );
 
+/// When a proposal was made, and the `seq` of its entry (where its text is).
+pub type ProposalMeta = (NaiveDateTime, i64);
+
 /// A dispute's projected state plus what the API shows besides it.
 #[derive(Debug, Clone)]
 pub struct DisputeRecord {
@@ -476,25 +479,32 @@ pub struct DisputeRecord {
     pub updated_at: NaiveDateTime,
     pub raised_seq: i64,
     /// (proposal id, proposed_at, seq) for each proposal, in `state.proposals` order.
-    pub proposal_meta: Vec<(NaiveDateTime, i64)>,
+    pub proposal_meta: Vec<ProposalMeta>,
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, AppError> {
     s.parse().map_err(AppError::Internal)
 }
 
-fn assemble(conn: &mut DbConn, row: DisputeRow) -> Result<DisputeRecord, AppError> {
-    let (id, policy, status, rung, sub, agency, urgent, complex, opened_at, updated_at, raised_seq) =
-        row;
-    let parties: Vec<String> = dispute_parties::table
-        .filter(dispute_parties::dispute_id.eq(&id))
-        .order(dispute_parties::position.asc())
-        .select(dispute_parties::agency_id)
-        .load(conn)?;
-    let rows: Vec<(String, String, String, String, NaiveDateTime, i64)> = proposals::table
-        .filter(proposals::dispute_id.eq(&id))
-        .order(proposals::seq.asc())
+/// Build full records for `rows`, loading parties, proposals and acceptances in
+/// three queries: for just these disputes, or (`whole`) from the whole tables,
+/// which `verify` uses to stay clear of bind-parameter limits.
+fn assemble(
+    conn: &mut DbConn,
+    rows: Vec<DisputeRow>,
+    whole: bool,
+) -> Result<Vec<DisputeRecord>, AppError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    let mut pq = dispute_parties::table
+        .select((dispute_parties::dispute_id, dispute_parties::agency_id))
+        .order((dispute_parties::dispute_id, dispute_parties::position.asc()))
+        .into_boxed();
+    let mut prq = proposals::table
         .select((
+            proposals::dispute_id,
             proposals::id,
             proposals::rung,
             proposals::status,
@@ -502,59 +512,87 @@ fn assemble(conn: &mut DbConn, row: DisputeRow) -> Result<DisputeRecord, AppErro
             proposals::proposed_at,
             proposals::seq,
         ))
-        .load(conn)?;
-    let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
-    let accepted: Vec<(String, String)> = proposal_acceptances::table
-        .filter(proposal_acceptances::proposal_id.eq_any(ids))
+        .order(proposals::seq.asc())
+        .into_boxed();
+    let mut aq = proposal_acceptances::table
+        .inner_join(proposals::table)
         .select((
             proposal_acceptances::proposal_id,
             proposal_acceptances::acceptor,
         ))
-        .load(conn)?;
-    let mut props = Vec::with_capacity(rows.len());
-    let mut meta = Vec::with_capacity(rows.len());
-    for (pid, prung, pstatus, by, at, seq) in rows {
-        let accepted_by = accepted
-            .iter()
-            .filter(|(p, _)| *p == pid)
-            .map(|(_, a)| a.clone())
-            .collect();
-        props.push(Proposal {
+        .into_boxed();
+    if !whole {
+        pq = pq.filter(dispute_parties::dispute_id.eq_any(ids.clone()));
+        prq = prq.filter(proposals::dispute_id.eq_any(ids.clone()));
+        aq = aq.filter(proposals::dispute_id.eq_any(ids));
+    }
+    let mut parties: HashMap<String, Vec<String>> = HashMap::new();
+    for (d, a) in pq.load::<(String, String)>(conn)? {
+        parties.entry(d).or_default().push(a);
+    }
+    let mut accepted: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (p, a) in aq.load::<(String, String)>(conn)? {
+        accepted.entry(p).or_default().insert(a);
+    }
+    type PRow = (String, String, String, String, String, NaiveDateTime, i64);
+    let mut props: HashMap<String, Vec<(Proposal, ProposalMeta)>> = HashMap::new();
+    for (d, pid, prung, pstatus, by, at, seq) in prq.load::<PRow>(conn)? {
+        let accepted_by = accepted.remove(&pid).unwrap_or_default();
+        let p = Proposal {
             id: pid,
             rung: parse(&prung)?,
             proposed_by: by,
             status: parse(&pstatus)?,
             accepted_by,
-        });
-        meta.push((at, seq));
+        };
+        props.entry(d).or_default().push((p, (at, seq)));
     }
-    Ok(DisputeRecord {
-        state: Dispute {
-            id,
-            policy,
-            status: parse(&status)?,
-            rung: parse(&rung)?,
-            parties,
-            raised_by: Actor {
+    rows.into_iter()
+        .map(|row| {
+            let (
+                id,
+                policy,
+                status,
+                rung,
                 sub,
-                role: Role::Agency,
                 agency,
-                partner: None,
-            },
-            urgent,
-            complex,
-            proposals: props,
-        },
-        opened_at,
-        updated_at,
-        raised_seq,
-        proposal_meta: meta,
-    })
+                urgent,
+                complex,
+                opened_at,
+                updated_at,
+                raised_seq,
+            ) = row;
+            let (proposals, proposal_meta) =
+                props.remove(&id).unwrap_or_default().into_iter().unzip();
+            Ok(DisputeRecord {
+                state: Dispute {
+                    parties: parties.remove(&id).unwrap_or_default(),
+                    id,
+                    policy,
+                    status: parse(&status)?,
+                    rung: parse(&rung)?,
+                    raised_by: Actor {
+                        sub,
+                        role: Role::Agency,
+                        agency,
+                        partner: None,
+                    },
+                    urgent,
+                    complex,
+                    proposals,
+                },
+                opened_at,
+                updated_at,
+                raised_seq,
+                proposal_meta,
+            })
+        })
+        .collect()
 }
 
 pub fn load_dispute(conn: &mut DbConn, id: &str) -> Result<Option<DisputeRecord>, AppError> {
     let row: Option<DisputeRow> = disputes::table.find(id).first(conn).optional()?;
-    row.map(|r| assemble(conn, r)).transpose()
+    Ok(assemble(conn, row.into_iter().collect(), false)?.pop())
 }
 
 /// Filters for the dispute list.
@@ -591,11 +629,11 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
         .limit(f.limit)
         .offset(f.offset)
         .load(conn)?;
-    rows.into_iter().map(|r| assemble(conn, r)).collect()
+    assemble(conn, rows, false)
 }
 
 /// Every dispute, for `verify` to compare with its replay.
 pub fn all_disputes(conn: &mut DbConn) -> Result<Vec<DisputeRecord>, AppError> {
     let rows: Vec<DisputeRow> = disputes::table.order(disputes::id.asc()).load(conn)?;
-    rows.into_iter().map(|r| assemble(conn, r)).collect()
+    assemble(conn, rows, true)
 }
