@@ -223,6 +223,13 @@ fn in_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    // SQLite admits one writer at a time. Queue this process's writers on a
+    // mutex rather than in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms)
+    // make the latency tail; other processes still wait in `busy_timeout`.
+    let _writer = match (&*conn, lock) {
+        (DbConn::Sqlite(_), true) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
+        _ => None,
+    };
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite_begin)?,
         DbConn::Pg(c) => {
@@ -259,6 +266,8 @@ where
         }
     }
 }
+
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The advisory lock key for appends ("ledger" in ASCII).
 const LEDGER_LOCK: i64 = 0x6c65_6467_6572;
