@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod ladder;
 pub mod ledger;
+pub mod merkle;
 pub mod registry;
 pub mod schema;
 pub mod store;
