@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod ladder;
 pub mod ledger;
+pub mod merkle;
 pub mod note;
 pub mod registry;
 pub mod schema;
