@@ -5,13 +5,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
 use crate::auth::Caller;
+use crate::checkpoint::{self, LogKey};
 use crate::db::{read_tx, write_tx, DbConn, Pool};
 use crate::error::{AppError, Problem};
 use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
 use crate::ledger::format_time;
+use crate::merkle::{self, NodeId, NodeSource};
 use crate::registry::Agency;
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
+use crate::tree::{self, DbNodes};
 use crate::verify::{self, VerifyReport};
 
 /// Largest accepted JSON body.
@@ -21,6 +27,7 @@ const TEXT_LIMIT: usize = 20_000;
 pub struct AppState {
     pub pool: Pool,
     pub policy: Policy,
+    pub log: LogKey,
 }
 
 /// Run blocking database work on the thread pool, keeping the request's span.
@@ -702,6 +709,168 @@ pub async fn ledger_verify(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// Tree sizes a proof may name: at least `min`, at most the stored tree.
+fn check_size(what: &str, v: i64, min: i64, leaves: i64) -> Result<u64, AppError> {
+    if v < min || v > leaves {
+        return Err(AppError::BadRequest(format!(
+            "{what} must be between {min} and the ledger size {leaves}"
+        )));
+    }
+    Ok(v as u64)
+}
+
+fn b64(h: &[u8]) -> String {
+    B64.encode(h)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// The entry's `seq` (its leaf index).
+    pub seq: i64,
+    /// The tree size to prove against; default: the whole ledger.
+    pub size: Option<i64>,
+}
+
+/// An RFC 9162 inclusion proof (section 2.1.3); hashes in base64.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub seq: i64,
+    pub size: i64,
+    /// The entry's `entry_hash` (its leaf hash).
+    pub leaf_hash: String,
+    pub root_hash: String,
+    /// The audit path, leaf to root.
+    pub proof: Vec<String>,
+    /// Stored tree nodes read to build `proof`.
+    pub node_reads: u64,
+}
+
+#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", tag = "ledger", security(("bearer" = [])),
+    params(InclusionQuery),
+    responses((status = 200, body = InclusionProof), (status = 400, body = Problem)))]
+pub async fn inclusion_proof(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    q: web::Query<InclusionQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let out = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| {
+            let leaves = tree::leaves(conn)?;
+            let size = check_size("size", q.size.unwrap_or(leaves), 1, leaves)?;
+            let seq = check_size("seq", q.seq, 0, size as i64 - 1)?;
+            let mut src = DbNodes::new(conn);
+            let proof = merkle::inclusion_proof(&mut src, seq, size)?;
+            let node_reads = src.reads;
+            let leaf = src.node(NodeId {
+                level: 0,
+                index: seq,
+            })?;
+            let root = merkle::root(&mut src, size)?;
+            Ok(InclusionProof {
+                seq: seq as i64,
+                size: size as i64,
+                leaf_hash: b64(&leaf),
+                root_hash: b64(&root),
+                proof: proof.iter().map(|h| b64(h)).collect(),
+                node_reads,
+            })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The earlier tree size, at least 1.
+    pub from: i64,
+    /// The later tree size; default: the whole ledger.
+    pub to: Option<i64>,
+}
+
+/// An RFC 9162 consistency proof (section 2.1.4); hashes in base64.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub from: i64,
+    pub to: i64,
+    pub from_root: String,
+    pub to_root: String,
+    pub proof: Vec<String>,
+    /// Stored tree nodes read to build `proof`.
+    pub node_reads: u64,
+}
+
+#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", tag = "ledger", security(("bearer" = [])),
+    params(ConsistencyQuery),
+    responses((status = 200, body = ConsistencyProof), (status = 400, body = Problem)))]
+pub async fn consistency_proof(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    q: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let out = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| {
+            let leaves = tree::leaves(conn)?;
+            let to = check_size("to", q.to.unwrap_or(leaves), 1, leaves)?;
+            let from = check_size("from", q.from, 1, to as i64)?;
+            let mut src = DbNodes::new(conn);
+            let proof = merkle::consistency_proof(&mut src, from, to)?;
+            let node_reads = src.reads;
+            let from_root = merkle::root(&mut src, from)?;
+            let to_root = merkle::root(&mut src, to)?;
+            Ok(ConsistencyProof {
+                from: from as i64,
+                to: to as i64,
+                from_root: b64(&from_root),
+                to_root: b64(&to_root),
+                proof: proof.iter().map(|h| b64(h)).collect(),
+                node_reads,
+            })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, description = "A C2SP tlog-checkpoint in a signed note, covering the whole ledger", content_type = "text/plain", body = String),
+              (status = 409, description = "The stored tree no longer matches an earlier checkpoint; nothing is signed", body = Problem)))]
+pub async fn get_checkpoint(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<HttpResponse, AppError> {
+    let key = state.log.clone();
+    let signed = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| checkpoint::sign_current(conn, &key))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(signed.note))
+}
+
+/// The public keys an auditor needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerKeys {
+    /// The checkpoint origin line.
+    pub origin: String,
+    /// The log's C2SP signed-note verifier key (`name+keyid+base64`).
+    pub log: String,
+}
+
+#[utoipa::path(get, path = "/v1/ledger/keys", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = LedgerKeys)))]
+pub async fn ledger_keys(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(LedgerKeys {
+        origin: state.log.origin.clone(),
+        log: state.log.verifier_key(),
+    })
+}
+
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
@@ -736,10 +905,12 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "escalation-ledger", description = "The KRSCP escalation ladder for disagreements between safeguarding agencies, with a hash-chained ledger."),
     paths(healthz, readyz, list_agencies, raise_dispute, get_dispute, list_disputes, propose,
-          accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify),
+          accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify,
+          inclusion_proof, consistency_proof, get_checkpoint, ledger_keys),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
-                       Actor, Role, ladder::Partner, Rung, Status, ProposalStatus)),
+                       Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
+                       InclusionProof, ConsistencyProof, LedgerKeys)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -769,7 +940,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/disputes/{id}/history", web::get().to(history))
                 .route("/ledger/head", web::get().to(ledger_head))
                 .route("/ledger/entries", web::get().to(ledger_entries))
-                .route("/ledger/verify", web::get().to(ledger_verify)),
+                .route("/ledger/verify", web::get().to(ledger_verify))
+                .route("/ledger/proofs/inclusion", web::get().to(inclusion_proof))
+                .route(
+                    "/ledger/proofs/consistency",
+                    web::get().to(consistency_proof),
+                )
+                .route("/ledger/checkpoint", web::get().to(get_checkpoint))
+                .route("/ledger/keys", web::get().to(ledger_keys)),
         );
 }
 

@@ -1,12 +1,14 @@
 //! Wiring: open the store, migrate, seed, and build the HTTP server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
 use crate::auth::Keys;
+use crate::checkpoint::{self, LogKey};
 use crate::db::{self, write_tx, Pool};
 use crate::error::{self, AppError};
 use crate::ladder::Policy;
@@ -26,6 +28,11 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
     if seeded {
         tracing::info!("agency registry seeded");
     }
+    let added = write_tx(&mut conn, crate::tree::catch_up)
+        .map_err(|e| format!("building the Merkle tree failed: {e}"))?;
+    if added > 0 {
+        tracing::info!(leaves = added, "Merkle tree caught up with the ledger");
+    }
     Ok(pool)
 }
 
@@ -33,12 +40,14 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
 pub fn server(
     pool: Pool,
     keys: Keys,
+    log: LogKey,
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         pool,
         policy: Policy::krscp(),
+        log,
     });
     let keys = web::Data::new(keys);
     let server = HttpServer::new(move || {
@@ -69,10 +78,30 @@ pub fn server(
 pub fn start(
     pool: Pool,
     keys: Keys,
+    log: LogKey,
     addr: &str,
     workers: usize,
 ) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    Ok((server(pool, keys, listener, workers)?, local))
+    Ok((server(pool, keys, log, listener, workers)?, local))
+}
+
+/// Sign a checkpoint every `every` while the ledger grows (call inside the actix system).
+pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let key = log.clone();
+            let signed = crate::api::run(&pool, move |conn| {
+                write_tx(conn, |conn| checkpoint::sign_current(conn, &key))
+            })
+            .await;
+            if let Err(e) = signed {
+                tracing::error!(error = %e, "periodic checkpoint failed");
+            }
+        }
+    });
 }

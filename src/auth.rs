@@ -94,14 +94,20 @@ pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
             path.display()
         )));
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
     let secret = hex::encode(raw);
-    write_private(path, secret.as_bytes())?;
+    write_secret_file(path, secret.as_bytes())?;
     Ok(secret.into_bytes())
+}
+
+/// Create `path` (and its folder) holding `bytes`, readable by the owner only.
+/// Never overwrites an existing file.
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, bytes)
 }
 
 #[cfg(unix)]

@@ -30,6 +30,18 @@ pub struct Common {
     /// created on first start.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+    /// The log's Ed25519 signer key (C2SP key string). Default: `DATA_DIR/log-key`,
+    /// created on first start.
+    #[arg(long, env = "LOG_KEY_FILE", global = true)]
+    pub log_key_file: Option<PathBuf>,
+    /// The checkpoint origin line, also the log key's name.
+    #[arg(
+        long,
+        env = "LOG_ORIGIN",
+        default_value = "krscp/escalation-ledger",
+        global = true
+    )]
+    pub log_origin: String,
     /// `text` or `json` log lines; the level comes from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -75,6 +87,9 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+    /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
+    #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub checkpoint_interval: std::time::Duration,
 }
 
 /// `serve` with nothing but its defaults and environment, for a bare `cargo run`.
@@ -124,6 +139,15 @@ impl Common {
                 self.data_dir.join("escalation-ledger.db").display()
             )
         })
+    }
+
+    /// The log's signing key: `LOG_KEY_FILE`, else the data dir's `log-key`.
+    pub fn log_key(&self) -> Result<crate::checkpoint::LogKey, String> {
+        let path = self
+            .log_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("log-key"));
+        crate::checkpoint::LogKey::load_or_create(&path, &self.log_origin)
     }
 
     /// The token keys: `JWT_SECRET` if set, else the data dir's secret file.

@@ -134,6 +134,22 @@ impl From<diesel::r2d2::PoolError> for AppError {
     }
 }
 
+impl From<crate::merkle::ProofError<DieselError>> for AppError {
+    fn from(e: crate::merkle::ProofError<DieselError>) -> Self {
+        use crate::merkle::ProofError as P;
+        match e {
+            P::Store(DieselError::NotFound) => {
+                AppError::Internal("a Merkle tree node is missing from the store".into())
+            }
+            P::Store(other) => other.into(),
+            P::IndexOutOfRange { .. } | P::SizesOutOfOrder { .. } => {
+                AppError::BadRequest(e.to_string())
+            }
+            P::NotASubtree { .. } => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<LadderError> for AppError {
     fn from(e: LadderError) -> Self {
         match e {

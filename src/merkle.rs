@@ -152,7 +152,7 @@ pub fn subtree_root<S: NodeSource>(
     let aligned = match end.checked_sub(start) {
         None | Some(0) => false,
         Some(n) => match n.checked_next_power_of_two() {
-            Some(p) => start % p == 0,
+            Some(p) => start.is_multiple_of(p),
             None => start == 0,
         },
     };
@@ -487,8 +487,71 @@ impl FromIterator<Hash> for MemTree {
     }
 }
 
+/// The right edge of a growing tree: one hash per set bit of its size. Enough to
+/// give the root after every append in O(log n) memory, so a verifier can stream
+/// a ledger of any length.
+#[derive(Debug, Clone, Default)]
+pub struct Frontier {
+    size: u64,
+    /// Perfect subtree roots, largest (leftmost) first.
+    peaks: Vec<Hash>,
+}
+
+impl Frontier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn push(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        // Each trailing one bit of the old size is a peak the new leaf completes.
+        let mut n = self.size;
+        while n & 1 == 1 {
+            if let Some(left) = self.peaks.pop() {
+                hash = node_hash(&left, &hash);
+            }
+            n >>= 1;
+        }
+        self.peaks.push(hash);
+        self.size += 1;
+    }
+
+    /// `MTH` of the leaves pushed so far (RFC 9162 section 2.1.1).
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        match peaks.next() {
+            None => empty_root(),
+            Some(last) => peaks.fold(*last, |acc, left| node_hash(left, &acc)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn frontier_roots_match_the_stored_tree() {
+        let mut tree = MemTree::new();
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), empty_root());
+        for i in 0u32..300 {
+            let leaf = crate::ledger::leaf_hash(&i.to_be_bytes());
+            tree.push(leaf);
+            frontier.push(leaf);
+            assert_eq!(
+                Ok(frontier.root()),
+                root(&mut tree, u64::from(i) + 1),
+                "size {}",
+                i + 1
+            );
+        }
+        assert_eq!(frontier.size(), 300);
+    }
+
     use super::*;
     use crate::ledger::leaf_hash;
     use proptest::prelude::*;

@@ -98,3 +98,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     proposals,
     proposal_acceptances,
 );
+
+diesel::table! {
+    merkle_nodes (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    checkpoints (size) {
+        size -> BigInt,
+        root -> Binary,
+        note -> Text,
+        signed_at -> Timestamp,
+    }
+}

@@ -126,6 +126,7 @@ pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
             ledger_payloads::payload.eq(Some(sealed.payload)),
         ))
         .execute(conn)?;
+    crate::tree::add_leaf(conn, sealed.entry.seq, &sealed.entry.entry_hash)?;
     Ok(sealed.entry)
 }
 

@@ -9,9 +9,14 @@ use utoipa::ToSchema;
 use crate::db::{read_tx, DbConn};
 use crate::error::AppError;
 use crate::ladder::{self, Dispute};
+use diesel::prelude::*;
+
 use crate::ledger::ChainChecker;
+use crate::merkle::{self, Frontier};
 use crate::registry::Agency;
+use crate::schema::checkpoints;
 use crate::store;
+use crate::tree::{self, DbNodes};
 
 const BATCH: i64 = 2000;
 
@@ -26,6 +31,8 @@ pub struct VerifyReport {
     pub first_bad_seq: Option<i64>,
     /// The dispute whose tables disagree with the replayed ledger, if any.
     pub mismatched_dispute: Option<String>,
+    /// The size of a signed checkpoint whose root the ledger does not reproduce.
+    pub bad_checkpoint: Option<i64>,
     pub problem: Option<String>,
 }
 
@@ -37,6 +44,7 @@ impl VerifyReport {
             head_hash: c.head.map(hex::encode),
             first_bad_seq: seq,
             mismatched_dispute: dispute,
+            bad_checkpoint: None,
             problem: Some(problem),
         }
     }
@@ -51,6 +59,17 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut chain = ChainChecker::default();
     let mut replay: BTreeMap<String, Dispute> = BTreeMap::new();
     let mut registry: Vec<Agency> = Vec::new();
+    let mut frontier = Frontier::new();
+    let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
+        .select((checkpoints::size, checkpoints::root))
+        .order(checkpoints::size.asc())
+        .load(conn)?;
+    let mut signed = signed.into_iter().peekable();
+    if let Some((size, root)) = signed.next_if(|(s, _)| *s == 0) {
+        if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
+            return Ok(r);
+        }
+    }
     loop {
         let batch = store::entries_for_audit(conn, None, chain.size, BATCH)?;
         let n = batch.len() as i64;
@@ -70,10 +89,37 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
                 r.size -= 1;
                 return Ok(r);
             }
+            frontier.push(e.entry_hash);
+            while let Some((size, root)) = signed.next_if(|(s, _)| *s <= chain.size) {
+                if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
+                    return Ok(r);
+                }
+            }
         }
         if n < BATCH {
             break;
         }
+    }
+    if let Some((size, root)) = signed.next() {
+        if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
+            return Ok(r);
+        }
+    }
+    let stored_leaves = tree::leaves(conn)?;
+    let stored_root = if stored_leaves == chain.size {
+        merkle::root(&mut DbNodes::new(conn), chain.size as u64).ok()
+    } else {
+        None
+    };
+    if stored_root != Some(frontier.root()) {
+        return Ok(VerifyReport::bad(
+            &chain,
+            None,
+            None,
+            format!(
+                "the stored Merkle tree ({stored_leaves} leaves) does not reproduce the ledger's root"
+            ),
+        ));
     }
     if let Err((dispute, problem)) = compare(conn, &replay, &registry)? {
         return Ok(VerifyReport::bad(&chain, None, dispute, problem));
@@ -84,8 +130,36 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
         head_hash: chain.head.map(hex::encode),
         first_bad_seq: None,
         mismatched_dispute: None,
+        bad_checkpoint: None,
         problem: None,
     })
+}
+
+/// A signed checkpoint must have the root the ledger gives at its size.
+fn checkpoint_mismatch(
+    chain: &ChainChecker,
+    frontier: &Frontier,
+    size: i64,
+    root: &[u8],
+) -> Option<VerifyReport> {
+    if size == chain.size && root == frontier.root().as_slice() {
+        return None;
+    }
+    let problem = if size != chain.size {
+        format!(
+            "a checkpoint was signed for size {size}, beyond the ledger's {} entries",
+            chain.size
+        )
+    } else {
+        format!(
+            "the checkpoint signed at size {size} has root {}, the ledger gives {}",
+            hex::encode(root),
+            hex::encode(frontier.root())
+        )
+    };
+    let mut r = VerifyReport::bad(chain, None, None, problem);
+    r.bad_checkpoint = Some(size);
+    Some(r)
 }
 
 fn replay_one(

@@ -493,6 +493,8 @@ fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, 
         uuid::Uuid::new_v4().simple()
     );
     let keys = Keys::from_secret(secret.as_bytes());
+    let log = escalation_ledger::checkpoint::LogKey::generate("loadgen/escalation-ledger")
+        .map_err(|e| format!("log key: {e}"))?;
     let exp = chrono::Utc::now().timestamp() + 3600;
     let mut tokens = HashMap::new();
     for agency in AGENCIES {
@@ -506,7 +508,7 @@ fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, 
         tokens.insert(agency, keys.mint(&claims)?);
     }
     actix_web::rt::System::new().block_on(async move {
-        let (server, addr) = app::start(pool, keys, "127.0.0.1:0", WORKERS)
+        let (server, addr) = app::start(pool, keys, log, "127.0.0.1:0", WORKERS)
             .map_err(|e| format!("cannot start the server: {e}"))?;
         let handle = server.handle();
         actix_web::rt::spawn(server);

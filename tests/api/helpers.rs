@@ -7,11 +7,13 @@ use awc::Client;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use escalation_ledger::auth::{Claims, Keys};
+use escalation_ledger::checkpoint::LogKey;
 use escalation_ledger::db::{DbConn, Pool};
 use escalation_ledger::ladder::{Partner, Role};
 use escalation_ledger::{app, verify};
 use serde_json::{json, Value};
 
+pub const ORIGIN: &str = "test.krscp/escalation-ledger";
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +97,9 @@ impl TestApp {
             .expect("join")
             .expect("prepare database");
         let keys = Keys::from_secret(SECRET.as_bytes());
-        let (server, addr) =
-            app::start(pool.clone(), keys.clone(), "127.0.0.1:0", 2).expect("start server");
+        let log = LogKey::generate(ORIGIN).expect("log key");
+        let (server, addr) = app::start(pool.clone(), keys.clone(), log.clone(), "127.0.0.1:0", 2)
+            .expect("start server");
         actix_web::rt::spawn(server);
         TestApp {
             base: format!("http://{addr}"),

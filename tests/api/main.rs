@@ -9,3 +9,4 @@ mod ladder_walk;
 mod ledger;
 mod openapi;
 mod tamper;
+mod tree;

@@ -1,0 +1,3 @@
+DROP TABLE checkpoints;
+DROP TABLE merkle_nodes;
+DROP FUNCTION append_only;
