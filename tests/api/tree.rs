@@ -220,3 +220,34 @@ both_backends!(
     never_signs_an_inconsistent_checkpoint,
     verify_checks_signed_checkpoints,
 );
+
+/// An implementation that is not ours (Python, from the RFC and C2SP texts, with
+/// the `cryptography` package's Ed25519) accepts our checkpoint and proofs.
+async fn an_independent_implementation_accepts_checkpoint_and_proofs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    grow(&app, 12).await;
+    let base = app.base.clone();
+    let token = app.role(Role::Auditor);
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/check_checkpoint.py"
+            ))
+            .arg(&base)
+            .env("LEDGER_TOKEN", token)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("independent check ok: size 13"), "{stdout}");
+}
+
+both_backends!(an_independent_implementation_accepts_checkpoint_and_proofs);
