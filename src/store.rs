@@ -108,6 +108,15 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
 
 /// Append one entry after the current head. Call inside [`crate::db::write_tx`].
 pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
+    let entry = append_chain_only(conn, new)?;
+    crate::tree::add_leaf(conn, entry.seq, &entry.entry_hash)?;
+    Ok(entry)
+}
+
+/// [`append`] without the Merkle tree: only for measuring the tree's cost
+/// (`treebench`). A ledger written with it has no tree until `tree::catch_up`.
+#[doc(hidden)]
+pub fn append_chain_only(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
     let head = match head(conn)? {
         Some((seq, h)) => Some((
             seq,
@@ -126,7 +135,6 @@ pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
             ledger_payloads::payload.eq(Some(sealed.payload)),
         ))
         .execute(conn)?;
-    crate::tree::add_leaf(conn, sealed.entry.seq, &sealed.entry.entry_hash)?;
     Ok(sealed.entry)
 }
 
