@@ -65,6 +65,21 @@ pub fn add_leaf(conn: &mut DbConn, seq: i64, leaf: &Hash) -> QueryResult<()> {
     Ok(())
 }
 
+/// The stored leaves with index in `from..to`, by index.
+pub fn leaves_in(
+    conn: &mut DbConn,
+    from: i64,
+    to: i64,
+) -> QueryResult<std::collections::HashMap<i64, Vec<u8>>> {
+    let rows: Vec<(i64, Vec<u8>)> = merkle_nodes::table
+        .filter(merkle_nodes::level.eq(0))
+        .filter(merkle_nodes::idx.ge(from))
+        .filter(merkle_nodes::idx.lt(to))
+        .select((merkle_nodes::idx, merkle_nodes::hash))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// How many leaves the stored tree holds.
 pub fn leaves(conn: &mut DbConn) -> QueryResult<i64> {
     let top: Option<i64> = merkle_nodes::table

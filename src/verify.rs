@@ -73,6 +73,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     loop {
         let batch = store::entries_for_audit(conn, None, chain.size, BATCH)?;
         let n = batch.len() as i64;
+        let leaves = tree::leaves_in(conn, chain.size, chain.size + n)?;
         for item in batch {
             let stored = match item {
                 Ok(s) => s,
@@ -83,6 +84,16 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             let e = &stored.entry;
             if let Err(f) = chain.check(e, stored.payload.as_deref()) {
                 return Ok(VerifyReport::bad(&chain, Some(f.seq), None, f.problem));
+            }
+            let leaf = leaves.get(&e.seq);
+            if leaf.map(|h| h.as_slice()) != Some(e.entry_hash.as_slice()) {
+                let problem = match leaf {
+                    None => "the entry is not in the Merkle tree".to_string(),
+                    Some(_) => "the entry's leaf in the Merkle tree holds another hash".to_string(),
+                };
+                let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
+                r.size -= 1;
+                return Ok(r);
             }
             if let Err(problem) = replay_one(&mut replay, &mut registry, &stored) {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);

@@ -163,3 +163,154 @@ both_backends!(
     a_deleted_entry_is_named,
     an_altered_dispute_row_is_named,
 );
+
+/// Disable the append-only triggers of the ledger and its tree (an operator with
+/// full control of the database).
+fn unlock(app: &TestApp) {
+    app.sql(
+        "DROP TRIGGER ledger_entries_no_update; DROP TRIGGER ledger_entries_no_delete; \
+         DROP TRIGGER merkle_nodes_no_update; DROP TRIGGER merkle_nodes_no_delete;",
+        "ALTER TABLE ledger_entries DISABLE TRIGGER USER; ALTER TABLE merkle_nodes DISABLE TRIGGER USER;",
+    )
+    .unwrap();
+}
+
+async fn an_inserted_entry_is_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    history(&app).await;
+    unlock(&app);
+    // A forged entry 5, correctly chained after 4, written straight into the
+    // table: the chain holds, but the tree never took it in.
+    let mut conn = app.conn();
+    let head = escalation_ledger::store::entries(&mut conn, None, 4, 1)
+        .unwrap()
+        .remove(0)
+        .entry;
+    let forged = escalation_ledger::ledger::seal(
+        escalation_ledger::ledger::NewEntry {
+            dispute_id: None,
+            event: "registry_seeded".into(),
+            actor: head.actor.clone(),
+            facts: json!({"agencies": []}),
+            payload: json!({}),
+        },
+        Some((4, head.entry_hash)),
+        head.recorded_at,
+    )
+    .unwrap();
+    {
+        use diesel::prelude::*;
+        use escalation_ledger::schema::{ledger_entries as le, ledger_payloads as lp};
+        let e = &forged.entry;
+        diesel::insert_into(le::table)
+            .values((
+                le::seq.eq(e.seq),
+                le::recorded_at.eq(e.recorded_at),
+                le::dispute_id.eq(e.dispute_id.clone()),
+                le::event.eq(e.event.clone()),
+                le::actor_sub.eq(e.actor.sub.clone()),
+                le::actor_role.eq(e.actor.role.as_str()),
+                le::actor_agency.eq(e.actor.agency.clone()),
+                le::actor_partner.eq(e.actor.partner.map(|p| p.as_str())),
+                le::facts.eq(escalation_ledger::ledger::canonical_json(&e.facts).unwrap()),
+                le::payload_hash.eq(e.payload_hash.to_vec()),
+                le::prev_hash.eq(e.prev_hash.to_vec()),
+                le::entry_hash.eq(e.entry_hash.to_vec()),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::insert_into(lp::table)
+            .values((
+                lp::seq.eq(5i64),
+                lp::payload.eq(Some(forged.payload.clone())),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    drop(conn);
+    let r = app.verify();
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(5)), "{r:?}");
+    assert_eq!(
+        r.problem.as_deref(),
+        Some("the entry is not in the Merkle tree")
+    );
+}
+
+async fn reordered_entries_are_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    history(&app).await;
+    unlock(&app);
+    // Swap what entries 2 and 3 say, keeping their seq and stored hashes.
+    let swap = "UPDATE ledger_entries SET event = CASE seq WHEN 2 THEN 'escalated' ELSE 'proposal_made' END \
+                WHERE seq IN (2, 3)";
+    app.sql(swap, swap).unwrap();
+    let r = app.verify();
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(2)), "{r:?}");
+}
+
+/// An operator rewrites history and recomputes every hash and the whole tree:
+/// the chain and the tree are self-consistent again, but the checkpoint signed
+/// before the rewrite no longer matches, and verify says so.
+async fn a_rewritten_history_is_caught_by_an_earlier_checkpoint(backend: Backend) {
+    use diesel::prelude::*;
+    use escalation_ledger::db::write_tx;
+    use escalation_ledger::ledger::{self, canonical_json, sha256};
+    use escalation_ledger::schema::{ledger_entries as le, ledger_payloads as lp};
+
+    let app = TestApp::spawn(backend).await;
+    history(&app).await;
+    let (s, _) = app
+        .get(&app.role(Role::Auditor), "/v1/ledger/checkpoint")
+        .await;
+    assert_eq!(s, 200);
+    unlock(&app);
+    app.sql("DELETE FROM merkle_nodes", "DELETE FROM merkle_nodes")
+        .unwrap();
+
+    let mut conn = app.conn();
+    let stored = escalation_ledger::store::entries(&mut conn, None, 0, 100).unwrap();
+    let forged_payload = canonical_json(&json!({"resolution": "a different story"})).unwrap();
+    let mut prev = ledger::ZERO_HASH;
+    for s in stored {
+        let mut e = s.entry;
+        if e.seq == 2 {
+            e.payload_hash = sha256(forged_payload.as_bytes());
+            diesel::update(lp::table.find(2i64))
+                .set(lp::payload.eq(Some(forged_payload.clone())))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        e.prev_hash = prev;
+        e.entry_hash = e.compute_hash().unwrap();
+        diesel::update(le::table.find(e.seq))
+            .set((
+                le::payload_hash.eq(e.payload_hash.to_vec()),
+                le::prev_hash.eq(e.prev_hash.to_vec()),
+                le::entry_hash.eq(e.entry_hash.to_vec()),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        prev = e.entry_hash;
+    }
+    write_tx(&mut conn, escalation_ledger::tree::catch_up).unwrap();
+    drop(conn);
+
+    let r = app.verify();
+    assert!(!r.ok);
+    assert_eq!(
+        r.first_bad_seq, None,
+        "the chain itself is consistent again"
+    );
+    assert_eq!(r.bad_checkpoint, Some(5), "{r:?}");
+    // And the log refuses to sign the rewritten tree.
+    let (s, _) = app
+        .get(&app.role(Role::Auditor), "/v1/ledger/checkpoint")
+        .await;
+    assert_eq!(s, 409);
+}
+
+both_backends!(
+    an_inserted_entry_is_named,
+    reordered_entries_are_named,
+    a_rewritten_history_is_caught_by_an_earlier_checkpoint,
+);
