@@ -14,10 +14,9 @@ use crate::db::{read_tx, write_tx, DbConn, Pool};
 use crate::error::{AppError, Problem};
 use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
 use crate::ledger::format_time;
-use crate::merkle::{self, NodeId, NodeSource};
 use crate::registry::Agency;
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
-use crate::tree::{self, DbNodes};
+use crate::tree;
 use crate::verify::{self, VerifyReport};
 
 /// Largest accepted JSON body.
@@ -742,7 +741,7 @@ pub struct InclusionProof {
     pub root_hash: String,
     /// The audit path, leaf to root.
     pub proof: Vec<String>,
-    /// Stored tree nodes read to build `proof`.
+    /// Distinct stored tree nodes read for this answer (proof and roots), in one query.
     pub node_reads: u64,
 }
 
@@ -760,21 +759,14 @@ pub async fn inclusion_proof(
             let leaves = tree::leaves(conn)?;
             let size = check_size("size", q.size.unwrap_or(leaves), 1, leaves)?;
             let seq = check_size("seq", q.seq, 0, size as i64 - 1)?;
-            let mut src = DbNodes::new(conn);
-            let proof = merkle::inclusion_proof(&mut src, seq, size)?;
-            let node_reads = src.reads;
-            let leaf = src.node(NodeId {
-                level: 0,
-                index: seq,
-            })?;
-            let root = merkle::root(&mut src, size)?;
+            let p = tree::inclusion(conn, seq, size)?;
             Ok(InclusionProof {
                 seq: seq as i64,
                 size: size as i64,
-                leaf_hash: b64(&leaf),
-                root_hash: b64(&root),
-                proof: proof.iter().map(|h| b64(h)).collect(),
-                node_reads,
+                leaf_hash: b64(&p.hashes.0),
+                root_hash: b64(&p.hashes.1),
+                proof: p.path.iter().map(|h| b64(h)).collect(),
+                node_reads: p.node_reads,
             })
         })
     })
@@ -799,7 +791,7 @@ pub struct ConsistencyProof {
     pub from_root: String,
     pub to_root: String,
     pub proof: Vec<String>,
-    /// Stored tree nodes read to build `proof`.
+    /// Distinct stored tree nodes read for this answer (proof and roots), in one query.
     pub node_reads: u64,
 }
 
@@ -817,18 +809,14 @@ pub async fn consistency_proof(
             let leaves = tree::leaves(conn)?;
             let to = check_size("to", q.to.unwrap_or(leaves), 1, leaves)?;
             let from = check_size("from", q.from, 1, to as i64)?;
-            let mut src = DbNodes::new(conn);
-            let proof = merkle::consistency_proof(&mut src, from, to)?;
-            let node_reads = src.reads;
-            let from_root = merkle::root(&mut src, from)?;
-            let to_root = merkle::root(&mut src, to)?;
+            let p = tree::consistency(conn, from, to)?;
             Ok(ConsistencyProof {
                 from: from as i64,
                 to: to as i64,
-                from_root: b64(&from_root),
-                to_root: b64(&to_root),
-                proof: proof.iter().map(|h| b64(h)).collect(),
-                node_reads,
+                from_root: b64(&p.hashes.0),
+                to_root: b64(&p.hashes.1),
+                proof: p.path.iter().map(|h| b64(h)).collect(),
+                node_reads: p.node_reads,
             })
         })
     })

@@ -139,7 +139,7 @@ pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
     drop(first);
     r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(Duration::from_secs(30))
         .build(manager)
         .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))
 }

@@ -111,3 +111,124 @@ pub fn catch_up(conn: &mut DbConn) -> QueryResult<i64> {
         }
     }
 }
+
+/// Records which nodes a computation asks for, answering with zeros. Which
+/// nodes a root or proof reads depends only on the sizes, never on the hashes,
+/// so one dry run tells what to fetch.
+#[derive(Default)]
+struct Recorder(Vec<NodeId>);
+
+impl NodeSource for Recorder {
+    type Error = std::convert::Infallible;
+    fn node(&mut self, id: NodeId) -> Result<Hash, Self::Error> {
+        self.0.push(id);
+        Ok([0; 32])
+    }
+}
+
+/// Nodes fetched up front.
+struct Fetched(std::collections::HashMap<NodeId, Hash>);
+
+impl NodeSource for Fetched {
+    type Error = diesel::result::Error;
+    fn node(&mut self, id: NodeId) -> QueryResult<Hash> {
+        self.0
+            .get(&id)
+            .copied()
+            .ok_or(diesel::result::Error::NotFound)
+    }
+}
+
+/// Fetch these nodes in one query.
+fn fetch(conn: &mut DbConn, ids: &[NodeId]) -> QueryResult<Fetched> {
+    let mut q = merkle_nodes::table.into_boxed();
+    for id in ids {
+        q = q.or_filter(
+            merkle_nodes::level
+                .eq(id.level as i32)
+                .and(merkle_nodes::idx.eq(id.index as i64)),
+        );
+    }
+    let rows: Vec<(i32, i64, Vec<u8>)> = q
+        .select((merkle_nodes::level, merkle_nodes::idx, merkle_nodes::hash))
+        .load(conn)?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for (level, idx, h) in rows {
+        out.insert(
+            NodeId {
+                level: level as u32,
+                index: idx as u64,
+            },
+            to_hash(h)?,
+        );
+    }
+    Ok(Fetched(out))
+}
+
+/// A proof with the roots it is checked against, built from one database query.
+pub struct Proof {
+    pub path: Vec<Hash>,
+    /// For inclusion: the leaf and the root. For consistency: the two roots.
+    pub hashes: (Hash, Hash),
+    /// Distinct stored nodes read (all in one query).
+    pub node_reads: u64,
+}
+
+type ProofResult = Result<Proof, merkle::ProofError<diesel::result::Error>>;
+
+fn dry_run<T>(
+    f: impl FnOnce(&mut Recorder) -> Result<T, merkle::ProofError<std::convert::Infallible>>,
+) -> Result<Vec<NodeId>, merkle::ProofError<diesel::result::Error>> {
+    use merkle::ProofError as P;
+    let mut rec = Recorder::default();
+    f(&mut rec).map_err(|e| match e {
+        P::IndexOutOfRange { index, size } => P::IndexOutOfRange { index, size },
+        P::SizesOutOfOrder { from, to } => P::SizesOutOfOrder { from, to },
+        P::NotASubtree { start, end } => P::NotASubtree { start, end },
+        P::Store(never) => match never {},
+    })?;
+    let mut ids = rec.0;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The RFC 9162 inclusion proof of leaf `index` in the tree of `size`, with the
+/// leaf and the root; every node read in one query.
+pub fn inclusion(conn: &mut DbConn, index: u64, size: u64) -> ProofResult {
+    let leaf = NodeId { level: 0, index };
+    let ids = dry_run(|r| {
+        merkle::inclusion_proof(r, index, size)?;
+        merkle::root(r, size)?;
+        let _ = r.node(leaf);
+        Ok(())
+    })?;
+    let mut src = fetch(conn, &ids).map_err(merkle::ProofError::Store)?;
+    let path = merkle::inclusion_proof(&mut src, index, size)?;
+    let root = merkle::root(&mut src, size)?;
+    let leaf = src.node(leaf).map_err(merkle::ProofError::Store)?;
+    Ok(Proof {
+        path,
+        hashes: (leaf, root),
+        node_reads: ids.len() as u64,
+    })
+}
+
+/// The RFC 9162 consistency proof from `from` to `to`, with both roots; every
+/// node read in one query.
+pub fn consistency(conn: &mut DbConn, from: u64, to: u64) -> ProofResult {
+    let ids = dry_run(|r| {
+        merkle::consistency_proof(r, from, to)?;
+        merkle::root(r, from)?;
+        merkle::root(r, to)
+    })?;
+    let mut src = fetch(conn, &ids).map_err(merkle::ProofError::Store)?;
+    let path = merkle::consistency_proof(&mut src, from, to)?;
+    let from_root = merkle::root(&mut src, from)?;
+    let to_root = merkle::root(&mut src, to)?;
+    Ok(Proof {
+        path,
+        hashes: (from_root, to_root),
+        node_reads: ids.len() as u64,
+    })
+}

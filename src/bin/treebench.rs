@@ -12,8 +12,8 @@
 //!    HTTP clients ask for random inclusion proofs (`size` = the whole tree)
 //!    and random consistency proofs (`from` random, `to` = the whole tree).
 //!    Latency is taken at the client over loopback, and separately in-process
-//!    (the proof built from the database without HTTP), with the node reads each
-//!    proof needed.
+//!    (`tree::inclusion`/`tree::consistency` on the database without HTTP: the
+//!    server-side work), with the distinct nodes each answer read (in one query).
 //!
 //! ```text
 //! cargo run --release --bin treebench -- --database-url sqlite:///tmp/treebench.db
@@ -36,8 +36,7 @@ use escalation_ledger::db::{write_tx, DbConn, DbUrl, Pool};
 use escalation_ledger::error::AppError;
 use escalation_ledger::ladder::Role;
 use escalation_ledger::ledger::NewEntry;
-use escalation_ledger::merkle::{self};
-use escalation_ledger::tree::DbNodes;
+use escalation_ledger::tree;
 use escalation_ledger::{app, store};
 
 #[derive(Debug, Parser)]
@@ -219,15 +218,13 @@ fn run(args: Args) -> Result<serde_json::Value, String> {
         let seq = rng.below(size);
         let from = 1 + rng.below(size - 1);
         let t = Instant::now();
-        let mut src = DbNodes::new(&mut conn);
-        merkle::inclusion_proof(&mut src, seq, size).map_err(|e| format!("{e:?}"))?;
+        let p = tree::inclusion(&mut conn, seq, size).map_err(|e| format!("{e:?}"))?;
         inc.push(t.elapsed());
-        inc_reads.push(src.reads);
+        inc_reads.push(p.node_reads);
         let t = Instant::now();
-        let mut src = DbNodes::new(&mut conn);
-        merkle::consistency_proof(&mut src, from, size).map_err(|e| format!("{e:?}"))?;
+        let p = tree::consistency(&mut conn, from, size).map_err(|e| format!("{e:?}"))?;
         con.push(t.elapsed());
-        con_reads.push(src.reads);
+        con_reads.push(p.node_reads);
     }
     drop(conn);
     println!("proofs at {size} entries, built in-process from the database:");
