@@ -10,3 +10,6 @@ REVOKE DELETE, TRUNCATE ON ledger_payloads FROM ledger_app;
 -- The projection tables are rewritten as disputes move.
 GRANT INSERT, UPDATE ON agencies, disputes, dispute_parties, proposals, proposal_acceptances TO ledger_app;
 GRANT INSERT, DELETE ON bench_inserts TO ledger_app;
+-- The Merkle tree, checkpoints, witnesses and cosignatures are append-only.
+GRANT INSERT ON merkle_nodes, checkpoints, witnesses, cosignatures TO ledger_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON merkle_nodes, checkpoints, witnesses, cosignatures FROM ledger_app;

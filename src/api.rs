@@ -10,6 +10,7 @@ use base64::Engine as _;
 
 use crate::auth::Caller;
 use crate::checkpoint::{self, LogKey};
+use crate::cosign::{self, StoredCosignature, Witness};
 use crate::db::{read_tx, write_tx, DbConn, Pool};
 use crate::error::{AppError, Problem};
 use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
@@ -27,6 +28,8 @@ pub struct AppState {
     pub pool: Pool,
     pub policy: Policy,
     pub log: LogKey,
+    /// How many witness cosignatures make a checkpoint fully witnessed.
+    pub witness_quorum: u32,
 }
 
 /// Run blocking database work on the thread pool, keeping the request's span.
@@ -825,20 +828,23 @@ pub async fn consistency_proof(
 }
 
 #[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger", security(("bearer" = [])),
-    responses((status = 200, description = "A C2SP tlog-checkpoint in a signed note, covering the whole ledger", content_type = "text/plain", body = String),
+    responses((status = 200, description = "A C2SP tlog-checkpoint in a signed note, covering the whole ledger, with the witness cosignatures gathered so far", content_type = "text/plain", body = String),
               (status = 409, description = "The stored tree no longer matches an earlier checkpoint; nothing is signed", body = Problem)))]
 pub async fn get_checkpoint(
     state: web::Data<AppState>,
     _caller: Caller,
 ) -> Result<HttpResponse, AppError> {
     let key = state.log.clone();
-    let signed = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| checkpoint::sign_current(conn, &key))
+    let note = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            let signed = checkpoint::sign_current(conn, &key)?;
+            cosign::with_cosignatures(conn, signed.size, &signed.note)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(signed.note))
+        .body(note))
 }
 
 /// The public keys an auditor needs.
@@ -857,6 +863,124 @@ pub async fn ledger_keys(state: web::Data<AppState>, _caller: Caller) -> HttpRes
         origin: state.log.origin.clone(),
         log: state.log.verifier_key(),
     })
+}
+
+// ---- witnesses ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWitness {
+    /// The witness's name; must be the key's name.
+    pub name: String,
+    /// Its C2SP `cosignature/v1` verifier key string (`name+keyid+base64`).
+    pub key: String,
+}
+
+#[utoipa::path(post, path = "/v1/admin/witnesses", tag = "witnesses", security(("bearer" = [])),
+    request_body = RegisterWitness,
+    responses((status = 201, body = Witness), (status = 403, body = Problem),
+              (status = 409, description = "The name or key is already registered", body = Problem),
+              (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise", body = Problem)))]
+pub async fn register_witness(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    body: web::Json<RegisterWitness>,
+) -> Result<HttpResponse, AppError> {
+    if actor.role != Role::PartnershipAdmin {
+        return Err(AppError::Forbidden(
+            "only partnership_admin registers witnesses".into(),
+        ));
+    }
+    let verifier = cosign::parse_key(&body.name, &body.key)?;
+    let w = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| cosign::register(conn, &actor, &verifier))
+    })
+    .await?;
+    tracing::info!(witness = %w.name, seq = w.registered_seq, "witness registered");
+    Ok(HttpResponse::Created().json(w))
+}
+
+#[utoipa::path(get, path = "/v1/ledger/witnesses", tag = "witnesses", security(("bearer" = [])),
+    responses((status = 200, body = [Witness]), (status = 401, body = Problem)))]
+pub async fn list_witnesses(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<HttpResponse, AppError> {
+    let list = run(&state.pool, |conn| Ok(cosign::list(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureBody {
+    /// The size of the signed checkpoint the witness cosigned.
+    pub size: i64,
+    /// One `cosignature/v1` signature line (`— <witness name> <base64>`).
+    pub cosignature: String,
+}
+
+#[utoipa::path(post, path = "/v1/ledger/cosignatures", tag = "witnesses", security(("bearer" = [])),
+    request_body = CosignatureBody,
+    responses((status = 201, description = "Stored", body = StoredCosignature),
+              (status = 200, description = "Already stored, unchanged", body = StoredCosignature),
+              (status = 404, description = "No signed checkpoint of that size", body = Problem),
+              (status = 409, description = "The witness already cosigned that size with another line", body = Problem),
+              (status = 422, description = "Unknown witness, or the line does not verify over that checkpoint", body = Problem)))]
+pub async fn post_cosignature(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    body: web::Json<CosignatureBody>,
+) -> Result<HttpResponse, AppError> {
+    let CosignatureBody { size, cosignature } = body.into_inner();
+    let (new, stored) = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| cosign::add(conn, size, &cosignature))
+    })
+    .await?;
+    Ok(if new {
+        HttpResponse::Created().json(stored)
+    } else {
+        HttpResponse::Ok().json(stored)
+    })
+}
+
+/// How well the newest signed checkpoint is witnessed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Witnessed {
+    pub size: i64,
+    /// Witnesses whose cosignature of this checkpoint is stored, by name.
+    pub cosigned_by: Vec<String>,
+    /// Cosignatures needed (`WITNESS_QUORUM`).
+    pub quorum: u32,
+    pub fully_witnessed: bool,
+}
+
+#[utoipa::path(get, path = "/v1/ledger/checkpoint/witnessed", tag = "witnesses", security(("bearer" = [])),
+    responses((status = 200, body = Witnessed),
+              (status = 404, description = "No checkpoint has been signed yet", body = Problem)))]
+pub async fn checkpoint_witnessed(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<HttpResponse, AppError> {
+    let quorum = state.witness_quorum;
+    let (size, cosigned_by) = run(&state.pool, |conn| {
+        read_tx(conn, |conn| {
+            let newest = checkpoint::newest(conn)?
+                .ok_or_else(|| AppError::NotFound("no checkpoint has been signed yet".into()))?;
+            let names = cosign::for_size(conn, newest.size)?
+                .into_iter()
+                .map(|c| c.witness)
+                .collect::<Vec<_>>();
+            Ok((newest.size, names))
+        })
+    })
+    .await?;
+    let fully_witnessed = cosigned_by.len() as u64 >= u64::from(quorum);
+    Ok(HttpResponse::Ok().json(Witnessed {
+        size,
+        cosigned_by,
+        quorum,
+        fully_witnessed,
+    }))
 }
 
 pub async fn openapi_json() -> HttpResponse {
@@ -894,11 +1018,13 @@ impl utoipa::Modify for BearerAuth {
     info(title = "escalation-ledger", description = "The KRSCP escalation ladder for disagreements between safeguarding agencies, with a hash-chained ledger."),
     paths(healthz, readyz, list_agencies, raise_dispute, get_dispute, list_disputes, propose,
           accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify,
-          inclusion_proof, consistency_proof, get_checkpoint, ledger_keys),
+          inclusion_proof, consistency_proof, get_checkpoint, ledger_keys,
+          register_witness, list_witnesses, post_cosignature, checkpoint_witnessed),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
-                       InclusionProof, ConsistencyProof, LedgerKeys)),
+                       InclusionProof, ConsistencyProof, LedgerKeys,
+                       RegisterWitness, Witness, CosignatureBody, StoredCosignature, Witnessed)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -935,7 +1061,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(consistency_proof),
                 )
                 .route("/ledger/checkpoint", web::get().to(get_checkpoint))
-                .route("/ledger/keys", web::get().to(ledger_keys)),
+                .route("/ledger/keys", web::get().to(ledger_keys))
+                .route("/admin/witnesses", web::post().to(register_witness))
+                .route("/ledger/witnesses", web::get().to(list_witnesses))
+                .route("/ledger/cosignatures", web::post().to(post_cosignature))
+                .route(
+                    "/ledger/checkpoint/witnessed",
+                    web::get().to(checkpoint_witnessed),
+                ),
         );
 }
 

@@ -36,11 +36,25 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
     Ok(pool)
 }
 
+/// Service policy knobs beyond the pool and the keys.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Witness cosignatures that make a checkpoint fully witnessed.
+    pub witness_quorum: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { witness_quorum: 3 }
+    }
+}
+
 /// Build the server on an already bound listener (port 0 in tests).
 pub fn server(
     pool: Pool,
     keys: Keys,
     log: LogKey,
+    settings: Settings,
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<Server> {
@@ -48,6 +62,7 @@ pub fn server(
         pool,
         policy: Policy::krscp(),
         log,
+        witness_quorum: settings.witness_quorum,
     });
     let keys = web::Data::new(keys);
     let server = HttpServer::new(move || {
@@ -79,12 +94,13 @@ pub fn start(
     pool: Pool,
     keys: Keys,
     log: LogKey,
+    settings: Settings,
     addr: &str,
     workers: usize,
 ) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    Ok((server(pool, keys, log, listener, workers)?, local))
+    Ok((server(pool, keys, log, settings, listener, workers)?, local))
 }
 
 /// Sign a checkpoint every `every` while the ledger grows (call inside the actix system).

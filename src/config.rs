@@ -70,9 +70,36 @@ pub enum Cmd {
     Token(TokenArgs),
     /// Check the whole ledger and the tables built from it; non-zero exit if anything is wrong.
     Verify(DbArgs),
+    /// Act as a partner witness: cosign the service's newest checkpoint once it
+    /// is proven consistent with the last one cosigned (run it from cron); or,
+    /// with --generate-key, make the witness's key.
+    Witness(WitnessArgs),
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WitnessArgs {
+    /// Write a new cosigner key named NAME to --key-file (mode 0600) and print
+    /// its verifier key, for registration; nothing else.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["url", "state", "log_key"])]
+    pub generate_key: Option<String>,
+    /// The witness's cosigner key string.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: PathBuf,
+    /// The service's base URL.
+    #[arg(long, required_unless_present = "generate_key")]
+    pub url: Option<String>,
+    /// The witness's state file (JSON), created on the first run.
+    #[arg(long, value_name = "FILE", required_unless_present = "generate_key")]
+    pub state: Option<PathBuf>,
+    /// A bearer token for the service.
+    #[arg(long, env = "WITNESS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The log's verifier key to pin on the first run (default: trust on first use).
+    #[arg(long, value_name = "VKEY")]
+    pub log_key: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -90,6 +117,9 @@ pub struct ServeArgs {
     /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
     #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub checkpoint_interval: std::time::Duration,
+    /// Witness cosignatures a checkpoint needs to count as fully witnessed.
+    #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub witness_quorum: u32,
 }
 
 /// `serve` with nothing but its defaults and environment, for a bare `cargo run`.

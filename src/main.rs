@@ -4,8 +4,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use escalation_ledger::auth::{self, Claims};
-use escalation_ledger::config::{Cli, Cmd, Common, LogFormat, ServeArgs, TokenArgs};
-use escalation_ledger::{api, app, verify};
+use escalation_ledger::config::{Cli, Cmd, Common, LogFormat, ServeArgs, TokenArgs, WitnessArgs};
+use escalation_ledger::{api, app, verify, witness};
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Token(args)) => token(&cli.common, args),
         Some(Cmd::Verify(db)) => return verify_cmd(&cli.common.database_url(&db)),
+        Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Openapi) => {
             let doc = api::ApiDoc::openapi_pretty();
             println!("{doc}");
@@ -59,7 +60,10 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         if !args.checkpoint_interval.is_zero() {
             app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
-        let (server, addr) = app::start(pool, keys, log, &args.bind, workers)
+        let settings = app::Settings {
+            witness_quorum: args.witness_quorum,
+        };
+        let (server, addr) = app::start(pool, keys, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
         println!("escalation-ledger listening on http://{addr}");
         println!("database: {}", escalation_ledger::db::redact_url(&url));
@@ -106,6 +110,57 @@ fn verify_cmd(url: &str) -> ExitCode {
                 _ => println!("ledger check failed"),
             }
             println!("problem: {}", r.problem.unwrap_or_default());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn witness_cmd(args: WitnessArgs) -> ExitCode {
+    if let Some(name) = &args.generate_key {
+        return match witness::generate_key(name, &args.key_file) {
+            Ok(vkey) => {
+                eprintln!(
+                    "wrote the cosigner key to {}; register this verifier key with the partnership admin:",
+                    args.key_file.display()
+                );
+                println!("{vkey}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let (Some(url), Some(state), Some(token)) = (args.url, args.state, args.token) else {
+        eprintln!("error: a run needs --url, --state and --token (or WITNESS_TOKEN)");
+        return ExitCode::from(2);
+    };
+    let cfg = witness::RunConfig {
+        url,
+        key_file: args.key_file,
+        state_file: state,
+        token,
+        log_key: args.log_key,
+    };
+    match witness::run_blocking(&cfg) {
+        Ok(r) => {
+            match &r.line {
+                Some(_) if r.previous > 0 => println!(
+                    "cosigned the checkpoint of size {} (consistent with size {})",
+                    r.size, r.previous
+                ),
+                Some(_) => println!("cosigned the checkpoint of size {}", r.size),
+                None => println!("nothing new: size {} is already cosigned", r.size),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ witness::WitnessError::Inconsistent(_)) => {
+            eprintln!("refusing to cosign: {e}");
             ExitCode::from(1)
         }
         Err(e) => {

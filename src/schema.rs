@@ -115,3 +115,20 @@ diesel::table! {
         signed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    witnesses (name) {
+        name -> Text,
+        key -> Text,
+        registered_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    cosignatures (size, witness) {
+        size -> BigInt,
+        witness -> Text,
+        timestamp -> BigInt,
+        line -> Text,
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::cosign;
 use crate::db::{read_tx, DbConn};
 use crate::error::AppError;
 use crate::ladder::{self, Dispute};
@@ -59,6 +60,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut chain = ChainChecker::default();
     let mut replay: BTreeMap<String, Dispute> = BTreeMap::new();
     let mut registry: Vec<Agency> = Vec::new();
+    let mut witnesses: Vec<cosign::Witness> = Vec::new();
     let mut frontier = Frontier::new();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
@@ -95,7 +97,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
                 r.size -= 1;
                 return Ok(r);
             }
-            if let Err(problem) = replay_one(&mut replay, &mut registry, &stored) {
+            if let Err(problem) = replay_one(&mut replay, &mut registry, &mut witnesses, &stored) {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
                 r.size -= 1;
                 return Ok(r);
@@ -134,6 +136,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     }
     if let Err((dispute, problem)) = compare(conn, &replay, &registry)? {
         return Ok(VerifyReport::bad(&chain, None, dispute, problem));
+    }
+    if let Some(problem) = cosign::check(conn, &witnesses)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
     Ok(VerifyReport {
         ok: true,
@@ -176,6 +181,7 @@ fn checkpoint_mismatch(
 fn replay_one(
     replay: &mut BTreeMap<String, Dispute>,
     registry: &mut Vec<Agency>,
+    witnesses: &mut Vec<cosign::Witness>,
     s: &store::StoredEntry,
 ) -> Result<(), String> {
     let e = &s.entry;
@@ -189,6 +195,17 @@ fn replay_one(
             let list: Vec<Agency> =
                 serde_json::from_value(list).map_err(|err| format!("bad registry: {err}"))?;
             registry.extend(list);
+            Ok(())
+        }
+        (None, cosign::EVENT_REGISTERED) => {
+            if e.actor.role != ladder::Role::PartnershipAdmin {
+                return Err("a witness registered by someone other than partnership_admin".into());
+            }
+            let w = cosign::replay(&e.facts, e.seq)?;
+            if witnesses.iter().any(|o| o.name == w.name || o.key == w.key) {
+                return Err(format!("witness '{}' registered twice", w.name));
+            }
+            witnesses.push(w);
             Ok(())
         }
         (None, other) => Err(format!("unknown ledger event '{other}'")),

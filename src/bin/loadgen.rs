@@ -508,8 +508,15 @@ fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, 
         tokens.insert(agency, keys.mint(&claims)?);
     }
     actix_web::rt::System::new().block_on(async move {
-        let (server, addr) = app::start(pool, keys, log, "127.0.0.1:0", WORKERS)
-            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let (server, addr) = app::start(
+            pool,
+            keys,
+            log,
+            app::Settings::default(),
+            "127.0.0.1:0",
+            WORKERS,
+        )
+        .map_err(|e| format!("cannot start the server: {e}"))?;
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let ctx = Ctx {

@@ -98,8 +98,15 @@ impl TestApp {
             .expect("prepare database");
         let keys = Keys::from_secret(SECRET.as_bytes());
         let log = LogKey::generate(ORIGIN).expect("log key");
-        let (server, addr) = app::start(pool.clone(), keys.clone(), log.clone(), "127.0.0.1:0", 2)
-            .expect("start server");
+        let (server, addr) = app::start(
+            pool.clone(),
+            keys.clone(),
+            log.clone(),
+            app::Settings::default(),
+            "127.0.0.1:0",
+            2,
+        )
+        .expect("start server");
         actix_web::rt::spawn(server);
         TestApp {
             base: format!("http://{addr}"),

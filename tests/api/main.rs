@@ -10,3 +10,4 @@ mod ledger;
 mod openapi;
 mod tamper;
 mod tree;
+mod witness;
