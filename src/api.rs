@@ -15,6 +15,7 @@ use crate::error::{AppError, Problem};
 use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
 use crate::ledger::format_time;
 use crate::merkle::{self, NodeId, NodeSource};
+use crate::redaction::{self, Redacted, Redaction, Step};
 use crate::registry::Agency;
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
 use crate::tree::{self, DbNodes};
@@ -871,6 +872,58 @@ pub async fn ledger_keys(state: web::Data<AppState>, _caller: Caller) -> HttpRes
     })
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedactBody {
+    /// Why the payload is erased. Required to request; optional to approve.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/admin/ledger/entries/{seq}/redact", tag = "ledger",
+    security(("bearer" = [])), request_body = RedactBody,
+    params(("seq" = i64, Path, description = "The entry whose payload is to be erased")),
+    responses((status = 200, description = "A partnership_admin's request, or a scrutineer's approval (which erases the payload)", body = Redaction),
+              (status = 403, description = "Not a partnership_admin or scrutineer, or approving one's own request", body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, description = "Already requested or erased; nothing pending to approve", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn redact_entry(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    seq: web::Path<i64>,
+    body: web::Json<RedactBody>,
+) -> Result<HttpResponse, AppError> {
+    let step = redaction::step_for(&actor)?;
+    let payload = match (step, &body.reason) {
+        (Step::Request, r) => json!({ "reason": text("reason", r.as_deref().unwrap_or(""))? }),
+        (Step::Approve, Some(r)) => json!({ "reason": text("reason", r)? }),
+        (Step::Approve, None) => json!({}),
+    };
+    let target = seq.into_inner();
+    let row = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            redaction::redact(conn, &actor, step, target, payload)
+        })
+    })
+    .await?;
+    tracing::info!(seq = target, step = ?step, "redaction");
+    Ok(HttpResponse::Ok().json(row))
+}
+
+#[utoipa::path(get, path = "/v1/admin/ledger/redactions", tag = "ledger",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every redaction, pending or done, by target seq", body = [Redaction]),
+              (status = 403, body = Problem)))]
+pub async fn list_redactions(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+) -> Result<HttpResponse, AppError> {
+    redaction::may_list(&actor)?;
+    let list = run(&state.pool, |conn| Ok(redaction::list(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
@@ -906,11 +959,13 @@ impl utoipa::Modify for BearerAuth {
     info(title = "escalation-ledger", description = "The KRSCP escalation ladder for disagreements between safeguarding agencies, with a hash-chained ledger."),
     paths(healthz, readyz, list_agencies, raise_dispute, get_dispute, list_disputes, propose,
           accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify,
-          inclusion_proof, consistency_proof, get_checkpoint, ledger_keys),
+          inclusion_proof, consistency_proof, get_checkpoint, ledger_keys, redact_entry,
+          list_redactions),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
-                       InclusionProof, ConsistencyProof, LedgerKeys)),
+                       InclusionProof, ConsistencyProof, LedgerKeys, RedactBody, Redaction,
+                       Redacted)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -947,7 +1002,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(consistency_proof),
                 )
                 .route("/ledger/checkpoint", web::get().to(get_checkpoint))
-                .route("/ledger/keys", web::get().to(ledger_keys)),
+                .route("/ledger/keys", web::get().to(ledger_keys))
+                .route(
+                    "/admin/ledger/entries/{seq}/redact",
+                    web::post().to(redact_entry),
+                )
+                .route("/admin/ledger/redactions", web::get().to(list_redactions)),
         );
 }
 

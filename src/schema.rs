@@ -115,3 +115,11 @@ diesel::table! {
         signed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    redactions (seq) {
+        seq -> BigInt,
+        requested_seq -> BigInt,
+        approved_seq -> Nullable<BigInt>,
+    }
+}

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 
 use crate::ledger::ChainChecker;
 use crate::merkle::{self, Frontier};
+use crate::redaction::{self, Redacted};
 use crate::registry::Agency;
 use crate::schema::checkpoints;
 use crate::store;
@@ -34,6 +35,8 @@ pub struct VerifyReport {
     /// The size of a signed checkpoint whose root the ledger does not reproduce.
     pub bad_checkpoint: Option<i64>,
     pub problem: Option<String>,
+    /// Entries whose payload was erased by an approved redaction.
+    pub redacted: Vec<Redacted>,
 }
 
 impl VerifyReport {
@@ -46,6 +49,7 @@ impl VerifyReport {
             mismatched_dispute: dispute,
             bad_checkpoint: None,
             problem: Some(problem),
+            redacted: Vec::new(),
         }
     }
 }
@@ -60,6 +64,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut replay: BTreeMap<String, Dispute> = BTreeMap::new();
     let mut registry: Vec<Agency> = Vec::new();
     let mut frontier = Frontier::new();
+    let mut redactions = redaction::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -84,7 +89,13 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             if let Err(f) = chain.check(e, stored.payload.as_deref()) {
                 return Ok(VerifyReport::bad(&chain, Some(f.seq), None, f.problem));
             }
-            if let Err(problem) = replay_one(&mut replay, &mut registry, &stored) {
+            redactions.saw(&stored);
+            let replayed = if redaction::Replay::is_redaction(&e.event) {
+                redactions.apply(&stored)
+            } else {
+                replay_one(&mut replay, &mut registry, &stored)
+            };
+            if let Err(problem) = replayed {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
                 r.size -= 1;
                 return Ok(r);
@@ -105,6 +116,17 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             return Ok(r);
         }
     }
+    if let Some(seq) = redactions.unexplained() {
+        return Ok(VerifyReport::bad(
+            &chain,
+            Some(seq),
+            None,
+            format!("entry {seq}: payload erased without an approved redaction"),
+        ));
+    }
+    if let Some((seq, problem)) = redactions.dispute_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, Some(seq), None, problem));
+    }
     let stored_leaves = tree::leaves(conn)?;
     let stored_root = if stored_leaves == chain.size {
         merkle::root(&mut DbNodes::new(conn), chain.size as u64).ok()
@@ -124,6 +146,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     if let Err((dispute, problem)) = compare(conn, &replay, &registry)? {
         return Ok(VerifyReport::bad(&chain, None, dispute, problem));
     }
+    if let Some(problem) = redactions.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     Ok(VerifyReport {
         ok: true,
         size: chain.size,
@@ -132,6 +157,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
         mismatched_dispute: None,
         bad_checkpoint: None,
         problem: None,
+        redacted: redactions.redacted(),
     })
 }
 

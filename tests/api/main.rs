@@ -8,5 +8,6 @@ mod concurrency;
 mod ladder_walk;
 mod ledger;
 mod openapi;
+mod redaction;
 mod tamper;
 mod tree;
