@@ -9,6 +9,9 @@ GRANT UPDATE (payload) ON ledger_payloads TO ledger_app;
 REVOKE DELETE, TRUNCATE ON ledger_payloads FROM ledger_app;
 -- The projection tables are rewritten as disputes move.
 GRANT INSERT, UPDATE ON agencies, disputes, dispute_parties, proposals, proposal_acceptances TO ledger_app;
+-- Redactions: a row on request, approved_seq set on approval; never deleted.
+GRANT INSERT, UPDATE ON redactions TO ledger_app;
+REVOKE DELETE, TRUNCATE ON redactions FROM ledger_app;
 GRANT INSERT, DELETE ON bench_inserts TO ledger_app;
 -- The Merkle tree, checkpoints, witnesses and cosignatures are append-only.
 GRANT INSERT ON merkle_nodes, checkpoints, witnesses, cosignatures TO ledger_app;

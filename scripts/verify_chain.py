@@ -8,6 +8,8 @@ Usage:
 Follows docs/ledger-format.md, not the service's code: RFC 8785 canonical JSON,
 payload_hash = SHA-256(payload), entry_hash = SHA-256(0x00 || canonical entry).
 Exit 0 when the chain is intact; otherwise prints the first bad seq and exits 1.
+Entries whose payload is null (erased by an approved redaction, or withheld
+from this token) are listed: their payload_hash cannot be checked here.
 """
 import hashlib
 import json
@@ -46,15 +48,21 @@ def entry_bytes(e):
     }).encode("utf-8")
 
 
-def check(entries):
-    """Yield nothing; return (size, head) or raise ValueError(seq, problem)."""
+def check(entries, nulls=None):
+    """Return (size, head) or raise ValueError(seq, problem).
+
+    The seq of every entry with a null payload is appended to `nulls`, if given.
+    """
     prev = "00" * 32
     for i, e in enumerate(entries):
         if e["seq"] != i:
             raise ValueError(i, "entry %d is missing (found seq %d next)" % (i, e["seq"]))
         if e["prev_hash"] != prev:
             raise ValueError(i, "prev_hash does not match the previous entry_hash")
-        if e.get("payload") is not None:
+        if e.get("payload") is None:
+            if nulls is not None:
+                nulls.append(e["seq"])
+        else:
             p = hashlib.sha256(canonical(e["payload"]).encode("utf-8")).hexdigest()
             if p != e["payload_hash"]:
                 raise ValueError(i, "payload does not match payload_hash")
@@ -63,6 +71,17 @@ def check(entries):
             raise ValueError(i, "entry_hash does not match the recomputed %s" % h)
         prev = h
     return len(entries), (prev if entries else None)
+
+
+def ranges(seqs):
+    """[1, 2, 3, 7] -> "1-3, 7"."""
+    out = []
+    for s in seqs:
+        if out and out[-1][1] == s - 1:
+            out[-1][1] = s
+        else:
+            out.append([s, s])
+    return ", ".join(str(a) if a == b else "%d-%d" % (a, b) for a, b in out)
 
 
 def fetch(base, token, path):
@@ -91,8 +110,9 @@ def main(argv):
     else:
         print(__doc__, file=sys.stderr)
         return 2
+    nulls = []
     try:
-        size, top = check(entries)
+        size, top = check(entries, nulls)
     except ValueError as bad:
         seq, problem = bad.args
         print("chain broken at seq %d: %s" % (seq, problem))
@@ -101,6 +121,9 @@ def main(argv):
         print("the server's head %s does not match the recomputed chain" % (head,))
         return 1
     print("chain intact: %d entries, head %s" % (size, top))
+    if nulls:
+        print("null payloads (erased, or withheld from this token; payload_hash not checked): %d at seq %s"
+              % (len(nulls), ranges(nulls)))
     return 0
 
 

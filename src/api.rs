@@ -15,6 +15,7 @@ use crate::db::{read_tx, write_tx, DbConn, Pool};
 use crate::error::{AppError, Problem};
 use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
 use crate::ledger::format_time;
+use crate::redaction::{self, Redacted, Redaction, Step};
 use crate::registry::Agency;
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
 use crate::tree;
@@ -983,6 +984,58 @@ pub async fn checkpoint_witnessed(
     }))
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedactBody {
+    /// Why the payload is erased. Required to request; optional to approve.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/admin/ledger/entries/{seq}/redact", tag = "ledger",
+    security(("bearer" = [])), request_body = RedactBody,
+    params(("seq" = i64, Path, description = "The entry whose payload is to be erased")),
+    responses((status = 200, description = "A partnership_admin's request, or a scrutineer's approval (which erases the payload)", body = Redaction),
+              (status = 403, description = "Not a partnership_admin or scrutineer, or approving one's own request", body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, description = "Already requested or erased; nothing pending to approve", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn redact_entry(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    seq: web::Path<i64>,
+    body: web::Json<RedactBody>,
+) -> Result<HttpResponse, AppError> {
+    let step = redaction::step_for(&actor)?;
+    let payload = match (step, &body.reason) {
+        (Step::Request, r) => json!({ "reason": text("reason", r.as_deref().unwrap_or(""))? }),
+        (Step::Approve, Some(r)) => json!({ "reason": text("reason", r)? }),
+        (Step::Approve, None) => json!({}),
+    };
+    let target = seq.into_inner();
+    let row = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            redaction::redact(conn, &actor, step, target, payload)
+        })
+    })
+    .await?;
+    tracing::info!(seq = target, step = ?step, "redaction");
+    Ok(HttpResponse::Ok().json(row))
+}
+
+#[utoipa::path(get, path = "/v1/admin/ledger/redactions", tag = "ledger",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every redaction, pending or done, by target seq", body = [Redaction]),
+              (status = 403, body = Problem)))]
+pub async fn list_redactions(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+) -> Result<HttpResponse, AppError> {
+    redaction::may_list(&actor)?;
+    let list = run(&state.pool, |conn| Ok(redaction::list(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
@@ -1019,12 +1072,14 @@ impl utoipa::Modify for BearerAuth {
     paths(healthz, readyz, list_agencies, raise_dispute, get_dispute, list_disputes, propose,
           accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify,
           inclusion_proof, consistency_proof, get_checkpoint, ledger_keys,
-          register_witness, list_witnesses, post_cosignature, checkpoint_witnessed),
+          register_witness, list_witnesses, post_cosignature, checkpoint_witnessed, redact_entry,
+          list_redactions),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
                        InclusionProof, ConsistencyProof, LedgerKeys,
-                       RegisterWitness, Witness, CosignatureBody, StoredCosignature, Witnessed)),
+                       RegisterWitness, Witness, CosignatureBody, StoredCosignature, Witnessed,
+                       RedactBody, Redaction, Redacted)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -1068,7 +1123,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/ledger/checkpoint/witnessed",
                     web::get().to(checkpoint_witnessed),
-                ),
+                )
+                .route(
+                    "/admin/ledger/entries/{seq}/redact",
+                    web::post().to(redact_entry),
+                )
+                .route("/admin/ledger/redactions", web::get().to(list_redactions)),
         );
 }
 

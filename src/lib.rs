@@ -17,6 +17,7 @@ pub mod ladder;
 pub mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod redaction;
 pub mod registry;
 pub mod schema;
 pub mod store;

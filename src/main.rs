@@ -101,6 +101,12 @@ fn verify_cmd(url: &str) -> ExitCode {
                 r.size,
                 r.head_hash.as_deref().unwrap_or("(empty)")
             );
+            for x in &r.redacted {
+                println!(
+                    "redacted: the payload of seq {} was erased by the approved redaction at seq {}",
+                    x.seq, x.redacted_by
+                );
+            }
             ExitCode::SUCCESS
         }
         Ok(r) => {

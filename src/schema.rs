@@ -132,3 +132,11 @@ diesel::table! {
         line -> Text,
     }
 }
+
+diesel::table! {
+    redactions (seq) {
+        seq -> BigInt,
+        requested_seq -> BigInt,
+        approved_seq -> Nullable<BigInt>,
+    }
+}

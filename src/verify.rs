@@ -14,6 +14,7 @@ use diesel::prelude::*;
 
 use crate::ledger::ChainChecker;
 use crate::merkle::{self, Frontier};
+use crate::redaction::{self, Redacted};
 use crate::registry::Agency;
 use crate::schema::checkpoints;
 use crate::store;
@@ -35,6 +36,8 @@ pub struct VerifyReport {
     /// The size of a signed checkpoint whose root the ledger does not reproduce.
     pub bad_checkpoint: Option<i64>,
     pub problem: Option<String>,
+    /// Entries whose payload was erased by an approved redaction.
+    pub redacted: Vec<Redacted>,
 }
 
 impl VerifyReport {
@@ -47,6 +50,7 @@ impl VerifyReport {
             mismatched_dispute: dispute,
             bad_checkpoint: None,
             problem: Some(problem),
+            redacted: Vec::new(),
         }
     }
 }
@@ -62,6 +66,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut registry: Vec<Agency> = Vec::new();
     let mut witnesses: Vec<cosign::Witness> = Vec::new();
     let mut frontier = Frontier::new();
+    let mut redactions = redaction::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -97,7 +102,13 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
                 r.size -= 1;
                 return Ok(r);
             }
-            if let Err(problem) = replay_one(&mut replay, &mut registry, &mut witnesses, &stored) {
+            redactions.saw(&stored);
+            let replayed = if redaction::Replay::is_redaction(&e.event) {
+                redactions.apply(&stored)
+            } else {
+                replay_one(&mut replay, &mut registry, &mut witnesses, &stored)
+            };
+            if let Err(problem) = replayed {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
                 r.size -= 1;
                 return Ok(r);
@@ -117,6 +128,17 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
         if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
             return Ok(r);
         }
+    }
+    if let Some(seq) = redactions.unexplained() {
+        return Ok(VerifyReport::bad(
+            &chain,
+            Some(seq),
+            None,
+            format!("entry {seq}: payload erased without an approved redaction"),
+        ));
+    }
+    if let Some((seq, problem)) = redactions.dispute_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, Some(seq), None, problem));
     }
     let stored_leaves = tree::leaves(conn)?;
     let stored_root = if stored_leaves == chain.size {
@@ -140,6 +162,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     if let Some(problem) = cosign::check(conn, &witnesses)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
+    if let Some(problem) = redactions.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     Ok(VerifyReport {
         ok: true,
         size: chain.size,
@@ -148,6 +173,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
         mismatched_dispute: None,
         bad_checkpoint: None,
         problem: None,
+        redacted: redactions.redacted(),
     })
 }
 

@@ -8,6 +8,7 @@ mod concurrency;
 mod ladder_walk;
 mod ledger;
 mod openapi;
+mod redaction;
 mod tamper;
 mod tree;
 mod witness;

@@ -1,0 +1,360 @@
+//! Erasing a payload: a partnership_admin requests, a different scrutineer
+//! approves, the payload goes, and every verifier still passes and says so.
+
+use escalation_ledger::ladder::Role;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+
+fn redact_path(seq: i64) -> String {
+    format!("/v1/admin/ledger/entries/{seq}/redact")
+}
+
+fn admin(app: &TestApp) -> String {
+    app.token("admin-1", Role::PartnershipAdmin, None, None)
+}
+
+fn scrutineer(app: &TestApp) -> String {
+    app.token("scrutineer-1", Role::Scrutineer, None, None)
+}
+
+async fn python_verify(base: &str, token: String) -> (bool, String) {
+    let base = base.to_string();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/verify_chain.py"
+            ))
+            .arg(&base)
+            .env("LEDGER_TOKEN", token)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .expect("join");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn verify_cli(app: &TestApp) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+        .args(["verify", "--database-url", &app.db.url])
+        .output()
+        .expect("run verify");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+async fn entry(app: &TestApp, seq: i64) -> Value {
+    let (s, v) = app
+        .get(
+            &app.role(Role::Scrutineer),
+            &format!("/v1/ledger/entries?from={seq}&limit=1"),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v[0].clone()
+}
+
+/// Request, approve; the text is gone everywhere, the hashes stay, and
+/// `verify`, the CLI and the Python script all pass and name what was erased.
+async fn a_payload_is_erased_in_two_steps(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    let (s, _) = app
+        .post(
+            &app.agency("kingston-council"),
+            &format!("/v1/disputes/{id}/proposals"),
+            json!({"resolution": "Hold a strategy meeting"}),
+        )
+        .await; // seq 2
+    assert_eq!(s, 200);
+    let before = entry(&app, 1).await;
+    assert_eq!(before["payload"]["child_ref"], "KR-2026-0001");
+
+    // Step 1: the request, its own entry carrying the target's dispute_id.
+    let (s, v) = app
+        .post(
+            &admin(&app),
+            &redact_path(1),
+            json!({"reason": "Subject access request: erasure"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"seq": 1, "requested_seq": 3, "approved_seq": null})
+    );
+    let req = entry(&app, 3).await;
+    assert_eq!(req["event"], "redaction_requested");
+    assert_eq!(req["dispute_id"], id.as_str());
+    assert_eq!(req["facts"], json!({"seq": 1}));
+    assert_eq!(
+        req["payload"],
+        json!({"reason": "Subject access request: erasure"})
+    );
+    // Pending: the text is still there, and listed as pending.
+    assert_eq!(entry(&app, 1).await["payload"], before["payload"]);
+    let (s, list) = app
+        .get(&app.role(Role::Auditor), "/v1/admin/ledger/redactions")
+        .await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(
+        list,
+        json!([{"seq": 1, "requested_seq": 3, "approved_seq": null}])
+    );
+    assert!(app.verify().ok);
+
+    // Step 2: the approval erases the payload in the same transaction.
+    let (s, v) = app
+        .post(&scrutineer(&app), &redact_path(1), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v, json!({"seq": 1, "requested_seq": 3, "approved_seq": 4}));
+    let appr = entry(&app, 4).await;
+    assert_eq!(appr["event"], "redaction_approved");
+    assert_eq!(appr["dispute_id"], id.as_str());
+    assert_eq!(appr["facts"], json!({"seq": 1, "request_seq": 3}));
+    assert_eq!(appr["payload"], json!({}));
+
+    let after = entry(&app, 1).await;
+    assert!(after["payload"].is_null(), "{after}");
+    assert_eq!(after["payload_hash"], before["payload_hash"]);
+    assert_eq!(after["entry_hash"], before["entry_hash"]);
+
+    // The proposal's resolution too, with an approval reason.
+    let (s, _) = app
+        .post(
+            &admin(&app),
+            &redact_path(2),
+            json!({"reason": "named a child"}),
+        )
+        .await; // seq 5
+    assert_eq!(s, 200);
+    let (s, v) = app
+        .post(
+            &scrutineer(&app),
+            &redact_path(2),
+            json!({"reason": "agreed"}),
+        )
+        .await; // seq 6
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(entry(&app, 6).await["payload"], json!({"reason": "agreed"}));
+
+    // The dispute reads its text from payloads: summary, child_ref, resolution are gone.
+    let (s, d) = app
+        .get(&app.agency("cafcass"), &format!("/v1/disputes/{id}"))
+        .await;
+    assert_eq!(s, 200, "{d}");
+    assert!(d["summary"].is_null(), "{d}");
+    assert!(d["child_ref"].is_null(), "{d}");
+    assert!(d["proposals"][0]["resolution"].is_null(), "{d}");
+    assert!(d["open_proposal"]["resolution"].is_null(), "{d}");
+    assert_eq!(d["parties"], json!(["kingston-council", "cafcass"]));
+
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.size, 7);
+    let redacted = serde_json::to_value(&r.redacted).unwrap();
+    assert_eq!(
+        redacted,
+        json!([{"seq": 1, "redacted_by": 4}, {"seq": 2, "redacted_by": 6}])
+    );
+    let (s, v) = app.get(&app.role(Role::Auditor), "/v1/ledger/verify").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["redacted"], redacted);
+
+    let (code, out) = verify_cli(&app);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("the payload of seq 1 was erased by the approved redaction at seq 4"),
+        "{out}"
+    );
+    assert!(out.contains("seq 2 was erased by the approved redaction at seq 6"));
+
+    let (ok, out) = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("chain intact: 7 entries"), "{out}");
+    assert!(out.contains("null payloads"), "{out}");
+    assert!(out.contains("2 at seq 1-2"), "{out}");
+
+    let (s, list) = app.get(&admin(&app), "/v1/admin/ledger/redactions").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        list,
+        json!([{"seq": 1, "requested_seq": 3, "approved_seq": 4},
+               {"seq": 2, "requested_seq": 5, "approved_seq": 6}])
+    );
+}
+
+/// Every refusal has its status and leaves the ledger as it was.
+async fn refusals_write_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    let reason = json!({"reason": "erasure request"});
+
+    async fn refused(app: &TestApp, token: &str, seq: i64, body: Value, status: u16, what: &str) {
+        let before = app.size().await;
+        let (s, v) = app.post(token, &redact_path(seq), body).await;
+        assert_eq!(s, status, "{what}: {v}");
+        assert!(v["detail"].is_string(), "{what}: {v}");
+        assert_eq!(app.size().await, before, "{what} wrote to the ledger");
+    }
+
+    let agency = app.agency("kingston-council");
+    for (tok, what) in [
+        (agency.clone(), "agency user"),
+        (app.role(Role::Slg), "slg"),
+        (app.role(Role::Auditor), "auditor"),
+        (
+            app.partner(Role::ChiefOfficer, escalation_ledger::ladder::Partner::La),
+            "chief officer",
+        ),
+    ] {
+        refused(&app, &tok, 1, reason.clone(), 403, what).await;
+    }
+    for tok in [agency.clone(), app.role(Role::Slg)] {
+        let (s, _) = app.get(&tok, "/v1/admin/ledger/redactions").await;
+        assert_eq!(s, 403);
+    }
+    refused(&app, &admin(&app), 999, reason.clone(), 404, "unknown seq").await;
+    refused(&app, &admin(&app), -1, reason.clone(), 404, "negative seq").await;
+    refused(
+        &app,
+        &admin(&app),
+        1,
+        json!({"reason": "  "}),
+        422,
+        "blank reason",
+    )
+    .await;
+    refused(&app, &admin(&app), 1, json!({}), 422, "no reason").await;
+    refused(
+        &app,
+        &scrutineer(&app),
+        1,
+        json!({}),
+        409,
+        "nothing pending",
+    )
+    .await;
+
+    // One person holding both roles cannot push an erasure through alone.
+    let same_admin = app.token("both-hats", Role::PartnershipAdmin, None, None);
+    let same_scrutineer = app.token("both-hats", Role::Scrutineer, None, None);
+    let (s, v) = app.post(&same_admin, &redact_path(1), reason.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    refused(&app, &admin(&app), 1, reason.clone(), 409, "second request").await;
+    refused(&app, &same_scrutineer, 1, json!({}), 403, "own request").await;
+    refused(
+        &app,
+        &scrutineer(&app),
+        1,
+        json!({"reason": ""}),
+        422,
+        "empty approval reason",
+    )
+    .await;
+
+    let (s, v) = app
+        .post(&scrutineer(&app), &redact_path(1), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    refused(&app, &scrutineer(&app), 1, json!({}), 409, "approved twice").await;
+    refused(
+        &app,
+        &admin(&app),
+        1,
+        reason.clone(),
+        409,
+        "request after erasure",
+    )
+    .await;
+
+    // A payload erased by hand cannot be "requested" either.
+    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 0";
+    app.sql(sql, sql).unwrap();
+    refused(&app, &admin(&app), 0, reason.clone(), 409, "already null").await;
+
+    let (s, d) = app.get(&agency, &format!("/v1/disputes/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(d["summary"].is_null());
+}
+
+/// A payload nulled in the database without the two entries is tampering,
+/// even while a request for it is pending.
+async fn a_payload_nulled_by_hand_fails_verify(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    app.raise(&["richmond-council", "cafcass"], false).await; // seq 2
+    let (s, _) = app
+        .post(&admin(&app), &redact_path(2), json!({"reason": "r"}))
+        .await; // seq 3, pending
+    assert_eq!(s, 200);
+    assert!(app.verify().ok);
+    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 2";
+    app.sql(sql, sql).unwrap();
+    let r = app.verify();
+    assert!(!r.ok, "{r:?}");
+    assert_eq!(r.first_bad_seq, Some(2), "{r:?}");
+    assert!(
+        r.problem
+            .as_deref()
+            .unwrap_or_default()
+            .contains("payload erased without an approved redaction"),
+        "{r:?}"
+    );
+    let (code, out) = verify_cli(&app);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ledger broken at seq 2"), "{out}");
+
+    // Without any request at all, the earliest such entry is named.
+    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 1";
+    app.sql(sql, sql).unwrap();
+    let r = app.verify();
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(1)), "{r:?}");
+}
+
+/// The `redactions` projection must match the ledger's two events.
+async fn an_altered_redactions_row_fails_verify(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    let (s, _) = app
+        .post(&admin(&app), &redact_path(1), json!({"reason": "r"}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(&scrutineer(&app), &redact_path(1), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    assert!(app.verify().ok);
+    let sql = "UPDATE redactions SET approved_seq = NULL WHERE seq = 1";
+    app.sql(sql, sql).unwrap();
+    let r = app.verify();
+    assert!(!r.ok, "{r:?}");
+    assert!(
+        r.problem
+            .as_deref()
+            .unwrap_or_default()
+            .contains("redactions table"),
+        "{r:?}"
+    );
+}
+
+both_backends!(
+    a_payload_is_erased_in_two_steps,
+    refusals_write_nothing,
+    a_payload_nulled_by_hand_fails_verify,
+    an_altered_redactions_row_fails_verify,
+);
