@@ -7,7 +7,7 @@ use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
-use crate::auth::Keys;
+use crate::auth::Authenticator;
 use crate::checkpoint::{self, LogKey};
 use crate::db::{self, write_tx, Pool};
 use crate::error::{self, AppError};
@@ -39,7 +39,7 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
 /// Build the server on an already bound listener (port 0 in tests).
 pub fn server(
     pool: Pool,
-    keys: Keys,
+    auth: impl Into<Authenticator>,
     log: LogKey,
     listener: TcpListener,
     workers: usize,
@@ -49,13 +49,13 @@ pub fn server(
         policy: Policy::krscp(),
         log,
     });
-    let keys = web::Data::new(keys);
+    let auth = web::Data::new(auth.into());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
-            .app_data(keys.clone())
+            .app_data(auth.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(api::BODY_LIMIT)
@@ -77,14 +77,14 @@ pub fn server(
 /// Bind `addr` and start; returns the running server and the address it got.
 pub fn start(
     pool: Pool,
-    keys: Keys,
+    auth: impl Into<Authenticator>,
     log: LogKey,
     addr: &str,
     workers: usize,
 ) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    Ok((server(pool, keys, log, listener, workers)?, local))
+    Ok((server(pool, auth, log, listener, workers)?, local))
 }
 
 /// Sign a checkpoint every `every` while the ledger grows (call inside the actix system).

@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jwks;
 pub mod ladder;
 pub mod ledger;
 pub mod merkle;

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 
 fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let url = common.database_url(&args.db);
-    let keys = common.keys()?;
+    let jwks = args.auth.jwks_config()?;
     let log = common.log_key()?;
     let pool = app::prepare(&url, args.pool_size)?;
     let workers = args.workers.unwrap_or_else(|| {
@@ -56,10 +56,11 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             .unwrap_or(2)
     });
     actix_web::rt::System::new().block_on(async move {
+        let auth = common.authenticator(jwks).await?;
         if !args.checkpoint_interval.is_zero() {
             app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
-        let (server, addr) = app::start(pool, keys, log, &args.bind, workers)
+        let (server, addr) = app::start(pool, auth, log, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
         println!("escalation-ledger listening on http://{addr}");
         println!("database: {}", escalation_ledger::db::redact_url(&url));
