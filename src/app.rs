@@ -7,7 +7,7 @@ use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
-use crate::auth::Keys;
+use crate::auth::Authenticator;
 use crate::checkpoint::{self, LogKey};
 use crate::db::{self, write_tx, Pool};
 use crate::error::{self, AppError};
@@ -52,7 +52,7 @@ impl Default for Settings {
 /// Build the server on an already bound listener (port 0 in tests).
 pub fn server(
     pool: Pool,
-    keys: Keys,
+    auth: impl Into<Authenticator>,
     log: LogKey,
     settings: Settings,
     listener: TcpListener,
@@ -64,13 +64,13 @@ pub fn server(
         log,
         witness_quorum: settings.witness_quorum,
     });
-    let keys = web::Data::new(keys);
+    let auth = web::Data::new(auth.into());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
-            .app_data(keys.clone())
+            .app_data(auth.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(api::BODY_LIMIT)
@@ -92,7 +92,7 @@ pub fn server(
 /// Bind `addr` and start; returns the running server and the address it got.
 pub fn start(
     pool: Pool,
-    keys: Keys,
+    auth: impl Into<Authenticator>,
     log: LogKey,
     settings: Settings,
     addr: &str,
@@ -100,7 +100,7 @@ pub fn start(
 ) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    Ok((server(pool, keys, log, settings, listener, workers)?, local))
+    Ok((server(pool, auth, log, settings, listener, workers)?, local))
 }
 
 /// Sign a checkpoint every `every` while the ledger grows (call inside the actix system).

@@ -1,13 +1,17 @@
-//! Bearer tokens: HS256 JWTs carrying `sub`, `role`, `agency`, `partner`, `exp`.
+//! Bearer tokens. The embedded default (and the tests) use HS256 JWTs carrying
+//! `sub`, `role`, `agency`, `partner`, `exp`, checked with one secret ([`Keys`]);
+//! production uses asymmetric tokens checked against a JWKS ([`crate::jwks`]).
+//! [`Authenticator`] is whichever is configured; [`Caller`] dispatches to it.
 
-use std::future::{ready, Ready};
 use std::path::Path;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::jwks::JwksVerifier;
 use crate::ladder::{Actor, Partner, Role};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,23 +131,84 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// Why a token was refused, and its `sub` when that is known to be authentic.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub reason: String,
+    pub sub: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Refusal {
+            reason: reason.into(),
+            sub: None,
+        }
+    }
+}
+
+/// The verifier `serve` checks bearer tokens with (stored as app data).
+#[derive(Clone)]
+pub enum Authenticator {
+    /// HS256 with one shared secret: the embedded default and the tests.
+    Secret(Keys),
+    /// RS256/ES256/EdDSA against a JWKS, with claims mapped by configuration.
+    Jwks(JwksVerifier),
+}
+
+impl From<Keys> for Authenticator {
+    fn from(keys: Keys) -> Self {
+        Authenticator::Secret(keys)
+    }
+}
+
+impl From<JwksVerifier> for Authenticator {
+    fn from(v: JwksVerifier) -> Self {
+        Authenticator::Jwks(v)
+    }
+}
+
+impl Authenticator {
+    pub async fn check(&self, token: &str) -> Result<Actor, Refusal> {
+        match self {
+            Authenticator::Secret(keys) => keys.check(token).map_err(Refusal::new),
+            Authenticator::Jwks(v) => v.check(token).await,
+        }
+    }
+}
+
 /// The authenticated caller of a `/v1` request.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Actor);
 
 impl FromRequest for Caller {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(caller(req))
+        let bearer = bearer(req);
+        let route = req.path().to_string();
+        Box::pin(async move {
+            let (auth, token) = bearer?;
+            match auth.check(&token).await {
+                Ok(actor) => Ok(Caller(actor)),
+                Err(r) => {
+                    // Never the token itself: the reason, the sub if known, the route.
+                    tracing::warn!(route = %route, reason = %r.reason, sub = ?r.sub, "token refused");
+                    Err(AppError::Unauthorized(format!(
+                        "invalid token: {}",
+                        r.reason
+                    )))
+                }
+            }
+        })
     }
 }
 
-fn caller(req: &HttpRequest) -> Result<Caller, AppError> {
-    let keys = req
-        .app_data::<web::Data<Keys>>()
-        .ok_or_else(|| AppError::Internal("token keys are not configured".into()))?;
+fn bearer(req: &HttpRequest) -> Result<(Authenticator, String), AppError> {
+    let auth = req
+        .app_data::<web::Data<Authenticator>>()
+        .ok_or_else(|| AppError::Internal("token verification is not configured".into()))?;
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         AppError::Unauthorized("an Authorization: Bearer token is required".into())
     })?;
@@ -154,9 +219,5 @@ fn caller(req: &HttpRequest) -> Result<Caller, AppError> {
         .ok_or_else(|| {
             AppError::Unauthorized("the Authorization header is not a Bearer token".into())
         })?;
-    let actor = keys.check(token.trim()).map_err(|why| {
-        tracing::warn!(route = %req.path(), reason = %why, "token refused");
-        AppError::Unauthorized(format!("invalid token: {why}"))
-    })?;
-    Ok(Caller(actor))
+    Ok((auth.get_ref().clone(), token.trim().to_string()))
 }

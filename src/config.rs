@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::{self, Keys};
+use crate::auth::{self, Authenticator, Keys};
 use crate::ladder::{Partner, Role};
 
 #[derive(Debug, Parser)]
@@ -120,6 +120,74 @@ pub struct ServeArgs {
     /// Witness cosignatures a checkpoint needs to count as fully witnessed.
     #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub witness_quorum: u32,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Production identity: asymmetric tokens checked against a JWKS. With neither
+/// `JWKS_FILE` nor `JWKS_URL`, `serve` checks HS256 tokens with the secret.
+#[derive(Debug, Args, Clone)]
+pub struct AuthArgs {
+    /// A JWKS file to check RS256/ES256/EdDSA tokens with (re-read like a URL).
+    #[arg(long, env = "JWKS_FILE", conflicts_with = "jwks_url")]
+    pub jwks_file: Option<PathBuf>,
+    /// The issuer's `jwks_uri`, fetched at start and refreshed in the background.
+    #[arg(long, env = "JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Accepted `iss` (comma-separated for several); required with a JWKS.
+    #[arg(long, env = "JWT_ISSUER", value_delimiter = ',')]
+    pub jwt_issuer: Vec<String>,
+    /// Accepted `aud` (comma-separated for several); required with a JWKS.
+    #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
+    pub jwt_audience: Vec<String>,
+    /// How often to re-read the JWKS; `0s` turns it off.
+    #[arg(long, env = "JWKS_REFRESH", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub jwks_refresh: std::time::Duration,
+    /// At most one re-read per this long for tokens naming an unknown `kid`.
+    #[arg(long, env = "JWKS_MIN_REFETCH", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwks_min_refetch: std::time::Duration,
+    /// A TOML (or `.json`) file mapping provider roles/groups to our roles.
+    /// Default: the token's own `role`, `agency` and `partner` claims.
+    #[arg(long, env = "CLAIMS_MAP")]
+    pub claims_map: Option<PathBuf>,
+}
+
+impl AuthArgs {
+    /// The JWKS configuration, if a JWKS is configured.
+    pub fn jwks_config(&self) -> Result<Option<crate::jwks::JwksConfig>, String> {
+        use crate::jwks::{ClaimsMap, JwksConfig, JwksSource};
+        let source = match (&self.jwks_file, &self.jwks_url) {
+            (None, None) => return Ok(None),
+            (Some(_), Some(_)) => return Err("set JWKS_FILE or JWKS_URL, not both".into()),
+            (Some(p), None) => JwksSource::File(p.clone()),
+            (None, Some(u)) => JwksSource::Url(u.clone()),
+        };
+        let clean = |v: &[String]| -> Vec<String> {
+            v.iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let claims = match &self.claims_map {
+            Some(p) => ClaimsMap::load(p)?,
+            None => ClaimsMap::default(),
+        };
+        let (issuers, audiences) = (clean(&self.jwt_issuer), clean(&self.jwt_audience));
+        if issuers.is_empty() {
+            return Err("JWT_ISSUER is required with a JWKS".into());
+        }
+        if audiences.is_empty() {
+            return Err("JWT_AUDIENCE is required with a JWKS".into());
+        }
+        Ok(Some(JwksConfig {
+            source,
+            issuers,
+            audiences,
+            refresh: self.jwks_refresh,
+            min_refetch: self.jwks_min_refetch,
+            claims,
+        }))
+    }
 }
 
 /// `serve` with nothing but its defaults and environment, for a bare `cargo run`.
@@ -192,5 +260,20 @@ impl Common {
         auth::load_or_create_secret(&path)
             .map(|s| Keys::from_secret(&s))
             .map_err(|e| format!("token secret {}: {e}", path.display()))
+    }
+
+    /// The configured verifier: the JWKS if one is configured (`jwks` from
+    /// [`AuthArgs::jwks_config`]), else the HS256 secret. Call inside the actix
+    /// system: the JWKS is fetched and refreshed there.
+    pub async fn authenticator(
+        &self,
+        jwks: Option<crate::jwks::JwksConfig>,
+    ) -> Result<Authenticator, String> {
+        match jwks {
+            Some(cfg) => crate::jwks::JwksVerifier::start(cfg)
+                .await
+                .map(Authenticator::from),
+            None => self.keys().map(Authenticator::from),
+        }
     }
 }

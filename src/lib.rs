@@ -13,6 +13,7 @@ pub mod config;
 pub mod cosign;
 pub mod db;
 pub mod error;
+pub mod jwks;
 pub mod ladder;
 pub mod ledger;
 pub mod merkle;

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
 
 fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let url = common.database_url(&args.db);
-    let keys = common.keys()?;
+    let jwks = args.auth.jwks_config()?;
     let log = common.log_key()?;
     let pool = app::prepare(&url, args.pool_size)?;
     let workers = args.workers.unwrap_or_else(|| {
@@ -57,13 +57,14 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             .unwrap_or(2)
     });
     actix_web::rt::System::new().block_on(async move {
+        let auth = common.authenticator(jwks).await?;
         if !args.checkpoint_interval.is_zero() {
             app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
         };
-        let (server, addr) = app::start(pool, keys, log, settings, &args.bind, workers)
+        let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
         println!("escalation-ledger listening on http://{addr}");
         println!("database: {}", escalation_ledger::db::redact_url(&url));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use awc::Client;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use escalation_ledger::auth::{Claims, Keys};
+use escalation_ledger::auth::{Authenticator, Claims, Keys};
 use escalation_ledger::checkpoint::LogKey;
 use escalation_ledger::db::{DbConn, Pool};
 use escalation_ledger::ladder::{Partner, Role};
@@ -90,6 +90,13 @@ pub fn client() -> Client {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        let keys = Keys::from_secret(SECRET.as_bytes());
+        TestApp::spawn_with_auth(backend, keys.into()).await
+    }
+
+    /// The app checking tokens with `auth` (e.g. a JWKS verifier). `token` and
+    /// friends still mint HS256 tokens with `SECRET`.
+    pub async fn spawn_with_auth(backend: Backend, auth: Authenticator) -> TestApp {
         let db = TestDb::new(backend);
         let url = db.url.clone();
         let pool = actix_web::rt::task::spawn_blocking(move || app::prepare(&url, 8))
@@ -100,7 +107,7 @@ impl TestApp {
         let log = LogKey::generate(ORIGIN).expect("log key");
         let (server, addr) = app::start(
             pool.clone(),
-            keys.clone(),
+            auth,
             log.clone(),
             app::Settings::default(),
             "127.0.0.1:0",
