@@ -81,6 +81,8 @@ pub struct TestApp {
     pub pool: Pool,
     pub client: Client,
     pub db: TestDb,
+    /// The log's signing key the app runs with (tests re-sign checkpoints with it).
+    pub log: LogKey,
     keys: Keys,
 }
 
@@ -106,6 +108,7 @@ impl TestApp {
             pool,
             client: client(),
             db,
+            log,
             keys,
         }
     }
