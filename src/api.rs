@@ -712,6 +712,58 @@ pub async fn ledger_verify(
     Ok(HttpResponse::Ok().json(report))
 }
 
+#[utoipa::path(get, path = "/v1/ledger/export", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, description = "The whole ledger as an audit bundle (JSON Lines: a header with the newest signed checkpoint, then one entry per line, oldest first; see docs/ledger-format.md). Streamed. Payloads are null for auditors.", content_type = "application/x-ndjson", body = String),
+              (status = 403, body = Problem),
+              (status = 409, description = "The stored tree no longer matches an earlier checkpoint", body = Problem)))]
+pub async fn ledger_export(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+) -> Result<HttpResponse, AppError> {
+    use crate::bundle::{self, Payloads};
+    use actix_web::web::Bytes;
+    use futures_util::StreamExt as _;
+
+    ledger_reader(&actor)?;
+    let payloads = if reads_text(&actor) {
+        Payloads::Included
+    } else {
+        Payloads::Withheld
+    };
+    let key = state.log.clone();
+    let header = run(&state.pool, move |conn| {
+        bundle::begin_export(conn, &key, &[], payloads)
+    })
+    .await?;
+    let first = Bytes::from(bundle::header_line(&header)?);
+    // Entries come from a blocking task in batches, through a small bounded channel:
+    // memory stays at a few batches whatever the ledger's size, and a slow reader
+    // slows the database reads down rather than piling up bytes.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let pool = state.pool.clone();
+    let size = header.size;
+    let span = tracing::Span::current();
+    actix_web::rt::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let sent = pool.get().map_err(AppError::from).and_then(|mut conn| {
+            bundle::export_entries(&mut conn, size, payloads, |buf| {
+                tx.blocking_send(Ok(Bytes::from(buf))).is_ok()
+            })
+        });
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "ledger export failed mid-stream");
+            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        }
+    });
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let body = futures_util::stream::once(futures_util::future::ready(Ok(first))).chain(rest);
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .streaming(body))
+}
+
 /// Tree sizes a proof may name: at least `min`, at most the stored tree.
 fn check_size(what: &str, v: i64, min: i64, leaves: i64) -> Result<u64, AppError> {
     if v < min || v > leaves {
@@ -1073,7 +1125,7 @@ impl utoipa::Modify for BearerAuth {
           accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify,
           inclusion_proof, consistency_proof, get_checkpoint, ledger_keys,
           register_witness, list_witnesses, post_cosignature, checkpoint_witnessed, redact_entry,
-          list_redactions),
+          list_redactions, ledger_export),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
@@ -1110,6 +1162,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/ledger/head", web::get().to(ledger_head))
                 .route("/ledger/entries", web::get().to(ledger_entries))
                 .route("/ledger/verify", web::get().to(ledger_verify))
+                .route("/ledger/export", web::get().to(ledger_export))
                 .route("/ledger/proofs/inclusion", web::get().to(inclusion_proof))
                 .route(
                     "/ledger/proofs/consistency",

@@ -77,6 +77,48 @@ pub enum Cmd {
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
+    /// Write the whole ledger as an audit bundle: DIR/bundle.jsonl, checkpoint.txt, keys.json.
+    Export(ExportArgs),
+    /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
+    Audit(AuditArgs),
+    /// Write a valid synthetic bundle of N entries, for benchmarking `audit`.
+    #[command(hide = true)]
+    BundleSynth(SynthArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// The directory to write (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// The export directory, or its bundle.jsonl.
+    pub bundle: PathBuf,
+    /// A checkpoint note saved earlier (e.g. an old checkpoint.txt), signed by the log key.
+    #[arg(long)]
+    pub trusted_checkpoint: Option<PathBuf>,
+    /// The log's verifier key to trust; default: the key named in the bundle (with a warning).
+    #[arg(long)]
+    pub log_key: Option<String>,
+    /// A witness's cosignature verifier key; repeatable.
+    #[arg(long = "witness-key")]
+    pub witness_keys: Vec<String>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub entries: u64,
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

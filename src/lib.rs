@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bundle;
 pub mod calendar;
 pub mod checkpoint;
 pub mod config;

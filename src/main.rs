@@ -4,8 +4,11 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use escalation_ledger::auth::{self, Claims};
-use escalation_ledger::config::{Cli, Cmd, Common, LogFormat, ServeArgs, TokenArgs, WitnessArgs};
-use escalation_ledger::{api, app, verify, witness};
+use escalation_ledger::config::{
+    AuditArgs, Cli, Cmd, Common, ExportArgs, LogFormat, ServeArgs, SynthArgs, TokenArgs,
+    WitnessArgs,
+};
+use escalation_ledger::{api, app, bundle, verify, witness};
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -31,6 +34,9 @@ fn main() -> ExitCode {
         Some(Cmd::Token(args)) => token(&cli.common, args),
         Some(Cmd::Verify(db)) => return verify_cmd(&cli.common.database_url(&db)),
         Some(Cmd::Witness(args)) => return witness_cmd(args),
+        Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
+        Some(Cmd::Audit(args)) => return audit_cmd(args),
+        Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
         Some(Cmd::Openapi) => {
             let doc = api::ApiDoc::openapi_pretty();
             println!("{doc}");
@@ -175,4 +181,124 @@ fn witness_cmd(args: WitnessArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
+    let url = common.database_url(&args.db);
+    let log = common.log_key()?;
+    let pool = escalation_ledger::db::pool(&url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let header = bundle::export_dir(&mut conn, &log, &[], &args.out)?;
+    println!(
+        "exported {} entries to {}",
+        header.size,
+        args.out.join(bundle::FILE_NAME).display()
+    );
+    println!("log key: {}", header.log_key);
+    Ok(())
+}
+
+fn audit_cmd(args: AuditArgs) -> ExitCode {
+    let trusted = match &args.trusted_checkpoint {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: trusted checkpoint {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let opts = bundle::AuditOptions {
+        log_key: args.log_key.clone(),
+        witness_keys: args.witness_keys.clone(),
+        trusted_checkpoint: trusted,
+    };
+    let report = bundle::audit_file(&args.bundle, opts, |n, elapsed| {
+        let rate = n as f64 / elapsed.as_secs_f64().max(1e-9);
+        eprintln!("audited {n} entries ({rate:.0} entries/s)");
+    });
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    } else {
+        print_audit(&report);
+    }
+    ExitCode::from(report.outcome.exit_code())
+}
+
+fn print_audit(r: &bundle::AuditReport) {
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+    match r.outcome {
+        bundle::Outcome::Intact => {
+            println!(
+                "bundle intact: {} entries, root {}",
+                r.entries,
+                r.root.as_deref().unwrap_or("(none)")
+            );
+            println!(
+                "checkpoint signed by the log key {}",
+                r.log_key.as_deref().unwrap_or("?")
+            );
+        }
+        bundle::Outcome::Tampered => {
+            match (r.first_bad_seq, r.first_bad_line) {
+                (Some(seq), Some(line)) => println!("bundle broken at seq {seq} (line {line})"),
+                (Some(seq), None) => println!("bundle broken at seq {seq}"),
+                _ => println!("bundle does not check out"),
+            }
+            println!("problem: {}", r.problem.as_deref().unwrap_or(""));
+            println!("entries checked before the problem: {}", r.entries);
+        }
+        bundle::Outcome::Unreadable => {
+            eprintln!(
+                "error: {}",
+                r.problem.as_deref().unwrap_or("unreadable bundle")
+            );
+        }
+    }
+    if r.outcome != bundle::Outcome::Unreadable {
+        match r.payloads {
+            Some(bundle::Payloads::Withheld) => println!(
+                "payloads: withheld from this bundle ({} entries): payload hashes not checked",
+                r.payloads_absent
+            ),
+            _ => println!(
+                "payloads: {} entries have erased payloads (payload hash not checked)",
+                r.payloads_absent
+            ),
+        }
+        for w in &r.witnesses_verified {
+            println!("witness cosignature verified: {w}");
+        }
+        for w in &r.witnesses_missing {
+            println!("witness cosignature missing: {w}");
+        }
+        match r.trusted_checkpoint_ok {
+            Some(true) => println!("trusted checkpoint: consistent with the bundle"),
+            Some(false) => println!("trusted checkpoint: NOT consistent with the bundle"),
+            None => {}
+        }
+    }
+}
+
+fn synth_cmd(common: &Common, args: SynthArgs) -> Result<(), String> {
+    let key = escalation_ledger::checkpoint::LogKey::generate(&common.log_origin)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let path = args.out.join(bundle::FILE_NAME);
+    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let header = bundle::synth(args.entries, &key, &mut out)?;
+    bundle::write_side_files(&args.out, &header)?;
+    println!(
+        "wrote {} synthetic entries to {}",
+        header.size,
+        path.display()
+    );
+    println!("log key: {}", header.log_key);
+    Ok(())
 }

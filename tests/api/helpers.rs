@@ -81,6 +81,8 @@ pub struct TestApp {
     pub pool: Pool,
     pub client: Client,
     pub db: TestDb,
+    /// The log's signing key the app runs with (tests re-sign checkpoints with it).
+    pub log: LogKey,
     keys: Keys,
 }
 
@@ -120,6 +122,7 @@ impl TestApp {
             pool,
             client: client(),
             db,
+            log,
             keys,
         }
     }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod bad_input;
+mod bundle;
 mod cli;
 mod concurrency;
 mod identity;
