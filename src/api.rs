@@ -732,7 +732,7 @@ pub async fn ledger_export(
     };
     let key = state.log.clone();
     let header = run(&state.pool, move |conn| {
-        bundle::begin_export(conn, &key, &[], payloads)
+        bundle::begin_export(conn, &key, payloads)
     })
     .await?;
     let first = Bytes::from(bundle::header_line(&header)?);

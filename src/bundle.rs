@@ -158,14 +158,23 @@ fn write_line<W: Write, T: Serialize>(out: &mut W, v: &T) -> std::io::Result<()>
 }
 
 /// Sign (or reuse) the checkpoint for the current ledger, in a write transaction,
-/// and build the header for exactly that many entries.
+/// and build the header for exactly that many entries: the checkpoint carries
+/// the witness cosignatures gathered so far, and the header the registered
+/// witnesses' keys.
 pub fn begin_export(
     conn: &mut DbConn,
     key: &LogKey,
-    witness_keys: &[String],
     payloads: Payloads,
 ) -> Result<Header, AppError> {
-    let signed = write_tx(conn, |conn| checkpoint::sign_current(conn, key))?;
+    let (signed, witness_keys) = write_tx(conn, |conn| {
+        let mut signed = checkpoint::sign_current(conn, key)?;
+        signed.note = crate::cosign::with_cosignatures(conn, signed.size, &signed.note)?;
+        let keys: Vec<String> = crate::cosign::list(conn)?
+            .into_iter()
+            .map(|w| w.key)
+            .collect();
+        Ok::<_, AppError>((signed, keys))
+    })?;
     // A checkpoint signed under an earlier key cannot vouch for this header's key.
     note::open_note(&signed.note, &[key.signer.verifier()]).map_err(|e| {
         AppError::Conflict(format!(
@@ -177,7 +186,7 @@ pub fn begin_export(
         format: FORMAT.into(),
         origin: key.origin.clone(),
         log_key: key.verifier_key(),
-        witness_keys: witness_keys.to_vec(),
+        witness_keys,
         checkpoint: signed.note,
         size: signed.size as u64,
         exported_at: format_time(&ledger::ledger_time(Utc::now())),
@@ -230,11 +239,10 @@ pub fn header_line(h: &Header) -> Result<Vec<u8>, AppError> {
 pub fn export<W: Write>(
     conn: &mut DbConn,
     key: &LogKey,
-    witness_keys: &[String],
     payloads: Payloads,
     out: &mut W,
 ) -> Result<Header, AppError> {
-    let header = begin_export(conn, key, witness_keys, payloads)?;
+    let header = begin_export(conn, key, payloads)?;
     let io = |e: std::io::Error| AppError::Internal(format!("write bundle: {e}"));
     out.write_all(&header_line(&header)?).map_err(io)?;
     let mut failed = None;
@@ -258,7 +266,6 @@ pub fn export<W: Write>(
 pub fn export_dir(
     conn: &mut DbConn,
     key: &LogKey,
-    witness_keys: &[String],
     dir: &std::path::Path,
 ) -> Result<Header, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -267,8 +274,7 @@ pub fn export_dir(
     let file =
         std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let header =
-        export(conn, key, witness_keys, Payloads::Included, &mut out).map_err(|e| e.to_string())?;
+    let header = export(conn, key, Payloads::Included, &mut out).map_err(|e| e.to_string())?;
     let file = out.into_inner().map_err(|e| e.error().to_string())?;
     file.sync_all().map_err(|e| e.to_string())?;
     std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -188,7 +188,7 @@ fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
     let log = common.log_key()?;
     let pool = escalation_ledger::db::pool(&url, 1).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let header = bundle::export_dir(&mut conn, &log, &[], &args.out)?;
+    let header = bundle::export_dir(&mut conn, &log, &args.out)?;
     println!(
         "exported {} entries to {}",
         header.size,

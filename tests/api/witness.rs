@@ -162,6 +162,36 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     by.sort();
     assert_eq!(by, ["icb", "la", "police"]);
 
+    // An exported bundle carries the cosigned checkpoint and the witness keys;
+    // the offline audit verifies the cosignatures with keys the auditor pins.
+    {
+        use escalation_ledger::bundle::{self, AuditOptions, Outcome, Payloads};
+        let mut conn = app.conn();
+        let mut out = Vec::new();
+        let header = bundle::export(&mut conn, &app.log, Payloads::Included, &mut out).unwrap();
+        drop(conn);
+        assert_eq!(header.witness_keys.len(), 4);
+        let text = String::from_utf8(out).unwrap();
+        let report = bundle::audit_lines(
+            text.lines().map(|l| Ok(l.to_string())),
+            AuditOptions {
+                log_key: Some(log.key_string()),
+                witness_keys: vkeys.clone(),
+                trusted_checkpoint: None,
+            },
+            |_, _| {},
+        );
+        assert_eq!(report.outcome, Outcome::Intact, "{:?}", report.problem);
+        let mut verified = report.witnesses_verified.clone();
+        verified.sort();
+        assert_eq!(verified.len(), 3, "{verified:?}");
+        assert_eq!(
+            report.witnesses_missing.len(),
+            1,
+            "the scrutineer has not cosigned yet"
+        );
+    }
+
     // Nothing new: no second cosignature for the same size.
     let again = witness::run(&config(&app, dir.path(), "la", None))
         .await
