@@ -67,6 +67,7 @@ pub fn server(
     let auth = web::Data::new(auth.into());
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(log_refusals))
             .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
@@ -87,6 +88,38 @@ pub fn server(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Log every refused request (403, and 404 for an authenticated caller, which
+/// may hide a dispute they may not see) at warn with `sub`, `role`, route and
+/// reason; never the token. 401s are logged where the token is checked.
+async fn log_refusals(
+    req: actix_web::dev::ServiceRequest,
+    next: middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let route = req.path().to_string();
+    let method = req.method().clone();
+    let res = next.call(req).await?;
+    let status = res.status().as_u16();
+    if status == 403 || status == 404 {
+        let actor = res
+            .request()
+            .extensions()
+            .get::<crate::ladder::Actor>()
+            .cloned();
+        if let Some(a) = actor {
+            let reason = res
+                .response()
+                .error()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            tracing::warn!(sub = %a.sub, role = %a.role, %method, route = %route, status, reason = %reason, "request refused");
+        } else if status == 403 {
+            tracing::warn!(%method, route = %route, status, "request refused");
+        }
+    }
+    Ok(res)
 }
 
 /// Bind `addr` and start; returns the running server and the address it got.

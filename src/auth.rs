@@ -188,10 +188,15 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let bearer = bearer(req);
         let route = req.path().to_string();
+        let req = req.clone();
         Box::pin(async move {
             let (auth, token) = bearer?;
             match auth.check(&token).await {
-                Ok(actor) => Ok(Caller(actor)),
+                Ok(actor) => {
+                    // For the refusal log (`app::log_refusals`): who was refused.
+                    actix_web::HttpMessage::extensions_mut(&req).insert(actor.clone());
+                    Ok(Caller(actor))
+                }
                 Err(r) => {
                     // Never the token itself: the reason, the sub if known, the route.
                     tracing::warn!(route = %route, reason = %r.reason, sub = ?r.sub, "token refused");

@@ -224,3 +224,83 @@ fn the_default_data_dir_gets_a_private_secret() {
     );
     assert!(dir.path().join("data/escalation-ledger.db").exists());
 }
+
+/// A refused request is logged at warn with sub, role, route and reason, and the
+/// token never appears in the log.
+async fn refusals_are_logged_without_the_token(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+            "--workers",
+            "1",
+        ])
+        .env("JWT_SECRET", SECRET)
+        .env("DATA_DIR", dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (base, lines) = actix_web::rt::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines.next().expect("a first line").expect("readable");
+        (line.replace("escalation-ledger listening on ", ""), lines)
+    })
+    .await
+    .unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let tok = token(&[
+        "--sub",
+        "nosy@cafcass",
+        "--role",
+        "agency",
+        "--agency",
+        "cafcass",
+    ]);
+    let res = client()
+        .get(format!("{base}/v1/ledger/entries"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let res = client()
+        .get(format!("{base}/v1/agencies"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let refused = log
+        .lines()
+        .find(|l| l.contains("request refused"))
+        .unwrap_or_else(|| panic!("no refusal line in:\n{log}"));
+    for want in [
+        "nosy@cafcass",
+        "agency",
+        "/v1/ledger/entries",
+        "not the whole ledger",
+    ] {
+        assert!(refused.contains(want), "{want} missing from: {refused}");
+    }
+    assert!(log.contains("token refused"), "{log}");
+    assert!(!log.contains(&tok), "the token leaked into the log");
+    assert!(
+        !log.contains("not-a-token"),
+        "the bad token leaked into the log"
+    );
+}
+
+both_backends!(refusals_are_logged_without_the_token);
