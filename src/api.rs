@@ -8,6 +8,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
+use crate::admin_api;
 use crate::auth::Caller;
 use crate::checkpoint::{self, LogKey};
 use crate::cosign::{self, StoredCosignature, Witness};
@@ -17,6 +18,7 @@ use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, St
 use crate::ledger::format_time;
 use crate::redaction::{self, Redacted, Redaction, Step};
 use crate::registry::Agency;
+use crate::scrutiny;
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
 use crate::tree;
 use crate::verify::{self, VerifyReport};
@@ -1125,13 +1127,25 @@ impl utoipa::Modify for BearerAuth {
           accept, reject, escalate, withdraw, history, ledger_head, ledger_entries, ledger_verify,
           inclusion_proof, consistency_proof, get_checkpoint, ledger_keys,
           register_witness, list_witnesses, post_cosignature, checkpoint_witnessed, redact_entry,
-          list_redactions, ledger_export),
+          list_redactions, ledger_export,
+          admin_api::open_mediation, admin_api::record_session, admin_api::close_mediation,
+          admin_api::list_mediations, admin_api::get_mediation, admin_api::request_review,
+          admin_api::accept_review, admin_api::decline_review, admin_api::record_findings,
+          admin_api::list_reviews, admin_api::issue_recommendation, admin_api::respond,
+          admin_api::list_recommendations),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
                        InclusionProof, ConsistencyProof, LedgerKeys,
                        RegisterWitness, Witness, CosignatureBody, StoredCosignature, Witnessed,
-                       RedactBody, Redaction, Redacted)),
+                       RedactBody, Redaction, Redacted,
+                       admin_api::OpenMediation, admin_api::SessionBody,
+                       admin_api::CloseMediation, admin_api::RequestReview,
+                       admin_api::ReviewDecision, admin_api::FindingsBody,
+                       admin_api::IssueRecommendation, admin_api::RecommendationResponse,
+                       scrutiny::Attendee, scrutiny::MediationView, scrutiny::SessionView,
+                       scrutiny::ReviewView, scrutiny::Requester, scrutiny::RecommendationView,
+                       scrutiny::ResponseView, scrutiny::RecommendationStatus)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -1181,7 +1195,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/admin/ledger/entries/{seq}/redact",
                     web::post().to(redact_entry),
                 )
-                .route("/admin/ledger/redactions", web::get().to(list_redactions)),
+                .route("/admin/ledger/redactions", web::get().to(list_redactions))
+                .configure(crate::admin_api::routes),
         );
 }
 

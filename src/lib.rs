@@ -4,6 +4,7 @@
 //! data; `api`, `auth` and `error` are the HTTP edge; `app` wires them up.
 //! See `ARCHITECTURE.md`.
 
+pub mod admin_api;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod note;
 pub mod redaction;
 pub mod registry;
 pub mod schema;
+pub mod scrutiny;
 pub mod store;
 pub mod tree;
 pub mod verify;

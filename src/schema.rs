@@ -140,3 +140,60 @@ diesel::table! {
         approved_seq -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    mediations (id) {
+        id -> Text,
+        dispute_id -> Nullable<Text>,
+        ladder -> Bool,
+        status -> Text,
+        opened_seq -> BigInt,
+        opened_at -> Timestamp,
+        closed_seq -> Nullable<BigInt>,
+        outcome_proposal_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mediation_agencies (mediation_id, position) {
+        mediation_id -> Text,
+        position -> Integer,
+        agency_id -> Text,
+    }
+}
+
+diesel::table! {
+    mediation_sessions (seq) {
+        seq -> BigInt,
+        mediation_id -> Text,
+        held_on -> Text,
+        attendees -> Text,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        dispute_id -> Text,
+        status -> Text,
+        on_behalf -> Bool,
+        requested_by_role -> Text,
+        requested_by_agency -> Nullable<Text>,
+        requested_seq -> BigInt,
+        requested_at -> Timestamp,
+        decided_seq -> Nullable<BigInt>,
+        findings_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recommendations (id) {
+        id -> Text,
+        dispute_id -> Nullable<Text>,
+        response_due -> Text,
+        issued_seq -> BigInt,
+        issued_at -> Timestamp,
+        response_seq -> Nullable<BigInt>,
+        accepted -> Nullable<Bool>,
+    }
+}

@@ -17,6 +17,7 @@ use crate::merkle::{self, Frontier};
 use crate::redaction::{self, Redacted};
 use crate::registry::Agency;
 use crate::schema::checkpoints;
+use crate::scrutiny;
 use crate::store;
 use crate::tree::{self, DbNodes};
 
@@ -67,6 +68,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut witnesses: Vec<cosign::Witness> = Vec::new();
     let mut frontier = Frontier::new();
     let mut redactions = redaction::Replay::default();
+    let mut scrutiny = scrutiny::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -106,7 +108,13 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             let replayed = if redaction::Replay::is_redaction(&e.event) {
                 redactions.apply(&stored)
             } else {
-                replay_one(&mut replay, &mut registry, &mut witnesses, &stored)
+                replay_one(
+                    &mut replay,
+                    &mut registry,
+                    &mut witnesses,
+                    &mut scrutiny,
+                    &stored,
+                )
             };
             if let Err(problem) = replayed {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
@@ -165,6 +173,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     if let Some(problem) = redactions.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
+    if let Some(problem) = scrutiny.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     Ok(VerifyReport {
         ok: true,
         size: chain.size,
@@ -208,10 +219,12 @@ fn replay_one(
     replay: &mut BTreeMap<String, Dispute>,
     registry: &mut Vec<Agency>,
     witnesses: &mut Vec<cosign::Witness>,
+    scrutiny: &mut scrutiny::Replay,
     s: &store::StoredEntry,
 ) -> Result<(), String> {
     let e = &s.entry;
     match (&e.dispute_id, e.event.as_str()) {
+        (_, event) if scrutiny::is_event(event) => scrutiny.apply(s, replay, registry),
         (None, "registry_seeded") => {
             let list = e
                 .facts

@@ -11,6 +11,7 @@ mod ladder_walk;
 mod ledger;
 mod openapi;
 mod redaction;
+mod scrutiny;
 mod tamper;
 mod tree;
 mod witness;
