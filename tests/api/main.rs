@@ -9,6 +9,7 @@ mod identity;
 mod ladder_walk;
 mod ledger;
 mod openapi;
+mod ratelimit;
 mod redaction;
 mod tamper;
 mod tree;
