@@ -12,6 +12,7 @@ use crate::checkpoint::{self, LogKey};
 use crate::db::{self, write_tx, Pool};
 use crate::error::{self, AppError};
 use crate::ladder::Policy;
+use crate::ratelimit::{self, RateLimits};
 use crate::registry;
 use crate::store;
 
@@ -41,11 +42,22 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
 pub struct Settings {
     /// Witness cosignatures that make a checkpoint fully witnessed.
     pub witness_quorum: u32,
+    /// Requests per minute per token `sub`; 0 turns the limit off.
+    pub rate_limit_per_subject: u32,
+    /// Requests per minute per client address; 0 turns the limit off.
+    pub rate_limit_per_address: u32,
+    /// Take the client address from `Forwarded`/`X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { witness_quorum: 3 }
+        Settings {
+            witness_quorum: 3,
+            rate_limit_per_subject: 600,
+            rate_limit_per_address: 1200,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -65,13 +77,21 @@ pub fn server(
         witness_quorum: settings.witness_quorum,
     });
     let auth = web::Data::new(auth.into());
+    let limits = web::Data::new(RateLimits::new(
+        settings.rate_limit_per_subject,
+        settings.rate_limit_per_address,
+        settings.trust_forwarded_for,
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(log_refusals))
+            // Runs after NormalizePath (the last `wrap` runs first).
+            .wrap(middleware::from_fn(ratelimit::middleware))
             .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(auth.clone())
+            .app_data(limits.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(api::BODY_LIMIT)

@@ -162,6 +162,16 @@ pub struct ServeArgs {
     /// Witness cosignatures a checkpoint needs to count as fully witnessed.
     #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub witness_quorum: u32,
+    /// Requests per minute per token subject (`sub`); 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PER_SUBJECT", default_value_t = 600)]
+    pub rate_limit_per_subject: u32,
+    /// Requests per minute per client address; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PER_ADDRESS", default_value_t = 1200)]
+    pub rate_limit_per_address: u32,
+    /// Take the client address from `Forwarded`/`X-Forwarded-For` rather than
+    /// the TCP peer: only behind a proxy that overwrites those headers.
+    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
 }

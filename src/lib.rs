@@ -20,6 +20,7 @@ pub mod ladder;
 pub mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod ratelimit;
 pub mod redaction;
 pub mod registry;
 pub mod schema;

@@ -69,6 +69,9 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         }
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
+            rate_limit_per_subject: args.rate_limit_per_subject,
+            rate_limit_per_address: args.rate_limit_per_address,
+            trust_forwarded_for: args.trust_forwarded_for,
         };
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;

@@ -512,7 +512,12 @@ fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, 
             pool,
             keys,
             log,
-            app::Settings::default(),
+            app::Settings {
+                // A benchmark of the store, not of the rate limiter.
+                rate_limit_per_subject: 0,
+                rate_limit_per_address: 0,
+                ..app::Settings::default()
+            },
             "127.0.0.1:0",
             WORKERS,
         )

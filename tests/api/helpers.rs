@@ -99,6 +99,16 @@ impl TestApp {
     /// The app checking tokens with `auth` (e.g. a JWKS verifier). `token` and
     /// friends still mint HS256 tokens with `SECRET`.
     pub async fn spawn_with_auth(backend: Backend, auth: Authenticator) -> TestApp {
+        TestApp::spawn_with(backend, auth, app::Settings::default()).await
+    }
+
+    /// The app with HS256 `SECRET` tokens and the given `settings`.
+    pub async fn spawn_with_settings(backend: Backend, settings: app::Settings) -> TestApp {
+        let keys = Keys::from_secret(SECRET.as_bytes());
+        TestApp::spawn_with(backend, keys.into(), settings).await
+    }
+
+    async fn spawn_with(backend: Backend, auth: Authenticator, settings: app::Settings) -> TestApp {
         let db = TestDb::new(backend);
         let url = db.url.clone();
         let pool = actix_web::rt::task::spawn_blocking(move || app::prepare(&url, 8))
@@ -107,15 +117,9 @@ impl TestApp {
             .expect("prepare database");
         let keys = Keys::from_secret(SECRET.as_bytes());
         let log = LogKey::generate(ORIGIN).expect("log key");
-        let (server, addr) = app::start(
-            pool.clone(),
-            auth,
-            log.clone(),
-            app::Settings::default(),
-            "127.0.0.1:0",
-            2,
-        )
-        .expect("start server");
+        let (server, addr) =
+            app::start(pool.clone(), auth, log.clone(), settings, "127.0.0.1:0", 2)
+                .expect("start server");
         actix_web::rt::spawn(server);
         TestApp {
             base: format!("http://{addr}"),

@@ -10,6 +10,7 @@ mod identity;
 mod ladder_walk;
 mod ledger;
 mod openapi;
+mod ratelimit;
 mod redaction;
 mod scrutiny;
 mod tamper;
