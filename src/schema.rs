@@ -46,6 +46,7 @@ diesel::table! {
         opened_at -> Timestamp,
         updated_at -> Timestamp,
         raised_seq -> BigInt,
+        rung_entered_at -> Timestamp,
     }
 }
 
@@ -138,5 +139,14 @@ diesel::table! {
         seq -> BigInt,
         requested_seq -> BigInt,
         approved_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    deadline_misses (dispute_id, rung) {
+        dispute_id -> Text,
+        rung -> Text,
+        due_at -> Timestamp,
+        seq -> BigInt,
     }
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod deadlines;
 mod identity;
 mod ladder_walk;
 mod ledger;
