@@ -157,6 +157,12 @@ pub struct DisputeView {
     pub child_ref: Option<String>,
     pub open_proposal: Option<ProposalView>,
     pub proposals: Vec<ProposalView>,
+    /// When the current rung's target falls (UTC, RFC 3339), counted in
+    /// working days (urgent: working hours) from when the dispute entered the
+    /// rung; null when the dispute is closed or the rung has no target.
+    pub due_at: Option<String>,
+    /// Open and past `due_at` now.
+    pub overdue: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -241,8 +247,20 @@ fn view(conn: &mut DbConn, rec: DisputeRecord, actor: &Actor) -> Result<DisputeV
         .iter()
         .position(|p| p.status == ProposalStatus::Open)
         .map(|i| proposals[i].clone_view());
+    let open = crate::deadline::Open {
+        id: rec.state.id.clone(),
+        policy: rec.state.policy.clone(),
+        status: rec.state.status,
+        rung: rec.state.rung,
+        urgent: rec.state.urgent,
+        rung_entered_at: rec.rung_entered_at,
+    };
+    let due = crate::deadline::due_of(&crate::deadline::known_policies(), &open);
+    let overdue = due.is_some_and(|due| chrono::Utc::now().naive_utc() > due);
     let d = rec.state;
     Ok(DisputeView {
+        due_at: due.as_ref().map(crate::deadline::format_due),
+        overdue,
         id: d.id,
         status: d.status,
         rung: d.rung,
@@ -402,6 +420,8 @@ pub struct ListQuery {
     pub rung: Option<Rung>,
     /// Only disputes this agency is a party to.
     pub agency: Option<String>,
+    /// `true`: only open disputes past their rung's `due_at`; `false`: all others.
+    pub overdue: Option<bool>,
     /// Page size, 1 to 200; default 50.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -428,6 +448,8 @@ pub async fn list_disputes(
         status: q.status,
         rung: q.rung,
         agency: q.agency,
+        overdue: q.overdue,
+        now: chrono::Utc::now().naive_utc(),
         visible_to_agency: match actor.role {
             Role::Agency => actor.agency.clone(),
             _ => None,

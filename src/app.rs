@@ -174,3 +174,23 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
         }
     });
 }
+
+/// Record missed deadlines every `every` (call inside the actix system). Each
+/// sweep is one write transaction, so several instances may run it at once.
+pub fn spawn_deadline_sweeper(pool: Pool, every: Duration) {
+    actix_web::rt::spawn(async move {
+        let policies = crate::deadline::known_policies();
+        let mut tick = actix_web::rt::time::interval(every);
+        loop {
+            tick.tick().await;
+            let policies = policies.clone();
+            let swept = crate::api::run(&pool, move |conn| {
+                crate::deadline::sweep(conn, &policies, chrono::Utc::now())
+            })
+            .await;
+            if let Err(e) = swept {
+                tracing::error!(error = %e, "deadline sweep failed");
+            }
+        }
+    });
+}

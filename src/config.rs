@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
     #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub checkpoint_interval: std::time::Duration,
+    /// How often to record missed deadlines (`deadline_missed` entries), e.g. `1m`;
+    /// `0s` turns the sweeper off.
+    #[arg(long, env = "DEADLINE_SWEEP", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub deadline_sweep: std::time::Duration,
     /// Witness cosignatures a checkpoint needs to count as fully witnessed.
     #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub witness_quorum: u32,

@@ -5,7 +5,7 @@
 //! `verify` replays stored events through `apply` to rebuild every dispute.
 //! The rung rules are data (`Policy`), not code paths.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -141,6 +141,17 @@ pub struct RungRule {
     pub propose: &'static [Who],
     pub accept: Acceptors,
     pub escalate: &'static [Who],
+    /// Working days (Monday to Friday, less bank holidays of England and Wales)
+    /// the rung has to settle the dispute, counted from when it entered the
+    /// rung; due at 17:00 of the last one. 0 = no target.
+    pub target_working_days: u32,
+    /// For `urgent` disputes: working hours (09:00 to 17:00 on working days)
+    /// instead of days. 0 = fall back to `target_working_days`.
+    pub urgent_target_working_hours: u32,
+    /// When the target passes, the deadline sweeper also escalates the dispute
+    /// to the next rung (an `escalated` entry by the system, rule
+    /// `auto_escalate_on_deadline`). Never on the top rung.
+    pub auto_escalate: bool,
 }
 
 /// A versioned ladder: its rungs in order and who may act on each.
@@ -152,55 +163,69 @@ pub struct Policy {
 
 impl Policy {
     /// The KRSCP arrangements (February 2024 text, seed section 5.2).
+    ///
+    /// This is the one policy table: who acts on each rung and each rung's
+    /// target, one row per rung, lowest first.
+    ///
+    /// Targets. The seed sets no timescales, so they follow published
+    /// procedures (`/work/shared/domain.md`, "Timescales seen in practice"):
+    /// - `agencies`: 5 working days. London Child Protection Procedures,
+    ///   "Resolving Professional Differences" (revised September 2021): resolve
+    ///   "within a working week", then more senior staff take it on.
+    /// - `slg`, `statutory_partners`: 5 working days each. West Yorkshire: each
+    ///   of steps 1 to 5 at most 5 working days; Lincolnshire: line managers
+    ///   within 5 working days.
+    /// - `scrutineer`, `chief_executives`: 10 working days each: mediation and
+    ///   chief officers need to convene; West Yorkshire allows its last step 14.
+    /// - `secretary_of_state`: none (0). A final resort outside the partnership.
+    /// - Urgent (child at risk of immediate harm): 8 working hours, one working
+    ///   day, per rung. West Yorkshire's 24-hour route, Cheshire East's "same
+    ///   working day".
+    ///
+    /// `auto_escalate` is false on every rung: the seed gives each rung's
+    /// people the decision to escalate ("where it cannot be resolved", "where
+    /// necessary"), so a missed deadline is recorded in the ledger and shown,
+    /// not acted on.
     pub fn krscp() -> Self {
         use Role::{ChiefOfficer, PartnershipAdmin, Scrutineer, Slg, StatutoryPartner};
+        use Rung::*;
         use Who::{PartyAgency, Role as R};
-        let rule = |rung, propose, accept, escalate| RungRule {
-            rung,
-            propose,
-            accept,
-            escalate,
-        };
+        type Row = (
+            Rung,
+            &'static [Who],
+            Acceptors,
+            &'static [Who],
+            u32,
+            u32,
+            bool,
+        );
+        let hours = 8; // urgent: one working day per rung
+        #[rustfmt::skip]
+        let table: [Row; 6] = [
+            // rung              propose                 accept                                   escalate                              days  urgent h  auto
+            (Agencies,          &[PartyAgency],          Acceptors::PartyAgencies,                &[PartyAgency],                         5,  hours,    false),
+            (Rung::Slg,         &[R(Slg)],               Acceptors::PartyAgencies,                &[PartyAgency, R(Slg)],                 5,  hours,    false),
+            (StatutoryPartners, &[R(StatutoryPartner)],  Acceptors::AllPartners(StatutoryPartner), &[R(StatutoryPartner)],               5,  hours,    false),
+            (Rung::Scrutineer,  &[R(Scrutineer)],        Acceptors::AllPartners(StatutoryPartner), &[R(Scrutineer), R(StatutoryPartner)], 10, hours,    false),
+            (ChiefExecutives,   &[R(ChiefOfficer)],      Acceptors::AllPartners(ChiefOfficer),     &[R(ChiefOfficer), R(StatutoryPartner)], 10, hours,  false),
+            (SecretaryOfState,  &[R(PartnershipAdmin)],  Acceptors::None,                         &[],                                    0,  0,        false),
+        ];
         Policy {
             version: "krscp-2024-02",
-            rungs: vec![
-                rule(
-                    Rung::Agencies,
-                    &[PartyAgency],
-                    Acceptors::PartyAgencies,
-                    &[PartyAgency],
-                ),
-                rule(
-                    Rung::Slg,
-                    &[R(Slg)],
-                    Acceptors::PartyAgencies,
-                    &[PartyAgency, R(Slg)],
-                ),
-                rule(
-                    Rung::StatutoryPartners,
-                    &[R(StatutoryPartner)],
-                    Acceptors::AllPartners(StatutoryPartner),
-                    &[R(StatutoryPartner)],
-                ),
-                rule(
-                    Rung::Scrutineer,
-                    &[R(Scrutineer)],
-                    Acceptors::AllPartners(StatutoryPartner),
-                    &[R(Scrutineer), R(StatutoryPartner)],
-                ),
-                rule(
-                    Rung::ChiefExecutives,
-                    &[R(ChiefOfficer)],
-                    Acceptors::AllPartners(ChiefOfficer),
-                    &[R(ChiefOfficer), R(StatutoryPartner)],
-                ),
-                rule(
-                    Rung::SecretaryOfState,
-                    &[R(PartnershipAdmin)],
-                    Acceptors::None,
-                    &[],
-                ),
-            ],
+            rungs: table
+                .into_iter()
+                .map(
+                    |(rung, propose, accept, escalate, days, urgent_hours, auto)| RungRule {
+                        rung,
+                        propose,
+                        accept,
+                        escalate,
+                        target_working_days: days,
+                        urgent_target_working_hours: urgent_hours,
+                        auto_escalate: auto,
+                    },
+                )
+                .collect(),
         }
     }
 
@@ -280,6 +305,8 @@ pub struct Dispute {
     pub complex: bool,
     /// Every proposal ever made, oldest first; at most the last one is open.
     pub proposals: Vec<Proposal>,
+    /// Rungs whose deadline was missed, with the `due_at` recorded (RFC 3339).
+    pub missed: BTreeMap<Rung, String>,
 }
 
 impl Dispute {
@@ -326,6 +353,17 @@ pub enum Event {
     Escalated {
         from: Rung,
         to: Rung,
+        /// Set only when the system escalated by a policy rule
+        /// ([`AUTO_ESCALATE_RULE`]); absent from a person's escalation's facts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+    },
+    /// The rung's target passed with the dispute still open on it (recorded
+    /// once per dispute and rung, by the deadline sweeper).
+    DeadlineMissed {
+        rung: Rung,
+        /// UTC, RFC 3339, whole seconds.
+        due_at: String,
     },
     Resolved {
         proposal_id: String,
@@ -341,11 +379,17 @@ impl Event {
             Event::ProposalAccepted { .. } => "proposal_accepted",
             Event::ProposalRejected { .. } => "proposal_rejected",
             Event::Escalated { .. } => "escalated",
+            Event::DeadlineMissed { .. } => "deadline_missed",
             Event::Resolved { .. } => "resolved",
             Event::Withdrawn => "withdrawn",
         }
     }
 }
+
+/// The `rule` of an escalation made by the deadline sweeper.
+pub const AUTO_ESCALATE_RULE: &str = "auto_escalate_on_deadline";
+/// The `sub` of the system actor that records deadlines.
+pub const DEADLINE_SWEEPER: &str = "system:deadline-sweeper";
 
 /// Why the ladder refused a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -522,7 +566,11 @@ pub fn decide(
             if !allowed(rule.escalate, actor, d) {
                 return forbid("escalate");
             }
-            Ok(vec![Event::Escalated { from: d.rung, to }])
+            Ok(vec![Event::Escalated {
+                from: d.rung,
+                to,
+                rule: None,
+            }])
         }
         Command::Withdraw => {
             let raiser = actor.role == Role::Agency && actor.agency == d.raised_by.agency;
@@ -571,9 +619,35 @@ pub fn apply(d: &mut Dispute, actor: &Actor, event: &Event) -> Result<(), String
             let i = find(d, proposal_id)?;
             d.proposals[i].status = ProposalStatus::Rejected;
         }
-        Event::Escalated { to, .. } => {
+        Event::Escalated { from, to, rule } => {
+            if let Some(rule) = rule {
+                // Only the sweeper escalates by rule, and only after recording
+                // the missed deadline of the rung it leaves.
+                if rule != AUTO_ESCALATE_RULE || actor.sub != DEADLINE_SWEEPER {
+                    return Err(format!("escalation by unknown rule '{rule}'"));
+                }
+                if d.status != Status::Open || *from != d.rung || !d.missed.contains_key(from) {
+                    return Err(format!(
+                        "automatic escalation from {from} without a missed deadline there"
+                    ));
+                }
+            }
             lapse(d);
             d.rung = *to;
+        }
+        Event::DeadlineMissed { rung, due_at } => {
+            if actor.sub != DEADLINE_SWEEPER {
+                return Err("a deadline recorded by someone other than the sweeper".into());
+            }
+            if d.status != Status::Open || *rung != d.rung {
+                return Err(format!(
+                    "deadline missed on {rung}, but the dispute is {} on {}",
+                    d.status, d.rung
+                ));
+            }
+            if d.missed.insert(*rung, due_at.clone()).is_some() {
+                return Err(format!("deadline on {rung} recorded as missed twice"));
+            }
         }
         Event::Resolved { proposal_id } => {
             let i = find(d, proposal_id)?;
@@ -610,6 +684,7 @@ pub fn start(id: &str, actor: &Actor, event: &Event) -> Result<Dispute, String> 
         urgent: *urgent,
         complex: *complex,
         proposals: Vec::new(),
+        missed: BTreeMap::new(),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod cosign;
 pub mod db;
+pub mod deadline;
 pub mod error;
 pub mod jwks;
 pub mod ladder;

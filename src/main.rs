@@ -67,6 +67,9 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         if !args.checkpoint_interval.is_zero() {
             app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
+        if !args.deadline_sweep.is_zero() {
+            app::spawn_deadline_sweeper(pool.clone(), args.deadline_sweep);
+        }
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
             rate_limit_per_subject: args.rate_limit_per_subject,

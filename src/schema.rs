@@ -46,6 +46,7 @@ diesel::table! {
         opened_at -> Timestamp,
         updated_at -> Timestamp,
         raised_seq -> BigInt,
+        rung_entered_at -> Timestamp,
     }
 }
 
@@ -195,5 +196,14 @@ diesel::table! {
         issued_at -> Timestamp,
         response_seq -> Nullable<BigInt>,
         accepted -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    deadline_misses (dispute_id, rung) {
+        dispute_id -> Text,
+        rung -> Text,
+        due_at -> Timestamp,
+        seq -> BigInt,
     }
 }

@@ -2,7 +2,7 @@
 //! [`record`], which appends the ledger entry and updates the projection in the
 //! caller's transaction (see [`crate::db::write_tx`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -14,8 +14,8 @@ use crate::ladder::{self, Actor, Dispute, Event, Proposal, ProposalStatus, Role,
 use crate::ledger::{self, Entry, Hash, NewEntry};
 use crate::registry::Agency;
 use crate::schema::{
-    agencies, dispute_parties, disputes, ledger_entries, ledger_payloads, proposal_acceptances,
-    proposals,
+    agencies, deadline_misses, dispute_parties, disputes, ledger_entries, ledger_payloads,
+    proposal_acceptances, proposals,
 };
 
 #[derive(Queryable, Insertable)]
@@ -391,6 +391,7 @@ fn project(
                     disputes::opened_at.eq(at),
                     disputes::updated_at.eq(at),
                     disputes::raised_seq.eq(entry.seq),
+                    disputes::rung_entered_at.eq(at),
                 ))
                 .execute(conn)?;
             for (i, p) in parties.iter().enumerate() {
@@ -444,6 +445,22 @@ fn project(
         Event::Escalated { to, .. } => {
             set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
             set_dispute(conn, Status::Open, Some(*to))?;
+            diesel::update(disputes::table.find(id))
+                .set(disputes::rung_entered_at.eq(at))
+                .execute(conn)?;
+        }
+        Event::DeadlineMissed { rung, due_at } => {
+            let due = chrono::DateTime::parse_from_rfc3339(due_at)
+                .map_err(|e| AppError::Internal(format!("due_at {due_at}: {e}")))?
+                .naive_utc();
+            diesel::insert_into(deadline_misses::table)
+                .values((
+                    deadline_misses::dispute_id.eq(id),
+                    deadline_misses::rung.eq(rung.as_str()),
+                    deadline_misses::due_at.eq(due),
+                    deadline_misses::seq.eq(entry.seq),
+                ))
+                .execute(conn)?;
         }
         Event::Resolved { proposal_id } => {
             set_proposal_status(
@@ -475,6 +492,7 @@ type DisputeRow = (
     NaiveDateTime,
     NaiveDateTime,
     i64,
+    NaiveDateTime,
 );
 
 /// When a proposal was made, and the `seq` of its entry (where its text is).
@@ -487,6 +505,8 @@ pub struct DisputeRecord {
     pub opened_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub raised_seq: i64,
+    /// When the dispute entered the rung it is on (deadlines count from here).
+    pub rung_entered_at: NaiveDateTime,
     /// (proposal id, proposed_at, seq) for each proposal, in `state.proposals` order.
     pub proposal_meta: Vec<ProposalMeta>,
 }
@@ -523,6 +543,13 @@ fn assemble(
         ))
         .order(proposals::seq.asc())
         .into_boxed();
+    let mut mq = deadline_misses::table
+        .select((
+            deadline_misses::dispute_id,
+            deadline_misses::rung,
+            deadline_misses::due_at,
+        ))
+        .into_boxed();
     let mut aq = proposal_acceptances::table
         .inner_join(proposals::table)
         .select((
@@ -533,7 +560,15 @@ fn assemble(
     if !whole {
         pq = pq.filter(dispute_parties::dispute_id.eq_any(ids.clone()));
         prq = prq.filter(proposals::dispute_id.eq_any(ids.clone()));
+        mq = mq.filter(deadline_misses::dispute_id.eq_any(ids.clone()));
         aq = aq.filter(proposals::dispute_id.eq_any(ids));
+    }
+    let mut missed: HashMap<String, BTreeMap<ladder::Rung, String>> = HashMap::new();
+    for (d, r, due) in mq.load::<(String, String, NaiveDateTime)>(conn)? {
+        missed
+            .entry(d)
+            .or_default()
+            .insert(parse(&r)?, crate::deadline::format_due(&due));
     }
     let mut parties: HashMap<String, Vec<String>> = HashMap::new();
     for (d, a) in pq.load::<(String, String)>(conn)? {
@@ -570,7 +605,9 @@ fn assemble(
                 opened_at,
                 updated_at,
                 raised_seq,
+                rung_entered_at,
             ) = row;
+            let missed_here = missed.remove(&id).unwrap_or_default();
             let (proposals, proposal_meta) =
                 props.remove(&id).unwrap_or_default().into_iter().unzip();
             Ok(DisputeRecord {
@@ -589,10 +626,12 @@ fn assemble(
                     urgent,
                     complex,
                     proposals,
+                    missed: missed_here,
                 },
                 opened_at,
                 updated_at,
                 raised_seq,
+                rung_entered_at,
                 proposal_meta,
             })
         })
@@ -612,6 +651,10 @@ pub struct ListFilter {
     pub agency: Option<String>,
     /// Only disputes this agency is a party to (the caller's own, for agency users).
     pub visible_to_agency: Option<String>,
+    /// Only disputes past (`true`) or not past (`false`) their rung's target at `now`.
+    pub overdue: Option<bool>,
+    /// The time `overdue` is judged at (UTC).
+    pub now: NaiveDateTime,
     pub limit: i64,
     pub offset: i64,
 }
@@ -633,11 +676,32 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
             ),
         );
     }
-    let rows: Vec<DisputeRow> = q
-        .order((disputes::opened_at.desc(), disputes::id.asc()))
-        .limit(f.limit)
-        .offset(f.offset)
-        .load(conn)?;
+    let q = q.order((disputes::opened_at.desc(), disputes::id.asc()));
+    let rows: Vec<DisputeRow> = match f.overdue {
+        None => q.limit(f.limit).offset(f.offset).load(conn)?,
+        // Working days are not SQL: judge every matching row, then page.
+        Some(want) => {
+            let policies = crate::deadline::known_policies();
+            let mut kept = Vec::new();
+            for row in q.load::<DisputeRow>(conn)? {
+                let open = crate::deadline::open_from((
+                    row.0.clone(),
+                    row.1.clone(),
+                    row.2.clone(),
+                    row.3.clone(),
+                    row.6,
+                    row.11,
+                ))?;
+                if crate::deadline::is_overdue(&policies, &open, f.now) == want {
+                    kept.push(row);
+                }
+            }
+            kept.into_iter()
+                .skip(usize::try_from(f.offset).unwrap_or(0))
+                .take(usize::try_from(f.limit).unwrap_or(0))
+                .collect()
+        }
+    };
     assemble(conn, rows, false)
 }
 

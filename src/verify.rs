@@ -336,6 +336,9 @@ fn diff(ledger: &Dispute, tables: &Dispute) -> String {
     if ledger.proposals != tables.proposals {
         out.push("proposals differ".into());
     }
+    if ledger.missed != tables.missed {
+        out.push("missed deadlines differ".into());
+    }
     if out.is_empty() {
         out.push("other fields differ".into());
     }

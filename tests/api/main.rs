@@ -6,6 +6,7 @@ mod bad_input;
 mod bundle;
 mod cli;
 mod concurrency;
+mod deadlines;
 mod identity;
 mod ladder_walk;
 mod ledger;

@@ -1,0 +1,19 @@
+-- When a dispute entered the rung it is on: its `raised` entry, or its latest
+-- `escalated` entry. Deadlines count from here.
+ALTER TABLE disputes ADD COLUMN rung_entered_at TIMESTAMP;
+UPDATE disputes SET rung_entered_at = COALESCE(
+    (SELECT e.recorded_at FROM ledger_entries e
+      WHERE e.dispute_id = disputes.id AND e.event = 'escalated'
+      ORDER BY e.seq DESC LIMIT 1),
+    opened_at);
+ALTER TABLE disputes ALTER COLUMN rung_entered_at SET NOT NULL;
+
+-- Missed deadlines: the projection of `deadline_missed` entries. The primary
+-- key records each miss once per dispute and rung, whatever races the sweeper.
+CREATE TABLE deadline_misses (
+    dispute_id TEXT NOT NULL REFERENCES disputes (id),
+    rung TEXT NOT NULL,
+    due_at TIMESTAMP NOT NULL,
+    seq BIGINT NOT NULL UNIQUE REFERENCES ledger_entries (seq),
+    PRIMARY KEY (dispute_id, rung)
+);

@@ -1,0 +1,2 @@
+DROP TABLE deadline_misses;
+ALTER TABLE disputes DROP COLUMN rung_entered_at;

@@ -1,0 +1,248 @@
+//! Deadlines: `due_at` and `overdue` on a dispute, the `overdue` filter, and
+//! the sweeper's `deadline_missed` entries (once per dispute and rung, even
+//! when two sweeps race) and automatic escalation.
+//!
+//! Time is driven by hand: a test sets the projection's `rung_entered_at` to a
+//! chosen instant (the ledger's `recorded_at` stays the real time; `verify`
+//! does not compare the two) and calls the library's sweep with its own `now`.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{DateTime, Utc};
+use escalation_ledger::deadline::{self, Swept};
+use escalation_ledger::ladder::{Policy, Role};
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+
+const A: &str = "kingston-council";
+const B: &str = "metropolitan-police";
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("rfc 3339")
+        .with_timezone(&Utc)
+}
+
+/// Pretend the dispute entered its current rung at `at` (`YYYY-MM-DD HH:MM:SS`, UTC).
+fn entered(app: &TestApp, id: &str, at: &str) {
+    let sql = format!("UPDATE disputes SET rung_entered_at = '{at}' WHERE id = '{id}'");
+    app.sql(&sql, &sql).expect("update rung_entered_at");
+}
+
+async fn raise(app: &TestApp, urgent: bool) -> String {
+    let (s, v) = app
+        .post(
+            &app.agency(A),
+            "/v1/disputes",
+            json!({"parties": [A, B], "summary": "Strategy meeting threshold", "urgent": urgent}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_str().expect("id").to_string()
+}
+
+async fn dispute(app: &TestApp, id: &str) -> Value {
+    let (s, v) = app.get(&app.agency(A), &format!("/v1/disputes/{id}")).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+async fn events(app: &TestApp, id: &str, event: &str) -> Vec<Value> {
+    let (s, v) = app
+        .get(&app.agency(A), &format!("/v1/disputes/{id}/history"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v.as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["event"] == event)
+        .cloned()
+        .collect()
+}
+
+async fn sweep(app: &TestApp, policies: Vec<Policy>, now: &str) -> Swept {
+    let pool = app.pool.clone();
+    let now = utc(now);
+    actix_web::rt::task::spawn_blocking(move || {
+        deadline::sweep(&mut pool.get().expect("conn"), &policies, now).expect("sweep")
+    })
+    .await
+    .expect("join")
+}
+
+/// Raised on Friday 28 August 2026, before the summer bank holiday: due five
+/// working days later at 17:00; missed once, even with two sweeps at once.
+async fn friday_before_a_bank_holiday(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = raise(&app, false).await;
+    entered(&app, &id, "2026-08-28 10:30:00");
+    let v = dispute(&app, &id).await;
+    // Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 September (Mon 31 August is a holiday).
+    assert_eq!(v["due_at"], "2026-09-07T17:00:00Z", "{v}");
+    assert_eq!(v["overdue"], true, "the real clock is past September 2026");
+
+    let krscp = || vec![Policy::krscp()];
+    let s = sweep(&app, krscp(), "2026-09-07T17:00:00Z").await;
+    assert_eq!(s.missed, 0, "not yet past due");
+    assert!(events(&app, &id, "deadline_missed").await.is_empty());
+
+    // Two sweeps at the same instant on the same database.
+    let barrier = Arc::new(Barrier::new(2));
+    let runs = (0..2).map(|_| {
+        let pool = app.pool.clone();
+        let barrier = barrier.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = pool.get().expect("conn");
+            barrier.wait();
+            deadline::sweep(&mut conn, &[Policy::krscp()], utc("2026-09-07T17:00:01Z"))
+                .expect("sweep")
+        })
+    });
+    let total: usize = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("join").missed)
+        .sum();
+    assert_eq!(total, 1, "one miss between the two sweeps");
+    assert_eq!(sweep(&app, krscp(), "2026-12-01T00:00:00Z").await.missed, 0);
+
+    let missed = events(&app, &id, "deadline_missed").await;
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(
+        missed[0]["facts"],
+        json!({"rung": "agencies", "due_at": "2026-09-07T17:00:00Z"})
+    );
+    assert_eq!(missed[0]["actor"]["sub"], "system:deadline-sweeper");
+    let v = dispute(&app, &id).await;
+    assert_eq!(v["rung"], "agencies", "KRSCP never escalates by itself");
+    assert_eq!(v["status"], "open");
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+
+    // The projection row is checked against the replay.
+    app.sql("DELETE FROM deadline_misses", "DELETE FROM deadline_misses")
+        .expect("tamper");
+    let r = app.verify();
+    assert!(!r.ok);
+    assert_eq!(r.mismatched_dispute.as_deref(), Some(id.as_str()), "{r:?}");
+}
+
+/// An urgent dispute is due in working hours: 2 on Friday, 6 on Tuesday.
+async fn urgent_dispute_due_in_working_hours(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = raise(&app, true).await;
+    entered(&app, &id, "2026-08-28 15:00:00");
+    let v = dispute(&app, &id).await;
+    assert_eq!(v["urgent"], true);
+    assert_eq!(v["due_at"], "2026-09-01T15:00:00Z", "{v}");
+    let s = sweep(&app, vec![Policy::krscp()], "2026-09-01T15:00:01Z").await;
+    assert_eq!(s.missed, 1);
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+}
+
+/// `?overdue=true|false` splits the list; closed disputes are never overdue.
+async fn overdue_filter(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let late = raise(&app, false).await;
+    entered(&app, &late, "2020-01-06 09:00:00");
+    let early = raise(&app, false).await;
+    entered(&app, &early, "2099-01-05 09:00:00");
+    let closed = raise(&app, false).await;
+    entered(&app, &closed, "2020-01-06 09:00:00");
+    let (s, v) = app
+        .post(
+            &app.agency(A),
+            &format!("/v1/disputes/{closed}/withdraw"),
+            json!({"reason": "settled"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["due_at"].is_null());
+    assert_eq!(v["overdue"], false);
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|d| d["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let admin = app.role(Role::PartnershipAdmin);
+    let (s, v) = app.get(&admin, "/v1/disputes?overdue=true").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(ids(&v), vec![late]);
+    assert_eq!(v["items"][0]["overdue"], true);
+    assert_eq!(v["items"][0]["due_at"], "2020-01-13T17:00:00Z");
+    let (s, v) = app.get(&admin, "/v1/disputes?overdue=false").await;
+    assert_eq!(s, 200, "{v}");
+    let mut got = ids(&v);
+    got.sort();
+    let mut want = vec![early.clone(), closed.clone()];
+    want.sort();
+    assert_eq!(got, want);
+    // Paging applies after the filter.
+    let (_, v) = app
+        .get(&admin, "/v1/disputes?overdue=false&limit=1&offset=1")
+        .await;
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(1));
+    assert!(v["next_offset"].is_null());
+    let (s, v) = app.get(&admin, "/v1/disputes?overdue=maybe").await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        app.get(&app.agency(A), "/v1/disputes?overdue=true").await.0,
+        200
+    );
+}
+
+/// A policy with `auto_escalate` on the first rung: the sweeper records the
+/// miss and escalates in the same transaction, and `verify` accepts it.
+async fn auto_escalation_by_policy(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = raise(&app, false).await;
+    entered(&app, &id, "2026-08-28 10:30:00");
+    let mut auto = Policy::krscp();
+    auto.rungs[0].auto_escalate = true;
+    let s = sweep(&app, vec![auto.clone()], "2026-09-08T09:00:00Z").await;
+    assert_eq!((s.missed, s.escalated), (1, 1));
+    let v = dispute(&app, &id).await;
+    assert_eq!(v["rung"], "slg");
+    let up = events(&app, &id, "escalated").await;
+    assert_eq!(up.len(), 1);
+    assert_eq!(
+        up[0]["facts"],
+        json!({"from": "agencies", "to": "slg", "rule": "auto_escalate_on_deadline"})
+    );
+    assert_eq!(up[0]["actor"]["sub"], "system:deadline-sweeper");
+    // The new rung's clock started at the escalation: nothing more to do now.
+    let s = sweep(&app, vec![auto], "2026-09-08T09:00:00Z").await;
+    assert_eq!((s.missed, s.escalated), (0, 0));
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+
+    // A person's escalation carries no rule.
+    let (s, v) = app
+        .post(
+            &app.role(Role::Slg),
+            &format!("/v1/disputes/{id}/escalate"),
+            json!({"reason": "stuck"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let up = events(&app, &id, "escalated").await;
+    assert_eq!(
+        up[1]["facts"],
+        json!({"from": "slg", "to": "statutory_partners"})
+    );
+    assert!(app.verify().ok);
+}
+
+both_backends!(
+    friday_before_a_bank_holiday,
+    urgent_dispute_due_in_working_hours,
+    overdue_filter,
+    auto_escalation_by_policy
+);
