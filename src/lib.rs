@@ -18,6 +18,7 @@ pub mod ladder;
 pub mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod notify;
 pub mod redaction;
 pub mod registry;
 pub mod schema;

@@ -61,6 +61,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         if !args.checkpoint_interval.is_zero() {
             app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
+        escalation_ledger::notify::spawn_sender(pool.clone(), args.outbox.sender_config());
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
         };

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 
 use crate::ledger::ChainChecker;
 use crate::merkle::{self, Frontier};
+use crate::notify;
 use crate::redaction::{self, Redacted};
 use crate::registry::Agency;
 use crate::schema::checkpoints;
@@ -67,6 +68,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut witnesses: Vec<cosign::Witness> = Vec::new();
     let mut frontier = Frontier::new();
     let mut redactions = redaction::Replay::default();
+    let mut webhooks = notify::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -106,7 +108,13 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             let replayed = if redaction::Replay::is_redaction(&e.event) {
                 redactions.apply(&stored)
             } else {
-                replay_one(&mut replay, &mut registry, &mut witnesses, &stored)
+                replay_one(
+                    &mut replay,
+                    &mut registry,
+                    &mut witnesses,
+                    &mut webhooks,
+                    &stored,
+                )
             };
             if let Err(problem) = replayed {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
@@ -165,6 +173,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     if let Some(problem) = redactions.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
+    if let Some(problem) = webhooks.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     Ok(VerifyReport {
         ok: true,
         size: chain.size,
@@ -208,6 +219,7 @@ fn replay_one(
     replay: &mut BTreeMap<String, Dispute>,
     registry: &mut Vec<Agency>,
     witnesses: &mut Vec<cosign::Witness>,
+    webhooks: &mut notify::Replay,
     s: &store::StoredEntry,
 ) -> Result<(), String> {
     let e = &s.entry;
@@ -234,6 +246,7 @@ fn replay_one(
             witnesses.push(w);
             Ok(())
         }
+        (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => webhooks.apply(e),
         (None, other) => Err(format!("unknown ledger event '{other}'")),
         (Some(id), _) => {
             let event = store::event_of(e)?;

@@ -8,6 +8,7 @@ mod concurrency;
 mod identity;
 mod ladder_walk;
 mod ledger;
+mod notify;
 mod openapi;
 mod redaction;
 mod tamper;
