@@ -16,6 +16,7 @@ use crate::db::{read_tx, write_tx, DbConn, Pool};
 use crate::error::{AppError, Problem};
 use crate::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
 use crate::ledger::format_time;
+use crate::notify::{self, Delivery, DeliveryCounts, Registered, Target, Webhook};
 use crate::redaction::{self, Redacted, Redaction, Step};
 use crate::registry::Agency;
 use crate::scrutiny;
@@ -1112,6 +1113,109 @@ pub async fn list_redactions(
     Ok(HttpResponse::Ok().json(list))
 }
 
+// ---- notifications ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWebhook {
+    /// `{"agency": id}` (told of every step of that agency's disputes) or
+    /// `{"role": role}` (told when that role is due to act).
+    pub target: Target,
+    /// `http://` or `https://`; only its origin goes into the ledger.
+    pub url: String,
+    /// A Standard Webhooks secret (base64 of 24 to 64 bytes, `whsec_` optional);
+    /// generated if absent. Returned once.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+fn admin_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.role != Role::PartnershipAdmin {
+        return Err(AppError::Forbidden(
+            "only partnership_admin manages webhooks".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/v1/admin/webhooks", tag = "notifications", security(("bearer" = [])),
+    request_body = RegisterWebhook,
+    responses((status = 201, description = "Registered; the secret is shown this once", body = Registered),
+              (status = 403, body = Problem),
+              (status = 422, description = "Bad URL or secret, or unknown agency", body = Problem)))]
+pub async fn register_webhook(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    body: web::Json<RegisterWebhook>,
+) -> Result<HttpResponse, AppError> {
+    admin_only(&actor)?;
+    let RegisterWebhook {
+        target,
+        url,
+        secret,
+    } = body.into_inner();
+    notify::origin_of(&url)?;
+    let secret = notify::parse_secret(secret.as_deref())?;
+    let w = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            notify::register(conn, &actor, target, &url, &secret)
+        })
+    })
+    .await?;
+    tracing::info!(webhook = %w.id, seq = w.registered_seq, "webhook registered");
+    Ok(HttpResponse::Created().json(w))
+}
+
+#[utoipa::path(get, path = "/v1/admin/webhooks", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, description = "Every endpoint with its delivery status", body = [Webhook]),
+              (status = 403, body = Problem)))]
+pub async fn list_webhooks(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+) -> Result<HttpResponse, AppError> {
+    admin_only(&actor)?;
+    let list = run(&state.pool, |conn| read_tx(conn, notify::list)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(delete, path = "/v1/admin/webhooks/{id}", tag = "notifications", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The webhook id")),
+    responses((status = 200, description = "Deactivated; its pending deliveries are not sent", body = Webhook),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "Already deactivated", body = Problem)))]
+pub async fn deactivate_webhook(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    admin_only(&actor)?;
+    let id = id.into_inner();
+    let w = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| notify::deactivate(conn, &actor, &id))
+    })
+    .await?;
+    tracing::info!(webhook = %w.id, "webhook deactivated");
+    Ok(HttpResponse::Ok().json(w))
+}
+
+#[utoipa::path(get, path = "/v1/admin/webhooks/{id}/deliveries", tag = "notifications", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The webhook id")),
+    responses((status = 200, description = "Deliveries by seq: status, attempts, last error", body = [Delivery]),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn webhook_deliveries(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    admin_only(&actor)?;
+    let id = id.into_inner();
+    let list = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| notify::deliveries(conn, &id, 10_000))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
@@ -1154,7 +1258,8 @@ impl utoipa::Modify for BearerAuth {
           admin_api::list_mediations, admin_api::get_mediation, admin_api::request_review,
           admin_api::accept_review, admin_api::decline_review, admin_api::record_findings,
           admin_api::list_reviews, admin_api::issue_recommendation, admin_api::respond,
-          admin_api::list_recommendations),
+          admin_api::list_recommendations, register_webhook, list_webhooks,
+          deactivate_webhook, webhook_deliveries),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
@@ -1167,7 +1272,8 @@ impl utoipa::Modify for BearerAuth {
                        admin_api::IssueRecommendation, admin_api::RecommendationResponse,
                        scrutiny::Attendee, scrutiny::MediationView, scrutiny::SessionView,
                        scrutiny::ReviewView, scrutiny::Requester, scrutiny::RecommendationView,
-                       scrutiny::ResponseView, scrutiny::RecommendationStatus)),
+                       scrutiny::ResponseView, scrutiny::RecommendationStatus,
+                       RegisterWebhook, Target, Webhook, DeliveryCounts, Registered, Delivery)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -1218,6 +1324,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(redact_entry),
                 )
                 .route("/admin/ledger/redactions", web::get().to(list_redactions))
+                .route("/admin/webhooks", web::post().to(register_webhook))
+                .route("/admin/webhooks", web::get().to(list_webhooks))
+                .route("/admin/webhooks/{id}", web::delete().to(deactivate_webhook))
+                .route(
+                    "/admin/webhooks/{id}/deliveries",
+                    web::get().to(webhook_deliveries),
+                )
                 .configure(crate::admin_api::routes),
         );
 }

@@ -178,6 +178,33 @@ pub struct ServeArgs {
     pub trust_forwarded_for: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
+}
+
+/// The notification sender (see the README's "Notifications").
+#[derive(Debug, Args, Clone)]
+pub struct OutboxArgs {
+    /// How often the sender looks for due webhook deliveries.
+    #[arg(long, env = "OUTBOX_POLL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub outbox_poll: std::time::Duration,
+    /// The first retry delay after a failed delivery; doubled each time (cap 1h), with jitter.
+    #[arg(long, env = "OUTBOX_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub outbox_backoff: std::time::Duration,
+    /// Attempts before a delivery is marked `failed`.
+    #[arg(long, env = "OUTBOX_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(i32).range(1..))]
+    pub outbox_max_attempts: i32,
+}
+
+impl OutboxArgs {
+    pub fn sender_config(&self) -> crate::notify::SenderConfig {
+        crate::notify::SenderConfig {
+            poll: self.outbox_poll.max(std::time::Duration::from_millis(10)),
+            backoff: self.outbox_backoff,
+            max_attempts: self.outbox_max_attempts,
+            ..Default::default()
+        }
+    }
 }
 
 /// Production identity: asymmetric tokens checked against a JWKS. With neither

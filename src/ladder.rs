@@ -433,6 +433,36 @@ fn required_acceptors(rule: &RungRule, d: &Dispute) -> BTreeSet<String> {
     }
 }
 
+/// Who is due to act next on a dispute, by the rules of its current rung: with
+/// a proposal open, those who may accept (or reject) it; otherwise those who
+/// may propose; and those who may escalate. Nobody once the dispute is closed.
+/// Used to address notifications; order is the rule's, without repeats.
+pub fn due_to_act(policy: &Policy, d: &Dispute) -> Vec<Who> {
+    let mut out: Vec<Who> = Vec::new();
+    if d.status != Status::Open {
+        return out;
+    }
+    let Some(rule) = policy.rule(d.rung) else {
+        return out;
+    };
+    let mut push = |w: Who| {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    };
+    if d.open_proposal().is_some() {
+        match rule.accept {
+            Acceptors::PartyAgencies => push(Who::PartyAgency),
+            Acceptors::AllPartners(role) => push(Who::Role(role)),
+            Acceptors::None => {}
+        }
+    } else {
+        rule.propose.iter().copied().for_each(&mut push);
+    }
+    rule.escalate.iter().copied().for_each(&mut push);
+    out
+}
+
 /// Check a new dispute and produce its `Raised` event.
 pub fn raise(
     policy: &Policy,
@@ -810,6 +840,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.status, Status::Resolved);
+    }
+
+    #[test]
+    fn due_to_act_follows_the_rung_and_the_open_proposal() {
+        let p = Policy::krscp();
+        let mut d = raised(&["a", "b"], false);
+        assert_eq!(due_to_act(&p, &d), vec![Who::PartyAgency]);
+        act(&mut d, &agency("a"), Command::Escalate).unwrap();
+        assert_eq!(d.rung, Rung::Slg);
+        assert_eq!(
+            due_to_act(&p, &d),
+            vec![Who::Role(Role::Slg), Who::PartyAgency]
+        );
+        let propose = Command::Propose {
+            proposal_id: "p".into(),
+        };
+        act(&mut d, &role(Role::Slg, None), propose).unwrap();
+        assert_eq!(
+            due_to_act(&p, &d),
+            vec![Who::PartyAgency, Who::Role(Role::Slg)]
+        );
+        act(&mut d, &role(Role::Slg, None), Command::Escalate).unwrap();
+        assert_eq!(due_to_act(&p, &d), vec![Who::Role(Role::StatutoryPartner)]);
+        act(&mut d, &agency("a"), Command::Withdraw).unwrap();
+        assert!(due_to_act(&p, &d).is_empty());
     }
 
     #[test]

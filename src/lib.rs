@@ -21,6 +21,7 @@ pub mod ladder;
 pub mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod notify;
 pub mod ratelimit;
 pub mod redaction;
 pub mod registry;

@@ -70,6 +70,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         if !args.deadline_sweep.is_zero() {
             app::spawn_deadline_sweeper(pool.clone(), args.deadline_sweep);
         }
+        escalation_ledger::notify::spawn_sender(pool.clone(), args.outbox.sender_config());
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
             rate_limit_per_subject: args.rate_limit_per_subject,

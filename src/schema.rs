@@ -207,3 +207,38 @@ diesel::table! {
         seq -> BigInt,
     }
 }
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        target_kind -> Text,
+        target -> Text,
+        url -> Text,
+        secret -> Text,
+        active -> Bool,
+        registered_seq -> BigInt,
+        deactivated_seq -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        webhook_id -> Text,
+        seq -> BigInt,
+        event -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(outbox -> webhooks (webhook_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, outbox);

@@ -324,6 +324,8 @@ pub fn record(
         },
     )?;
     project(conn, dispute_id, actor, event, &entry)?;
+    // Notifications go in the same transaction: none without its entry, none lost.
+    crate::notify::enqueue(conn, &entry)?;
     Ok(entry)
 }
 

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 
 use crate::ledger::ChainChecker;
 use crate::merkle::{self, Frontier};
+use crate::notify;
 use crate::redaction::{self, Redacted};
 use crate::registry::Agency;
 use crate::schema::checkpoints;
@@ -69,6 +70,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut frontier = Frontier::new();
     let mut redactions = redaction::Replay::default();
     let mut scrutiny = scrutiny::Replay::default();
+    let mut webhooks = notify::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -113,6 +115,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
                     &mut registry,
                     &mut witnesses,
                     &mut scrutiny,
+                    &mut webhooks,
                     &stored,
                 )
             };
@@ -176,6 +179,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     if let Some(problem) = scrutiny.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
+    if let Some(problem) = webhooks.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     Ok(VerifyReport {
         ok: true,
         size: chain.size,
@@ -220,6 +226,7 @@ fn replay_one(
     registry: &mut Vec<Agency>,
     witnesses: &mut Vec<cosign::Witness>,
     scrutiny: &mut scrutiny::Replay,
+    webhooks: &mut notify::Replay,
     s: &store::StoredEntry,
 ) -> Result<(), String> {
     let e = &s.entry;
@@ -247,6 +254,7 @@ fn replay_one(
             witnesses.push(w);
             Ok(())
         }
+        (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => webhooks.apply(e),
         (None, other) => Err(format!("unknown ledger event '{other}'")),
         (Some(id), _) => {
             let event = store::event_of(e)?;

@@ -10,6 +10,7 @@ mod deadlines;
 mod identity;
 mod ladder_walk;
 mod ledger;
+mod notify;
 mod openapi;
 mod ratelimit;
 mod redaction;

@@ -1,0 +1,599 @@
+//! Notifications: webhook endpoints get signed, id-only bodies for the right
+//! events; failures are retried under the same `webhook-id`; nothing is lost
+//! when the process dies before delivering.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use escalation_ledger::auth::{Claims, Keys};
+use escalation_ledger::ladder::Role;
+use escalation_ledger::notify::{self, SenderConfig};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::both_backends;
+use crate::helpers::{client, Backend, TestApp, TestDb, SECRET};
+
+const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
+const SUMMARY: &str = "Threshold for a strategy meeting";
+const CHILD_REF: &str = "KR-2026-0001";
+
+/// One request the receiver saw.
+#[derive(Debug, Clone)]
+struct Got {
+    path: String,
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+    answered: u16,
+}
+
+/// A webhook receiver: records every request; fails the first `fail_first` with 500.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Got>>>,
+    fail_first: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    fn start(listener: TcpListener, fail_first: usize) -> (Receiver, String) {
+        let rx = Receiver::default();
+        rx.fail_first.store(fail_first, Ordering::SeqCst);
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let data = web::Data::new(rx.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        actix_web::rt::spawn(server);
+        (rx, base)
+    }
+
+    fn on(&self, path: &str) -> Vec<Got> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.path == path)
+            .cloned()
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, rx: web::Data<Receiver>) -> HttpResponse {
+    let h = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let fail = rx
+        .fail_first
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    let answered = if fail { 500 } else { 204 };
+    rx.got.lock().unwrap().push(Got {
+        path: req.path().to_string(),
+        id: h("webhook-id"),
+        timestamp: h("webhook-timestamp"),
+        signature: h("webhook-signature"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        answered,
+    });
+    if fail {
+        HttpResponse::InternalServerError().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    }
+}
+
+/// The receiver's side of Standard Webhooks: recompute and compare.
+fn signature_ok(secret: &str, g: &Got) -> bool {
+    let key = B64
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .expect("base64 secret");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", g.id, g.timestamp, g.body).as_bytes());
+    let expected = format!("v1,{}", B64.encode(mac.finalize().into_bytes()));
+    g.signature.split(' ').any(|s| s == expected)
+}
+
+fn fast_sender() -> SenderConfig {
+    SenderConfig {
+        poll: Duration::from_millis(50),
+        backoff: Duration::from_millis(100),
+        max_attempts: 4,
+        ..Default::default()
+    }
+}
+
+async fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn free_listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// A body carries the event and ids only: never summary text or `child_ref`.
+fn check_body(g: &Got) -> Value {
+    assert!(!g.body.contains(SUMMARY), "{}", g.body);
+    assert!(!g.body.contains(CHILD_REF), "{}", g.body);
+    let v: Value = serde_json::from_str(&g.body).expect("JSON body");
+    let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["type", "dispute_id", "seq", "rung", "status", "recorded_at"]),
+        "{v}"
+    );
+    v
+}
+
+async fn register(
+    app: &TestApp,
+    target: Value,
+    url: &str,
+    secret: Option<&str>,
+) -> (String, String) {
+    let mut body = json!({"target": target, "url": url});
+    if let Some(s) = secret {
+        body["secret"] = json!(s);
+    }
+    let (s, v) = app
+        .post(
+            &app.role(Role::PartnershipAdmin),
+            "/v1/admin/webhooks",
+            body,
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let secret = v["secret"]
+        .as_str()
+        .expect("secret returned once")
+        .to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    (v["id"].as_str().unwrap().to_string(), secret)
+}
+
+/// Party agency endpoints hear every step, the `slg` role only once the dispute
+/// reaches its rung, a non-party agency nothing; every body is signed.
+async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    notify::spawn_sender(app.pool.clone(), fast_sender());
+    let (rx, base) = Receiver::start(free_listener(), 0);
+    let admin = app.role(Role::PartnershipAdmin);
+
+    // Refusals write nothing.
+    let size = app.size().await;
+    let url = format!("{base}/kingston");
+    for (tok, body, want) in [
+        (
+            app.agency("kingston-council"),
+            json!({"target": {"agency": "kingston-council"}, "url": url}),
+            403,
+        ),
+        (
+            admin.clone(),
+            json!({"target": {"agency": "kingston-council"}, "url": "ftp://x/y"}),
+            422,
+        ),
+        (
+            admin.clone(),
+            json!({"target": {"agency": "nowhere"}, "url": url}),
+            422,
+        ),
+        (
+            admin.clone(),
+            json!({"target": {"agency": "kingston-council"}, "url": url, "secret": "c2hvcnQ="}),
+            422,
+        ),
+        (
+            admin.clone(),
+            json!({"target": {"role": "king"}, "url": url}),
+            400,
+        ),
+    ] {
+        let (s, v) = app.post(&tok, "/v1/admin/webhooks", body).await;
+        assert_eq!(s, want, "{v}");
+    }
+    assert_eq!(app.size().await, size);
+
+    let given = format!("whsec_{}", B64.encode([42u8; 32]));
+    let (kingston, k_secret) = register(
+        &app,
+        json!({"agency": "kingston-council"}),
+        &format!("{base}/kingston?token=PATHSECRET"),
+        Some(&given),
+    )
+    .await;
+    assert_eq!(k_secret, given);
+    let (slg, slg_secret) =
+        register(&app, json!({"role": "slg"}), &format!("{base}/slg"), None).await;
+    let (richmond, _) = register(
+        &app,
+        json!({"agency": "richmond-council"}),
+        &format!("{base}/richmond"),
+        None,
+    )
+    .await;
+
+    let id = app.raise(&["kingston-council", "cafcass"], false).await;
+    let (s, v) = app
+        .post(
+            &app.agency("kingston-council"),
+            &format!("/v1/disputes/{id}/escalate"),
+            json!({"reason": "no agreement"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    wait_until("two kingston and one slg notification", 30, || {
+        rx.on("/kingston").len() >= 2 && !rx.on("/slg").is_empty()
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+
+    let k = rx.on("/kingston");
+    assert_eq!(k.len(), 2, "{k:?}");
+    let bodies: Vec<Value> = k.iter().map(check_body).collect();
+    assert_eq!(bodies[0]["type"], "raised");
+    assert_eq!(bodies[0]["rung"], "agencies");
+    assert_eq!(bodies[1]["type"], "escalated");
+    assert_eq!(bodies[1]["rung"], "slg");
+    for (b, g) in bodies.iter().zip(&k) {
+        assert_eq!(b["dispute_id"], id.as_str());
+        assert_eq!(b["status"], "open");
+        assert_eq!(g.id, format!("msg_{}_{kingston}", b["seq"]));
+        assert!(signature_ok(&k_secret, g), "{g:?}");
+        assert!(
+            !signature_ok(&slg_secret, g),
+            "a wrong secret does not verify"
+        );
+        let ts: i64 = g.timestamp.parse().expect("unix seconds");
+        assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+    }
+    let s_got = rx.on("/slg");
+    assert_eq!(s_got.len(), 1, "{s_got:?}");
+    assert_eq!(check_body(&s_got[0])["type"], "escalated");
+    assert!(signature_ok(&slg_secret, &s_got[0]));
+    assert!(
+        rx.on("/richmond").is_empty(),
+        "a non-party agency hears nothing"
+    );
+
+    // The listing shows the delivery status; the secret never appears again.
+    let (s, list) = app.get(&admin, "/v1/admin/webhooks").await;
+    assert_eq!(s, 200, "{list}");
+    let by_id: BTreeMap<String, Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["id"].as_str().unwrap().to_string(), w.clone()))
+        .collect();
+    assert_eq!(by_id[&kingston]["deliveries"]["delivered"], 2);
+    assert_eq!(by_id[&slg]["deliveries"]["delivered"], 1);
+    assert_eq!(by_id[&richmond]["deliveries"]["delivered"], 0);
+    assert!(!list.to_string().contains(&k_secret[6..]));
+    let (s, _) = app
+        .get(&app.role(Role::Auditor), "/v1/admin/webhooks")
+        .await;
+    assert_eq!(s, 403);
+
+    // The ledger records the origin, never the path's secret or the signing secret.
+    let (s, entries) = app
+        .get(&app.role(Role::Auditor), "/v1/ledger/entries?limit=1000")
+        .await;
+    assert_eq!(s, 200, "{entries}");
+    let text = entries.to_string();
+    assert!(text.contains("webhook_registered"), "{text}");
+    assert!(!text.contains("PATHSECRET") && !text.contains(&k_secret[6..]));
+
+    // Deactivation: a ledger entry; again is 409; unknown is 404.
+    let del = |path: String| {
+        let c = app
+            .client
+            .delete(format!("{}{path}", app.base))
+            .bearer_auth(&admin);
+        async move {
+            let mut r = c.send().await.unwrap();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            (r.status().as_u16(), v)
+        }
+    };
+    let (s, v) = del(format!("/v1/admin/webhooks/{richmond}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["active"], false);
+    assert_eq!(del(format!("/v1/admin/webhooks/{richmond}")).await.0, 409);
+    assert_eq!(del("/v1/admin/webhooks/wh_nope".into()).await.0, 404);
+    let (s, _) = app
+        .get(&admin, "/v1/admin/webhooks/wh_nope/deliveries")
+        .await;
+    assert_eq!(s, 404);
+
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+}
+
+/// A receiver that fails twice gets the same `webhook-id` three times; the
+/// listing shows the attempts; an endpoint that never answers ends `failed`.
+async fn failures_are_retried_under_the_same_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    notify::spawn_sender(app.pool.clone(), fast_sender());
+    let (rx, base) = Receiver::start(free_listener(), 2);
+    let admin = app.role(Role::PartnershipAdmin);
+    let (hook, secret) = register(
+        &app,
+        json!({"agency": "kingston-council"}),
+        &format!("{base}/k"),
+        None,
+    )
+    .await;
+    let dead = format!("http://{}/gone", free_listener().local_addr().unwrap());
+    let (dead_hook, _) = register(&app, json!({"agency": "cafcass"}), &dead, None).await;
+    app.raise(&["kingston-council", "cafcass"], false).await;
+
+    let path = format!("/v1/admin/webhooks/{hook}/deliveries");
+    let mut last = Value::Null;
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end {
+        let (s, v) = app.get(&admin, &path).await;
+        assert_eq!(s, 200, "{v}");
+        last = v;
+        if last[0]["status"] == "delivered" {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last[0]["status"], "delivered", "{last}");
+    assert_eq!(last[0]["attempts"], 3, "{last}");
+    assert_eq!(last[0]["last_error"], "HTTP 500", "{last}");
+    let got = rx.on("/k");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(
+        got.iter().map(|g| g.answered).collect::<Vec<_>>(),
+        vec![500, 500, 204]
+    );
+    let ids: BTreeSet<&str> = got.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids.len(), 1, "one webhook-id across retries");
+    assert_eq!(got[0].id, last[0]["id"].as_str().unwrap());
+    assert!(got.iter().all(|g| signature_ok(&secret, g)));
+
+    let path = format!("/v1/admin/webhooks/{dead_hook}/deliveries");
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = app.get(&admin, &path).await;
+        if v[0]["status"] == "failed" {
+            assert_eq!(v[0]["attempts"], 4, "{v}");
+            assert!(v[0]["last_error"].as_str().is_some(), "{v}");
+            break;
+        }
+        assert!(Instant::now() < end, "never failed: {v}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, list) = app.get(&admin, "/v1/admin/webhooks").await;
+    let dead_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == dead_hook.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(dead_row["deliveries"]["failed"], 1, "{dead_row}");
+    assert!(
+        dead_row["deliveries"]["last_error"].is_string(),
+        "{dead_row}"
+    );
+}
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(url: &str, data_dir: &std::path::Path) -> Serve {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .env("DATABASE_URL", url)
+        .env("JWT_SECRET", SECRET)
+        .env("DATA_DIR", data_dir)
+        .env("OUTBOX_POLL", "100ms")
+        .env("OUTBOX_BACKOFF", "200ms")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines.next().expect("a first line").expect("readable");
+    let base = line
+        .strip_prefix("escalation-ledger listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    Serve { child, base }
+}
+
+fn mint(role: Role, agency: Option<&str>) -> String {
+    Keys::from_secret(SECRET.as_bytes())
+        .mint(&Claims {
+            sub: format!("{role}-user"),
+            role,
+            agency: agency.map(str::to_string),
+            partner: None,
+            exp: chrono::Utc::now().timestamp() + 3600,
+        })
+        .unwrap()
+}
+
+async fn call(method: &str, url: String, tok: &str, body: Value) -> (u16, Value) {
+    let c = client();
+    let req = match method {
+        "GET" => c.get(url),
+        _ => c.post(url),
+    }
+    .bearer_auth(tok);
+    let mut res = if method == "GET" {
+        req.send().await
+    } else {
+        req.send_json(&body).await
+    }
+    .expect("request");
+    let v: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
+    (res.status().as_u16(), v)
+}
+
+/// Events recorded while the receiver is down, by a process that is then
+/// killed, are all delivered by the next process: each `webhook-id` once at least.
+async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_listener().local_addr().unwrap().port();
+    let hook_url = format!("http://127.0.0.1:{port}/hook");
+    let admin = mint(Role::PartnershipAdmin, None);
+    let kingston = mint(Role::Agency, Some("kingston-council"));
+
+    let (url, d) = (db.url.clone(), dir.path().to_path_buf());
+    let first = actix_web::rt::task::spawn_blocking(move || serve(&url, &d))
+        .await
+        .unwrap();
+    let (s, v) = call(
+        "POST",
+        format!("{}/v1/admin/webhooks", first.base),
+        &admin,
+        json!({"target": {"agency": "kingston-council"}, "url": hook_url}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let hook = v["id"].as_str().unwrap().to_string();
+    let secret = v["secret"].as_str().unwrap().to_string();
+    let mut disputes = Vec::new();
+    for _ in 0..3 {
+        let (s, v) = call(
+            "POST",
+            format!("{}/v1/disputes", first.base),
+            &kingston,
+            json!({"parties": ["kingston-council", "cafcass"], "summary": SUMMARY, "child_ref": CHILD_REF}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        disputes.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (s, v) = call(
+        "POST",
+        format!("{}/v1/disputes/{}/escalate", first.base, disputes[0]),
+        &kingston,
+        json!({"reason": "no agreement"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // Let the first process try (and fail) against the dead receiver, then kill it.
+    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    let (s, pending) = call(
+        "GET",
+        format!("{}/v1/admin/webhooks/{hook}/deliveries", first.base),
+        &admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200, "{pending}");
+    let expected: BTreeSet<String> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(expected.len(), 4, "{pending}");
+    assert!(pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["status"] == "pending"));
+    drop(first);
+
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("the receiver's port");
+    let (rx, _) = Receiver::start(listener, 0);
+    let (url, d) = (db.url.clone(), dir.path().to_path_buf());
+    let second = actix_web::rt::task::spawn_blocking(move || serve(&url, &d))
+        .await
+        .unwrap();
+    wait_until("every notification after the restart", 60, || {
+        let ids: BTreeSet<String> = rx.all().into_iter().map(|g| g.id).collect();
+        ids.len() >= expected.len()
+    })
+    .await;
+    let got = rx.all();
+    let ids: BTreeSet<String> = got.iter().map(|g| g.id.clone()).collect();
+    assert_eq!(ids, expected);
+    for g in &got {
+        check_body(g);
+        assert!(signature_ok(&secret, g), "{g:?}");
+    }
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = call(
+            "GET",
+            format!("{}/v1/admin/webhooks/{hook}/deliveries", second.base),
+            &admin,
+            Value::Null,
+        )
+        .await;
+        if v.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "delivered")
+        {
+            break;
+        }
+        assert!(Instant::now() < end, "not all delivered: {v}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(second);
+    let out = Command::new(BIN)
+        .args(["verify", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+both_backends!(
+    the_right_endpoints_get_signed_id_only_notifications,
+    failures_are_retried_under_the_same_id,
+    nothing_is_lost_across_a_kill_and_restart
+);
