@@ -205,12 +205,17 @@ fn reads_text(actor: &Actor) -> bool {
 }
 
 /// An agency user sees only disputes their agency is party to; a miss is a 404.
+/// A chief officer sees disputes that have reached or passed `chief_executives`.
+/// A miss is a 404 for them too.
 fn visible(actor: &Actor, d: &ladder::Dispute) -> bool {
     match actor.role {
         Role::Agency => actor.agency.as_ref().is_some_and(|a| d.parties.contains(a)),
+        Role::ChiefOfficer => d.rung >= CHIEF_OFFICER_FROM,
         _ => true,
     }
 }
+
+const CHIEF_OFFICER_FROM: Rung = Rung::ChiefExecutives;
 
 fn text_field(payload: &Option<Value>, key: &str) -> Option<String> {
     payload
@@ -455,6 +460,7 @@ pub async fn list_disputes(
             Role::Agency => actor.agency.clone(),
             _ => None,
         },
+        min_rung: (actor.role == Role::ChiefOfficer).then_some(CHIEF_OFFICER_FROM),
         limit: limit + 1,
         offset,
     };

@@ -76,6 +76,18 @@ macro_rules! snake_names {
     };
 }
 
+impl Rung {
+    /// Every rung, lowest first.
+    pub const ALL: [Rung; 6] = [
+        Rung::Agencies,
+        Rung::Slg,
+        Rung::StatutoryPartners,
+        Rung::Scrutineer,
+        Rung::ChiefExecutives,
+        Rung::SecretaryOfState,
+    ];
+}
+
 snake_names!(Rung {
     Agencies => "agencies",
     Slg => "slg",

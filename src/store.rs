@@ -653,6 +653,8 @@ pub struct ListFilter {
     pub agency: Option<String>,
     /// Only disputes this agency is a party to (the caller's own, for agency users).
     pub visible_to_agency: Option<String>,
+    /// Only disputes on this rung or above (for chief officers).
+    pub min_rung: Option<ladder::Rung>,
     /// Only disputes past (`true`) or not past (`false`) their rung's target at `now`.
     pub overdue: Option<bool>,
     /// The time `overdue` is judged at (UTC).
@@ -668,6 +670,13 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
     }
     if let Some(r) = f.rung {
         q = q.filter(disputes::rung.eq(r.as_str()));
+    }
+    if let Some(min) = f.min_rung {
+        let rungs = ladder::Rung::ALL
+            .iter()
+            .filter(|r| **r >= min)
+            .map(|r| r.as_str());
+        q = q.filter(disputes::rung.eq_any(rungs.collect::<Vec<_>>()));
     }
     for a in [&f.agency, &f.visible_to_agency].into_iter().flatten() {
         q = q.filter(

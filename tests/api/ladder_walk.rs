@@ -118,11 +118,12 @@ async fn full_walk(backend: Backend) {
             .0,
         403
     );
+    // Below `chief_executives` a chief officer does not see the dispute at all.
     assert_eq!(
         escalate(&app, &app.partner(Role::ChiefOfficer, Partner::La), &id)
             .await
             .0,
-        403
+        404
     );
     let (s, _) = propose(&app, &app.role(Role::Scrutineer), &id).await;
     assert_eq!(s, 200);
@@ -225,7 +226,8 @@ async fn partners_and_chief_officers_resolve(backend: Backend) {
         )
         .await
         .0,
-        403
+        404,
+        "not visible to a chief officer below chief_executives"
     );
     let mut last = serde_json::Value::Null;
     for p in ALL_PARTNERS {
@@ -383,6 +385,42 @@ async fn agencies_resolve_withdraw_and_list(backend: Backend) {
     assert!(v["summary"].is_null() && v["child_ref"].is_null());
     assert!(app.verify().ok);
 }
+
+/// A chief officer sees only disputes that reached or passed `chief_executives`.
+async fn chief_officers_see_only_disputes_that_reached_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let low = app.raise(&[A, B], true).await;
+    let high = app.raise(&[A, C], true).await;
+    for who in [
+        app.role(Role::Slg),
+        app.partner(Role::StatutoryPartner, Partner::La),
+        app.partner(Role::StatutoryPartner, Partner::La),
+    ] {
+        assert_eq!(escalate(&app, &who, &high).await.0, 200);
+    }
+    let chief = app.partner(Role::ChiefOfficer, Partner::Icb);
+    assert_eq!(app.get(&chief, &format!("/v1/disputes/{low}")).await.0, 404);
+    assert_eq!(
+        app.get(&chief, &format!("/v1/disputes/{low}/history"))
+            .await
+            .0,
+        404
+    );
+    let (s, v) = app.get(&chief, &format!("/v1/disputes/{high}")).await;
+    assert_eq!((s, v["rung"].as_str()), (200, Some("chief_executives")));
+    let (_, list) = app.get(&chief, "/v1/disputes").await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [high.as_str()]);
+    let (_, all) = app.get(&app.role(Role::Slg), "/v1/disputes").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+}
+
+both_backends!(chief_officers_see_only_disputes_that_reached_them);
 
 both_backends!(
     full_walk,
