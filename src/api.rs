@@ -484,6 +484,18 @@ pub async fn list_disputes(
     }))
 }
 
+/// [`act`] for the commands whose only input is a required `reason`.
+async fn act_with_reason(
+    state: &AppState,
+    actor: Actor,
+    id: String,
+    cmd: Command,
+    reason: &str,
+) -> Result<HttpResponse, AppError> {
+    let reason = text("reason", reason)?;
+    act(state, actor, id, cmd, json!({ "reason": reason })).await
+}
+
 /// Apply one ladder command to a dispute and answer with the dispute after it.
 async fn act(
     state: &AppState,
@@ -583,13 +595,12 @@ pub async fn reject(
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     let (id, pid) = path.into_inner();
-    let reason = text("reason", &body.reason)?;
-    act(
+    act_with_reason(
         &state,
         actor,
         id,
         Command::Reject { proposal_id: pid },
-        json!({ "reason": reason }),
+        &body.reason,
     )
     .await
 }
@@ -606,13 +617,12 @@ pub async fn escalate(
     id: web::Path<String>,
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = text("reason", &body.reason)?;
-    act(
+    act_with_reason(
         &state,
         actor,
         id.into_inner(),
         Command::Escalate,
-        json!({ "reason": reason }),
+        &body.reason,
     )
     .await
 }
@@ -629,13 +639,12 @@ pub async fn withdraw(
     id: web::Path<String>,
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = text("reason", &body.reason)?;
-    act(
+    act_with_reason(
         &state,
         actor,
         id.into_inner(),
         Command::Withdraw,
-        json!({ "reason": reason }),
+        &body.reason,
     )
     .await
 }

@@ -235,7 +235,11 @@ where
         DbConn::Pg(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, pg_begin)?;
             if lock {
-                let sql = format!("SELECT pg_advisory_xact_lock({LEDGER_LOCK})");
+                // Keyed by schema too: ledgers in different schemas of one
+                // database (tests, benchmarks) do not wait on each other.
+                let sql = format!(
+                    "SELECT pg_advisory_xact_lock({LEDGER_LOCK}, hashtext(current_schema()))"
+                );
                 if let Err(e) = c.batch_execute(&sql) {
                     let _ = AnsiTransactionManager::rollback_transaction(c);
                     return Err(e.into());
@@ -269,8 +273,8 @@ where
 
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The advisory lock key for appends ("ledger" in ASCII).
-const LEDGER_LOCK: i64 = 0x6c65_6467_6572;
+/// The advisory lock class for appends ("ledg" in ASCII); the second key is the schema.
+const LEDGER_LOCK: i32 = 0x6c65_6467;
 
 #[cfg(test)]
 mod tests {
