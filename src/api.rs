@@ -23,6 +23,7 @@ use crate::scrutiny;
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
 use crate::tree;
 use crate::verify::{self, VerifyReport};
+use crate::whistleblowing;
 
 /// Largest accepted JSON body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub log: LogKey,
     /// How many witness cosignatures make a checkpoint fully witnessed.
     pub witness_quorum: u32,
+    /// Derives whistleblowers' pseudonyms ([`crate::whistleblowing`]).
+    pub whistleblowing_key: crate::whistleblowing::WhistleKey,
 }
 
 /// Run blocking database work on the thread pool, keeping the request's span.
@@ -70,6 +73,10 @@ pub struct RaiseDispute {
     /// Raise straight to the SLG as a complex disagreement.
     #[serde(default)]
     pub complex: bool,
+    /// Raise as whistleblowing: the ledger and every response show a keyed
+    /// pseudonym (`wb-...`) instead of the raiser's `sub`.
+    #[serde(default)]
+    pub whistleblowing: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -153,6 +160,8 @@ pub struct DisputeView {
     pub policy: String,
     pub urgent: bool,
     pub complex: bool,
+    /// Raised as whistleblowing: `raised_by.sub` is a pseudonym.
+    pub whistleblowing: bool,
     /// Null when erased, or withheld from this caller.
     pub summary: Option<String>,
     pub child_ref: Option<String>,
@@ -280,6 +289,7 @@ fn view(conn: &mut DbConn, rec: DisputeRecord, actor: &Actor) -> Result<DisputeV
         policy: d.policy,
         urgent: d.urgent,
         complex: d.complex,
+        whistleblowing: d.whistleblowing,
         summary: text_field(&raised, "summary"),
         child_ref: text_field(&raised, "child_ref"),
         open_proposal,
@@ -361,13 +371,25 @@ pub async fn raise_dispute(
     body: web::Json<RaiseDispute>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let event = ladder::raise(
+    let mut event = ladder::raise(
         &state.policy,
         &actor,
         &body.parties,
         body.urgent,
         body.complex,
     )?;
+    // Whistleblowing: record the raiser under the pseudonym; keep who it is aside.
+    let whistleblower = match &mut event {
+        ladder::Event::Raised { whistleblowing, .. } if body.whistleblowing => {
+            *whistleblowing = true;
+            Some(actor.clone())
+        }
+        _ => None,
+    };
+    let actor = match &whistleblower {
+        Some(real) => state.whistleblowing_key.masked(real),
+        None => actor,
+    };
     let payload = json!({
         "summary": text("summary", &body.summary)?,
         "child_ref": child_ref(&body.child_ref)?,
@@ -384,7 +406,10 @@ pub async fn raise_dispute(
                     unknown.join(", ")
                 )));
             }
-            store::record(conn, &dispute_id, &actor, &event, payload)?;
+            let entry = store::record(conn, &dispute_id, &actor, &event, payload)?;
+            if let Some(real) = &whistleblower {
+                whistleblowing::record_identity(conn, &actor.sub, real, entry.recorded_at)?;
+            }
             let rec = store::load_dispute(conn, &dispute_id)?
                 .ok_or_else(|| AppError::Internal("raised dispute vanished".into()))?;
             view(conn, rec, &actor)
@@ -505,11 +530,14 @@ async fn act(
     payload: Value,
 ) -> Result<HttpResponse, AppError> {
     let policy = state.policy.clone();
+    let key = state.whistleblowing_key.clone();
     let v = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {
             let rec = store::load_dispute(conn, &id)?
                 .filter(|r| visible(&actor, &r.state))
                 .ok_or_else(AppError::not_found)?;
+            // A whistleblower keeps acting under their pseudonym on their concern.
+            let actor = key.mask_for(&rec.state, actor);
             // A dispute keeps the rules it was raised under.
             let rules = match Policy::by_version(&rec.state.policy) {
                 Some(p) => p,
@@ -1274,7 +1302,7 @@ impl utoipa::Modify for BearerAuth {
           admin_api::accept_review, admin_api::decline_review, admin_api::record_findings,
           admin_api::list_reviews, admin_api::issue_recommendation, admin_api::respond,
           admin_api::list_recommendations, register_webhook, list_webhooks,
-          deactivate_webhook, webhook_deliveries),
+          deactivate_webhook, webhook_deliveries, whistleblowing::get_whistleblower),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
@@ -1288,7 +1316,8 @@ impl utoipa::Modify for BearerAuth {
                        scrutiny::Attendee, scrutiny::MediationView, scrutiny::SessionView,
                        scrutiny::ReviewView, scrutiny::Requester, scrutiny::RecommendationView,
                        scrutiny::ResponseView, scrutiny::RecommendationStatus,
-                       RegisterWebhook, Target, Webhook, DeliveryCounts, Registered, Delivery)),
+                       RegisterWebhook, Target, Webhook, DeliveryCounts, Registered, Delivery,
+                       whistleblowing::Whistleblower)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -1345,6 +1374,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/admin/webhooks/{id}/deliveries",
                     web::get().to(webhook_deliveries),
+                )
+                .route(
+                    "/admin/whistleblowing/{pseudonym}",
+                    web::get().to(whistleblowing::get_whistleblower),
                 )
                 .configure(crate::admin_api::routes),
         );

@@ -15,6 +15,7 @@ use crate::ladder::Policy;
 use crate::ratelimit::{self, RateLimits};
 use crate::registry;
 use crate::store;
+use crate::whistleblowing::{self, WhistleKey};
 
 /// Open the database at `url`, apply migrations and seed the registry.
 pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
@@ -48,6 +49,9 @@ pub struct Settings {
     pub rate_limit_per_address: u32,
     /// Take the client address from `Forwarded`/`X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// Derives whistleblowers' pseudonyms. The default is a fresh random key
+    /// (pseudonyms then change on restart): `serve` loads a persistent one.
+    pub whistleblowing_key: WhistleKey,
 }
 
 impl Default for Settings {
@@ -57,6 +61,8 @@ impl Default for Settings {
             rate_limit_per_subject: 600,
             rate_limit_per_address: 1200,
             trust_forwarded_for: false,
+            whistleblowing_key: WhistleKey::generate()
+                .unwrap_or_else(|_| WhistleKey::from_bytes(uuid::Uuid::new_v4().as_bytes())),
         }
     }
 }
@@ -75,6 +81,7 @@ pub fn server(
         policy: Policy::krscp(),
         log,
         witness_quorum: settings.witness_quorum,
+        whistleblowing_key: settings.whistleblowing_key,
     });
     let auth = web::Data::new(auth.into());
     let limits = web::Data::new(RateLimits::new(
@@ -134,7 +141,11 @@ async fn log_refusals(
                 .error()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            tracing::warn!(sub = %a.sub, role = %a.role, %method, route = %route, status, reason = %reason, "request refused");
+            // Never a whistleblower's sub (nor their pseudonym beside it).
+            let state = res.request().app_data::<web::Data<AppState>>().cloned();
+            let sub =
+                whistleblowing::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
+            tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, status, reason = %reason, "request refused");
         } else if status == 403 {
             tracing::warn!(%method, route = %route, status, "request refused");
         }

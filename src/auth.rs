@@ -199,7 +199,16 @@ impl FromRequest for Caller {
                 }
                 Err(r) => {
                     // Never the token itself: the reason, the sub if known, the route.
-                    tracing::warn!(route = %route, reason = %r.reason, sub = ?r.sub, "token refused");
+                    // Never a whistleblower's sub (see `whistleblowing::loggable_sub`).
+                    let sub = match &r.sub {
+                        Some(sub) => {
+                            let state = req.app_data::<web::Data<crate::api::AppState>>();
+                            let state = state.map(|s| s.get_ref());
+                            Some(crate::whistleblowing::loggable_sub(state, sub).await)
+                        }
+                        None => None,
+                    };
+                    tracing::warn!(route = %route, reason = %r.reason, sub = ?sub, "token refused");
                     Err(AppError::Unauthorized(format!(
                         "invalid token: {}",
                         r.reason

@@ -34,6 +34,10 @@ pub struct Common {
     /// created on first start.
     #[arg(long, env = "LOG_KEY_FILE", global = true)]
     pub log_key_file: Option<PathBuf>,
+    /// The key whistleblowers' pseudonyms are derived with (hex, at least 32
+    /// bytes). Default: `DATA_DIR/whistleblowing-key`, created on first start.
+    #[arg(long, env = "WHISTLEBLOWING_KEY_FILE", global = true)]
+    pub whistleblowing_key_file: Option<PathBuf>,
     /// The checkpoint origin line, also the log key's name.
     #[arg(
         long,
@@ -329,6 +333,16 @@ impl Common {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("log-key"));
         crate::checkpoint::LogKey::load_or_create(&path, &self.log_origin)
+    }
+
+    /// The whistleblowing key: `WHISTLEBLOWING_KEY_FILE`, else the data dir's
+    /// `whistleblowing-key`.
+    pub fn whistleblowing_key(&self) -> Result<crate::whistleblowing::WhistleKey, String> {
+        let path = self
+            .whistleblowing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("whistleblowing-key"));
+        crate::whistleblowing::WhistleKey::load_or_create(&path)
     }
 
     /// The token keys: `JWT_SECRET` if set, else the data dir's secret file.

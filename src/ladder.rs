@@ -315,6 +315,8 @@ pub struct Dispute {
     pub raised_by: Actor,
     pub urgent: bool,
     pub complex: bool,
+    /// Raised as whistleblowing: `raised_by.sub` is a pseudonym.
+    pub whistleblowing: bool,
     /// Every proposal ever made, oldest first; at most the last one is open.
     pub proposals: Vec<Proposal>,
     /// Rungs whose deadline was missed, with the `due_at` recorded (RFC 3339).
@@ -350,6 +352,10 @@ pub enum Event {
         parties: Vec<String>,
         urgent: bool,
         complex: bool,
+        /// A whistleblowing concern (the raiser is a pseudonym); absent when false,
+        /// so other disputes' facts (and hashes) are unchanged.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        whistleblowing: bool,
     },
     ProposalMade {
         proposal_id: String,
@@ -511,6 +517,7 @@ pub fn raise(
         parties: parties.to_vec(),
         urgent,
         complex,
+        whistleblowing: false,
     })
 }
 
@@ -712,6 +719,7 @@ pub fn start(id: &str, actor: &Actor, event: &Event) -> Result<Dispute, String> 
         parties,
         urgent,
         complex,
+        whistleblowing,
     } = event
     else {
         return Err(format!("dispute {id} does not begin with 'raised'"));
@@ -725,6 +733,7 @@ pub fn start(id: &str, actor: &Actor, event: &Event) -> Result<Dispute, String> 
         raised_by: actor.clone(),
         urgent: *urgent,
         complex: *complex,
+        whistleblowing: *whistleblowing,
         proposals: Vec::new(),
         missed: BTreeMap::new(),
     })

@@ -30,4 +30,5 @@ pub mod scrutiny;
 pub mod store;
 pub mod tree;
 pub mod verify;
+pub mod whistleblowing;
 pub mod witness;

@@ -56,6 +56,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let url = common.database_url(&args.db);
     let jwks = args.auth.jwks_config()?;
     let log = common.log_key()?;
+    let whistleblowing_key = common.whistleblowing_key()?;
     let pool = app::prepare(&url, args.pool_size)?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -76,6 +77,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             rate_limit_per_subject: args.rate_limit_per_subject,
             rate_limit_per_address: args.rate_limit_per_address,
             trust_forwarded_for: args.trust_forwarded_for,
+            whistleblowing_key,
         };
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;

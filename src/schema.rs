@@ -47,6 +47,7 @@ diesel::table! {
         updated_at -> Timestamp,
         raised_seq -> BigInt,
         rung_entered_at -> Timestamp,
+        whistleblowing -> Bool,
     }
 }
 
@@ -242,3 +243,12 @@ diesel::table! {
 
 diesel::joinable!(outbox -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, outbox);
+
+diesel::table! {
+    whistleblower_identities (pseudonym) {
+        pseudonym -> Text,
+        sub -> Text,
+        agency -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

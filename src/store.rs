@@ -379,6 +379,7 @@ fn project(
             parties,
             urgent,
             complex,
+            whistleblowing,
         } => {
             diesel::insert_into(disputes::table)
                 .values((
@@ -394,6 +395,7 @@ fn project(
                     disputes::updated_at.eq(at),
                     disputes::raised_seq.eq(entry.seq),
                     disputes::rung_entered_at.eq(at),
+                    disputes::whistleblowing.eq(whistleblowing),
                 ))
                 .execute(conn)?;
             for (i, p) in parties.iter().enumerate() {
@@ -495,6 +497,7 @@ type DisputeRow = (
     NaiveDateTime,
     i64,
     NaiveDateTime,
+    bool,
 );
 
 /// When a proposal was made, and the `seq` of its entry (where its text is).
@@ -608,6 +611,7 @@ fn assemble(
                 updated_at,
                 raised_seq,
                 rung_entered_at,
+                whistleblowing,
             ) = row;
             let missed_here = missed.remove(&id).unwrap_or_default();
             let (proposals, proposal_meta) =
@@ -627,6 +631,7 @@ fn assemble(
                     },
                     urgent,
                     complex,
+                    whistleblowing,
                     proposals,
                     missed: missed_here,
                 },

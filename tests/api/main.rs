@@ -17,4 +17,5 @@ mod redaction;
 mod scrutiny;
 mod tamper;
 mod tree;
+mod whistleblowing;
 mod witness;

@@ -1,0 +1,2 @@
+DROP TABLE whistleblower_identities;
+ALTER TABLE disputes DROP COLUMN whistleblowing;

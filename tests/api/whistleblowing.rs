@@ -1,0 +1,351 @@
+//! Whistleblowing (seed 5.2): a concern raised under a keyed pseudonym. Only the
+//! scrutineer learns who raised it; no response and no log line shows the sub.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use escalation_ledger::app::Settings;
+use escalation_ledger::auth::{Claims, Keys};
+use escalation_ledger::ladder::Role;
+use escalation_ledger::whistleblowing::WhistleKey;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{client, Backend, TestApp, TestDb, SECRET};
+
+const A: &str = "kingston-council";
+const B: &str = "cafcass";
+const SUB: &str = "alice.whistle@kingston";
+const KEY: [u8; 32] = [0x5a; 32];
+
+async fn spawn(backend: Backend) -> TestApp {
+    TestApp::spawn_with_settings(
+        backend,
+        Settings {
+            whistleblowing_key: WhistleKey::from_bytes(&KEY),
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+async fn get_text(app: &TestApp, token: &str, path: &str) -> (u16, String) {
+    let mut res = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let body = res.body().limit(64 << 20).await.expect("body");
+    (
+        res.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+/// Raise as whistleblowing, walk the ladder, and look at everything every role sees.
+async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
+    let app = spawn(backend).await;
+    let raiser = app.token(SUB, Role::Agency, Some(A), None);
+    let pseudonym = WhistleKey::from_bytes(&KEY).pseudonym(SUB);
+    assert!(pseudonym.starts_with("wb-") && pseudonym.len() == 35);
+
+    let (s, v) = app
+        .post(
+            &raiser,
+            "/v1/disputes",
+            json!({"parties": [A, B], "summary": "Concern about practice", "whistleblowing": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(v["raised_by"]["sub"], pseudonym.as_str());
+    assert_eq!(v["raised_by"]["agency"], A);
+    assert_eq!(v["whistleblowing"], true);
+    assert!(!v.to_string().contains(SUB));
+
+    // An ordinary dispute is not marked, and its facts carry no flag.
+    let plain = app.raise(&[A, B], false).await;
+    let (_, v) = app
+        .get(&app.agency(A), &format!("/v1/disputes/{plain}"))
+        .await;
+    assert_eq!(v["whistleblowing"], false);
+
+    // The ladder as usual; the raiser keeps acting under the pseudonym.
+    let (s, v) = app
+        .post(
+            &raiser,
+            &format!("/v1/disputes/{id}/escalate"),
+            json!({"reason": "no agreement"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["rung"], "slg");
+    let (s, v) = app
+        .post(
+            &app.role(Role::Slg),
+            &format!("/v1/disputes/{id}/proposals"),
+            json!({"resolution": "joint review"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let p = v["open_proposal"]["id"].as_str().unwrap().to_string();
+    for tok in [&raiser, &app.agency(B)] {
+        let (s, v) = app
+            .post(
+                tok,
+                &format!("/v1/disputes/{id}/proposals/{p}/accept"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (_, v) = app.get(&raiser, &format!("/v1/disputes/{id}")).await;
+    assert_eq!(v["status"], "resolved", "{v}");
+
+    let readers = [
+        ("raiser", raiser.clone()),
+        ("party", app.agency(B)),
+        ("slg", app.role(Role::Slg)),
+        ("auditor", app.role(Role::Auditor)),
+        ("partnership_admin", app.role(Role::PartnershipAdmin)),
+        ("scrutineer", app.role(Role::Scrutineer)),
+    ];
+    for (who, tok) in &readers {
+        let (s, body) = get_text(&app, tok, &format!("/v1/disputes/{id}")).await;
+        assert_eq!(s, 200, "{who}: {body}");
+        assert!(!body.contains(SUB), "{who} sees the sub in the view");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["raised_by"]["sub"], pseudonym.as_str(), "{who}");
+        assert_eq!(v["whistleblowing"], true, "{who}");
+
+        let (s, body) = get_text(&app, tok, &format!("/v1/disputes/{id}/history")).await;
+        assert_eq!(s, 200, "{who}: {body}");
+        assert!(!body.contains(SUB), "{who} sees the sub in the history");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let entries = v
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| v["entries"].as_array().cloned().unwrap_or_default());
+        let raised = entries
+            .iter()
+            .find(|e| e["event"] == "raised")
+            .unwrap_or_else(|| panic!("{who}: no raised entry in {v}"));
+        assert_eq!(raised["actor"]["sub"], pseudonym.as_str(), "{who}");
+        assert_eq!(raised["facts"]["whistleblowing"], true, "{who}: {raised}");
+
+        let (s, body) = get_text(&app, tok, "/v1/disputes").await;
+        assert_eq!(s, 200, "{who}: {body}");
+        assert!(!body.contains(SUB), "{who} sees the sub in the list");
+
+        if *who != "raiser" && *who != "party" {
+            let (s, body) = get_text(&app, tok, "/v1/ledger/entries").await;
+            assert_eq!(s, 200, "{who}: {body}");
+            assert!(!body.contains(SUB), "{who} sees the sub in the ledger");
+            assert!(body.contains(&pseudonym), "{who}");
+        }
+        let (s, body) = get_text(&app, tok, "/v1/ledger/export").await;
+        if s == 200 {
+            assert!(!body.contains(SUB), "{who} sees the sub in the export");
+            assert!(body.contains(&pseudonym), "{who}");
+        }
+    }
+    // The plain dispute's raised facts have no whistleblowing key at all.
+    let (_, body) = get_text(&app, &app.role(Role::Auditor), "/v1/ledger/entries").await;
+    let entries: Value = serde_json::from_str(&body).unwrap();
+    let plain_raised = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["dispute_id"] == plain.as_str() && e["event"] == "raised")
+        .unwrap();
+    assert!(plain_raised["facts"].get("whistleblowing").is_none());
+
+    // Only the scrutineer learns who it was.
+    let path = format!("/v1/admin/whistleblowing/{pseudonym}");
+    let (s, v) = app.get(&app.role(Role::Scrutineer), &path).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["sub"], SUB);
+    assert_eq!(v["agency"], A);
+    assert_eq!(v["pseudonym"], pseudonym.as_str());
+    for (who, tok) in readers.iter().filter(|(w, _)| *w != "scrutineer") {
+        let (s, body) = get_text(&app, tok, &path).await;
+        assert_eq!(s, 403, "{who}: {body}");
+        assert!(!body.contains(SUB));
+    }
+    let (s, _) = app
+        .get(
+            &app.role(Role::Scrutineer),
+            "/v1/admin/whistleblowing/wb-00000000000000000000000000000000",
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // A second concern by the same person reuses the identity record.
+    let (s, v) = app
+        .post(
+            &raiser,
+            "/v1/disputes",
+            json!({"parties": [A, B], "summary": "Another concern", "whistleblowing": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["raised_by"]["sub"], pseudonym.as_str());
+
+    let report = app.verify();
+    assert!(report.ok, "{report:?}");
+}
+
+/// The raiser may still withdraw their concern, under the pseudonym.
+async fn the_raiser_may_withdraw(backend: Backend) {
+    let app = spawn(backend).await;
+    let raiser = app.token(SUB, Role::Agency, Some(A), None);
+    let (s, v) = app
+        .post(
+            &raiser,
+            "/v1/disputes",
+            json!({"parties": [A, B], "summary": "Concern", "whistleblowing": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            &app.agency(B),
+            &format!("/v1/disputes/{id}/withdraw"),
+            json!({"reason": "not ours"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, v) = app
+        .post(
+            &raiser,
+            &format!("/v1/disputes/{id}/withdraw"),
+            json!({"reason": "resolved informally"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "withdrawn");
+    let (_, body) = get_text(&app, &app.role(Role::Auditor), "/v1/ledger/entries").await;
+    assert!(!body.contains(SUB), "{body}");
+    assert!(app.verify().ok);
+}
+
+/// The real binary: the raiser's sub never reaches the service log, even when
+/// their own requests are refused.
+async fn the_sub_never_reaches_the_log(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+            "--workers",
+            "1",
+        ])
+        .env("JWT_SECRET", SECRET)
+        .env("DATA_DIR", dir.path())
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (base, lines) = actix_web::rt::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines.next().expect("a first line").expect("readable");
+        (line.replace("escalation-ledger listening on ", ""), lines)
+    })
+    .await
+    .unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let keys = Keys::from_secret(SECRET.as_bytes());
+    let mint = |sub: &str, exp: i64| {
+        keys.mint(&Claims {
+            sub: sub.into(),
+            role: Role::Agency,
+            agency: Some(A.into()),
+            partner: None,
+            exp,
+        })
+        .unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let raiser = mint(SUB, now + 3600);
+    let c = client();
+    let mut res = c
+        .post(format!("{base}/v1/disputes"))
+        .bearer_auth(&raiser)
+        .send_json(&json!({"parties": [A, B], "summary": "s", "whistleblowing": true}))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let v: Value = res.json().await.unwrap();
+    let pseudonym = v["raised_by"]["sub"].as_str().unwrap().to_string();
+    // Refusals with the raiser's own token: 403, 404 and an expired token.
+    let res = c
+        .get(format!("{base}/v1/ledger/entries"))
+        .bearer_auth(&raiser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let res = c
+        .get(format!("{base}/v1/admin/whistleblowing/{pseudonym}"))
+        .bearer_auth(&raiser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let res = c
+        .get(format!("{base}/v1/disputes/no-such-dispute"))
+        .bearer_auth(&raiser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let res = c
+        .get(format!("{base}/v1/agencies"))
+        .bearer_auth(mint(SUB, now - 3600))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    // Someone else's refusal still names them.
+    let res = c
+        .get(format!("{base}/v1/ledger/entries"))
+        .bearer_auth(mint("nosy@kingston", now + 3600))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("request refused"), "{log}");
+    assert!(log.contains("[withheld]"), "{log}");
+    assert!(log.contains("nosy@kingston"), "{log}");
+    assert!(!log.contains(SUB), "the whistleblower's sub leaked:\n{log}");
+    assert!(dir.path().join("whistleblowing-key").exists());
+    let out = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+        .args(["verify", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+both_backends!(
+    the_raiser_is_only_a_pseudonym,
+    the_raiser_may_withdraw,
+    the_sub_never_reaches_the_log
+);
