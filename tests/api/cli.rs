@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{client, Backend, TestDb, SECRET};
+use crate::helpers::{client, Backend, LoggedServe, TestDb, SECRET};
 
 const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
 
@@ -230,34 +230,8 @@ fn the_default_data_dir_gets_a_private_secret() {
 async fn refusals_are_logged_without_the_token(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
-    let log_path = dir.path().join("stderr.log");
-    let log_file = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-            "--workers",
-            "1",
-        ])
-        .env("JWT_SECRET", SECRET)
-        .env("DATA_DIR", dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (base, lines) = actix_web::rt::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let line = lines.next().expect("a first line").expect("readable");
-        (line.replace("escalation-ledger listening on ", ""), lines)
-    })
-    .await
-    .unwrap();
-    std::thread::spawn(move || for _ in lines {});
+    let served = LoggedServe::start(&db.url, dir.path(), "warn").await;
+    let base = served.base.clone();
     let tok = token(&[
         "--sub",
         "nosy@cafcass",
@@ -280,9 +254,7 @@ async fn refusals_are_logged_without_the_token(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
-    let _ = child.kill();
-    let _ = child.wait();
-    let log = std::fs::read_to_string(&log_path).unwrap();
+    let log = served.stop();
     let refused = log
         .lines()
         .find(|l| l.contains("request refused"))

@@ -247,3 +247,58 @@ macro_rules! both_backends {
         )+
     };
 }
+
+/// The real binary serving `db_url` with its log (stderr) in a file, for tests
+/// that read what the service logs.
+pub struct LoggedServe {
+    child: std::process::Child,
+    pub base: String,
+    log_path: std::path::PathBuf,
+}
+
+impl LoggedServe {
+    pub async fn start(db_url: &str, data_dir: &std::path::Path, rust_log: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let log_path = data_dir.join("stderr.log");
+        let log_file = std::fs::File::create(&log_path).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                db_url,
+                "--workers",
+                "1",
+            ])
+            .env("JWT_SECRET", SECRET)
+            .env("DATA_DIR", data_dir)
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (base, lines) = actix_web::rt::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let line = lines.next().expect("a first line").expect("readable");
+            (line.replace("escalation-ledger listening on ", ""), lines)
+        })
+        .await
+        .expect("join");
+        std::thread::spawn(move || for _ in lines {});
+        LoggedServe {
+            child,
+            base,
+            log_path,
+        }
+    }
+
+    /// Stop the process and return everything it logged.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log_path).expect("read the log")
+    }
+}

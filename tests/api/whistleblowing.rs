@@ -1,8 +1,7 @@
 //! Whistleblowing (seed 5.2): a concern raised under a keyed pseudonym. Only the
 //! scrutineer learns who raised it; no response and no log line shows the sub.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use escalation_ledger::app::Settings;
 use escalation_ledger::auth::{Claims, Keys};
@@ -11,7 +10,7 @@ use escalation_ledger::whistleblowing::WhistleKey;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{client, Backend, TestApp, TestDb, SECRET};
+use crate::helpers::{client, Backend, LoggedServe, TestApp, TestDb, SECRET};
 
 const A: &str = "kingston-council";
 const B: &str = "cafcass";
@@ -237,34 +236,8 @@ async fn the_raiser_may_withdraw(backend: Backend) {
 async fn the_sub_never_reaches_the_log(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
-    let log_path = dir.path().join("stderr.log");
-    let log_file = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-            "--workers",
-            "1",
-        ])
-        .env("JWT_SECRET", SECRET)
-        .env("DATA_DIR", dir.path())
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (base, lines) = actix_web::rt::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let line = lines.next().expect("a first line").expect("readable");
-        (line.replace("escalation-ledger listening on ", ""), lines)
-    })
-    .await
-    .unwrap();
-    std::thread::spawn(move || for _ in lines {});
+    let served = LoggedServe::start(&db.url, dir.path(), "debug").await;
+    let base = served.base.clone();
     let keys = Keys::from_secret(SECRET.as_bytes());
     let mint = |sub: &str, exp: i64| {
         keys.mint(&Claims {
@@ -325,9 +298,7 @@ async fn the_sub_never_reaches_the_log(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 403);
-    let _ = child.kill();
-    let _ = child.wait();
-    let log = std::fs::read_to_string(&log_path).unwrap();
+    let log = served.stop();
     assert!(log.contains("request refused"), "{log}");
     assert!(log.contains("[withheld]"), "{log}");
     assert!(log.contains("nosy@kingston"), "{log}");
