@@ -24,6 +24,8 @@ use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
 use crate::tree;
 use crate::verify::{self, VerifyReport};
 use crate::whistleblowing;
+use crate::{policy_api, policy_store};
+use std::sync::Arc;
 
 /// Largest accepted JSON body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -31,7 +33,6 @@ const TEXT_LIMIT: usize = 20_000;
 
 pub struct AppState {
     pub pool: Pool,
-    pub policy: Policy,
     pub log: LogKey,
     /// How many witness cosignatures make a checkpoint fully witnessed.
     pub witness_quorum: u32,
@@ -94,6 +95,19 @@ pub struct ReasonBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptBody {}
+
+/// Move an open dispute onto the active policy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateBody {
+    /// The policy to move onto; it must be the active one (`GET /v1/policies`).
+    pub policy: String,
+    /// Its rung to continue on; by default the rung of the same name.
+    #[serde(default)]
+    pub rung: Option<Rung>,
+    /// Why. Free text: erasable, never in the tables.
+    pub reason: String,
+}
 
 fn text(field: &str, v: &str) -> Result<String, AppError> {
     let t = v.trim();
@@ -214,17 +228,30 @@ fn reads_text(actor: &Actor) -> bool {
 }
 
 /// An agency user sees only disputes their agency is party to; a miss is a 404.
-/// A chief officer sees disputes that have reached or passed `chief_executives`.
-/// A miss is a 404 for them too.
-fn visible(actor: &Actor, d: &ladder::Dispute) -> bool {
+/// A chief officer sees disputes that have reached or passed their policy's
+/// `chief_officers_from` rung (`chief_executives` in KRSCP). A miss is a 404
+/// for them too.
+fn visible(actor: &Actor, d: &ladder::Dispute, policy: &Policy) -> bool {
     match actor.role {
         Role::Agency => actor.agency.as_ref().is_some_and(|a| d.parties.contains(a)),
-        Role::ChiefOfficer => d.rung >= CHIEF_OFFICER_FROM,
+        Role::ChiefOfficer => policy.chief_officers_see(d.rung),
         _ => true,
     }
 }
 
-const CHIEF_OFFICER_FROM: Rung = Rung::ChiefExecutives;
+/// The dispute `id` with its policy, if `actor` may see it; otherwise a 404.
+pub(crate) fn load_visible(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+) -> Result<(DisputeRecord, Arc<Policy>), AppError> {
+    let rec = store::load_dispute(conn, id)?.ok_or_else(AppError::not_found)?;
+    let policy = policy_store::of(conn, &rec.state.policy)?;
+    if !visible(actor, &rec.state, &policy) {
+        return Err(AppError::not_found());
+    }
+    Ok((rec, policy))
+}
 
 fn text_field(payload: &Option<Value>, key: &str) -> Option<String> {
     payload
@@ -270,7 +297,8 @@ fn view(conn: &mut DbConn, rec: DisputeRecord, actor: &Actor) -> Result<DisputeV
         urgent: rec.state.urgent,
         rung_entered_at: rec.rung_entered_at,
     };
-    let due = crate::deadline::due_of(&crate::deadline::known_policies(), &open);
+    let policy = policy_store::of(conn, &rec.state.policy)?;
+    let due = crate::deadline::due_of(&[policy], &open);
     let overdue = due.is_some_and(|due| chrono::Utc::now().naive_utc() > due);
     let d = rec.state;
     Ok(DisputeView {
@@ -371,24 +399,12 @@ pub async fn raise_dispute(
     body: web::Json<RaiseDispute>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let mut event = ladder::raise(
-        &state.policy,
-        &actor,
-        &body.parties,
-        body.urgent,
-        body.complex,
-    )?;
     // Whistleblowing: record the raiser under the pseudonym; keep who it is aside.
-    let whistleblower = match &mut event {
-        ladder::Event::Raised { whistleblowing, .. } if body.whistleblowing => {
-            *whistleblowing = true;
-            Some(actor.clone())
-        }
-        _ => None,
-    };
+    let real = actor;
+    let whistleblower = body.whistleblowing.then(|| real.clone());
     let actor = match &whistleblower {
         Some(real) => state.whistleblowing_key.masked(real),
-        None => actor,
+        None => real.clone(),
     };
     let payload = json!({
         "summary": text("summary", &body.summary)?,
@@ -397,8 +413,15 @@ pub async fn raise_dispute(
     let id = uuid::Uuid::new_v4().to_string();
     let parties = body.parties;
     let dispute_id = id.clone();
+    let (urgent, complex) = (body.urgent, body.complex);
     let view = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {
+            // A new dispute follows the policy active now, for good.
+            let policy = policy_store::active(conn)?;
+            let mut event = ladder::raise(&policy, &real, &parties, urgent, complex)?;
+            if let ladder::Event::Raised { whistleblowing, .. } = &mut event {
+                *whistleblowing = whistleblower.is_some();
+            }
             let unknown = store::unknown_agencies(conn, &parties)?;
             if !unknown.is_empty() {
                 return Err(AppError::Unprocessable(format!(
@@ -434,9 +457,7 @@ pub async fn get_dispute(
     let id = id.into_inner();
     let v = run(&state.pool, move |conn| {
         read_tx(conn, |conn| {
-            let rec = store::load_dispute(conn, &id)?
-                .filter(|r| visible(&actor, &r.state))
-                .ok_or_else(AppError::not_found)?;
+            let (rec, _) = load_visible(conn, &actor, &id)?;
             view(conn, rec, &actor)
         })
     })
@@ -485,12 +506,28 @@ pub async fn list_disputes(
             Role::Agency => actor.agency.clone(),
             _ => None,
         },
-        min_rung: (actor.role == Role::ChiefOfficer).then_some(CHIEF_OFFICER_FROM),
+        only_rungs: None,
         limit: limit + 1,
         offset,
     };
     let items = run(&state.pool, move |conn| {
         read_tx(conn, |conn| {
+            let mut filter = filter;
+            let policies = policy_store::all(conn)?;
+            if let Some(r) = filter.rung {
+                if !policies.iter().any(|p| p.rule(r).is_some()) {
+                    return Err(AppError::BadRequest(format!(
+                        "no policy here has a rung '{r}'"
+                    )));
+                }
+            }
+            if actor.role == Role::ChiefOfficer {
+                let only = policies
+                    .iter()
+                    .map(|p| (p.version.clone(), p.chief_officer_rungs()))
+                    .collect();
+                filter.only_rungs = Some(only);
+            }
             store::list_disputes(conn, &filter)?
                 .into_iter()
                 .map(|r| view(conn, r, &actor))
@@ -529,26 +566,13 @@ async fn act(
     cmd: Command,
     payload: Value,
 ) -> Result<HttpResponse, AppError> {
-    let policy = state.policy.clone();
     let key = state.whistleblowing_key.clone();
     let v = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {
-            let rec = store::load_dispute(conn, &id)?
-                .filter(|r| visible(&actor, &r.state))
-                .ok_or_else(AppError::not_found)?;
+            // A dispute keeps the rules it was raised (or last migrated) under.
+            let (rec, rules) = load_visible(conn, &actor, &id)?;
             // A whistleblower keeps acting under their pseudonym on their concern.
             let actor = key.mask_for(&rec.state, actor);
-            // A dispute keeps the rules it was raised under.
-            let rules = match Policy::by_version(&rec.state.policy) {
-                Some(p) => p,
-                None if rec.state.policy == policy.version => policy,
-                None => {
-                    return Err(AppError::Conflict(format!(
-                        "the dispute was raised under policy {}, which this service does not hold",
-                        rec.state.policy
-                    )))
-                }
-            };
             let events = ladder::decide(&rules, &rec.state, &actor, &cmd)?;
             for (i, event) in events.iter().enumerate() {
                 // The command's free text belongs to its first event only.
@@ -608,6 +632,41 @@ pub async fn accept(
         json!({}),
     )
     .await
+}
+
+#[utoipa::path(post, path = "/v1/disputes/{id}/migrate", tag = "disputes",
+    security(("bearer" = [])), request_body = MigrateBody,
+    params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, description = "The dispute on its new policy: open proposals lapse, the rung's clock restarts", body = DisputeView),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn migrate_dispute(
+    state: web::Data<AppState>,
+    Caller(actor): Caller,
+    id: web::Path<String>,
+    body: web::Json<MigrateBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let reason = text("reason", &body.reason)?;
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            let (rec, _) = load_visible(conn, &actor, &id)?;
+            let active = policy_store::active(conn)?;
+            let event = ladder::migrate(&active, &rec.state, &actor, body.rung)?;
+            if body.policy != active.version {
+                return Err(AppError::Conflict(format!(
+                    "a dispute can move only onto the active policy, {}",
+                    active.version
+                )));
+            }
+            store::record(conn, &id, &actor, &event, json!({ "reason": reason }))?;
+            let rec = store::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
+            view(conn, rec, &actor)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[utoipa::path(post, path = "/v1/disputes/{id}/proposals/{pid}/reject", tag = "disputes",
@@ -690,9 +749,7 @@ pub async fn history(
     let with_text = reads_text(&actor);
     let list = run(&state.pool, move |conn| {
         read_tx(conn, |conn| {
-            store::load_dispute(conn, &id)?
-                .filter(|r| visible(&actor, &r.state))
-                .ok_or_else(AppError::not_found)?;
+            load_visible(conn, &actor, &id)?;
             store::entries(conn, Some(&id), 0, i64::MAX)
         })
     })
@@ -1302,7 +1359,9 @@ impl utoipa::Modify for BearerAuth {
           admin_api::accept_review, admin_api::decline_review, admin_api::record_findings,
           admin_api::list_reviews, admin_api::issue_recommendation, admin_api::respond,
           admin_api::list_recommendations, register_webhook, list_webhooks,
-          deactivate_webhook, webhook_deliveries, whistleblowing::get_whistleblower),
+          deactivate_webhook, webhook_deliveries, whistleblowing::get_whistleblower,
+          migrate_dispute, policy_api::list_policies, policy_api::get_policy,
+          policy_api::activate_policy),
     components(schemas(Problem, Agency, RaiseDispute, ProposeBody, ReasonBody, DisputeView,
                        DisputePage, ProposalView, RaisedBy, EntryView, Head, VerifyReport,
                        Actor, Role, ladder::Partner, Rung, Status, ProposalStatus,
@@ -1317,7 +1376,9 @@ impl utoipa::Modify for BearerAuth {
                        scrutiny::ReviewView, scrutiny::Requester, scrutiny::RecommendationView,
                        scrutiny::ResponseView, scrutiny::RecommendationStatus,
                        RegisterWebhook, Target, Webhook, DeliveryCounts, Registered, Delivery,
-                       whistleblowing::Whistleblower)),
+                       whistleblowing::Whistleblower, MigrateBody, policy_api::ActivatePolicy,
+                       policy_store::PolicySummary, policy_store::PolicyDocument,
+                       policy_store::Activation)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -1344,6 +1405,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/disputes/{id}/escalate", web::post().to(escalate))
                 .route("/disputes/{id}/withdraw", web::post().to(withdraw))
+                .route("/disputes/{id}/migrate", web::post().to(migrate_dispute))
                 .route("/disputes/{id}/history", web::get().to(history))
                 .route("/ledger/head", web::get().to(ledger_head))
                 .route("/ledger/entries", web::get().to(ledger_entries))
@@ -1379,7 +1441,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/admin/whistleblowing/{pseudonym}",
                     web::get().to(whistleblowing::get_whistleblower),
                 )
-                .configure(crate::admin_api::routes),
+                .configure(crate::admin_api::routes)
+                .configure(crate::policy_api::routes),
         );
 }
 

@@ -11,7 +11,6 @@ use crate::auth::Authenticator;
 use crate::checkpoint::{self, LogKey};
 use crate::db::{self, write_tx, Pool};
 use crate::error::{self, AppError};
-use crate::ladder::Policy;
 use crate::ratelimit::{self, RateLimits};
 use crate::registry;
 use crate::store;
@@ -34,6 +33,14 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
         .map_err(|e| format!("building the Merkle tree failed: {e}"))?;
     if added > 0 {
         tracing::info!(leaves = added, "Merkle tree caught up with the ledger");
+    }
+    let activated = write_tx(&mut conn, crate::policy_store::activate_default)
+        .map_err(|e: AppError| format!("activating the default ladder policy failed: {e}"))?;
+    if activated {
+        tracing::info!(
+            version = crate::policy::DEFAULT_VERSION,
+            "default ladder policy activated"
+        );
     }
     Ok(pool)
 }
@@ -78,7 +85,6 @@ pub fn server(
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         pool,
-        policy: Policy::krscp(),
         log,
         witness_quorum: settings.witness_quorum,
         whistleblowing_key: settings.whistleblowing_key,
@@ -190,12 +196,11 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
 /// sweep is one write transaction, so several instances may run it at once.
 pub fn spawn_deadline_sweeper(pool: Pool, every: Duration) {
     actix_web::rt::spawn(async move {
-        let policies = crate::deadline::known_policies();
         let mut tick = actix_web::rt::time::interval(every);
         loop {
             tick.tick().await;
-            let policies = policies.clone();
             let swept = crate::api::run(&pool, move |conn| {
+                let policies = crate::policy_store::all(conn)?;
                 crate::deadline::sweep(conn, &policies, chrono::Utc::now())
             })
             .await;

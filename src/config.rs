@@ -88,6 +88,21 @@ pub enum Cmd {
     /// Write a valid synthetic bundle of N entries, for benchmarking `audit`.
     #[command(hide = true)]
     BundleSynth(SynthArgs),
+    /// Ladder policy documents: check one before activating it (POST /v1/policies).
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Validate a policy document: print its version, SHA-256 and rungs, or
+    /// the first error with its line and column (exit 1).
+    Check {
+        /// The TOML document.
+        file: PathBuf,
+    },
+    /// Print a shipped policy document (`krscp-2024-02`, `wt-2023`), to start a new one from.
+    Show { version: String },
 }
 
 #[derive(Debug, Args, Clone)]

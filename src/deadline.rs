@@ -99,7 +99,7 @@ pub struct Open {
 }
 
 /// The due time of the rung the dispute is on, if it is open and the rung has a target.
-pub fn due_of(policies: &[Policy], d: &Open) -> Option<NaiveDateTime> {
+pub fn due_of(policies: &[std::sync::Arc<Policy>], d: &Open) -> Option<NaiveDateTime> {
     if d.status != Status::Open {
         return None;
     }
@@ -108,7 +108,7 @@ pub fn due_of(policies: &[Policy], d: &Open) -> Option<NaiveDateTime> {
 }
 
 /// Open, with a target, and past it at `now`.
-pub fn is_overdue(policies: &[Policy], d: &Open, now: NaiveDateTime) -> bool {
+pub fn is_overdue(policies: &[std::sync::Arc<Policy>], d: &Open, now: NaiveDateTime) -> bool {
     due_of(policies, d).is_some_and(|due| now > due)
 }
 
@@ -124,7 +124,7 @@ pub struct Miss {
 /// Which disputes have missed their current rung's target at `now` and are not
 /// yet recorded in `recorded` (dispute id, rung). Pure.
 pub fn misses(
-    policies: &[Policy],
+    policies: &[std::sync::Arc<Policy>],
     open: &[Open],
     recorded: &BTreeSet<(String, Rung)>,
     now: NaiveDateTime,
@@ -191,7 +191,7 @@ pub fn open_from(row: OpenRow) -> Result<Open, AppError> {
 /// one write transaction. `policies` are looked up by the dispute's version.
 pub fn sweep(
     conn: &mut DbConn,
-    policies: &[Policy],
+    policies: &[std::sync::Arc<Policy>],
     now: DateTime<Utc>,
 ) -> Result<Swept, AppError> {
     let now = now.naive_utc();
@@ -243,11 +243,6 @@ pub fn sweep(
     })
 }
 
-/// The policies the running service knows, for [`sweep`].
-pub fn known_policies() -> Vec<Policy> {
-    vec![Policy::krscp()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,7 +277,7 @@ mod tests {
         // Fri 28 Aug 2026; Mon 31 Aug is the summer bank holiday.
         let (due, src) = due_at_with(
             calendar(),
-            &rule(Rung::Agencies),
+            &rule(Rung::from_static("agencies")),
             false,
             at(2026, 8, 28, 10, 30),
         )
@@ -292,7 +287,7 @@ mod tests {
         // Urgent: 2 h on Friday, 6 h from Tuesday 09:00.
         let (due, _) = due_at_with(
             calendar(),
-            &rule(Rung::Agencies),
+            &rule(Rung::from_static("agencies")),
             true,
             at(2026, 8, 28, 15, 0),
         )
@@ -303,12 +298,17 @@ mod tests {
     #[test]
     fn christmas_eve_to_the_new_year() {
         // Thu 24 Dec 2026: 25 Dec, 28 Dec (Boxing Day substitute) and 1 Jan 2027 are holidays.
-        let (due, _) = due_at_with(calendar(), &rule(Rung::Slg), false, at(2026, 12, 24, 16, 0))
-            .expect("target");
+        let (due, _) = due_at_with(
+            calendar(),
+            &rule(Rung::from_static("slg")),
+            false,
+            at(2026, 12, 24, 16, 0),
+        )
+        .expect("target");
         assert_eq!(format_due(&due), "2027-01-05T17:00:00Z");
         let (due, _) = due_at_with(
             calendar(),
-            &rule(Rung::Scrutineer),
+            &rule(Rung::from_static("scrutineer")),
             false,
             at(2026, 12, 24, 16, 0),
         )
@@ -320,7 +320,7 @@ mod tests {
     fn beyond_the_feed_is_computed_and_the_top_rung_has_no_target() {
         let (_, src) = due_at_with(
             calendar(),
-            &rule(Rung::Agencies),
+            &rule(Rung::from_static("agencies")),
             false,
             at(2031, 3, 3, 9, 0),
         )
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(src, Source::Computed);
         assert!(due_at_with(
             calendar(),
-            &rule(Rung::SecretaryOfState),
+            &rule(Rung::from_static("secretary_of_state")),
             true,
             at(2026, 3, 3, 9, 0)
         )
@@ -350,19 +350,29 @@ mod tests {
     fn misses_are_decided_once_per_rung_and_only_past_due() {
         let mut auto = Policy::krscp();
         auto.rungs[0].auto_escalate = true;
-        let ps = [auto];
+        let ps = [std::sync::Arc::new(auto)];
         let d = [
-            open("a", Rung::Agencies, false, at(2026, 8, 28, 10, 0)),
-            open("b", Rung::Slg, false, at(2026, 8, 28, 10, 0)),
-            open("c", Rung::SecretaryOfState, false, at(2020, 1, 1, 10, 0)),
+            open(
+                "a",
+                Rung::from_static("agencies"),
+                false,
+                at(2026, 8, 28, 10, 0),
+            ),
+            open("b", Rung::from_static("slg"), false, at(2026, 8, 28, 10, 0)),
+            open(
+                "c",
+                Rung::from_static("secretary_of_state"),
+                false,
+                at(2020, 1, 1, 10, 0),
+            ),
         ];
         let none = BTreeSet::new();
         assert!(misses(&ps, &d, &none, at(2026, 9, 7, 17, 0)).is_empty());
         let m = misses(&ps, &d, &none, at(2026, 9, 7, 17, 1));
         assert_eq!(m.len(), 2);
-        assert_eq!(m[0].escalate_to, Some(Rung::Slg));
+        assert_eq!(m[0].escalate_to, Some(Rung::from_static("slg")));
         assert_eq!(m[1].escalate_to, None);
-        let done: BTreeSet<_> = [("a".to_string(), Rung::Agencies)].into();
+        let done: BTreeSet<_> = [("a".to_string(), Rung::from_static("agencies"))].into();
         let m = misses(&ps, &d, &done, at(2026, 9, 8, 0, 0));
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].dispute_id, "b");

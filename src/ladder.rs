@@ -12,19 +12,89 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A rung of the ladder, lowest first.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Rung {
-    Agencies,
-    Slg,
-    StatutoryPartners,
-    Scrutineer,
-    ChiefExecutives,
-    SecretaryOfState,
+/// A rung of a ladder: a name from a policy document (`assets/policies/`).
+///
+/// Names are interned, so a `Rung` is `Copy` and compares by name. Order
+/// between rungs is the policy's ([`Policy::position`]), not this type's `Ord`
+/// (alphabetical, for maps only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rung(&'static str);
+
+/// At most this many distinct rung names are interned per process.
+const MAX_RUNG_NAMES: usize = 4096;
+
+impl Rung {
+    /// A rung from a name known at compile time (tests, shipped documents).
+    pub const fn from_static(name: &'static str) -> Rung {
+        Rung(name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
 }
+
+impl FromStr for Rung {
+    type Err = String;
+    /// Any well-formed name (`a-z`, `0-9`, `_`, starting with a letter, at
+    /// most 64); whether a policy has the rung is the policy's question.
+    fn from_str(s: &str) -> Result<Rung, String> {
+        use std::sync::Mutex;
+        static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+        let well_formed = (1..=64).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !well_formed {
+            return Err(format!(
+                "'{s}' is not a rung name (a-z, 0-9 and '_', starting with a letter, at most 64)"
+            ));
+        }
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(name) = names.get(s) {
+            return Ok(Rung(name));
+        }
+        if names.len() >= MAX_RUNG_NAMES {
+            return Err("too many distinct rung names".into());
+        }
+        let name: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        names.insert(name);
+        Ok(Rung(name))
+    }
+}
+
+impl fmt::Display for Rung {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Rung {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rung {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Rung {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A rung of the dispute's ladder policy (see /v1/policies), e.g. agencies",
+            ))
+            .pattern(Some("^[a-z][a-z0-9_]{0,63}$"))
+            .into()
+    }
+}
+
+impl ToSchema for Rung {}
 
 /// A role carried by a bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -76,26 +146,6 @@ macro_rules! snake_names {
     };
 }
 
-impl Rung {
-    /// Every rung, lowest first.
-    pub const ALL: [Rung; 6] = [
-        Rung::Agencies,
-        Rung::Slg,
-        Rung::StatutoryPartners,
-        Rung::Scrutineer,
-        Rung::ChiefExecutives,
-        Rung::SecretaryOfState,
-    ];
-}
-
-snake_names!(Rung {
-    Agencies => "agencies",
-    Slg => "slg",
-    StatutoryPartners => "statutory_partners",
-    Scrutineer => "scrutineer",
-    ChiefExecutives => "chief_executives",
-    SecretaryOfState => "secretary_of_state",
-});
 snake_names!(Role {
     Agency => "agency",
     Slg => "slg",
@@ -136,7 +186,8 @@ pub enum Who {
 }
 
 /// Whose acceptance resolves a proposal on a rung.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Acceptors {
     /// Every party agency, each through one of its `agency` users.
     PartyAgencies,
@@ -150,9 +201,9 @@ pub enum Acceptors {
 #[derive(Debug, Clone)]
 pub struct RungRule {
     pub rung: Rung,
-    pub propose: &'static [Who],
+    pub propose: Vec<Who>,
     pub accept: Acceptors,
-    pub escalate: &'static [Who],
+    pub escalate: Vec<Who>,
     /// Working days (Monday to Friday, less bank holidays of England and Wales)
     /// the rung has to settle the dispute, counted from when it entered the
     /// rung; due at 17:00 of the last one. 0 = no target.
@@ -166,103 +217,84 @@ pub struct RungRule {
     pub auto_escalate: bool,
 }
 
-/// A versioned ladder: its rungs in order and who may act on each.
+/// Where a new dispute enters the ladder.
+#[derive(Debug, Clone)]
+pub struct EntryRule {
+    pub rung: Rung,
+    /// A dispute with this many parties or more enters at `many_parties_rung`.
+    pub many_parties: usize,
+    pub many_parties_rung: Rung,
+    /// A dispute raised as complex enters here.
+    pub complex_rung: Rung,
+}
+
+/// A versioned ladder, as read from a policy document ([`crate::policy`]):
+/// its rungs in order and who may act on each.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    pub version: &'static str,
+    pub version: String,
+    pub title: String,
+    pub entry: EntryRule,
+    /// The rung the scrutineer's ladder mediation belongs to, if any.
+    pub mediation_rung: Option<Rung>,
+    /// `chief_officer` users see disputes on this rung and above; none if unset.
+    pub chief_officers_from: Option<Rung>,
+    /// Lowest first.
     pub rungs: Vec<RungRule>,
 }
 
 impl Policy {
-    /// The KRSCP arrangements (February 2024 text, seed section 5.2).
-    ///
-    /// This is the one policy table: who acts on each rung and each rung's
-    /// target, one row per rung, lowest first.
-    ///
-    /// Targets. The seed sets no timescales, so they follow published
-    /// procedures (`/work/shared/domain.md`, "Timescales seen in practice"):
-    /// - `agencies`: 5 working days. London Child Protection Procedures,
-    ///   "Resolving Professional Differences" (revised September 2021): resolve
-    ///   "within a working week", then more senior staff take it on.
-    /// - `slg`, `statutory_partners`: 5 working days each. West Yorkshire: each
-    ///   of steps 1 to 5 at most 5 working days; Lincolnshire: line managers
-    ///   within 5 working days.
-    /// - `scrutineer`, `chief_executives`: 10 working days each: mediation and
-    ///   chief officers need to convene; West Yorkshire allows its last step 14.
-    /// - `secretary_of_state`: none (0). A final resort outside the partnership.
-    /// - Urgent (child at risk of immediate harm): 8 working hours, one working
-    ///   day, per rung. West Yorkshire's 24-hour route, Cheshire East's "same
-    ///   working day".
-    ///
-    /// `auto_escalate` is false on every rung: the seed gives each rung's
-    /// people the decision to escalate ("where it cannot be resolved", "where
-    /// necessary"), so a missed deadline is recorded in the ledger and shown,
-    /// not acted on.
+    /// The KRSCP arrangements (February 2024 text, seed section 5.2), from the
+    /// shipped document `assets/policies/krscp-2024-02.toml`.
     pub fn krscp() -> Self {
-        use Role::{ChiefOfficer, PartnershipAdmin, Scrutineer, Slg, StatutoryPartner};
-        use Rung::*;
-        use Who::{PartyAgency, Role as R};
-        type Row = (
-            Rung,
-            &'static [Who],
-            Acceptors,
-            &'static [Who],
-            u32,
-            u32,
-            bool,
-        );
-        let hours = 8; // urgent: one working day per rung
-        #[rustfmt::skip]
-        let table: [Row; 6] = [
-            // rung              propose                 accept                                   escalate                              days  urgent h  auto
-            (Agencies,          &[PartyAgency],          Acceptors::PartyAgencies,                &[PartyAgency],                         5,  hours,    false),
-            (Rung::Slg,         &[R(Slg)],               Acceptors::PartyAgencies,                &[PartyAgency, R(Slg)],                 5,  hours,    false),
-            (StatutoryPartners, &[R(StatutoryPartner)],  Acceptors::AllPartners(StatutoryPartner), &[R(StatutoryPartner)],               5,  hours,    false),
-            (Rung::Scrutineer,  &[R(Scrutineer)],        Acceptors::AllPartners(StatutoryPartner), &[R(Scrutineer), R(StatutoryPartner)], 10, hours,    false),
-            (ChiefExecutives,   &[R(ChiefOfficer)],      Acceptors::AllPartners(ChiefOfficer),     &[R(ChiefOfficer), R(StatutoryPartner)], 10, hours,  false),
-            (SecretaryOfState,  &[R(PartnershipAdmin)],  Acceptors::None,                         &[],                                    0,  0,        false),
-        ];
-        Policy {
-            version: "krscp-2024-02",
-            rungs: table
-                .into_iter()
-                .map(
-                    |(rung, propose, accept, escalate, days, urgent_hours, auto)| RungRule {
-                        rung,
-                        propose,
-                        accept,
-                        escalate,
-                        target_working_days: days,
-                        urgent_target_working_hours: urgent_hours,
-                        auto_escalate: auto,
-                    },
-                )
-                .collect(),
-        }
-    }
-
-    /// The policy with this version, if the service knows it.
-    pub fn by_version(version: &str) -> Option<Self> {
-        let p = Self::krscp();
-        (p.version == version).then_some(p)
+        crate::policy::shipped(crate::policy::DEFAULT_VERSION)
+            .map(|p| (*p).clone())
+            .unwrap_or_else(|| unreachable!("the default policy is shipped"))
     }
 
     pub fn rule(&self, rung: Rung) -> Option<&RungRule> {
         self.rungs.iter().find(|r| r.rung == rung)
     }
 
+    /// Where `rung` is on this ladder, lowest 0.
+    pub fn position(&self, rung: Rung) -> Option<usize> {
+        self.rungs.iter().position(|r| r.rung == rung)
+    }
+
     /// The rung directly above `rung`, if any.
     pub fn next(&self, rung: Rung) -> Option<Rung> {
-        let i = self.rungs.iter().position(|r| r.rung == rung)?;
+        let i = self.position(rung)?;
         self.rungs.get(i + 1).map(|r| r.rung)
+    }
+
+    /// Whether `chief_officer` users see a dispute on `rung`.
+    pub fn chief_officers_see(&self, rung: Rung) -> bool {
+        match (
+            self.chief_officers_from.and_then(|f| self.position(f)),
+            self.position(rung),
+        ) {
+            (Some(from), Some(at)) => at >= from,
+            _ => false,
+        }
+    }
+
+    /// The rungs `chief_officer` users see.
+    pub fn chief_officer_rungs(&self) -> Vec<Rung> {
+        self.rungs
+            .iter()
+            .map(|r| r.rung)
+            .filter(|r| self.chief_officers_see(*r))
+            .collect()
     }
 
     /// Where a dispute between these parties enters the ladder.
     pub fn entry_rung(&self, party_count: usize, complex: bool) -> Rung {
-        if party_count >= 3 || complex {
-            Rung::Slg
+        if complex {
+            self.entry.complex_rung
+        } else if party_count >= self.entry.many_parties {
+            self.entry.many_parties_rung
         } else {
-            Rung::Agencies
+            self.entry.rung
         }
     }
 }
@@ -387,6 +419,13 @@ pub enum Event {
         proposal_id: String,
     },
     Withdrawn,
+    /// `partnership_admin` moved an open dispute onto another policy, on rung
+    /// `rung` of it: open proposals lapse and the rung's clock restarts.
+    PolicyMigrated {
+        from: String,
+        to: String,
+        rung: Rung,
+    },
 }
 
 impl Event {
@@ -400,6 +439,7 @@ impl Event {
             Event::DeadlineMissed { .. } => "deadline_missed",
             Event::Resolved { .. } => "resolved",
             Event::Withdrawn => "withdrawn",
+            Event::PolicyMigrated { .. } => "policy_migrated",
         }
     }
 }
@@ -545,7 +585,7 @@ pub fn decide(
     };
     match cmd {
         Command::Propose { proposal_id } => {
-            if !allowed(rule.propose, actor, d) {
+            if !allowed(&rule.propose, actor, d) {
                 return forbid("propose");
             }
             if d.open_proposal().is_some() {
@@ -612,7 +652,7 @@ pub fn decide(
                     d.rung
                 )));
             };
-            if !allowed(rule.escalate, actor, d) {
+            if !allowed(&rule.escalate, actor, d) {
                 return forbid("escalate");
             }
             Ok(vec![Event::Escalated {
@@ -631,6 +671,46 @@ pub fn decide(
             Ok(vec![Event::Withdrawn])
         }
     }
+}
+
+/// Move an open dispute onto policy `to`, on `rung` (by default the rung of
+/// the same name, if `to` has one). Only `partnership_admin` migrates.
+pub fn migrate(
+    to: &Policy,
+    d: &Dispute,
+    actor: &Actor,
+    rung: Option<Rung>,
+) -> Result<Event, LadderError> {
+    if actor.role != Role::PartnershipAdmin {
+        return Err(LadderError::Forbidden(
+            "only partnership_admin may migrate a dispute to another policy".into(),
+        ));
+    }
+    if d.status != Status::Open {
+        return Err(LadderError::Conflict(format!(
+            "the dispute is {}",
+            d.status
+        )));
+    }
+    if d.policy == to.version {
+        return Err(LadderError::Conflict(format!(
+            "the dispute already follows policy {}",
+            to.version
+        )));
+    }
+    let rung = rung.unwrap_or(d.rung);
+    if to.rule(rung).is_none() {
+        return Err(LadderError::Invalid(format!(
+            "policy {} has no rung '{rung}'; name one of: {}",
+            to.version,
+            crate::policy::rung_names(to).join(", ")
+        )));
+    }
+    Ok(Event::PolicyMigrated {
+        from: d.policy.clone(),
+        to: to.version.clone(),
+        rung,
+    })
 }
 
 /// Fold one event into a dispute. `Raised` creates it; use [`start`] for that.
@@ -707,6 +787,20 @@ pub fn apply(d: &mut Dispute, actor: &Actor, event: &Event) -> Result<(), String
             lapse(d);
             d.status = Status::Withdrawn;
         }
+        Event::PolicyMigrated { from, to, rung } => {
+            if actor.role != Role::PartnershipAdmin {
+                return Err("a policy migration by someone other than partnership_admin".into());
+            }
+            if d.status != Status::Open || *from != d.policy {
+                return Err(format!(
+                    "migration from policy {from}, but the dispute is {} under {}",
+                    d.status, d.policy
+                ));
+            }
+            lapse(d);
+            d.policy = to.clone();
+            d.rung = *rung;
+        }
     }
     Ok(())
 }
@@ -778,9 +872,15 @@ mod tests {
 
     #[test]
     fn entry_rung_follows_party_count_and_complexity() {
-        assert_eq!(raised(&["a", "b"], false).rung, Rung::Agencies);
-        assert_eq!(raised(&["a", "b"], true).rung, Rung::Slg);
-        assert_eq!(raised(&["a", "b", "c"], false).rung, Rung::Slg);
+        assert_eq!(
+            raised(&["a", "b"], false).rung,
+            Rung::from_static("agencies")
+        );
+        assert_eq!(raised(&["a", "b"], true).rung, Rung::from_static("slg"));
+        assert_eq!(
+            raised(&["a", "b", "c"], false).rung,
+            Rung::from_static("slg")
+        );
     }
 
     #[test]
@@ -811,7 +911,7 @@ mod tests {
     fn statutory_partners_decide_without_the_parties() {
         let mut d = raised(&["a", "b", "c"], false);
         act(&mut d, &role(Role::Slg, None), Command::Escalate).unwrap();
-        assert_eq!(d.rung, Rung::StatutoryPartners);
+        assert_eq!(d.rung, Rung::from_static("statutory_partners"));
         let sp = |p| role(Role::StatutoryPartner, Some(p));
         act(
             &mut d,
@@ -846,7 +946,7 @@ mod tests {
         for who in &steps {
             act(&mut d, who, Command::Escalate).unwrap();
         }
-        assert_eq!(d.rung, Rung::SecretaryOfState);
+        assert_eq!(d.rung, Rung::from_static("secretary_of_state"));
         let admin = role(Role::PartnershipAdmin, None);
         assert!(matches!(
             act(&mut d, &admin, Command::Escalate),
@@ -869,7 +969,7 @@ mod tests {
         let mut d = raised(&["a", "b"], false);
         assert_eq!(due_to_act(&p, &d), vec![Who::PartyAgency]);
         act(&mut d, &agency("a"), Command::Escalate).unwrap();
-        assert_eq!(d.rung, Rung::Slg);
+        assert_eq!(d.rung, Rung::from_static("slg"));
         assert_eq!(
             due_to_act(&p, &d),
             vec![Who::Role(Role::Slg), Who::PartyAgency]

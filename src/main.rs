@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use escalation_ledger::auth::{self, Claims};
 use escalation_ledger::config::{
-    AuditArgs, Cli, Cmd, Common, ExportArgs, LogFormat, ServeArgs, SynthArgs, TokenArgs,
+    AuditArgs, Cli, Cmd, Common, ExportArgs, LogFormat, PolicyCmd, ServeArgs, SynthArgs, TokenArgs,
     WitnessArgs,
 };
 use escalation_ledger::{api, app, bundle, verify, witness};
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
+        Some(Cmd::Policy(cmd)) => return policy_cmd(cmd),
         Some(Cmd::Openapi) => {
             let doc = api::ApiDoc::openapi_pretty();
             println!("{doc}");
@@ -49,6 +50,52 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `policy check FILE`: 0 valid, 1 invalid, 2 unreadable. `policy show VERSION`.
+fn policy_cmd(cmd: PolicyCmd) -> ExitCode {
+    use escalation_ledger::policy;
+    match cmd {
+        PolicyCmd::Check { file } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+            };
+            match policy::parse(&text) {
+                Ok(p) => {
+                    println!(
+                        "{}: policy {} (\"{}\"), sha256 {}",
+                        file.display(),
+                        p.version,
+                        p.title,
+                        policy::sha256_hex(&text)
+                    );
+                    println!("rungs: {}", policy::rung_names(&p).join(" -> "));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{}: {e}", file.display());
+                    ExitCode::from(1)
+                }
+            }
+        }
+        PolicyCmd::Show { version } => match policy::shipped_text(&version) {
+            Some(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "error: no shipped policy '{version}'; the shipped ones are {}",
+                    policy::SHIPPED.map(|(v, _)| v).join(", ")
+                );
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

@@ -32,7 +32,7 @@ use utoipa::ToSchema;
 
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
-use crate::ladder::{self, Actor, Policy, Role, Who};
+use crate::ladder::{self, Actor, Role, Who};
 use crate::ledger::{format_time, ledger_time, Entry, NewEntry};
 use crate::schema::{outbox, webhooks};
 use crate::store;
@@ -434,7 +434,7 @@ pub fn enqueue(conn: &mut DbConn, entry: &Entry) -> Result<usize, AppError> {
         return Ok(0);
     };
     let d = &rec.state;
-    let roles: Vec<Role> = Policy::by_version(&d.policy)
+    let roles: Vec<Role> = crate::policy_store::get(conn, &d.policy)?
         .map(|p| ladder::due_to_act(&p, d))
         .unwrap_or_default()
         .into_iter()

@@ -252,3 +252,22 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    policies (version) {
+        version -> Text,
+        sha256 -> Text,
+        document -> Text,
+    }
+}
+
+diesel::table! {
+    policy_activations (seq) {
+        seq -> BigInt,
+        version -> Text,
+        activated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(policy_activations -> policies (version));
+diesel::allow_tables_to_appear_in_same_query!(policies, policy_activations);

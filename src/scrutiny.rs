@@ -38,7 +38,7 @@ use utoipa::ToSchema;
 
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::ladder::{Actor, Dispute, Role, Rung, Status};
+use crate::ladder::{Actor, Dispute, Policy, Role, Status};
 use crate::ledger::{format_time, Entry, NewEntry};
 use crate::registry::Agency;
 use crate::schema::{mediation_agencies, mediation_sessions, mediations, recommendations, reviews};
@@ -127,15 +127,25 @@ pub fn check_agencies(ids: &[String]) -> Result<(), AppError> {
 }
 
 /// Whether a mediation of this dispute is the ladder's (`true`: the dispute is
-/// on the `scrutineer` rung) or outside it (`false`: an open dispute below it).
-pub fn mediation_kind(d: &Dispute) -> Result<bool, AppError> {
+/// on its policy's mediation rung, `scrutineer` in KRSCP) or outside it
+/// (`false`: an open dispute below it).
+pub fn mediation_kind(policy: &Policy, d: &Dispute) -> Result<bool, AppError> {
     if d.status != Status::Open {
         return Err(AppError::Conflict(format!(
             "dispute {} is {}; only an open dispute can be mediated",
             d.id, d.status
         )));
     }
-    match d.rung.cmp(&Rung::Scrutineer) {
+    let (Some(at), Some(mediation)) = (
+        policy.position(d.rung),
+        policy.mediation_rung.and_then(|r| policy.position(r)),
+    ) else {
+        return Err(AppError::Conflict(format!(
+            "dispute {} follows policy {}, which has no mediation rung",
+            d.id, policy.version
+        )));
+    };
+    match at.cmp(&mediation) {
         std::cmp::Ordering::Less => Ok(false),
         std::cmp::Ordering::Equal => Ok(true),
         std::cmp::Ordering::Greater => Err(AppError::Conflict(format!(
@@ -145,12 +155,12 @@ pub fn mediation_kind(d: &Dispute) -> Result<bool, AppError> {
     }
 }
 
-/// The newest proposal on the `scrutineer` rung: a ladder mediation's outcome.
-pub fn outcome_proposal(d: &Dispute) -> Option<&str> {
+/// The newest proposal on the mediation rung: a ladder mediation's outcome.
+pub fn outcome_proposal<'a>(policy: &Policy, d: &'a Dispute) -> Option<&'a str> {
     d.proposals
         .iter()
         .rev()
-        .find(|p| p.rung == Rung::Scrutineer)
+        .find(|p| Some(p.rung) == policy.mediation_rung)
         .map(|p| p.id.as_str())
 }
 
@@ -487,7 +497,7 @@ pub fn open_mediation(
         None => false,
         Some(d) => {
             let d = dispute(conn, d)?;
-            let ladder = mediation_kind(&d)?;
+            let ladder = mediation_kind(&*crate::policy_store::of(conn, &d.policy)?, &d)?;
             if ladder {
                 let open: i64 = mediations::table
                     .filter(mediations::dispute_id.eq(&d.id))
@@ -605,7 +615,8 @@ pub fn close_mediation(
     let proposal_id = match (&m.dispute_id, m.ladder) {
         (Some(d), true) => {
             let d = dispute(conn, d)?;
-            let p = outcome_proposal(&d).ok_or_else(|| {
+            let policy = crate::policy_store::of(conn, &d.policy)?;
+            let p = outcome_proposal(&policy, &d).ok_or_else(|| {
                 AppError::Conflict(format!(
                     "put the mediated outcome forward as the scrutineer rung's proposal \
                      (POST /v1/disputes/{}/proposals) before closing",
@@ -1023,6 +1034,8 @@ pub struct Replay {
     session_count: BTreeMap<String, usize>,
     reviews: BTreeMap<String, ReviewRow>,
     recommendations: BTreeMap<String, RecommendationRow>,
+    /// The policies disputes follow, by version (set by `verify`).
+    pub policies: BTreeMap<String, std::sync::Arc<Policy>>,
 }
 
 fn role_is(e: &Entry, role: Role) -> Result<(), String> {
@@ -1055,6 +1068,13 @@ fn same_dispute(e: &Entry, expected: &Option<String>) -> Result<(), String> {
 }
 
 impl Replay {
+    fn policy(&self, d: &Dispute) -> Result<&Policy, String> {
+        self.policies
+            .get(&d.policy)
+            .map(|p| p.as_ref())
+            .ok_or_else(|| format!("dispute {} follows unknown policy {}", d.id, d.policy))
+    }
+
     /// Replay one scrutiny entry against the disputes and registry replayed so far.
     pub fn apply(
         &mut self,
@@ -1080,7 +1100,7 @@ impl Replay {
                 known(registry, &f.agencies)?;
                 let ladder = match dispute_of(&e.dispute_id)? {
                     None => false,
-                    Some(d) => mediation_kind(d).map_err(|x| x.to_string())?,
+                    Some(d) => mediation_kind(self.policy(d)?, d).map_err(|x| x.to_string())?,
                 };
                 if ladder != f.ladder {
                     return Err(format!(
@@ -1149,14 +1169,16 @@ impl Replay {
                     return Err(format!("mediation {} closed with no session", m.id));
                 }
                 let expected = match (m.ladder, dispute_of(&m.dispute_id)?) {
-                    (true, Some(d)) => {
-                        Some(outcome_proposal(d).map(str::to_string).ok_or_else(|| {
-                            format!(
-                                "ladder mediation {} closed with no scrutineer-rung proposal",
-                                m.id
-                            )
-                        })?)
-                    }
+                    (true, Some(d)) => Some(
+                        outcome_proposal(self.policy(d)?, d)
+                            .map(str::to_string)
+                            .ok_or_else(|| {
+                                format!(
+                                    "ladder mediation {} closed with no scrutineer-rung proposal",
+                                    m.id
+                                )
+                            })?,
+                    ),
                     _ => None,
                 };
                 if expected != f.proposal_id {

@@ -476,6 +476,17 @@ fn project(
             )?;
             set_dispute(conn, Status::Resolved, None)?;
         }
+        Event::PolicyMigrated { to, rung, .. } => {
+            set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
+            diesel::update(disputes::table.find(id))
+                .set((
+                    disputes::policy.eq(to),
+                    disputes::rung.eq(rung.as_str()),
+                    disputes::rung_entered_at.eq(at),
+                    disputes::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
         Event::Withdrawn => {
             set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
             set_dispute(conn, Status::Withdrawn, None)?;
@@ -658,8 +669,8 @@ pub struct ListFilter {
     pub agency: Option<String>,
     /// Only disputes this agency is a party to (the caller's own, for agency users).
     pub visible_to_agency: Option<String>,
-    /// Only disputes on this rung or above (for chief officers).
-    pub min_rung: Option<ladder::Rung>,
+    /// Only disputes on these rungs of these policies (for chief officers).
+    pub only_rungs: Option<Vec<(String, Vec<ladder::Rung>)>>,
     /// Only disputes past (`true`) or not past (`false`) their rung's target at `now`.
     pub overdue: Option<bool>,
     /// The time `overdue` is judged at (UTC).
@@ -676,12 +687,20 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
     if let Some(r) = f.rung {
         q = q.filter(disputes::rung.eq(r.as_str()));
     }
-    if let Some(min) = f.min_rung {
-        let rungs = ladder::Rung::ALL
-            .iter()
-            .filter(|r| **r >= min)
-            .map(|r| r.as_str());
-        q = q.filter(disputes::rung.eq_any(rungs.collect::<Vec<_>>()));
+    if let Some(only) = &f.only_rungs {
+        // Deny by default: no (policy, rung) pair, no rows.
+        let mut any: Box<
+            dyn BoxableExpression<disputes::table, _, SqlType = diesel::sql_types::Bool>,
+        > = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for (policy, rungs) in only {
+            let names: Vec<&str> = rungs.iter().map(|r| r.as_str()).collect();
+            any = Box::new(
+                any.or(disputes::policy
+                    .eq(policy.clone())
+                    .and(disputes::rung.eq_any(names))),
+            );
+        }
+        q = q.filter(any);
     }
     for a in [&f.agency, &f.visible_to_agency].into_iter().flatten() {
         q = q.filter(
@@ -697,7 +716,7 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
         None => q.limit(f.limit).offset(f.offset).load(conn)?,
         // Working days are not SQL: judge every matching row, then page.
         Some(want) => {
-            let policies = crate::deadline::known_policies();
+            let policies = crate::policy_store::all(conn)?;
             let mut kept = Vec::new();
             for row in q.load::<DisputeRow>(conn)? {
                 let open = crate::deadline::open_from((

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use crate::ledger::ChainChecker;
 use crate::merkle::{self, Frontier};
 use crate::notify;
+use crate::policy_store;
 use crate::redaction::{self, Redacted};
 use crate::registry::Agency;
 use crate::schema::checkpoints;
@@ -71,6 +72,11 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut redactions = redaction::Replay::default();
     let mut scrutiny = scrutiny::Replay::default();
     let mut webhooks = notify::Replay::default();
+    let mut policies = policy_store::Replay::default();
+    scrutiny.policies = policy_store::all(conn)?
+        .into_iter()
+        .map(|p| (p.version.clone(), p))
+        .collect();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -116,6 +122,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
                     &mut witnesses,
                     &mut scrutiny,
                     &mut webhooks,
+                    &mut policies,
                     &stored,
                 )
             };
@@ -182,6 +189,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     if let Some(problem) = webhooks.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
+    if let Some(problem) = policies.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     Ok(VerifyReport {
         ok: true,
         size: chain.size,
@@ -227,6 +237,7 @@ fn replay_one(
     witnesses: &mut Vec<cosign::Witness>,
     scrutiny: &mut scrutiny::Replay,
     webhooks: &mut notify::Replay,
+    policies: &mut policy_store::Replay,
     s: &store::StoredEntry,
 ) -> Result<(), String> {
     let e = &s.entry;
@@ -255,9 +266,33 @@ fn replay_one(
             Ok(())
         }
         (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => webhooks.apply(e),
+        (None, policy_store::EVENT_ACTIVATED) => policies.apply(e),
         (None, other) => Err(format!("unknown ledger event '{other}'")),
         (Some(id), _) => {
             let event = store::event_of(e)?;
+            // New disputes follow the policy in force; migrations go to an
+            // activated policy, onto one of its rungs.
+            match &event {
+                ladder::Event::Raised { policy, .. } if policy != policies.active() => {
+                    return Err(format!(
+                        "dispute raised under policy {policy} while {} was in force",
+                        policies.active()
+                    ))
+                }
+                ladder::Event::PolicyMigrated { to, rung, .. } => {
+                    let known = policies.knows(to)
+                        && scrutiny
+                            .policies
+                            .get(to)
+                            .is_some_and(|p| p.rule(*rung).is_some());
+                    if !known {
+                        return Err(format!(
+                            "migration to policy {to}, rung {rung}, which no activated policy has"
+                        ));
+                    }
+                }
+                _ => {}
+            }
             match replay.get_mut(id) {
                 None => {
                     let d = ladder::start(id, &e.actor, &event)?;

@@ -147,7 +147,7 @@ async fn cli_and_http_exports_agree_and_audit_clean(backend: Backend) {
     assert!(ct.starts_with("application/x-ndjson"), "{ct}");
 
     let (hc, hh) = (header(&cli_text), header(&http_text));
-    assert_eq!(hc.size, 8);
+    assert_eq!(hc.size, 9);
     assert_eq!(hc.format, bundle::FORMAT);
     assert_eq!(hc.checkpoint, checkpoint_txt);
     assert_eq!(hc.log_key, app.log.verifier_key());
@@ -165,7 +165,7 @@ async fn cli_and_http_exports_agree_and_audit_clean(backend: Backend) {
     );
     let cli_lines: Vec<&str> = cli_text.lines().skip(1).collect();
     let http_lines: Vec<&str> = http_text.lines().skip(1).collect();
-    assert_eq!(cli_lines.len(), 8);
+    assert_eq!(cli_lines.len(), 9);
     assert_eq!(cli_lines, http_lines, "entry lines differ");
 
     let (_, entries) = app
@@ -187,12 +187,12 @@ async fn cli_and_http_exports_agree_and_audit_clean(backend: Backend) {
     for text in [&cli_text, &http_text] {
         let r = audit_text(text, pinned(&app));
         assert_eq!(r.outcome, Outcome::Intact, "{r:?}");
-        assert_eq!((r.entries, r.payloads_absent), (8, 0));
+        assert_eq!((r.entries, r.payloads_absent), (9, 0));
     }
     let key = app.log.verifier_key();
     let (code, out) = cli_audit(&d.join("export"), &["--log-key", &key]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("bundle intact: 8 entries"), "{out}");
+    assert!(out.contains("bundle intact: 9 entries"), "{out}");
     assert!(!out.contains("warning"), "{out}");
     let (code, out) = cli_audit(&file, &[]);
     assert_eq!(code, 0, "{out}");
@@ -217,7 +217,7 @@ async fn cli_and_http_exports_agree_and_audit_clean(backend: Backend) {
         .all(|l| serde_json::from_str::<Value>(l).unwrap()["payload"].is_null()));
     let r = audit_text(&auditor_text, pinned(&app));
     assert_eq!(r.outcome, Outcome::Intact, "{r:?}");
-    assert_eq!(r.payloads_absent, 8);
+    assert_eq!(r.payloads_absent, 9);
     assert!(r.warnings.iter().any(|w| w.contains("withheld")));
     let withheld = d.join("auditor.jsonl");
     std::fs::write(&withheld, &auditor_text).unwrap();
@@ -298,7 +298,7 @@ async fn audit_catches_tampering_with_the_bundle(backend: Backend) {
     let trusted_now = d.join("trusted-now.txt");
     std::fs::copy(d.join("export/checkpoint.txt"), &trusted_now).unwrap();
     let good = lines_of(&std::fs::read_to_string(d.join("export/bundle.jsonl")).unwrap());
-    assert_eq!(good.len(), 12, "a header and 11 entries");
+    assert_eq!(good.len(), 13, "a header and 12 entries");
     let key = app.log.verifier_key();
     let pin = ["--log-key", key.as_str()];
     let (code, out) = cli_audit(&write(&d, "good.jsonl", &good), &pin);
@@ -338,7 +338,7 @@ async fn audit_catches_tampering_with_the_bundle(backend: Backend) {
     cases.push(("reorder two lines", l, 4, "entry 4 is missing"));
     let mut l = good.clone();
     l.pop();
-    cases.push(("drop the newest entry", l, 10, "entry 10 is missing"));
+    cases.push(("drop the newest entry", l, 11, "entry 11 is missing"));
     for (name, lines, seq, phrase) in cases {
         let (code, out) = cli_audit(&write(&d, "t.jsonl", &lines), &pin);
         assert_eq!(code, 1, "{name}: {out}");
@@ -364,7 +364,7 @@ async fn audit_catches_tampering_with_the_bundle(backend: Backend) {
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("history rewritten"), "{out}");
-    assert!(out.contains("first 8 entries"), "{out}");
+    assert!(out.contains("first 9 entries"), "{out}");
     assert!(out.contains("NOT consistent"), "{out}");
     // Against the checkpoint of the same size: the log signed two trees, a fork.
     let (code, out) = cli_audit(
@@ -380,7 +380,7 @@ async fn audit_catches_tampering_with_the_bundle(backend: Backend) {
 
     // A forked checkpoint (same size, another root, validly signed by the log key)
     // held as trusted: the genuine bundle is reported as a fork against it.
-    let fork = Checkpoint::new(ORIGIN, 11, [7u8; 32]).unwrap();
+    let fork = Checkpoint::new(ORIGIN, 12, [7u8; 32]).unwrap();
     let fork_file = d.join("fork.txt");
     std::fs::write(
         &fork_file,

@@ -118,7 +118,7 @@ async fn two_serve_processes_share_one_chain(backend: Backend) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
-        stdout.contains(&format!("ledger intact: {} entries", 1 + 2 * EACH)),
+        stdout.contains(&format!("ledger intact: {} entries", 2 + 2 * EACH)),
         "{stdout}"
     );
 }

@@ -78,7 +78,10 @@ async fn parallel_clients_on_the_same_dispute(backend: Backend) {
     assert_eq!(v["rung"], "statutory_partners");
     let r = app.verify();
     assert!(r.ok, "{r:?}");
-    assert_eq!(r.size, 5, "registry, raised, proposal, two escalations");
+    assert_eq!(
+        r.size, 6,
+        "registry, policy, raised, proposal, two escalations"
+    );
 }
 
 both_backends!(

@@ -66,6 +66,7 @@ async fn sweep(app: &TestApp, policies: Vec<Policy>, now: &str) -> Swept {
     let pool = app.pool.clone();
     let now = utc(now);
     actix_web::rt::task::spawn_blocking(move || {
+        let policies: Vec<std::sync::Arc<Policy>> = policies.into_iter().map(Into::into).collect();
         deadline::sweep(&mut pool.get().expect("conn"), &policies, now).expect("sweep")
     })
     .await
@@ -96,8 +97,12 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
         actix_web::rt::task::spawn_blocking(move || {
             let mut conn = pool.get().expect("conn");
             barrier.wait();
-            deadline::sweep(&mut conn, &[Policy::krscp()], utc("2026-09-07T17:00:01Z"))
-                .expect("sweep")
+            deadline::sweep(
+                &mut conn,
+                &[Policy::krscp().into()],
+                utc("2026-09-07T17:00:01Z"),
+            )
+            .expect("sweep")
         })
     });
     let total: usize = futures_util::future::join_all(runs)

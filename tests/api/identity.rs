@@ -475,7 +475,7 @@ async fn claims_map_from_entra_app_roles(backend: Backend) {
         "rsa-1",
         &claims(json!({"sub": "oid-2", "roles": ["Escalation.Auditor"]})),
     );
-    assert_eq!(size(&app, &audit).await, 2);
+    assert_eq!(size(&app, &audit).await, 3);
     let police = mint(
         "rsa-1",
         &claims(json!({"sub": "oid-3", "roles": "Escalation.Partner.Police"})),
@@ -493,7 +493,7 @@ async fn claims_map_from_entra_app_roles(backend: Backend) {
         assert_eq!(s, 401, "{what}: {v}");
         assert!(www.is_some(), "{what}");
     }
-    assert_eq!(size(&app, &audit).await, 2, "nothing written by refusals");
+    assert_eq!(size(&app, &audit).await, 3, "nothing written by refusals");
 }
 
 /// Groups: group object ids map to roles, with a fixed agency or one read from a claim.
@@ -542,7 +542,7 @@ async fn claims_map_from_groups(backend: Backend) {
         "{v}"
     );
     let audit = mint("ec-1", &claims(json!({"groups": [g(3)]})));
-    assert_eq!(size(&app, &audit).await, 3);
+    assert_eq!(size(&app, &audit).await, 4);
     assert!(app.verify().ok);
 }
 

@@ -49,22 +49,22 @@ async fn python_script_recomputes_the_chain(backend: Backend) {
     let (_, head) = app.get(&app.role(Role::Auditor), "/v1/ledger/head").await;
     assert!(
         stdout.contains(&format!(
-            "chain intact: 4 entries, head {}",
+            "chain intact: 5 entries, head {}",
             head["head_hash"].as_str().unwrap()
         )),
         "{stdout}"
     );
 
     app.sql(
-        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 2",
+        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 3",
         "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update; \
-         UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 2",
+         UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 3",
     )
     .unwrap();
     let out = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("chain broken at seq 2"), "{stdout}");
+    assert!(stdout.contains("chain broken at seq 3"), "{stdout}");
 }
 
 /// Entries come back in order with their hashes linked; the auditor sees no free text.
@@ -75,16 +75,16 @@ async fn ledger_endpoints(backend: Backend) {
         .get(&app.role(Role::Scrutineer), "/v1/ledger/head")
         .await;
     assert_eq!(s, 200);
-    assert_eq!(head["size"], 2);
+    assert_eq!(head["size"], 3);
     let (s, list) = app
         .get(
             &app.role(Role::Scrutineer),
-            "/v1/ledger/entries?from=1&limit=5",
+            "/v1/ledger/entries?from=2&limit=5",
         )
         .await;
     assert_eq!(s, 200);
     let e = &list[0];
-    assert_eq!(e["seq"], 1);
+    assert_eq!(e["seq"], 2);
     assert_eq!(e["event"], "raised");
     assert_eq!(e["dispute_id"], id.as_str());
     assert_eq!(e["actor"]["agency"], "kingston-council");
@@ -97,21 +97,24 @@ async fn ledger_endpoints(backend: Backend) {
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     );
     let (_, first) = app
-        .get(&app.role(Role::Scrutineer), "/v1/ledger/entries?limit=1")
+        .get(&app.role(Role::Scrutineer), "/v1/ledger/entries?limit=2")
         .await;
     assert_eq!(first[0]["prev_hash"], "0".repeat(64));
     assert_eq!(first[0]["event"], "registry_seeded");
-    assert_eq!(first[0]["entry_hash"], e["prev_hash"]);
+    assert_eq!(first[1]["event"], "policy_activated");
+    assert_eq!(first[1]["facts"]["version"], "krscp-2024-02");
+    assert_eq!(first[1]["prev_hash"], first[0]["entry_hash"]);
+    assert_eq!(first[1]["entry_hash"], e["prev_hash"]);
 
     let (_, list) = app
-        .get(&app.role(Role::Auditor), "/v1/ledger/entries?from=1")
+        .get(&app.role(Role::Auditor), "/v1/ledger/entries?from=2")
         .await;
     assert!(list[0]["payload"].is_null());
     assert_eq!(list[0]["payload_hash"], e["payload_hash"]);
     let (s, v) = app.get(&app.role(Role::Auditor), "/v1/ledger/verify").await;
     assert_eq!(s, 200);
     assert_eq!(v["ok"], true);
-    assert_eq!(v["size"], 2);
+    assert_eq!(v["size"], 3);
     assert_eq!(v["head_hash"], head["head_hash"]);
 }
 

@@ -70,64 +70,64 @@ async fn entry(app: &TestApp, seq: i64) -> Value {
 /// `verify`, the CLI and the Python script all pass and name what was erased.
 async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    let id = app.raise(&["kingston-council", "cafcass"], false).await; // seq 2
     let (s, _) = app
         .post(
             &app.agency("kingston-council"),
             &format!("/v1/disputes/{id}/proposals"),
             json!({"resolution": "Hold a strategy meeting"}),
         )
-        .await; // seq 2
+        .await; // seq 3
     assert_eq!(s, 200);
-    let before = entry(&app, 1).await;
+    let before = entry(&app, 2).await;
     assert_eq!(before["payload"]["child_ref"], "KR-2026-0001");
 
     // Step 1: the request, its own entry carrying the target's dispute_id.
     let (s, v) = app
         .post(
             &admin(&app),
-            &redact_path(1),
+            &redact_path(2),
             json!({"reason": "Subject access request: erasure"}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"seq": 1, "requested_seq": 3, "approved_seq": null})
+        json!({"seq": 2, "requested_seq": 4, "approved_seq": null})
     );
-    let req = entry(&app, 3).await;
+    let req = entry(&app, 4).await;
     assert_eq!(req["event"], "redaction_requested");
     assert_eq!(req["dispute_id"], id.as_str());
-    assert_eq!(req["facts"], json!({"seq": 1}));
+    assert_eq!(req["facts"], json!({"seq": 2}));
     assert_eq!(
         req["payload"],
         json!({"reason": "Subject access request: erasure"})
     );
     // Pending: the text is still there, and listed as pending.
-    assert_eq!(entry(&app, 1).await["payload"], before["payload"]);
+    assert_eq!(entry(&app, 2).await["payload"], before["payload"]);
     let (s, list) = app
         .get(&app.role(Role::Auditor), "/v1/admin/ledger/redactions")
         .await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(
         list,
-        json!([{"seq": 1, "requested_seq": 3, "approved_seq": null}])
+        json!([{"seq": 2, "requested_seq": 4, "approved_seq": null}])
     );
     assert!(app.verify().ok);
 
     // Step 2: the approval erases the payload in the same transaction.
     let (s, v) = app
-        .post(&scrutineer(&app), &redact_path(1), json!({}))
+        .post(&scrutineer(&app), &redact_path(2), json!({}))
         .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v, json!({"seq": 1, "requested_seq": 3, "approved_seq": 4}));
-    let appr = entry(&app, 4).await;
+    assert_eq!(v, json!({"seq": 2, "requested_seq": 4, "approved_seq": 5}));
+    let appr = entry(&app, 5).await;
     assert_eq!(appr["event"], "redaction_approved");
     assert_eq!(appr["dispute_id"], id.as_str());
-    assert_eq!(appr["facts"], json!({"seq": 1, "request_seq": 3}));
+    assert_eq!(appr["facts"], json!({"seq": 2, "request_seq": 4}));
     assert_eq!(appr["payload"], json!({}));
 
-    let after = entry(&app, 1).await;
+    let after = entry(&app, 2).await;
     assert!(after["payload"].is_null(), "{after}");
     assert_eq!(after["payload_hash"], before["payload_hash"]);
     assert_eq!(after["entry_hash"], before["entry_hash"]);
@@ -136,20 +136,20 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     let (s, _) = app
         .post(
             &admin(&app),
-            &redact_path(2),
+            &redact_path(3),
             json!({"reason": "named a child"}),
         )
-        .await; // seq 5
+        .await; // seq 6
     assert_eq!(s, 200);
     let (s, v) = app
         .post(
             &scrutineer(&app),
-            &redact_path(2),
+            &redact_path(3),
             json!({"reason": "agreed"}),
         )
-        .await; // seq 6
+        .await; // seq 7
     assert_eq!(s, 200, "{v}");
-    assert_eq!(entry(&app, 6).await["payload"], json!({"reason": "agreed"}));
+    assert_eq!(entry(&app, 7).await["payload"], json!({"reason": "agreed"}));
 
     // The dispute reads its text from payloads: summary, child_ref, resolution are gone.
     let (s, d) = app
@@ -164,11 +164,11 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
 
     let r = app.verify();
     assert!(r.ok, "{r:?}");
-    assert_eq!(r.size, 7);
+    assert_eq!(r.size, 8);
     let redacted = serde_json::to_value(&r.redacted).unwrap();
     assert_eq!(
         redacted,
-        json!([{"seq": 1, "redacted_by": 4}, {"seq": 2, "redacted_by": 6}])
+        json!([{"seq": 2, "redacted_by": 5}, {"seq": 3, "redacted_by": 7}])
     );
     let (s, v) = app.get(&app.role(Role::Auditor), "/v1/ledger/verify").await;
     assert_eq!(s, 200);
@@ -178,30 +178,30 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     let (code, out) = verify_cli(&app);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("the payload of seq 1 was erased by the approved redaction at seq 4"),
+        out.contains("the payload of seq 2 was erased by the approved redaction at seq 5"),
         "{out}"
     );
-    assert!(out.contains("seq 2 was erased by the approved redaction at seq 6"));
+    assert!(out.contains("seq 3 was erased by the approved redaction at seq 7"));
 
     let (ok, out) = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
     assert!(ok, "{out}");
-    assert!(out.contains("chain intact: 7 entries"), "{out}");
+    assert!(out.contains("chain intact: 8 entries"), "{out}");
     assert!(out.contains("null payloads"), "{out}");
-    assert!(out.contains("2 at seq 1-2"), "{out}");
+    assert!(out.contains("2 at seq 2-3"), "{out}");
 
     let (s, list) = app.get(&admin(&app), "/v1/admin/ledger/redactions").await;
     assert_eq!(s, 200);
     assert_eq!(
         list,
-        json!([{"seq": 1, "requested_seq": 3, "approved_seq": 4},
-               {"seq": 2, "requested_seq": 5, "approved_seq": 6}])
+        json!([{"seq": 2, "requested_seq": 4, "approved_seq": 5},
+               {"seq": 3, "requested_seq": 6, "approved_seq": 7}])
     );
 }
 
 /// Every refusal has its status and leaves the ledger as it was.
 async fn refusals_write_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    let id = app.raise(&["kingston-council", "cafcass"], false).await; // seq 2
     let reason = json!({"reason": "erasure request"});
 
     async fn refused(app: &TestApp, token: &str, seq: i64, body: Value, status: u16, what: &str) {
@@ -222,7 +222,7 @@ async fn refusals_write_nothing(backend: Backend) {
             "chief officer",
         ),
     ] {
-        refused(&app, &tok, 1, reason.clone(), 403, what).await;
+        refused(&app, &tok, 2, reason.clone(), 403, what).await;
     }
     for tok in [agency.clone(), app.role(Role::Slg)] {
         let (s, _) = app.get(&tok, "/v1/admin/ledger/redactions").await;
@@ -233,17 +233,17 @@ async fn refusals_write_nothing(backend: Backend) {
     refused(
         &app,
         &admin(&app),
-        1,
+        2,
         json!({"reason": "  "}),
         422,
         "blank reason",
     )
     .await;
-    refused(&app, &admin(&app), 1, json!({}), 422, "no reason").await;
+    refused(&app, &admin(&app), 2, json!({}), 422, "no reason").await;
     refused(
         &app,
         &scrutineer(&app),
-        1,
+        2,
         json!({}),
         409,
         "nothing pending",
@@ -253,14 +253,14 @@ async fn refusals_write_nothing(backend: Backend) {
     // One person holding both roles cannot push an erasure through alone.
     let same_admin = app.token("both-hats", Role::PartnershipAdmin, None, None);
     let same_scrutineer = app.token("both-hats", Role::Scrutineer, None, None);
-    let (s, v) = app.post(&same_admin, &redact_path(1), reason.clone()).await;
+    let (s, v) = app.post(&same_admin, &redact_path(2), reason.clone()).await;
     assert_eq!(s, 200, "{v}");
-    refused(&app, &admin(&app), 1, reason.clone(), 409, "second request").await;
-    refused(&app, &same_scrutineer, 1, json!({}), 403, "own request").await;
+    refused(&app, &admin(&app), 2, reason.clone(), 409, "second request").await;
+    refused(&app, &same_scrutineer, 2, json!({}), 403, "own request").await;
     refused(
         &app,
         &scrutineer(&app),
-        1,
+        2,
         json!({"reason": ""}),
         422,
         "empty approval reason",
@@ -268,14 +268,14 @@ async fn refusals_write_nothing(backend: Backend) {
     .await;
 
     let (s, v) = app
-        .post(&scrutineer(&app), &redact_path(1), json!({}))
+        .post(&scrutineer(&app), &redact_path(2), json!({}))
         .await;
     assert_eq!(s, 200, "{v}");
-    refused(&app, &scrutineer(&app), 1, json!({}), 409, "approved twice").await;
+    refused(&app, &scrutineer(&app), 2, json!({}), 409, "approved twice").await;
     refused(
         &app,
         &admin(&app),
-        1,
+        2,
         reason.clone(),
         409,
         "request after erasure",
@@ -296,18 +296,18 @@ async fn refusals_write_nothing(backend: Backend) {
 /// even while a request for it is pending.
 async fn a_payload_nulled_by_hand_fails_verify(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
-    app.raise(&["richmond-council", "cafcass"], false).await; // seq 2
+    app.raise(&["kingston-council", "cafcass"], false).await; // seq 2
+    app.raise(&["richmond-council", "cafcass"], false).await; // seq 3
     let (s, _) = app
-        .post(&admin(&app), &redact_path(2), json!({"reason": "r"}))
-        .await; // seq 3, pending
+        .post(&admin(&app), &redact_path(3), json!({"reason": "r"}))
+        .await; // seq 4, pending
     assert_eq!(s, 200);
     assert!(app.verify().ok);
-    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 2";
+    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 3";
     app.sql(sql, sql).unwrap();
     let r = app.verify();
     assert!(!r.ok, "{r:?}");
-    assert_eq!(r.first_bad_seq, Some(2), "{r:?}");
+    assert_eq!(r.first_bad_seq, Some(3), "{r:?}");
     assert!(
         r.problem
             .as_deref()
@@ -317,29 +317,29 @@ async fn a_payload_nulled_by_hand_fails_verify(backend: Backend) {
     );
     let (code, out) = verify_cli(&app);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("ledger broken at seq 2"), "{out}");
+    assert!(out.contains("ledger broken at seq 3"), "{out}");
 
     // Without any request at all, the earliest such entry is named.
-    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 1";
+    let sql = "UPDATE ledger_payloads SET payload = NULL WHERE seq = 2";
     app.sql(sql, sql).unwrap();
     let r = app.verify();
-    assert_eq!((r.ok, r.first_bad_seq), (false, Some(1)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(2)), "{r:?}");
 }
 
 /// The `redactions` projection must match the ledger's two events.
 async fn an_altered_redactions_row_fails_verify(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.raise(&["kingston-council", "cafcass"], false).await; // seq 1
+    app.raise(&["kingston-council", "cafcass"], false).await; // seq 2
     let (s, _) = app
-        .post(&admin(&app), &redact_path(1), json!({"reason": "r"}))
+        .post(&admin(&app), &redact_path(2), json!({"reason": "r"}))
         .await;
     assert_eq!(s, 200);
     let (s, _) = app
-        .post(&scrutineer(&app), &redact_path(1), json!({}))
+        .post(&scrutineer(&app), &redact_path(2), json!({}))
         .await;
     assert_eq!(s, 200);
     assert!(app.verify().ok);
-    let sql = "UPDATE redactions SET approved_seq = NULL WHERE seq = 1";
+    let sql = "UPDATE redactions SET approved_seq = NULL WHERE seq = 2";
     app.sql(sql, sql).unwrap();
     let r = app.verify();
     assert!(!r.ok, "{r:?}");

@@ -4,7 +4,7 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 
-/// A small history: registry (0), raised (1), proposal (2), escalated (3), raised (4).
+/// A small history: registry (0), policy (1), raised (2), proposal (3), escalated (4), raised (5).
 async fn history(app: &TestApp) -> String {
     let id = app.raise(&["kingston-council", "cafcass"], false).await;
     let tok = app.agency("kingston-council");
@@ -26,7 +26,7 @@ async fn history(app: &TestApp) -> String {
     assert_eq!(s, 200);
     app.raise(&["richmond-council", "cafcass"], false).await;
     let r = app.verify();
-    assert!(r.ok && r.size == 5, "{r:?}");
+    assert!(r.ok && r.size == 6, "{r:?}");
     id
 }
 
@@ -45,8 +45,8 @@ async fn the_database_refuses_to_change_entries(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     history(&app).await;
     for sql in [
-        "UPDATE ledger_entries SET event = 'resolved' WHERE seq = 1",
-        "DELETE FROM ledger_entries WHERE seq = 4",
+        "UPDATE ledger_entries SET event = 'resolved' WHERE seq = 2",
+        "DELETE FROM ledger_entries WHERE seq = 5",
     ] {
         let err = app.sql(sql, sql).expect_err(sql);
         assert!(err.contains("append-only"), "{sql}: {err}");
@@ -64,32 +64,32 @@ async fn an_altered_payload_is_named(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     history(&app).await;
     let sql =
-        r#"UPDATE ledger_payloads SET payload = '{"resolution":"something else"}' WHERE seq = 2"#;
+        r#"UPDATE ledger_payloads SET payload = '{"resolution":"something else"}' WHERE seq = 3"#;
     app.sql(sql, sql).unwrap();
     let r = app.verify();
     assert!(!r.ok);
-    assert_eq!(r.first_bad_seq, Some(2));
+    assert_eq!(r.first_bad_seq, Some(3));
     assert!(r.problem.unwrap().contains("payload"));
     let (code, out) = run_verify_cli(&app);
     assert_eq!(code, 1);
-    assert!(out.contains("seq 2"), "{out}");
+    assert!(out.contains("seq 3"), "{out}");
     let (s, v) = app.get(&app.role(Role::Auditor), "/v1/ledger/verify").await;
     assert_eq!(s, 200);
     assert_eq!(v["ok"], false);
-    assert_eq!(v["first_bad_seq"], 2);
+    assert_eq!(v["first_bad_seq"], 3);
 }
 
 async fn an_altered_hash_is_named(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     history(&app).await;
     app.sql(
-        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET prev_hash = zeroblob(32) WHERE seq = 3",
+        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET prev_hash = zeroblob(32) WHERE seq = 4",
         "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update; \
-         UPDATE ledger_entries SET prev_hash = decode(repeat('00', 32), 'hex') WHERE seq = 3",
+         UPDATE ledger_entries SET prev_hash = decode(repeat('00', 32), 'hex') WHERE seq = 4",
     )
     .unwrap();
     let r = app.verify();
-    assert_eq!((r.ok, r.first_bad_seq), (false, Some(3)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(4)), "{r:?}");
     assert!(r.problem.unwrap().contains("prev_hash"));
 }
 
@@ -98,13 +98,13 @@ async fn a_rewritten_entry_is_named(backend: Backend) {
     history(&app).await;
     // Change what happened but keep the stored hashes: the recomputed hash differs.
     app.sql(
-        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET actor_sub = 'someone-else' WHERE seq = 1",
+        "DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET actor_sub = 'someone-else' WHERE seq = 2",
         "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update; \
-         UPDATE ledger_entries SET actor_sub = 'someone-else' WHERE seq = 1",
+         UPDATE ledger_entries SET actor_sub = 'someone-else' WHERE seq = 2",
     )
     .unwrap();
     let r = app.verify();
-    assert_eq!((r.ok, r.first_bad_seq), (false, Some(1)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(2)), "{r:?}");
     assert!(r.problem.unwrap().contains("entry_hash"));
 }
 
@@ -112,18 +112,18 @@ async fn a_deleted_entry_is_named(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     history(&app).await;
     app.sql(
-        "DROP TRIGGER ledger_entries_no_delete; DELETE FROM ledger_payloads WHERE seq = 3; \
-         DELETE FROM ledger_entries WHERE seq = 3",
+        "DROP TRIGGER ledger_entries_no_delete; DELETE FROM ledger_payloads WHERE seq = 4; \
+         DELETE FROM ledger_entries WHERE seq = 4",
         "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update; \
-         DELETE FROM ledger_payloads WHERE seq = 3; DELETE FROM ledger_entries WHERE seq = 3",
+         DELETE FROM ledger_payloads WHERE seq = 4; DELETE FROM ledger_entries WHERE seq = 4",
     )
     .unwrap();
     let r = app.verify();
-    assert_eq!((r.ok, r.first_bad_seq), (false, Some(3)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(4)), "{r:?}");
     assert!(r.problem.unwrap().contains("missing"));
     let (code, out) = run_verify_cli(&app);
     assert_eq!(code, 1);
-    assert!(out.contains("seq 3"), "{out}");
+    assert!(out.contains("seq 4"), "{out}");
 }
 
 async fn an_altered_dispute_row_is_named(backend: Backend) {
@@ -179,10 +179,10 @@ async fn an_inserted_entry_is_named(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     history(&app).await;
     unlock(&app);
-    // A forged entry 5, correctly chained after 4, written straight into the
+    // A forged entry 6, correctly chained after 5, written straight into the
     // table: the chain holds, but the tree never took it in.
     let mut conn = app.conn();
-    let head = escalation_ledger::store::entries(&mut conn, None, 4, 1)
+    let head = escalation_ledger::store::entries(&mut conn, None, 5, 1)
         .unwrap()
         .remove(0)
         .entry;
@@ -194,7 +194,7 @@ async fn an_inserted_entry_is_named(backend: Backend) {
             facts: json!({"agencies": []}),
             payload: json!({}),
         },
-        Some((4, head.entry_hash)),
+        Some((5, head.entry_hash)),
         head.recorded_at,
     )
     .unwrap();
@@ -221,7 +221,7 @@ async fn an_inserted_entry_is_named(backend: Backend) {
             .unwrap();
         diesel::insert_into(lp::table)
             .values((
-                lp::seq.eq(5i64),
+                lp::seq.eq(6i64),
                 lp::payload.eq(Some(forged.payload.clone())),
             ))
             .execute(&mut *conn)
@@ -229,7 +229,7 @@ async fn an_inserted_entry_is_named(backend: Backend) {
     }
     drop(conn);
     let r = app.verify();
-    assert_eq!((r.ok, r.first_bad_seq), (false, Some(5)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(6)), "{r:?}");
     assert_eq!(
         r.problem.as_deref(),
         Some("the entry is not in the Merkle tree")
@@ -240,12 +240,12 @@ async fn reordered_entries_are_named(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     history(&app).await;
     unlock(&app);
-    // Swap what entries 2 and 3 say, keeping their seq and stored hashes.
-    let swap = "UPDATE ledger_entries SET event = CASE seq WHEN 2 THEN 'escalated' ELSE 'proposal_made' END \
-                WHERE seq IN (2, 3)";
+    // Swap what entries 3 and 4 say, keeping their seq and stored hashes.
+    let swap = "UPDATE ledger_entries SET event = CASE seq WHEN 3 THEN 'escalated' ELSE 'proposal_made' END \
+                WHERE seq IN (3, 4)";
     app.sql(swap, swap).unwrap();
     let r = app.verify();
-    assert_eq!((r.ok, r.first_bad_seq), (false, Some(2)), "{r:?}");
+    assert_eq!((r.ok, r.first_bad_seq), (false, Some(3)), "{r:?}");
 }
 
 /// An operator rewrites history and recomputes every hash and the whole tree:
@@ -273,9 +273,9 @@ async fn a_rewritten_history_is_caught_by_an_earlier_checkpoint(backend: Backend
     let mut prev = ledger::ZERO_HASH;
     for s in stored {
         let mut e = s.entry;
-        if e.seq == 2 {
+        if e.seq == 3 {
             e.payload_hash = sha256(forged_payload.as_bytes());
-            diesel::update(lp::table.find(2i64))
+            diesel::update(lp::table.find(3i64))
                 .set(lp::payload.eq(Some(forged_payload.clone())))
                 .execute(&mut *conn)
                 .unwrap();
@@ -301,7 +301,7 @@ async fn a_rewritten_history_is_caught_by_an_earlier_checkpoint(backend: Backend
         r.first_bad_seq, None,
         "the chain itself is consistent again"
     );
-    assert_eq!(r.bad_checkpoint, Some(5), "{r:?}");
+    assert_eq!(r.bad_checkpoint, Some(6), "{r:?}");
     // And the log refuses to sign the rewritten tree.
     let (s, _) = app
         .get(&app.role(Role::Auditor), "/v1/ledger/checkpoint")

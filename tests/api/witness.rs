@@ -127,7 +127,11 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
         .map(|w| w["name"].as_str().unwrap())
         .collect();
     assert_eq!(listed, ["icb", "la", "police", "scrutineer"]);
-    assert_eq!(app.size().await, 5, "the registry and four registrations");
+    assert_eq!(
+        app.size().await,
+        6,
+        "the registry, the policy and four registrations"
+    );
 
     assert_eq!(witnessed(&app).await.0, 404, "nothing signed yet");
     let log = log_verifier(&app).await;
@@ -136,7 +140,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     assert_eq!(s, 200, "{w}");
     assert_eq!(
         w,
-        json!({"size": 5, "cosigned_by": [], "quorum": 3, "fully_witnessed": false})
+        json!({"size": 6, "cosigned_by": [], "quorum": 3, "fully_witnessed": false})
     );
 
     // Three witnesses run: one pins the log key, the others trust on first use.
@@ -145,7 +149,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
         let r = witness::run(&config(&app, dir.path(), name, pin))
             .await
             .expect("cosigns");
-        assert_eq!((r.size, r.previous), (5, 0));
+        assert_eq!((r.size, r.previous), (6, 0));
         assert!(r.line.is_some());
         if i == 1 {
             assert_eq!(witnessed(&app).await.1["fully_witnessed"], false);
@@ -154,10 +158,10 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     let (_, w) = witnessed(&app).await;
     assert_eq!(
         w,
-        json!({"size": 5, "cosigned_by": ["icb", "la", "police"], "quorum": 3, "fully_witnessed": true})
+        json!({"size": 6, "cosigned_by": ["icb", "la", "police"], "quorum": 3, "fully_witnessed": true})
     );
     let opened = open(&checkpoint_note(&app).await, &log, &vkeys);
-    assert_eq!(opened.checkpoint.size(), 5);
+    assert_eq!(opened.checkpoint.size(), 6);
     let mut by: Vec<&str> = opened.cosignatures.iter().map(|c| c.name()).collect();
     by.sort();
     assert_eq!(by, ["icb", "la", "police"]);
@@ -196,7 +200,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     let again = witness::run(&config(&app, dir.path(), "la", None))
         .await
         .unwrap();
-    assert_eq!((again.size, again.line), (5, None));
+    assert_eq!((again.size, again.line), (6, None));
 
     // Posting the same line is idempotent; another line for the same size is not.
     let la = Cosigner::from_key_string(
@@ -211,7 +215,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
         .find(|c| c.name() == "la")
         .unwrap()
         .to_line();
-    let (s, v) = cosign_line(&app, 5, &stored).await;
+    let (s, v) = cosign_line(&app, 6, &stored).await;
     assert_eq!(s, 200, "{v}");
     let cp5 = Checkpoint::parse(
         &note::open_note(&first_note, std::slice::from_ref(&log))
@@ -220,7 +224,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     )
     .unwrap();
     let later = la.cosign(&cp5, 1_900_000_000).unwrap().to_line();
-    assert_eq!(cosign_line(&app, 5, &later).await.0, 409);
+    assert_eq!(cosign_line(&app, 6, &later).await.0, 409);
 
     // The ledger grows; every witness proves consistency from its saved state.
     app.raise(&["kingston-council", "cafcass"], false).await;
@@ -230,15 +234,15 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
         let r = witness::run(&config(&app, dir.path(), name, None))
             .await
             .expect("cosigns again");
-        assert_eq!(r.size, 7);
-        assert_eq!(r.previous, if name == "scrutineer" { 0 } else { 5 });
+        assert_eq!(r.size, 8);
+        assert_eq!(r.previous, if name == "scrutineer" { 0 } else { 6 });
         let st: WitnessState = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join(format!("{name}.state"))).unwrap(),
         )
         .unwrap();
         assert_eq!(
             (st.size, st.log_key.as_str()),
-            (7, log.key_string().as_str())
+            (8, log.key_string().as_str())
         );
     }
     let (_, w) = witnessed(&app).await;
@@ -254,19 +258,19 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     // Refused: an unregistered witness, a registered name with another key,
     // a line over another checkpoint, no checkpoint of that size, not a line.
     let mallory = Cosigner::generate("mallory").unwrap();
-    let (s, v) = cosign_line(&app, 7, &mallory.cosign(&cp7, 1).unwrap().to_line()).await;
+    let (s, v) = cosign_line(&app, 8, &mallory.cosign(&cp7, 1).unwrap().to_line()).await;
     assert_eq!(s, 422, "{v}");
     let fake_la = Cosigner::generate("la").unwrap();
     assert_eq!(
-        cosign_line(&app, 7, &fake_la.cosign(&cp7, 1).unwrap().to_line())
+        cosign_line(&app, 8, &fake_la.cosign(&cp7, 1).unwrap().to_line())
             .await
             .0,
         422
     );
-    let (s, v) = cosign_line(&app, 7, &la.cosign(&cp5, 2).unwrap().to_line()).await;
+    let (s, v) = cosign_line(&app, 8, &la.cosign(&cp5, 2).unwrap().to_line()).await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(
-        cosign_line(&app, 6, &la.cosign(&cp7, 2).unwrap().to_line())
+        cosign_line(&app, 7, &la.cosign(&cp7, 2).unwrap().to_line())
             .await
             .0,
         404
@@ -276,7 +280,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
         .post(
             &app.role(Role::Auditor),
             "/v1/ledger/cosignatures",
-            json!({"size": 7}),
+            json!({"size": 8}),
         )
         .await;
     assert_eq!(s, 400, "{v}");
@@ -309,9 +313,9 @@ async fn witness_refuses_a_rewritten_history(backend: Backend) {
     assert_eq!(register(&app, "la", &vkey).await.0, 201);
     let cfg = config(&app, dir.path(), "la", None);
     let first = witness::run(&cfg).await.expect("first run cosigns");
-    assert_eq!(first.size, 2);
+    assert_eq!(first.size, 3);
 
-    // Rewrite the saved root: as if the log had shown another history at size 2.
+    // Rewrite the saved root: as if the log had shown another history at size 3.
     let mut st = witness::load_state(&cfg.state_file).unwrap().unwrap();
     st.root = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
     witness::save_state(&cfg.state_file, &st).unwrap();
@@ -327,7 +331,7 @@ async fn witness_refuses_a_rewritten_history(backend: Backend) {
     let (_, w) = witnessed(&app).await;
     assert_eq!(
         (w["size"].as_i64(), w["cosigned_by"].clone()),
-        (Some(3), json!([])),
+        (Some(4), json!([])),
         "nothing cosigned"
     );
     assert_eq!(
@@ -412,7 +416,7 @@ async fn witness_binary_end_to_end(backend: Backend) {
     );
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("cosigned the checkpoint of size 2"),
+        stdout.contains("cosigned the checkpoint of size 3"),
         "{stdout}"
     );
     assert!(stderr.contains("trust on first use"), "{stderr}");
