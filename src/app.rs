@@ -186,9 +186,10 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
     });
 }
 
-/// Record missed deadlines every `every` (call inside the actix system). Each
+/// Record missed deadlines, and warn of those within `warning_hours` working
+/// hours (0: no warnings), every `every` (call inside the actix system). Each
 /// sweep is one write transaction, so several instances may run it at once.
-pub fn spawn_deadline_sweeper(pool: Pool, every: Duration) {
+pub fn spawn_deadline_sweeper(pool: Pool, every: Duration, warning_hours: u32) {
     actix_web::rt::spawn(async move {
         let policies = crate::deadline::known_policies();
         let mut tick = actix_web::rt::time::interval(every);
@@ -196,7 +197,7 @@ pub fn spawn_deadline_sweeper(pool: Pool, every: Duration) {
             tick.tick().await;
             let policies = policies.clone();
             let swept = crate::api::run(&pool, move |conn| {
-                crate::deadline::sweep(conn, &policies, chrono::Utc::now())
+                crate::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
             })
             .await;
             if let Err(e) = swept {
