@@ -9,6 +9,9 @@ GRANT UPDATE (payload) ON ledger_payloads TO ledger_app;
 REVOKE DELETE, TRUNCATE ON ledger_payloads FROM ledger_app;
 -- The projection tables are rewritten as disputes move.
 GRANT INSERT, UPDATE ON agencies, disputes, dispute_parties, proposals, proposal_acceptances TO ledger_app;
+-- Missed deadlines and deadline warnings: one row per dispute and rung, never changed.
+GRANT INSERT ON deadline_misses, deadline_warnings TO ledger_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON deadline_misses, deadline_warnings FROM ledger_app;
 -- Redactions: a row on request, approved_seq set on approval; never deleted.
 GRANT INSERT, UPDATE ON redactions TO ledger_app;
 REVOKE DELETE, TRUNCATE ON redactions FROM ledger_app;

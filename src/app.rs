@@ -192,16 +192,17 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
     });
 }
 
-/// Record missed deadlines every `every` (call inside the actix system). Each
+/// Record missed deadlines, and warn of those within `warning_hours` working
+/// hours (0: no warnings), every `every` (call inside the actix system). Each
 /// sweep is one write transaction, so several instances may run it at once.
-pub fn spawn_deadline_sweeper(pool: Pool, every: Duration) {
+pub fn spawn_deadline_sweeper(pool: Pool, every: Duration, warning_hours: u32) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(every);
         loop {
             tick.tick().await;
             let swept = crate::api::run(&pool, move |conn| {
                 let policies = crate::policy_store::all(conn)?;
-                crate::deadline::sweep(conn, &policies, chrono::Utc::now())
+                crate::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
             })
             .await;
             if let Err(e) = swept {

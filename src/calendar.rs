@@ -3,7 +3,8 @@
 //!
 //! Pure: no actix, no diesel. Holidays come from a feed in the GOV.UK
 //! `bank-holidays.json` shape (only the `england-and-wales` division is read);
-//! a copy covering 2018 to 2027 is embedded from `assets/bank-holidays.json`.
+//! a copy covering 2018 to 2027 is embedded from `assets/bank-holidays.json`,
+//! and [`crate::holidays`] loads a replacement at run time.
 //! For years the feed does not cover, the holidays are computed from the
 //! statutory rules ([`statutory_holidays`]), so a holiday is never silently
 //! treated as a working day; [`Calendar::holiday_source`] and
@@ -52,15 +53,32 @@ pub const CLOSING: NaiveTime = match NaiveTime::from_hms_opt(17, 0, 0) {
 };
 const WORKING_DAY_HOURS: u32 = 8;
 
-/// Why a feed was refused.
+/// Why a feed was refused. Each message names what is wrong, and where it can.
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
+    /// Not JSON, or not the GOV.UK shape; serde_json's message gives the line and column.
     #[error("bank holiday feed is not in the GOV.UK bank-holidays.json shape: {0}")]
     Json(#[from] serde_json::Error),
     #[error("bank holiday feed has no \"england-and-wales\" division")]
     MissingDivision,
+    #[error(
+        "bank holiday feed's \"england-and-wales\" key holds the \"{0}\" division, not England and Wales"
+    )]
+    WrongDivision(String),
     #[error("bank holiday feed has no events for England and Wales")]
     NoEvents,
+    #[error(
+        "bank holiday feed: England and Wales event {index} ({title}) has date \"{date}\", not a YYYY-MM-DD date{}",
+        line.map(|l| format!(" (line {l})")).unwrap_or_default()
+    )]
+    BadDate {
+        /// Position in the `events` array, from 0.
+        index: usize,
+        title: String,
+        date: String,
+        /// The line of the file where that date string first appears.
+        line: Option<usize>,
+    },
     #[error(
         "bank holiday feed has no England and Wales events in {0}, inside the years it covers"
     )]
@@ -84,13 +102,23 @@ struct Feed {
 
 #[derive(Deserialize)]
 struct Division {
+    /// `"england-and-wales"` in the GOV.UK feed; checked when present.
+    division: Option<String>,
     events: Vec<Event>,
 }
 
-/// One event; `title`, `notes` and `bunting` are not needed to count days.
+/// One event; `notes` and `bunting` are not needed to count days. The date is
+/// read as text first, so a bad one is reported with its event and line.
 #[derive(Deserialize)]
 struct Event {
-    date: NaiveDate,
+    title: Option<String>,
+    date: String,
+}
+
+/// The 1-based line of `json` where `needle` first appears.
+fn line_of(json: &str, needle: &str) -> Option<usize> {
+    let at = json.find(needle)?;
+    Some(json[..at].matches('\n').count() + 1)
 }
 
 /// Working-day arithmetic for England.
@@ -112,7 +140,21 @@ impl Calendar {
         let division = feed
             .england_and_wales
             .ok_or(CalendarError::MissingDivision)?;
-        let holidays: BTreeSet<NaiveDate> = division.events.iter().map(|e| e.date).collect();
+        if let Some(name) = division.division.filter(|d| d != "england-and-wales") {
+            return Err(CalendarError::WrongDivision(name));
+        }
+        let mut holidays = BTreeSet::new();
+        for (index, e) in division.events.iter().enumerate() {
+            let date = NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").map_err(|_| {
+                CalendarError::BadDate {
+                    index,
+                    title: e.title.clone().unwrap_or_else(|| "untitled".into()),
+                    date: e.date.clone(),
+                    line: line_of(json, &format!("\"{}\"", e.date)),
+                }
+            })?;
+            holidays.insert(date);
+        }
         let (Some(first), Some(last)) = (holidays.first(), holidays.last()) else {
             return Err(CalendarError::NoEvents);
         };
@@ -126,6 +168,25 @@ impl Calendar {
             first,
             last,
         })
+    }
+
+    /// The first and last year the feed covers.
+    pub fn feed_years(&self) -> (i32, i32) {
+        (self.first, self.last)
+    }
+
+    /// How many distinct holiday dates the feed lists.
+    pub fn feed_len(&self) -> usize {
+        self.holidays.len()
+    }
+
+    /// Feed years listing fewer holidays than the statutory rules give (eight
+    /// in England and Wales), with their count: probably an incomplete feed.
+    pub fn thin_years(&self) -> Vec<(i32, usize)> {
+        (self.first..=self.last)
+            .map(|y| (y, self.holidays_in(y).len()))
+            .filter(|(y, n)| *n < statutory_holidays(*y).len())
+            .collect()
     }
 
     /// The calendar built from the embedded feed ([`DEFAULT_FEED`]).
@@ -685,11 +746,28 @@ mod tests {
         ));
         let empty = r#"{"england-and-wales": {"division": "england-and-wales", "events": []}}"#;
         assert!(matches!(refused(empty), CalendarError::NoEvents));
-        let bad_date =
-            r#"{"england-and-wales": {"events": [{"title": "x", "date": "2026-02-30"}]}}"#;
+        let bad_date = "{\"england-and-wales\": {\"events\": [\n  {\"title\": \"ok\", \"date\": \"2026-01-01\"},\n  {\"title\": \"x\", \"date\": \"2026-02-30\"}]}}";
         let err = refused(bad_date);
-        assert!(matches!(err, CalendarError::Json(_)));
-        assert!(err.to_string().contains("GOV.UK"), "{err}");
+        assert!(
+            matches!(err, CalendarError::BadDate { index: 1, .. }),
+            "{err}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("event 1 (x)") && msg.contains("\"2026-02-30\"") && msg.contains("line 3"),
+            "{msg}"
+        );
+        let not_a_string =
+            r#"{"england-and-wales": {"events": [{"title": "x", "date": 20260101}]}}"#;
+        assert!(matches!(refused(not_a_string), CalendarError::Json(_)));
+        let syntax = "{\n \"england-and-wales\": {\n  \"events\": [,]}}";
+        let msg = refused(syntax).to_string();
+        assert!(msg.contains("GOV.UK") && msg.contains("line 3"), "{msg}");
+        let scotland_under_england = r#"{"england-and-wales": {"division": "scotland", "events": [{"title": "a", "date": "2026-01-01"}]}}"#;
+        assert!(matches!(
+            refused(scotland_under_england),
+            CalendarError::WrongDivision(d) if d == "scotland"
+        ));
         let no_events = r#"{"england-and-wales": {"division": "england-and-wales"}}"#;
         assert!(matches!(refused(no_events), CalendarError::Json(_)));
         let gap = r#"{"england-and-wales": {"events": [
@@ -709,6 +787,12 @@ mod tests {
         // The feed is trusted for its year: Christmas Day is not listed in it.
         assert!(cal.is_working_day(date(2026, 12, 25)));
         assert!(!cal.is_working_day(date(2027, 12, 27)), "computed");
+        assert_eq!(cal.feed_years(), (2026, 2026));
+        assert_eq!(cal.feed_len(), 1);
+        assert_eq!(cal.thin_years(), vec![(2026, 1)]);
+        let full = england();
+        assert_eq!(full.feed_len(), 83);
+        assert!(full.thin_years().is_empty());
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub struct Common {
         global = true
     )]
     pub log_origin: String,
+    /// The bank holiday feed (GOV.UK `bank-holidays.json` shape) deadlines count
+    /// with. Default: `DATA_DIR/bank-holidays.json` if one was imported, else the
+    /// feed built into the binary. `holidays import` installs here.
+    #[arg(long, env = "HOLIDAYS_FILE", global = true)]
+    pub holidays_file: Option<PathBuf>,
     /// `text` or `json` log lines; the level comes from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -78,6 +83,8 @@ pub enum Cmd {
     /// is proven consistent with the last one cosigned (run it from cron); or,
     /// with --generate-key, make the witness's key.
     Witness(WitnessArgs),
+    /// The bank holiday feed: check and install a new one, or show the one in use.
+    Holidays(HolidaysArgs),
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
@@ -103,6 +110,33 @@ pub enum PolicyCmd {
     },
     /// Print a shipped policy document (`krscp-2024-02`, `wt-2023`), to start a new one from.
     Show { version: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HolidaysArgs {
+    #[command(subcommand)]
+    pub command: HolidaysCmd,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum HolidaysCmd {
+    /// Check FILE (GOV.UK bank-holidays.json shape, England and Wales) and install
+    /// it where `serve` reads the feed (`HOLIDAYS_FILE`, else
+    /// `DATA_DIR/bank-holidays.json`), atomically; a running `serve` picks it up.
+    /// Exit 1 if the file is refused (nothing is installed), 2 if it cannot be read or written.
+    Import {
+        /// The feed to install, e.g. a download of https://www.gov.uk/bank-holidays.json.
+        file: PathBuf,
+    },
+    /// Print where `serve` reads the feed and the years it covers.
+    Show,
+}
+
+impl Common {
+    /// Where the bank holiday feed is read and installed.
+    pub fn holidays(&self) -> crate::holidays::FeedSource {
+        crate::holidays::FeedSource::new(self.holidays_file.clone(), &self.data_dir)
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -182,6 +216,15 @@ pub struct ServeArgs {
     /// `0s` turns the sweeper off.
     #[arg(long, env = "DEADLINE_SWEEP", default_value = "1m", value_parser = humantime::parse_duration)]
     pub deadline_sweep: std::time::Duration,
+    /// Warn of a deadline this many working hours ahead (a `deadline_approaching`
+    /// entry and notification, once per dispute and rung); 8 is one working day,
+    /// 0 turns warnings off.
+    #[arg(long, env = "DEADLINE_WARNING_HOURS", default_value_t = crate::deadline::DEFAULT_WARNING_HOURS)]
+    pub deadline_warning_hours: u32,
+    /// How often to re-read the bank holiday feed file for a replacement, e.g.
+    /// `1m`; `0s` reads it only at start.
+    #[arg(long, env = "HOLIDAYS_RELOAD", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub holidays_reload: std::time::Duration,
     /// Witness cosignatures a checkpoint needs to count as fully witnessed.
     #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub witness_quorum: u32,

@@ -16,6 +16,7 @@ pub mod cosign;
 pub mod db;
 pub mod deadline;
 pub mod error;
+pub mod holidays;
 pub mod jwks;
 pub mod ladder;
 pub mod ledger;

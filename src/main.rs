@@ -5,10 +5,10 @@ use tracing_subscriber::EnvFilter;
 
 use escalation_ledger::auth::{self, Claims};
 use escalation_ledger::config::{
-    AuditArgs, Cli, Cmd, Common, ExportArgs, LogFormat, PolicyCmd, ServeArgs, SynthArgs, TokenArgs,
-    WitnessArgs,
+    AuditArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat, PolicyCmd,
+    ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
-use escalation_ledger::{api, app, bundle, verify, witness};
+use escalation_ledger::{api, app, bundle, holidays, verify, witness};
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
+        Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
         Some(Cmd::Policy(cmd)) => return policy_cmd(cmd),
         Some(Cmd::Openapi) => {
@@ -104,6 +105,17 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let jwks = args.auth.jwks_config()?;
     let log = common.log_key()?;
     let whistleblowing_key = common.whistleblowing_key()?;
+    // The bank holiday feed: a configured or imported file that does not check
+    // out stops the start, rather than count deadlines on other holidays.
+    let feed_source = common.holidays();
+    let feed = feed_source.load()?;
+    tracing::info!(
+        source = %feed.origin,
+        covers = %feed.summary.describe(),
+        sha256 = %feed.summary.sha256,
+        "bank holiday feed loaded"
+    );
+    holidays::set_current(feed.calendar.clone());
     let pool = app::prepare(&url, args.pool_size)?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -116,7 +128,15 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
         if !args.deadline_sweep.is_zero() {
-            app::spawn_deadline_sweeper(pool.clone(), args.deadline_sweep);
+            app::spawn_deadline_sweeper(
+                pool.clone(),
+                args.deadline_sweep,
+                args.deadline_warning_hours,
+            );
+        }
+        if !args.holidays_reload.is_zero() {
+            let watch = holidays::Watch::new(feed_source, &feed);
+            holidays::spawn_watcher(watch, args.holidays_reload);
         }
         escalation_ledger::notify::spawn_sender(pool.clone(), args.outbox.sender_config());
         let settings = app::Settings {
@@ -185,6 +205,57 @@ fn verify_cmd(url: &str) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn holidays_cmd(common: &Common, args: HolidaysArgs) -> ExitCode {
+    let source = common.holidays();
+    match args.command {
+        HolidaysCmd::Import { file } => match holidays::install(&file, &source.path) {
+            Ok(s) => {
+                println!(
+                    "installed {} as {}: {}",
+                    file.display(),
+                    source.path.display(),
+                    s.describe()
+                );
+                println!("sha256: {}", s.sha256);
+                for (year, n) in &s.thin_years {
+                    println!(
+                        "warning: {year} lists {n} holidays, fewer than the statutory rules give; is the feed complete?"
+                    );
+                }
+                println!("a running serve using this path picks it up within HOLIDAYS_RELOAD (default 1m)");
+                ExitCode::SUCCESS
+            }
+            Err(e @ holidays::InstallError::Refused(_)) => {
+                eprintln!("error: {e}");
+                eprintln!(
+                    "nothing was installed; {} is unchanged",
+                    source.path.display()
+                );
+                ExitCode::from(1)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        HolidaysCmd::Show => match source.load() {
+            Ok(l) => {
+                println!("source: {}", l.origin);
+                println!("covers: {}", l.summary.describe());
+                println!("sha256: {}", l.summary.sha256);
+                println!(
+                    "years outside it use the statutory rules (one-off holidays unknown); import a fresh feed with `escalation-ledger holidays import FILE`"
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 

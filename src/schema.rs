@@ -210,6 +210,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    deadline_warnings (dispute_id, rung) {
+        dispute_id -> Text,
+        rung -> Text,
+        due_at -> Timestamp,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
     webhooks (id) {
         id -> Text,
         target_kind -> Text,

@@ -108,7 +108,11 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
 
 /// Append one entry after the current head. Call inside [`crate::db::write_tx`].
 pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
-    let entry = append_chain_only(conn, new)?;
+    append_at(conn, new, ledger::ledger_time(Utc::now()))
+}
+
+fn append_at(conn: &mut DbConn, new: NewEntry, at: NaiveDateTime) -> Result<Entry, AppError> {
+    let entry = append_chain_only_at(conn, new, at)?;
     crate::tree::add_leaf(conn, entry.seq, &entry.entry_hash)?;
     Ok(entry)
 }
@@ -117,6 +121,14 @@ pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
 /// (`treebench`). A ledger written with it has no tree until `tree::catch_up`.
 #[doc(hidden)]
 pub fn append_chain_only(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppError> {
+    append_chain_only_at(conn, new, ledger::ledger_time(Utc::now()))
+}
+
+fn append_chain_only_at(
+    conn: &mut DbConn,
+    new: NewEntry,
+    at: NaiveDateTime,
+) -> Result<Entry, AppError> {
     let head = match head(conn)? {
         Some((seq, h)) => Some((
             seq,
@@ -124,8 +136,7 @@ pub fn append_chain_only(conn: &mut DbConn, new: NewEntry) -> Result<Entry, AppE
         )),
         None => None,
     };
-    let sealed =
-        ledger::seal(new, head, ledger::ledger_time(Utc::now())).map_err(AppError::Internal)?;
+    let sealed = ledger::seal(new, head, at).map_err(AppError::Internal)?;
     diesel::insert_into(ledger_entries::table)
         .values(EntryRow::from_entry(&sealed.entry))
         .execute(conn)?;
@@ -313,7 +324,30 @@ pub fn record(
     event: &Event,
     payload: Value,
 ) -> Result<Entry, AppError> {
-    let entry = append(
+    record_at(
+        conn,
+        dispute_id,
+        actor,
+        event,
+        payload,
+        ledger::ledger_time(Utc::now()),
+    )
+}
+
+/// [`record`] with the entry's `recorded_at` given, not the clock's: for tests
+/// that put a dispute on its rung at a chosen instant (deadlines count from
+/// there, and `verify` holds `rung_entered_at` to the entry's time). The
+/// service never calls it; nothing reachable over HTTP does.
+#[doc(hidden)]
+pub fn record_at(
+    conn: &mut DbConn,
+    dispute_id: &str,
+    actor: &Actor,
+    event: &Event,
+    payload: Value,
+    at: NaiveDateTime,
+) -> Result<Entry, AppError> {
+    let entry = append_at(
         conn,
         NewEntry {
             dispute_id: Some(dispute_id.to_string()),
@@ -322,6 +356,7 @@ pub fn record(
             facts: facts_of(event),
             payload,
         },
+        at,
     )?;
     project(conn, dispute_id, actor, event, &entry)?;
     // Notifications go in the same transaction: none without its entry, none lost.

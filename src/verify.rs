@@ -8,11 +8,13 @@ use utoipa::ToSchema;
 
 use crate::cosign;
 use crate::db::{read_tx, DbConn};
+use crate::deadline;
 use crate::error::AppError;
 use crate::ladder::{self, Dispute};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::ledger::ChainChecker;
+use crate::ledger::{format_time, ChainChecker};
 use crate::merkle::{self, Frontier};
 use crate::notify;
 use crate::policy_store;
@@ -65,18 +67,13 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
 
 fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut chain = ChainChecker::default();
-    let mut replay: BTreeMap<String, Dispute> = BTreeMap::new();
-    let mut registry: Vec<Agency> = Vec::new();
-    let mut witnesses: Vec<cosign::Witness> = Vec::new();
-    let mut frontier = Frontier::new();
-    let mut redactions = redaction::Replay::default();
-    let mut scrutiny = scrutiny::Replay::default();
-    let mut webhooks = notify::Replay::default();
-    let mut policies = policy_store::Replay::default();
-    scrutiny.policies = policy_store::all(conn)?
+    let mut state = Replayed::default();
+    state.scrutiny.policies = policy_store::all(conn)?
         .into_iter()
         .map(|p| (p.version.clone(), p))
         .collect();
+    let mut frontier = Frontier::new();
+    let mut redactions = redaction::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
         .select((checkpoints::size, checkpoints::root))
         .order(checkpoints::size.asc())
@@ -116,15 +113,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             let replayed = if redaction::Replay::is_redaction(&e.event) {
                 redactions.apply(&stored)
             } else {
-                replay_one(
-                    &mut replay,
-                    &mut registry,
-                    &mut witnesses,
-                    &mut scrutiny,
-                    &mut webhooks,
-                    &mut policies,
-                    &stored,
-                )
+                state.replay_one(&stored)
             };
             if let Err(problem) = replayed {
                 let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
@@ -174,22 +163,25 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
             ),
         ));
     }
-    if let Err((dispute, problem)) = compare(conn, &replay, &registry)? {
+    if let Err((dispute, problem)) = compare(conn, &state)? {
         return Ok(VerifyReport::bad(&chain, None, dispute, problem));
     }
-    if let Some(problem) = cosign::check(conn, &witnesses)? {
+    if let Some((dispute, problem)) = state.warnings.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, Some(dispute), problem));
+    }
+    if let Some(problem) = cosign::check(conn, &state.witnesses)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
     if let Some(problem) = redactions.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
-    if let Some(problem) = scrutiny.table_mismatch(conn)? {
+    if let Some(problem) = state.scrutiny.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
-    if let Some(problem) = webhooks.table_mismatch(conn)? {
+    if let Some(problem) = state.webhooks.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
-    if let Some(problem) = policies.table_mismatch(conn)? {
+    if let Some(problem) = state.policies.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
     Ok(VerifyReport {
@@ -231,75 +223,109 @@ fn checkpoint_mismatch(
     Some(r)
 }
 
-fn replay_one(
-    replay: &mut BTreeMap<String, Dispute>,
-    registry: &mut Vec<Agency>,
-    witnesses: &mut Vec<cosign::Witness>,
-    scrutiny: &mut scrutiny::Replay,
-    webhooks: &mut notify::Replay,
-    policies: &mut policy_store::Replay,
-    s: &store::StoredEntry,
-) -> Result<(), String> {
-    let e = &s.entry;
-    match (&e.dispute_id, e.event.as_str()) {
-        (_, event) if scrutiny::is_event(event) => scrutiny.apply(s, replay, registry),
-        (None, "registry_seeded") => {
-            let list = e
-                .facts
-                .get("agencies")
-                .cloned()
-                .ok_or("registry_seeded without agencies")?;
-            let list: Vec<Agency> =
-                serde_json::from_value(list).map_err(|err| format!("bad registry: {err}"))?;
-            registry.extend(list);
-            Ok(())
-        }
-        (None, cosign::EVENT_REGISTERED) => {
-            if e.actor.role != ladder::Role::PartnershipAdmin {
-                return Err("a witness registered by someone other than partnership_admin".into());
-            }
-            let w = cosign::replay(&e.facts, e.seq)?;
-            if witnesses.iter().any(|o| o.name == w.name || o.key == w.key) {
-                return Err(format!("witness '{}' registered twice", w.name));
-            }
-            witnesses.push(w);
-            Ok(())
-        }
-        (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => webhooks.apply(e),
-        (None, policy_store::EVENT_ACTIVATED) => policies.apply(e),
-        (None, other) => Err(format!("unknown ledger event '{other}'")),
-        (Some(id), _) => {
-            let event = store::event_of(e)?;
-            // New disputes follow the policy in force; migrations go to an
-            // activated policy, onto one of its rungs.
-            match &event {
-                ladder::Event::Raised { policy, .. } if policy != policies.active() => {
-                    return Err(format!(
-                        "dispute raised under policy {policy} while {} was in force",
-                        policies.active()
+/// Everything `verify` rebuilds from the entries.
+#[derive(Default)]
+struct Replayed {
+    disputes: BTreeMap<String, Dispute>,
+    /// When each dispute was put on the rung it is on: the `recorded_at` and
+    /// `seq` of that entry (its `raised`, or the latest that moved its rung).
+    entered: BTreeMap<String, (NaiveDateTime, i64)>,
+    registry: Vec<Agency>,
+    witnesses: Vec<cosign::Witness>,
+    scrutiny: scrutiny::Replay,
+    webhooks: notify::Replay,
+    warnings: deadline::Replay,
+    policies: policy_store::Replay,
+}
+
+impl Replayed {
+    /// New disputes follow the policy in force; migrations go to an
+    /// activated policy, onto one of its rungs.
+    fn check_policy(&self, event: &ladder::Event) -> Result<(), String> {
+        let active = self.policies.active();
+        match event {
+            ladder::Event::Raised { policy, .. } if policy != active => Err(format!(
+                "dispute raised under policy {policy} while {active} was in force"
+            )),
+            ladder::Event::PolicyMigrated { to, rung, .. } => {
+                let known = self.policies.knows(to)
+                    && self
+                        .scrutiny
+                        .policies
+                        .get(to)
+                        .is_some_and(|p| p.rule(*rung).is_some());
+                if known {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "migration to policy {to}, rung {rung}, which no activated policy has"
                     ))
                 }
-                ladder::Event::PolicyMigrated { to, rung, .. } => {
-                    let known = policies.knows(to)
-                        && scrutiny
-                            .policies
-                            .get(to)
-                            .is_some_and(|p| p.rule(*rung).is_some());
-                    if !known {
-                        return Err(format!(
-                            "migration to policy {to}, rung {rung}, which no activated policy has"
-                        ));
-                    }
-                }
-                _ => {}
             }
-            match replay.get_mut(id) {
-                None => {
-                    let d = ladder::start(id, &e.actor, &event)?;
-                    replay.insert(id.clone(), d);
-                    Ok(())
+            _ => Ok(()),
+        }
+    }
+
+    fn replay_one(&mut self, s: &store::StoredEntry) -> Result<(), String> {
+        let e = &s.entry;
+        match (&e.dispute_id, e.event.as_str()) {
+            (_, event) if scrutiny::is_event(event) => {
+                self.scrutiny.apply(s, &self.disputes, &self.registry)
+            }
+            (None, "registry_seeded") => {
+                let list = e
+                    .facts
+                    .get("agencies")
+                    .cloned()
+                    .ok_or("registry_seeded without agencies")?;
+                let list: Vec<Agency> =
+                    serde_json::from_value(list).map_err(|err| format!("bad registry: {err}"))?;
+                self.registry.extend(list);
+                Ok(())
+            }
+            (None, cosign::EVENT_REGISTERED) => {
+                if e.actor.role != ladder::Role::PartnershipAdmin {
+                    return Err(
+                        "a witness registered by someone other than partnership_admin".into(),
+                    );
                 }
-                Some(d) => ladder::apply(d, &e.actor, &event),
+                let w = cosign::replay(&e.facts, e.seq)?;
+                if self
+                    .witnesses
+                    .iter()
+                    .any(|o| o.name == w.name || o.key == w.key)
+                {
+                    return Err(format!("witness '{}' registered twice", w.name));
+                }
+                self.witnesses.push(w);
+                Ok(())
+            }
+            (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => self.webhooks.apply(e),
+            (None, policy_store::EVENT_ACTIVATED) => self.policies.apply(e),
+            (None, other) => Err(format!("unknown ledger event '{other}'")),
+            (Some(_), deadline::EVENT_APPROACHING) => self.warnings.apply(e, &self.disputes),
+            (Some(id), _) => {
+                let event = store::event_of(e)?;
+                self.check_policy(&event)?;
+                let rung_before = match self.disputes.get_mut(id) {
+                    None => {
+                        let d = ladder::start(id, &e.actor, &event)?;
+                        self.disputes.insert(id.clone(), d);
+                        None
+                    }
+                    Some(d) => {
+                        let before = d.rung;
+                        ladder::apply(d, &e.actor, &event)?;
+                        Some(before)
+                    }
+                };
+                // Whatever entry puts the dispute on a rung starts that rung's clock.
+                let now_on = self.disputes.get(id).map(|d| d.rung);
+                let migrated = matches!(event, ladder::Event::PolicyMigrated { .. });
+                if rung_before.is_none() || rung_before != now_on || migrated {
+                    self.entered.insert(id.clone(), (e.recorded_at, e.seq));
+                }
+                Ok(())
             }
         }
     }
@@ -307,13 +333,10 @@ fn replay_one(
 
 type Mismatch = Result<(), (Option<String>, String)>;
 
-fn compare(
-    conn: &mut DbConn,
-    replay: &BTreeMap<String, Dispute>,
-    registry: &[Agency],
-) -> Result<Mismatch, AppError> {
+fn compare(conn: &mut DbConn, state: &Replayed) -> Result<Mismatch, AppError> {
+    let replay = &state.disputes;
     let mut stored = store::list_agencies(conn)?;
-    let mut expected = registry.to_vec();
+    let mut expected = state.registry.to_vec();
     stored.sort_by(|a, b| a.id.cmp(&b.id));
     expected.sort_by(|a, b| a.id.cmp(&b.id));
     if stored != expected {
@@ -342,7 +365,24 @@ fn compare(
                     ),
                 )))
             }
-            Some(_) => seen += 1,
+            Some(d) => {
+                // Deadlines count from `rung_entered_at`: it must be the time
+                // of the entry that put the dispute on its rung.
+                if let Some((at, seq)) = state.entered.get(&id) {
+                    if *at != rec.rung_entered_at {
+                        return Ok(Err((
+                            Some(id.clone()),
+                            format!(
+                                "dispute {id} differs from its replayed ledger: rung_entered_at {} in the tables, but it entered {} at {} (seq {seq}) in the ledger",
+                                format_time(&rec.rung_entered_at),
+                                d.rung,
+                                format_time(at),
+                            ),
+                        )));
+                    }
+                }
+                seen += 1
+            }
         }
     }
     if seen != replay.len() {

@@ -2,9 +2,10 @@
 //! the sweeper's `deadline_missed` entries (once per dispute and rung, even
 //! when two sweeps race) and automatic escalation.
 //!
-//! Time is driven by hand: a test sets the projection's `rung_entered_at` to a
-//! chosen instant (the ledger's `recorded_at` stays the real time; `verify`
-//! does not compare the two) and calls the library's sweep with its own `now`.
+//! Time is driven by hand: a test raises a dispute with its `raised` entry
+//! recorded at a chosen instant (`TestApp::raise_at`; the ledger and the
+//! projection agree, as `verify` checks) and calls the library's sweep with
+//! its own `now`. Warnings ahead of a deadline are in `notify.rs`.
 
 use std::sync::{Arc, Barrier};
 
@@ -25,22 +26,9 @@ fn utc(s: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// Pretend the dispute entered its current rung at `at` (`YYYY-MM-DD HH:MM:SS`, UTC).
-fn entered(app: &TestApp, id: &str, at: &str) {
-    let sql = format!("UPDATE disputes SET rung_entered_at = '{at}' WHERE id = '{id}'");
-    app.sql(&sql, &sql).expect("update rung_entered_at");
-}
-
-async fn raise(app: &TestApp, urgent: bool) -> String {
-    let (s, v) = app
-        .post(
-            &app.agency(A),
-            "/v1/disputes",
-            json!({"parties": [A, B], "summary": "Strategy meeting threshold", "urgent": urgent}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v["id"].as_str().expect("id").to_string()
+/// Raise a dispute between A and B that entered its rung at `at` (UTC).
+async fn raise(app: &TestApp, urgent: bool, at: &str) -> String {
+    app.raise_at(&[A, B], urgent, false, at).await
 }
 
 async fn dispute(app: &TestApp, id: &str) -> Value {
@@ -66,8 +54,9 @@ async fn sweep(app: &TestApp, policies: Vec<Policy>, now: &str) -> Swept {
     let pool = app.pool.clone();
     let now = utc(now);
     actix_web::rt::task::spawn_blocking(move || {
+        // Warnings off here: `notify.rs` tests them.
         let policies: Vec<std::sync::Arc<Policy>> = policies.into_iter().map(Into::into).collect();
-        deadline::sweep(&mut pool.get().expect("conn"), &policies, now).expect("sweep")
+        deadline::sweep(&mut pool.get().expect("conn"), &policies, 0, now).expect("sweep")
     })
     .await
     .expect("join")
@@ -77,8 +66,7 @@ async fn sweep(app: &TestApp, policies: Vec<Policy>, now: &str) -> Swept {
 /// working days later at 17:00; missed once, even with two sweeps at once.
 async fn friday_before_a_bank_holiday(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = raise(&app, false).await;
-    entered(&app, &id, "2026-08-28 10:30:00");
+    let id = raise(&app, false, "2026-08-28 10:30:00").await;
     let v = dispute(&app, &id).await;
     // Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 September (Mon 31 August is a holiday).
     assert_eq!(v["due_at"], "2026-09-07T17:00:00Z", "{v}");
@@ -100,6 +88,7 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
             deadline::sweep(
                 &mut conn,
                 &[Policy::krscp().into()],
+                0,
                 utc("2026-09-07T17:00:01Z"),
             )
             .expect("sweep")
@@ -137,8 +126,7 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
 /// An urgent dispute is due in working hours: 2 on Friday, 6 on Tuesday.
 async fn urgent_dispute_due_in_working_hours(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = raise(&app, true).await;
-    entered(&app, &id, "2026-08-28 15:00:00");
+    let id = raise(&app, true, "2026-08-28 15:00:00").await;
     let v = dispute(&app, &id).await;
     assert_eq!(v["urgent"], true);
     assert_eq!(v["due_at"], "2026-09-01T15:00:00Z", "{v}");
@@ -151,12 +139,9 @@ async fn urgent_dispute_due_in_working_hours(backend: Backend) {
 /// `?overdue=true|false` splits the list; closed disputes are never overdue.
 async fn overdue_filter(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let late = raise(&app, false).await;
-    entered(&app, &late, "2020-01-06 09:00:00");
-    let early = raise(&app, false).await;
-    entered(&app, &early, "2099-01-05 09:00:00");
-    let closed = raise(&app, false).await;
-    entered(&app, &closed, "2020-01-06 09:00:00");
+    let late = raise(&app, false, "2020-01-06 09:00:00").await;
+    let early = raise(&app, false, "2099-01-05 09:00:00").await;
+    let closed = raise(&app, false, "2020-01-06 09:00:00").await;
     let (s, v) = app
         .post(
             &app.agency(A),
@@ -207,8 +192,7 @@ async fn overdue_filter(backend: Backend) {
 /// miss and escalates in the same transaction, and `verify` accepts it.
 async fn auto_escalation_by_policy(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = raise(&app, false).await;
-    entered(&app, &id, "2026-08-28 10:30:00");
+    let id = raise(&app, false, "2026-08-28 10:30:00").await;
     let mut auto = Policy::krscp();
     auto.rungs[0].auto_escalate = true;
     let s = sweep(&app, vec![auto.clone()], "2026-09-08T09:00:00Z").await;

@@ -202,6 +202,42 @@ impl TestApp {
         v["id"].as_str().expect("id").to_string()
     }
 
+    /// Raise a dispute between `parties` as if at `at` (`YYYY-MM-DD HH:MM:SS`,
+    /// UTC): its `raised` entry is recorded with that time (through the
+    /// library, as the first party's agency user), so the dispute entered its
+    /// rung then, in the ledger and in the tables alike. Returns its id.
+    pub async fn raise_at(
+        &self,
+        parties: &[&str],
+        urgent: bool,
+        complex: bool,
+        at: &str,
+    ) -> String {
+        use escalation_ledger::ladder::{self, Actor, Policy};
+        let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").expect("time");
+        let parties: Vec<String> = parties.iter().map(|p| p.to_string()).collect();
+        let pool = self.pool.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let actor = Actor {
+                sub: format!("user@{}", parties[0]),
+                role: Role::Agency,
+                agency: Some(parties[0].clone()),
+                partner: None,
+            };
+            let event = ladder::raise(&Policy::krscp(), &actor, &parties, urgent, complex)
+                .expect("a valid dispute");
+            let id = uuid::Uuid::new_v4().to_string();
+            let payload = json!({"summary": "Threshold for a strategy meeting", "child_ref": null});
+            escalation_ledger::db::write_tx(&mut pool.get().expect("conn"), |c| {
+                escalation_ledger::store::record_at(c, &id, &actor, &event, payload, at)
+            })
+            .expect("record the raise");
+            id
+        })
+        .await
+        .expect("join")
+    }
+
     pub async fn size(&self) -> i64 {
         let (s, v) = self.get(&self.role(Role::Auditor), "/v1/ledger/head").await;
         assert_eq!(s, 200, "{v}");
@@ -258,6 +294,16 @@ pub struct LoggedServe {
 
 impl LoggedServe {
     pub async fn start(db_url: &str, data_dir: &std::path::Path, rust_log: &str) -> Self {
+        Self::start_with(db_url, data_dir, rust_log, &[]).await
+    }
+
+    /// [`LoggedServe::start`] with extra environment variables.
+    pub async fn start_with(
+        db_url: &str,
+        data_dir: &std::path::Path,
+        rust_log: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
         let log_path = data_dir.join("stderr.log");
@@ -275,6 +321,7 @@ impl LoggedServe {
             .env("JWT_SECRET", SECRET)
             .env("DATA_DIR", data_dir)
             .env("RUST_LOG", rust_log)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()

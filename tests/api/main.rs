@@ -7,6 +7,7 @@ mod bundle;
 mod cli;
 mod concurrency;
 mod deadlines;
+mod holidays;
 mod identity;
 mod ladder_walk;
 mod ledger;

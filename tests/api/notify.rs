@@ -1,20 +1,21 @@
 //! Notifications: webhook endpoints get signed, id-only bodies for the right
 //! events; failures are retried under the same `webhook-id`; nothing is lost
-//! when the process dies before delivering.
+//! when the process dies before delivering; a deadline's approach is told once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use escalation_ledger::auth::{Claims, Keys};
-use escalation_ledger::ladder::Role;
+use escalation_ledger::deadline::{self, Swept};
+use escalation_ledger::ladder::{Policy, Role};
 use escalation_ledger::notify::{self, SenderConfig};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -592,8 +593,183 @@ async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
     );
 }
 
+/// One sweep at `now` (RFC 3339) warning `hours` working hours ahead.
+async fn sweep_at(app: &TestApp, hours: u32, now: &str) -> Swept {
+    let pool = app.pool.clone();
+    let now = chrono::DateTime::parse_from_rfc3339(now)
+        .expect("rfc 3339")
+        .with_timezone(&chrono::Utc);
+    actix_web::rt::task::spawn_blocking(move || {
+        deadline::sweep(
+            &mut pool.get().expect("conn"),
+            &[Policy::krscp().into()],
+            hours,
+            now,
+        )
+        .expect("sweep")
+    })
+    .await
+    .expect("join")
+}
+
+/// One working day before a deadline, the parties and those due to act on the
+/// rung hear `deadline_approaching` (a ledger entry, like every notification),
+/// once even when two sweepers run at once; after it, `deadline_missed`.
+async fn a_deadline_approaching_is_told_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    notify::spawn_sender(app.pool.clone(), fast_sender());
+    let (rx, base) = Receiver::start(free_listener(), 0);
+    let (kingston, k_secret) = register(
+        &app,
+        json!({"agency": "kingston-council"}),
+        &format!("{base}/kingston"),
+        None,
+    )
+    .await;
+    let (_, slg_secret) =
+        register(&app, json!({"role": "slg"}), &format!("{base}/slg"), None).await;
+    register(
+        &app,
+        json!({"role": "statutory_partner"}),
+        &format!("{base}/sp"),
+        None,
+    )
+    .await;
+    register(
+        &app,
+        json!({"agency": "richmond-council"}),
+        &format!("{base}/richmond"),
+        None,
+    )
+    .await;
+
+    // Complex, so on the SLG rung from Friday 28 August 2026 10:30: due
+    // Monday 7 September at 17:00 (Monday 31 August is a bank holiday).
+    let id = app
+        .raise_at(
+            &["kingston-council", "cafcass"],
+            false,
+            true,
+            "2026-08-28 10:30:00",
+        )
+        .await;
+    let none = sweep_at(&app, 8, "2026-09-04T16:59:00Z").await;
+    assert_eq!(
+        (none.approaching, none.missed),
+        (0, 0),
+        "nine working hours left"
+    );
+    let off = sweep_at(&app, 0, "2026-09-07T12:00:00Z").await;
+    assert_eq!(off.approaching, 0, "0 turns warnings off");
+
+    // Two sweepers at once, one working day before: one warning between them.
+    let barrier = Arc::new(Barrier::new(2));
+    let runs = (0..2).map(|_| {
+        let pool = app.pool.clone();
+        let barrier = barrier.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = pool.get().expect("conn");
+            barrier.wait();
+            let now = chrono::DateTime::parse_from_rfc3339("2026-09-04T17:00:00Z")
+                .expect("time")
+                .with_timezone(&chrono::Utc);
+            deadline::sweep(&mut conn, &[Policy::krscp().into()], 8, now).expect("sweep")
+        })
+    });
+    let total: usize = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("join").approaching)
+        .sum();
+    assert_eq!(total, 1, "one warning between the two sweeps");
+    assert_eq!(
+        sweep_at(&app, 8, "2026-09-07T09:00:00Z").await.approaching,
+        0
+    );
+    let late = sweep_at(&app, 8, "2026-09-07T17:00:01Z").await;
+    assert_eq!((late.approaching, late.missed), (0, 1));
+
+    wait_until("three notifications each for kingston and slg", 30, || {
+        rx.on("/kingston").len() >= 3 && rx.on("/slg").len() >= 3
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    for (path, secret) in [("/kingston", &k_secret), ("/slg", &slg_secret)] {
+        let got = rx.on(path);
+        let bodies: Vec<Value> = got.iter().map(check_body).collect();
+        let types: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            ["raised", "deadline_approaching", "deadline_missed"],
+            "{path}"
+        );
+        assert_eq!(bodies[1]["dispute_id"], id.as_str());
+        assert_eq!(bodies[1]["rung"], "slg");
+        assert_eq!(bodies[1]["status"], "open");
+        assert!(got.iter().all(|g| signature_ok(secret, g)), "{path}");
+        let ids: BTreeSet<&str> = got.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids.len(), 3, "{path}: one webhook-id per entry");
+    }
+    assert!(
+        rx.on("/sp").is_empty(),
+        "statutory partners are not due to act on slg"
+    );
+    assert!(
+        rx.on("/richmond").is_empty(),
+        "a non-party agency hears nothing"
+    );
+
+    // The warning is a ledger entry by the sweeper, with the due_at it warned of.
+    let (s, history) = app
+        .get(
+            &app.agency("kingston-council"),
+            &format!("/v1/disputes/{id}/history"),
+        )
+        .await;
+    assert_eq!(s, 200, "{history}");
+    let warned: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "deadline_approaching")
+        .collect();
+    assert_eq!(warned.len(), 1, "{history}");
+    assert_eq!(
+        warned[0]["facts"],
+        json!({"rung": "slg", "due_at": "2026-09-07T17:00:00Z"})
+    );
+    assert_eq!(warned[0]["actor"]["sub"], "system:deadline-sweeper");
+    let (_, deliveries) = app
+        .get(
+            &app.role(Role::PartnershipAdmin),
+            &format!("/v1/admin/webhooks/{kingston}/deliveries"),
+        )
+        .await;
+    assert!(
+        deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["event"] == "deadline_approaching" && d["status"] == "delivered"),
+        "{deliveries}"
+    );
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+
+    // The warnings table is checked against the ledger.
+    app.sql(
+        "DELETE FROM deadline_warnings",
+        "DELETE FROM deadline_warnings",
+    )
+    .expect("tamper");
+    let r = app.verify();
+    assert!(!r.ok);
+    assert_eq!(r.mismatched_dispute.as_deref(), Some(id.as_str()), "{r:?}");
+}
+
 both_backends!(
     the_right_endpoints_get_signed_id_only_notifications,
     failures_are_retried_under_the_same_id,
-    nothing_is_lost_across_a_kill_and_restart
+    nothing_is_lost_across_a_kill_and_restart,
+    a_deadline_approaching_is_told_once
 );

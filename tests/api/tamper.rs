@@ -155,6 +155,47 @@ async fn an_altered_dispute_row_is_named(backend: Backend) {
     assert_eq!(r.mismatched_dispute.as_deref(), Some(id.as_str()), "{r:?}");
 }
 
+/// Deadlines count from `disputes.rung_entered_at`: moving it would move a
+/// deadline, so `verify` holds it to the time of the entry that put the
+/// dispute on its rung.
+async fn an_edited_rung_entered_at_is_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = history(&app).await;
+    let tok = app.agency("kingston-council");
+    let due = |v: serde_json::Value| v["due_at"].as_str().map(str::to_string);
+    let before = due(app.get(&tok, &format!("/v1/disputes/{id}")).await.1);
+    let sql =
+        format!("UPDATE disputes SET rung_entered_at = '2026-01-05 09:00:00' WHERE id = '{id}'");
+    app.sql(&sql, &sql).unwrap();
+    let after = due(app.get(&tok, &format!("/v1/disputes/{id}")).await.1);
+    assert_eq!(after.as_deref(), Some("2026-01-12T17:00:00Z"));
+    assert_ne!(before, after, "the edit moved the deadline");
+    let r = app.verify();
+    assert!(!r.ok);
+    assert_eq!(r.first_bad_seq, None);
+    assert_eq!(r.mismatched_dispute.as_deref(), Some(id.as_str()), "{r:?}");
+    let problem = r.problem.unwrap();
+    assert!(
+        problem.contains("rung_entered_at 2026-01-05T09:00:00.000000Z in the tables")
+            && problem.contains("(seq 4)"),
+        "{problem}"
+    );
+    let (code, out) = run_verify_cli(&app);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&id) && out.contains("rung_entered_at"),
+        "{out}"
+    );
+
+    // Restarting the clock from the raise instead of the escalation is caught too.
+    let app = TestApp::spawn(backend).await;
+    let id = history(&app).await;
+    let sql = format!("UPDATE disputes SET rung_entered_at = opened_at WHERE id = '{id}'");
+    app.sql(&sql, &sql).unwrap();
+    let r = app.verify();
+    assert_eq!(r.mismatched_dispute.as_deref(), Some(id.as_str()), "{r:?}");
+}
+
 both_backends!(
     the_database_refuses_to_change_entries,
     an_altered_payload_is_named,
@@ -162,6 +203,7 @@ both_backends!(
     a_rewritten_entry_is_named,
     a_deleted_entry_is_named,
     an_altered_dispute_row_is_named,
+    an_edited_rung_entered_at_is_named,
 );
 
 /// Disable the append-only triggers of the ledger and its tree (an operator with
