@@ -19,3 +19,17 @@ GRANT INSERT, DELETE ON bench_inserts TO ledger_app;
 -- The Merkle tree, checkpoints, witnesses and cosignatures are append-only.
 GRANT INSERT ON merkle_nodes, checkpoints, witnesses, cosignatures TO ledger_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON merkle_nodes, checkpoints, witnesses, cosignatures FROM ledger_app;
+-- The scrutineer's records: mediations, reviews and recommendations change
+-- status as they move; their agencies and sessions are only ever added.
+GRANT INSERT, UPDATE ON mediations, reviews, recommendations TO ledger_app;
+GRANT INSERT ON mediation_agencies, mediation_sessions TO ledger_app;
+REVOKE DELETE, TRUNCATE ON mediations, reviews, recommendations, mediation_agencies, mediation_sessions FROM ledger_app;
+-- Webhooks are deactivated, never deleted; the outbox's delivery state is updated.
+GRANT INSERT, UPDATE ON webhooks, outbox TO ledger_app;
+REVOKE DELETE, TRUNCATE ON webhooks, outbox FROM ledger_app;
+-- Whistleblowers' identities: written once, read only through the scrutineer's route.
+GRANT INSERT ON whistleblower_identities TO ledger_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON whistleblower_identities FROM ledger_app;
+-- Ladder policy documents and their activations: append-only.
+GRANT INSERT ON policies, policy_activations TO ledger_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON policies, policy_activations FROM ledger_app;

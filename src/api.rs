@@ -652,14 +652,19 @@ pub async fn migrate_dispute(
     let v = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {
             let (rec, _) = load_visible(conn, &actor, &id)?;
+            if actor.role != Role::PartnershipAdmin {
+                return Err(AppError::Forbidden(
+                    "only partnership_admin may migrate a dispute to another policy".into(),
+                ));
+            }
             let active = policy_store::active(conn)?;
-            let event = ladder::migrate(&active, &rec.state, &actor, body.rung)?;
             if body.policy != active.version {
                 return Err(AppError::Conflict(format!(
                     "a dispute can move only onto the active policy, {}",
                     active.version
                 )));
             }
+            let event = ladder::migrate(&active, &rec.state, &actor, body.rung)?;
             store::record(conn, &id, &actor, &event, json!({ "reason": reason }))?;
             let rec = store::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
             view(conn, rec, &actor)

@@ -473,7 +473,6 @@ impl Replay {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,9 +582,19 @@ mod tests {
         auto.rungs[0].auto_escalate = true;
         let ps = [std::sync::Arc::new(auto)];
         let d = [
-            open("a", Rung::from_static("agencies"), false, at(2026, 8, 28, 10, 0)),
+            open(
+                "a",
+                Rung::from_static("agencies"),
+                false,
+                at(2026, 8, 28, 10, 0),
+            ),
             open("b", Rung::from_static("slg"), false, at(2026, 8, 28, 10, 0)),
-            open("c", Rung::from_static("secretary_of_state"), false, at(2020, 1, 1, 10, 0)),
+            open(
+                "c",
+                Rung::from_static("secretary_of_state"),
+                false,
+                at(2020, 1, 1, 10, 0),
+            ),
         ];
         let none = BTreeSet::new();
         assert!(misses(&ps, &d, &none, at(2026, 9, 7, 17, 0)).is_empty());
@@ -605,9 +614,19 @@ mod tests {
         let cal = calendar();
         // Due Monday 7 September 2026 at 17:00 (see above).
         let d = [
-            open("a", Rung::from_static("agencies"), false, at(2026, 8, 28, 10, 30)),
+            open(
+                "a",
+                Rung::from_static("agencies"),
+                false,
+                at(2026, 8, 28, 10, 30),
+            ),
             // Urgent: the whole target is 8 working hours, the lead is 8: no warning.
-            open("u", Rung::from_static("agencies"), true, at(2026, 9, 4, 9, 0)),
+            open(
+                "u",
+                Rung::from_static("agencies"),
+                true,
+                at(2026, 9, 4, 9, 0),
+            ),
         ];
         let none = BTreeSet::new();
         let warn = |now, lead| approaching(&ps, &cal, &d, &none, &none, now, lead);

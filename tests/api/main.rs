@@ -13,6 +13,7 @@ mod ladder_walk;
 mod ledger;
 mod notify;
 mod openapi;
+mod policies;
 mod ratelimit;
 mod redaction;
 mod scrutiny;
