@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::admin_api;
-use crate::auth::Caller;
+use crate::authz::{self, Allowed, DisputeFacts, ForDispute, ListScope};
 use crate::checkpoint::{self, LogKey};
 use crate::cosign::{self, StoredCosignature, Witness};
 use crate::db::{read_tx, write_tx, DbConn, Pool};
@@ -208,23 +208,34 @@ pub struct Head {
     pub head_hash: Option<String>,
 }
 
-/// Who may read free text and `child_ref`: everyone but the auditor.
+/// Who may read free text and `child_ref` ([`authz::TEXT_READERS`]).
 fn reads_text(actor: &Actor) -> bool {
-    actor.role != Role::Auditor
+    authz::reads_free_text(actor)
 }
 
-/// An agency user sees only disputes their agency is party to; a miss is a 404.
-/// A chief officer sees disputes that have reached or passed `chief_executives`.
-/// A miss is a 404 for them too.
-fn visible(actor: &Actor, d: &ladder::Dispute) -> bool {
-    match actor.role {
-        Role::Agency => actor.agency.as_ref().is_some_and(|a| d.parties.contains(a)),
-        Role::ChiefOfficer => d.rung >= CHIEF_OFFICER_FROM,
-        _ => true,
+/// Chief officers see disputes that have reached or passed this rung. The one
+/// place that says so: [`dispute_facts`] and the list filter both use it.
+const CHIEF_OFFICER_FROM: Rung = Rung::ChiefExecutives;
+
+/// What the access table ([`crate::authz`]) needs to know about a dispute.
+pub fn dispute_facts(d: &ladder::Dispute) -> DisputeFacts<'_> {
+    DisputeFacts {
+        parties: &d.parties,
+        chief_officer_may_see: d.rung >= CHIEF_OFFICER_FROM,
     }
 }
 
-const CHIEF_OFFICER_FROM: Rung = Rung::ChiefExecutives;
+/// Load dispute `id` and decide `caller`'s access to it: the actor, or a 404
+/// (no such dispute, or one the caller may not see) or 403.
+pub fn load_for(
+    conn: &mut DbConn,
+    caller: ForDispute,
+    id: &str,
+) -> Result<(Actor, DisputeRecord), AppError> {
+    let rec = store::load_dispute(conn, id)?.ok_or_else(AppError::not_found)?;
+    let actor = caller.check(&dispute_facts(&rec.state))?;
+    Ok((actor, rec))
+}
 
 fn text_field(payload: &Option<Value>, key: &str) -> Option<String> {
     payload
@@ -353,7 +364,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
     responses((status = 200, body = [Agency]), (status = 401, body = Problem)))]
 pub async fn list_agencies(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
     let list = run(&state.pool, store::list_agencies).await?;
     Ok(HttpResponse::Ok().json(list))
@@ -367,7 +378,7 @@ pub async fn list_agencies(
               (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn raise_dispute(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     body: web::Json<RaiseDispute>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
@@ -428,15 +439,13 @@ pub async fn raise_dispute(
               (status = 404, body = Problem)))]
 pub async fn get_dispute(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let v = run(&state.pool, move |conn| {
         read_tx(conn, |conn| {
-            let rec = store::load_dispute(conn, &id)?
-                .filter(|r| visible(&actor, &r.state))
-                .ok_or_else(AppError::not_found)?;
+            let (actor, rec) = load_for(conn, caller, &id)?;
             view(conn, rec, &actor)
         })
     })
@@ -464,7 +473,7 @@ pub struct ListQuery {
               (status = 401, body = Problem)))]
 pub async fn list_disputes(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -475,21 +484,26 @@ pub async fn list_disputes(
             "limit must be 1 to 200 and offset not negative".into(),
         ));
     }
+    // The list holds the disputes the caller sees (`authz::DISPUTE_READERS`).
+    let scope = authz::list_scope(&actor);
     let filter = ListFilter {
         status: q.status,
         rung: q.rung,
         agency: q.agency,
         overdue: q.overdue,
         now: chrono::Utc::now().naive_utc(),
-        visible_to_agency: match actor.role {
-            Role::Agency => actor.agency.clone(),
+        visible_to_agency: match &scope {
+            ListScope::PartyOf(a) => Some(a.clone()),
             _ => None,
         },
-        min_rung: (actor.role == Role::ChiefOfficer).then_some(CHIEF_OFFICER_FROM),
+        min_rung: (scope == ListScope::ChiefOfficerRung).then_some(CHIEF_OFFICER_FROM),
         limit: limit + 1,
         offset,
     };
     let items = run(&state.pool, move |conn| {
+        if scope == ListScope::Nothing {
+            return Ok(Vec::new());
+        }
         read_tx(conn, |conn| {
             store::list_disputes(conn, &filter)?
                 .into_iter()
@@ -512,19 +526,19 @@ pub async fn list_disputes(
 /// [`act`] for the commands whose only input is a required `reason`.
 async fn act_with_reason(
     state: &AppState,
-    actor: Actor,
+    caller: ForDispute,
     id: String,
     cmd: Command,
     reason: &str,
 ) -> Result<HttpResponse, AppError> {
     let reason = text("reason", reason)?;
-    act(state, actor, id, cmd, json!({ "reason": reason })).await
+    act(state, caller, id, cmd, json!({ "reason": reason })).await
 }
 
 /// Apply one ladder command to a dispute and answer with the dispute after it.
 async fn act(
     state: &AppState,
-    actor: Actor,
+    caller: ForDispute,
     id: String,
     cmd: Command,
     payload: Value,
@@ -533,9 +547,7 @@ async fn act(
     let key = state.whistleblowing_key.clone();
     let v = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {
-            let rec = store::load_dispute(conn, &id)?
-                .filter(|r| visible(&actor, &r.state))
-                .ok_or_else(AppError::not_found)?;
+            let (actor, rec) = load_for(conn, caller, &id)?;
             // A whistleblower keeps acting under their pseudonym on their concern.
             let actor = key.mask_for(&rec.state, actor);
             // A dispute keeps the rules it was raised under.
@@ -571,7 +583,7 @@ async fn act(
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn propose(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     id: web::Path<String>,
     body: web::Json<ProposeBody>,
 ) -> Result<HttpResponse, AppError> {
@@ -581,7 +593,7 @@ pub async fn propose(
     };
     act(
         &state,
-        actor,
+        caller,
         id.into_inner(),
         cmd,
         json!({ "resolution": resolution }),
@@ -596,13 +608,13 @@ pub async fn propose(
               (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn accept(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, pid) = path.into_inner();
     act(
         &state,
-        actor,
+        caller,
         id,
         Command::Accept { proposal_id: pid },
         json!({}),
@@ -618,14 +630,14 @@ pub async fn accept(
               (status = 422, body = Problem)))]
 pub async fn reject(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     path: web::Path<(String, String)>,
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     let (id, pid) = path.into_inner();
     act_with_reason(
         &state,
-        actor,
+        caller,
         id,
         Command::Reject { proposal_id: pid },
         &body.reason,
@@ -641,13 +653,13 @@ pub async fn reject(
               (status = 422, body = Problem)))]
 pub async fn escalate(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     id: web::Path<String>,
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     act_with_reason(
         &state,
-        actor,
+        caller,
         id.into_inner(),
         Command::Escalate,
         &body.reason,
@@ -663,13 +675,13 @@ pub async fn escalate(
               (status = 422, body = Problem)))]
 pub async fn withdraw(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     id: web::Path<String>,
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     act_with_reason(
         &state,
-        actor,
+        caller,
         id.into_inner(),
         Command::Withdraw,
         &body.reason,
@@ -683,17 +695,17 @@ pub async fn withdraw(
               (status = 404, body = Problem)))]
 pub async fn history(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let with_text = reads_text(&actor);
-    let list = run(&state.pool, move |conn| {
+    let (with_text, list) = run(&state.pool, move |conn| {
         read_tx(conn, |conn| {
-            store::load_dispute(conn, &id)?
-                .filter(|r| visible(&actor, &r.state))
-                .ok_or_else(AppError::not_found)?;
-            store::entries(conn, Some(&id), 0, i64::MAX)
+            let (actor, _) = load_for(conn, caller, &id)?;
+            Ok((
+                reads_text(&actor),
+                store::entries(conn, Some(&id), 0, i64::MAX)?,
+            ))
         })
     })
     .await?;
@@ -701,23 +713,12 @@ pub async fn history(
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// The whole ledger spans every dispute, so agency users may not read it.
-fn ledger_reader(actor: &Actor) -> Result<(), AppError> {
-    if actor.role == Role::Agency {
-        return Err(AppError::Forbidden(
-            "agency users read their own disputes' history, not the whole ledger".into(),
-        ));
-    }
-    Ok(())
-}
-
 #[utoipa::path(get, path = "/v1/ledger/head", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, body = Head), (status = 403, body = Problem)))]
 pub async fn ledger_head(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    ledger_reader(&actor)?;
     let h = run(&state.pool, |conn| Ok(store::head(conn)?)).await?;
     Ok(HttpResponse::Ok().json(match h {
         Some((seq, hash)) => Head {
@@ -746,10 +747,9 @@ pub struct EntriesQuery {
               (status = 403, body = Problem)))]
 pub async fn ledger_entries(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     q: web::Query<EntriesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ledger_reader(&actor)?;
     let from = q.from.unwrap_or(0);
     let limit = q.limit.unwrap_or(100);
     if from < 0 || !(1..=1000).contains(&limit) {
@@ -770,9 +770,8 @@ pub async fn ledger_entries(
     responses((status = 200, body = VerifyReport), (status = 403, body = Problem)))]
 pub async fn ledger_verify(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    ledger_reader(&actor)?;
     let report = run(&state.pool, verify::verify).await?;
     if !report.ok {
         tracing::error!(first_bad_seq = ?report.first_bad_seq, problem = ?report.problem, "ledger verification failed");
@@ -786,13 +785,12 @@ pub async fn ledger_verify(
               (status = 409, description = "The stored tree no longer matches an earlier checkpoint", body = Problem)))]
 pub async fn ledger_export(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
 ) -> Result<HttpResponse, AppError> {
     use crate::bundle::{self, Payloads};
     use actix_web::web::Bytes;
     use futures_util::StreamExt as _;
 
-    ledger_reader(&actor)?;
     let payloads = if reads_text(&actor) {
         Payloads::Included
     } else {
@@ -874,7 +872,7 @@ pub struct InclusionProof {
     responses((status = 200, body = InclusionProof), (status = 400, body = Problem)))]
 pub async fn inclusion_proof(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
     q: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -924,7 +922,7 @@ pub struct ConsistencyProof {
     responses((status = 200, body = ConsistencyProof), (status = 400, body = Problem)))]
 pub async fn consistency_proof(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
     q: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -953,7 +951,7 @@ pub async fn consistency_proof(
               (status = 409, description = "The stored tree no longer matches an earlier checkpoint; nothing is signed", body = Problem)))]
 pub async fn get_checkpoint(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
     let key = state.log.clone();
     let note = run(&state.pool, move |conn| {
@@ -979,7 +977,7 @@ pub struct LedgerKeys {
 
 #[utoipa::path(get, path = "/v1/ledger/keys", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, body = LedgerKeys)))]
-pub async fn ledger_keys(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
+pub async fn ledger_keys(state: web::Data<AppState>, _caller: Allowed) -> HttpResponse {
     HttpResponse::Ok().json(LedgerKeys {
         origin: state.log.origin.clone(),
         log: state.log.verifier_key(),
@@ -1004,14 +1002,9 @@ pub struct RegisterWitness {
               (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise", body = Problem)))]
 pub async fn register_witness(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     body: web::Json<RegisterWitness>,
 ) -> Result<HttpResponse, AppError> {
-    if actor.role != Role::PartnershipAdmin {
-        return Err(AppError::Forbidden(
-            "only partnership_admin registers witnesses".into(),
-        ));
-    }
     let verifier = cosign::parse_key(&body.name, &body.key)?;
     let w = run(&state.pool, move |conn| {
         write_tx(conn, |conn| cosign::register(conn, &actor, &verifier))
@@ -1025,7 +1018,7 @@ pub async fn register_witness(
     responses((status = 200, body = [Witness]), (status = 401, body = Problem)))]
 pub async fn list_witnesses(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
     let list = run(&state.pool, |conn| Ok(cosign::list(conn)?)).await?;
     Ok(HttpResponse::Ok().json(list))
@@ -1049,7 +1042,7 @@ pub struct CosignatureBody {
               (status = 422, description = "Unknown witness, or the line does not verify over that checkpoint", body = Problem)))]
 pub async fn post_cosignature(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
     body: web::Json<CosignatureBody>,
 ) -> Result<HttpResponse, AppError> {
     let CosignatureBody { size, cosignature } = body.into_inner();
@@ -1080,7 +1073,7 @@ pub struct Witnessed {
               (status = 404, description = "No checkpoint has been signed yet", body = Problem)))]
 pub async fn checkpoint_witnessed(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
     let quorum = state.witness_quorum;
     let (size, cosigned_by) = run(&state.pool, |conn| {
@@ -1122,7 +1115,7 @@ pub struct RedactBody {
               (status = 422, body = Problem)))]
 pub async fn redact_entry(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     seq: web::Path<i64>,
     body: web::Json<RedactBody>,
 ) -> Result<HttpResponse, AppError> {
@@ -1149,9 +1142,8 @@ pub async fn redact_entry(
               (status = 403, body = Problem)))]
 pub async fn list_redactions(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    redaction::may_list(&actor)?;
     let list = run(&state.pool, |conn| Ok(redaction::list(conn)?)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -1172,15 +1164,6 @@ pub struct RegisterWebhook {
     pub secret: Option<String>,
 }
 
-fn admin_only(actor: &Actor) -> Result<(), AppError> {
-    if actor.role != Role::PartnershipAdmin {
-        return Err(AppError::Forbidden(
-            "only partnership_admin manages webhooks".into(),
-        ));
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/v1/admin/webhooks", tag = "notifications", security(("bearer" = [])),
     request_body = RegisterWebhook,
     responses((status = 201, description = "Registered; the secret is shown this once", body = Registered),
@@ -1188,10 +1171,9 @@ fn admin_only(actor: &Actor) -> Result<(), AppError> {
               (status = 422, description = "Bad URL or secret, or unknown agency", body = Problem)))]
 pub async fn register_webhook(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     body: web::Json<RegisterWebhook>,
 ) -> Result<HttpResponse, AppError> {
-    admin_only(&actor)?;
     let RegisterWebhook {
         target,
         url,
@@ -1214,9 +1196,8 @@ pub async fn register_webhook(
               (status = 403, body = Problem)))]
 pub async fn list_webhooks(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    admin_only(&actor)?;
     let list = run(&state.pool, |conn| read_tx(conn, notify::list)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -1228,10 +1209,9 @@ pub async fn list_webhooks(
               (status = 409, description = "Already deactivated", body = Problem)))]
 pub async fn deactivate_webhook(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    admin_only(&actor)?;
     let id = id.into_inner();
     let w = run(&state.pool, move |conn| {
         write_tx(conn, |conn| notify::deactivate(conn, &actor, &id))
@@ -1247,10 +1227,9 @@ pub async fn deactivate_webhook(
               (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn webhook_deliveries(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    admin_only(&actor)?;
     let id = id.into_inner();
     let list = run(&state.pool, move |conn| {
         read_tx(conn, |conn| notify::deliveries(conn, &id, 10_000))
