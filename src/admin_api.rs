@@ -1,6 +1,7 @@
 //! The scrutineer's admin endpoints under `/v1/admin/`: mediations, independent
-//! reviews and formal recommendations to the SLG. Parse and authorise here;
-//! the rules and the SQL are in [`crate::scrutiny`].
+//! reviews and formal recommendations to the SLG. Parse here; who may call
+//! each route is [`crate::authz`]'s table; the rules and the SQL are in
+//! [`crate::scrutiny`].
 
 use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
@@ -8,18 +9,13 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{run, AppState};
-use crate::auth::Caller;
+use crate::authz::{Allowed, ForDispute};
 use crate::db::{read_tx, write_tx, DbConn};
 use crate::error::{AppError, Problem};
-use crate::ladder::Role;
 use crate::scrutiny::{
-    self, parse_date, require, text, Attendee, MediationView, RecommendationStatus,
-    RecommendationView, ReviewView,
+    self, parse_date, text, Attendee, MediationView, RecommendationStatus, RecommendationView,
+    ReviewView,
 };
-
-const MEDIATION_READERS: &[Role] = &[Role::Scrutineer, Role::PartnershipAdmin];
-const REVIEW_READERS: &[Role] = &[Role::Scrutineer, Role::PartnershipAdmin];
-const RECOMMENDATION_READERS: &[Role] = &[Role::Scrutineer, Role::Slg, Role::PartnershipAdmin];
 
 // ---- bodies ----
 
@@ -139,10 +135,9 @@ fn recommendation(conn: &mut DbConn, id: &str) -> Result<RecommendationView, App
               (status = 422, body = Problem)))]
 pub async fn open_mediation(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     body: web::Json<OpenMediation>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "open a mediation")?;
     let b = body.into_inner();
     let payload = json!({ "topic": text("topic", &b.topic)? });
     let v = run(&state.pool, move |conn| {
@@ -167,11 +162,10 @@ pub async fn open_mediation(
               (status = 422, body = Problem)))]
 pub async fn record_session(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
     body: web::Json<SessionBody>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "record a mediation session")?;
     let b = body.into_inner();
     let date = parse_date("date", &b.date)?;
     let payload = json!({ "notes": text("notes", &b.notes)? });
@@ -195,11 +189,10 @@ pub async fn record_session(
               (status = 422, body = Problem)))]
 pub async fn close_mediation(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
     body: web::Json<CloseMediation>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "close a mediation")?;
     let payload = json!({ "outcome": text("outcome", &body.outcome)? });
     let id = id.into_inner();
     let v = run(&state.pool, move |conn| {
@@ -216,9 +209,8 @@ pub async fn close_mediation(
     responses((status = 200, body = [MediationView]), (status = 403, body = Problem)))]
 pub async fn list_mediations(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, MEDIATION_READERS, "read mediations")?;
     let v = run(&state.pool, |conn| {
         read_tx(conn, |conn| scrutiny::mediations(conn, None))
     })
@@ -232,10 +224,9 @@ pub async fn list_mediations(
               (status = 404, body = Problem)))]
 pub async fn get_mediation(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, MEDIATION_READERS, "read mediations")?;
     let id = id.into_inner();
     let v = run(&state.pool, move |conn| {
         read_tx(conn, |conn| mediation(conn, &id))
@@ -254,18 +245,15 @@ pub async fn get_mediation(
               (status = 422, body = Problem)))]
 pub async fn request_review(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    caller: ForDispute,
     body: web::Json<RequestReview>,
 ) -> Result<HttpResponse, AppError> {
-    require(
-        &actor,
-        &[Role::Agency, Role::PartnershipAdmin],
-        "request an independent review",
-    )?;
     let b = body.into_inner();
     let payload = json!({ "concern": text("concern", &b.concern)? });
     let v = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {
+            // The table decides on the dispute the body names.
+            let (actor, _, _) = crate::api::load_for(conn, caller, &b.dispute_id)?;
             let id = scrutiny::request_review(
                 conn,
                 &actor,
@@ -306,11 +294,10 @@ async fn review_step(
               (status = 422, body = Problem)))]
 pub async fn accept_review(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
     body: web::Json<ReviewDecision>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "accept a review")?;
     let payload = json!({ "reason": text("reason", &body.reason)? });
     review_step(
         &state,
@@ -331,11 +318,10 @@ pub async fn accept_review(
               (status = 422, body = Problem)))]
 pub async fn decline_review(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
     body: web::Json<ReviewDecision>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "decline a review")?;
     let payload = json!({ "reason": text("reason", &body.reason)? });
     review_step(
         &state,
@@ -356,11 +342,10 @@ pub async fn decline_review(
               (status = 422, body = Problem)))]
 pub async fn record_findings(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
     body: web::Json<FindingsBody>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "record review findings")?;
     let payload = json!({ "findings": text("findings", &body.findings)? });
     review_step(
         &state,
@@ -376,9 +361,8 @@ pub async fn record_findings(
     responses((status = 200, body = [ReviewView]), (status = 403, body = Problem)))]
 pub async fn list_reviews(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, REVIEW_READERS, "read reviews")?;
     let v = run(&state.pool, |conn| {
         read_tx(conn, |conn| scrutiny::reviews(conn, None))
     })
@@ -395,10 +379,9 @@ pub async fn list_reviews(
               (status = 422, body = Problem)))]
 pub async fn issue_recommendation(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     body: web::Json<IssueRecommendation>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Scrutineer], "issue a recommendation")?;
     let b = body.into_inner();
     let text_v = text("text", &b.text)?;
     let theme = match (&b.dispute_id, &b.theme) {
@@ -435,11 +418,10 @@ pub async fn issue_recommendation(
               (status = 422, body = Problem)))]
 pub async fn respond(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     id: web::Path<String>,
     body: web::Json<RecommendationResponse>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, &[Role::Slg], "respond to a recommendation")?;
     let b = body.into_inner();
     let payload = match (b.accepted, &b.actions, &b.reasons) {
         (true, Some(a), None) => json!({ "actions": text("actions", a)? }),
@@ -473,10 +455,9 @@ pub async fn respond(
               (status = 403, body = Problem)))]
 pub async fn list_recommendations(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    _caller: Allowed,
     q: web::Query<RecommendationQuery>,
 ) -> Result<HttpResponse, AppError> {
-    require(&actor, RECOMMENDATION_READERS, "read recommendations")?;
     let status = q.into_inner().status;
     let today = scrutiny::today();
     let v = run(&state.pool, move |conn| {

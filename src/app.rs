@@ -124,8 +124,10 @@ pub fn server(
 }
 
 /// Log every refused request (403, and 404 for an authenticated caller, which
-/// may hide a dispute they may not see) at warn with `sub`, `role`, route and
-/// reason; never the token. 401s are logged where the token is checked.
+/// may hide a dispute they may not see) at warn with `sub`, `role`, route (the
+/// path and the access table's route id) and reason (for a hidden dispute, why
+/// the caller may not see it, which the response does not say); never the
+/// token. 401s are logged where the token is checked.
 async fn log_refusals(
     req: actix_web::dev::ServiceRequest,
     next: middleware::Next<impl actix_web::body::MessageBody>,
@@ -149,9 +151,14 @@ async fn log_refusals(
                 .unwrap_or_default();
             // Never a whistleblower's sub (nor their pseudonym beside it).
             let state = res.request().app_data::<web::Data<AppState>>().cloned();
+            let route_id = res
+                .request()
+                .extensions()
+                .get::<crate::authz::RouteId>()
+                .map_or("", |r| r.0);
             let sub =
                 whistleblowing::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
-            tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, status, reason = %reason, "request refused");
+            tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, route_id = %route_id, status, reason = %reason, "request refused");
         } else if status == 403 {
             tracing::warn!(%method, route = %route, status, "request refused");
         }

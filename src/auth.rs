@@ -1,11 +1,11 @@
 //! Bearer tokens. The embedded default (and the tests) use HS256 JWTs carrying
 //! `sub`, `role`, `agency`, `partner`, `exp`, checked with one secret ([`Keys`]);
 //! production uses asymmetric tokens checked against a JWKS ([`crate::jwks`]).
-//! [`Authenticator`] is whichever is configured; [`Caller`] dispatches to it.
+//! [`Authenticator`] is whichever is configured; [`authenticate`] dispatches to it.
 
 use std::path::Path;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{http::header, web, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -177,46 +177,40 @@ impl Authenticator {
     }
 }
 
-/// The authenticated caller of a `/v1` request.
-#[derive(Debug, Clone)]
-pub struct Caller(pub Actor);
-
-impl FromRequest for Caller {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let bearer = bearer(req);
-        let route = req.path().to_string();
-        let req = req.clone();
-        Box::pin(async move {
-            let (auth, token) = bearer?;
-            match auth.check(&token).await {
-                Ok(actor) => {
-                    // For the refusal log (`app::log_refusals`): who was refused.
-                    actix_web::HttpMessage::extensions_mut(&req).insert(actor.clone());
-                    Ok(Caller(actor))
-                }
-                Err(r) => {
-                    // Never the token itself: the reason, the sub if known, the route.
-                    // Never a whistleblower's sub (see `whistleblowing::loggable_sub`).
-                    let sub = match &r.sub {
-                        Some(sub) => {
-                            let state = req.app_data::<web::Data<crate::api::AppState>>();
-                            let state = state.map(|s| s.get_ref());
-                            Some(crate::whistleblowing::loggable_sub(state, sub).await)
-                        }
-                        None => None,
-                    };
-                    tracing::warn!(route = %route, reason = %r.reason, sub = ?sub, "token refused");
-                    Err(AppError::Unauthorized(format!(
-                        "invalid token: {}",
-                        r.reason
-                    )))
-                }
+/// Authenticate a `/v1` request: its bearer token's actor, or a 401. Handlers
+/// do not call this: they take their caller from the extractors in
+/// [`crate::authz`], which authenticate with it and then apply the access table.
+pub fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Actor, AppError>> {
+    let bearer = bearer(req);
+    let route = req.path().to_string();
+    let req = req.clone();
+    Box::pin(async move {
+        let (auth, token) = bearer?;
+        match auth.check(&token).await {
+            Ok(actor) => {
+                // For the refusal log (`app::log_refusals`): who was refused.
+                actix_web::HttpMessage::extensions_mut(&req).insert(actor.clone());
+                Ok(actor)
             }
-        })
-    }
+            Err(r) => {
+                // Never the token itself: the reason, the sub if known, the route.
+                // Never a whistleblower's sub (see `whistleblowing::loggable_sub`).
+                let sub = match &r.sub {
+                    Some(sub) => {
+                        let state = req.app_data::<web::Data<crate::api::AppState>>();
+                        let state = state.map(|s| s.get_ref());
+                        Some(crate::whistleblowing::loggable_sub(state, sub).await)
+                    }
+                    None => None,
+                };
+                tracing::warn!(route = %route, reason = %r.reason, sub = ?sub, "token refused");
+                Err(AppError::Unauthorized(format!(
+                    "invalid token: {}",
+                    r.reason
+                )))
+            }
+        }
+    })
 }
 
 fn bearer(req: &HttpRequest) -> Result<(Authenticator, String), AppError> {

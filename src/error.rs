@@ -16,10 +16,18 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// Refused by the rules of the domain (a rung's, a redaction's): 403 `forbidden`.
     #[error("{0}")]
     Forbidden(String),
+    /// Refused by the access table ([`crate::authz`]): 403 `access-denied`.
+    #[error("{0}")]
+    Denied(String),
     #[error("{0}")]
     NotFound(String),
+    /// A dispute the caller may not see ([`crate::authz`]): answered exactly as
+    /// [`AppError::not_found`]; the reason (the `Display`) goes to the log only.
+    #[error("not visible: {0}")]
+    Hidden(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -47,6 +55,8 @@ pub struct Problem {
     pub detail: String,
 }
 
+const NO_SUCH_DISPUTE: &str = "no such dispute";
+
 impl AppError {
     fn slug(&self) -> &'static str {
         match self {
@@ -54,7 +64,8 @@ impl AppError {
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
-            AppError::NotFound(_) => "not-found",
+            AppError::Denied(_) => "access-denied",
+            AppError::NotFound(_) | AppError::Hidden(_) => "not-found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -65,7 +76,7 @@ impl AppError {
     }
 
     pub fn not_found() -> Self {
-        AppError::NotFound("no such dispute".into())
+        AppError::NotFound(NO_SUCH_DISPUTE.into())
     }
 }
 
@@ -75,8 +86,8 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) | AppError::Denied(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) | AppError::Hidden(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -93,6 +104,8 @@ impl ResponseError for AppError {
                 tracing::error!(%cause, "internal error");
                 "internal error; the cause is in the service log".to_string()
             }
+            // The same answer as for a dispute that does not exist.
+            AppError::Hidden(_) => NO_SUCH_DISPUTE.to_string(),
             other => other.to_string(),
         };
         let problem = Problem {

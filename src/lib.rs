@@ -8,6 +8,7 @@ pub mod admin_api;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod authz;
 pub mod bundle;
 pub mod calendar;
 pub mod checkpoint;

@@ -7,10 +7,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::api::{run, AppState};
-use crate::auth::Caller;
+use crate::authz::Allowed;
 use crate::db::{read_tx, write_tx};
 use crate::error::{AppError, Problem};
-use crate::ladder::Role;
 use crate::policy_store::{self, PolicyDocument, PolicySummary, Source};
 
 /// Activate a policy: one shipped with the service, by `version`, or a new
@@ -31,7 +30,7 @@ pub struct ActivatePolicy {
               (status = 401, body = Problem)))]
 pub async fn list_policies(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
     let list = run(&state.pool, |conn| read_tx(conn, policy_store::list)).await?;
     let summaries: Vec<PolicySummary> = list.into_iter().map(|d| d.summary).collect();
@@ -44,7 +43,7 @@ pub async fn list_policies(
               (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_policy(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed,
     version: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let version = version.into_inner();
@@ -68,14 +67,9 @@ pub async fn get_policy(
               (status = 422, description = "The document is invalid; the detail names the line", body = Problem)))]
 pub async fn activate_policy(
     state: web::Data<AppState>,
-    Caller(actor): Caller,
+    Allowed(actor): Allowed,
     body: web::Json<ActivatePolicy>,
 ) -> Result<HttpResponse, AppError> {
-    if actor.role != Role::PartnershipAdmin {
-        return Err(AppError::Forbidden(
-            "only partnership_admin may activate a policy".into(),
-        ));
-    }
     let body = body.into_inner();
     let doc = run(&state.pool, move |conn| {
         write_tx(conn, |conn| {

@@ -178,8 +178,8 @@ impl RateLimits {
 
 /// The `sub` claim of the bearer token, decoded WITHOUT checking the signature.
 ///
-/// It is only a bucket key, so the token is not verified twice: the `Caller`
-/// extractor verifies it once and refuses a bad one with 401. A client forging
+/// It is only a bucket key, so the token is not verified twice: `auth::authenticate`
+/// (behind the `authz` extractors) verifies it once and refuses a bad one with 401. A client forging
 /// `sub`s only spreads its own requests over more buckets, and the per-address
 /// limit (checked first) still applies. A forged `sub` naming someone else would
 /// drain their bucket, so a request answered 401 gives its subject token back

@@ -91,18 +91,6 @@ pub fn text(field: &str, v: &str) -> Result<String, AppError> {
     Ok(t.to_string())
 }
 
-/// The caller must hold one of `roles`.
-pub fn require(actor: &Actor, roles: &[Role], what: &str) -> Result<(), AppError> {
-    if roles.contains(&actor.role) {
-        return Ok(());
-    }
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    Err(AppError::Forbidden(format!(
-        "only {} may {what}",
-        names.join(" or ")
-    )))
-}
-
 /// A calendar date written exactly `YYYY-MM-DD`.
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, AppError> {
     let d = (s.len() == 10)
@@ -164,27 +152,34 @@ pub fn outcome_proposal<'a>(policy: &Policy, d: &'a Dispute) -> Option<&'a str> 
         .map(|p| p.id.as_str())
 }
 
-/// Who may request an independent review of dispute `d`: an agency user whose
-/// agency is a party (any other agency user gets a 404, as for the dispute
-/// itself), or a partnership_admin acting on behalf of a child or family.
-pub fn may_request_review(actor: &Actor, d: &Dispute, on_behalf: bool) -> Result<(), AppError> {
-    match actor.role {
-        Role::Agency => {
-            if actor.agency.as_ref().is_some_and(|a| d.parties.contains(a)) {
-                Ok(())
-            } else {
-                Err(AppError::not_found())
-            }
-        }
-        Role::PartnershipAdmin if on_behalf => Ok(()),
-        Role::PartnershipAdmin => Err(AppError::Unprocessable(
+/// A partnership_admin requests a review only on behalf of a child or family.
+/// (Who may request one at all is [`crate::authz`]'s table: a party agency's
+/// user or a partnership_admin.)
+pub fn on_behalf_rule(actor: &Actor, on_behalf: bool) -> Result<(), AppError> {
+    if actor.role == Role::PartnershipAdmin && !on_behalf {
+        return Err(AppError::Unprocessable(
             "a partnership_admin requests a review on behalf of a child or family: \
              set on_behalf_of_child_or_family"
                 .into(),
-        )),
-        _ => Err(AppError::Forbidden(
-            "only a party agency or a partnership_admin may request an independent review".into(),
-        )),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a recorded `review_requested` entry was made by someone who could
+/// (`verify`'s replay): an agency user whose agency is a party to dispute `d`,
+/// or a partnership_admin acting on behalf of a child or family.
+fn requester_could(actor: &Actor, d: &Dispute, on_behalf: bool) -> Result<(), String> {
+    let party =
+        actor.role == Role::Agency && actor.agency.as_ref().is_some_and(|a| d.parties.contains(a));
+    let admin = actor.role == Role::PartnershipAdmin && on_behalf;
+    if party || admin {
+        Ok(())
+    } else {
+        Err(format!(
+            "a {} who is not a party agency's user, nor a partnership_admin on behalf of a child or family",
+            actor.role
+        ))
     }
 }
 
@@ -490,7 +485,6 @@ pub fn open_mediation(
     agencies: Vec<String>,
     payload: Value,
 ) -> Result<String, AppError> {
-    require(actor, &[Role::Scrutineer], "open a mediation")?;
     check_agencies(&agencies)?;
     unknown_agencies(conn, &agencies)?;
     let ladder = match &dispute_id {
@@ -550,7 +544,6 @@ pub fn record_session(
     attendees: Vec<Attendee>,
     payload: Value,
 ) -> Result<(), AppError> {
-    require(actor, &[Role::Scrutineer], "record a mediation session")?;
     if attendees.is_empty() {
         return Err(AppError::Unprocessable(
             "attendees must name at least one attendee".into(),
@@ -598,7 +591,6 @@ pub fn close_mediation(
     id: &str,
     payload: Value,
 ) -> Result<(), AppError> {
-    require(actor, &[Role::Scrutineer], "close a mediation")?;
     let m = mediation_row(conn, id)?;
     if m.status != "open" {
         return Err(AppError::Conflict("the mediation is already closed".into()));
@@ -657,13 +649,8 @@ pub fn request_review(
     on_behalf: bool,
     payload: Value,
 ) -> Result<String, AppError> {
-    require(
-        actor,
-        &[Role::Agency, Role::PartnershipAdmin],
-        "request an independent review",
-    )?;
     let d = dispute(conn, dispute_id)?;
-    may_request_review(actor, &d, on_behalf)?;
+    on_behalf_rule(actor, on_behalf)?;
     let f = ReviewRequested {
         review_id: uuid::Uuid::new_v4().to_string(),
         on_behalf_of_child_or_family: on_behalf,
@@ -692,7 +679,6 @@ pub fn review_action(
     event: &'static str,
     payload: Value,
 ) -> Result<(), AppError> {
-    require(actor, &[Role::Scrutineer], "decide on or conclude a review")?;
     let mut row = reviews::table
         .find(id)
         .first::<ReviewRow>(conn)
@@ -729,7 +715,6 @@ pub fn issue_recommendation(
     response_due: NaiveDate,
     payload: Value,
 ) -> Result<String, AppError> {
-    require(actor, &[Role::Scrutineer], "issue a recommendation")?;
     if let Some(d) = &dispute_id {
         dispute(conn, d)?;
     }
@@ -759,7 +744,6 @@ pub fn respond(
     accepted: bool,
     payload: Value,
 ) -> Result<(), AppError> {
-    require(actor, &[Role::Slg], "respond to a recommendation")?;
     let row = recommendations::table
         .find(id)
         .first::<RecommendationRow>(conn)
@@ -1200,7 +1184,7 @@ impl Replay {
                 let f: ReviewRequested = read_facts(e)?;
                 let d = dispute_of(&e.dispute_id)?
                     .ok_or("a review_requested entry without a dispute_id")?;
-                may_request_review(&e.actor, d, f.on_behalf_of_child_or_family)
+                requester_could(&e.actor, d, f.on_behalf_of_child_or_family)
                     .map_err(|x| format!("review requested by someone who may not: {x}"))?;
                 if self.reviews.contains_key(&f.review_id) {
                     return Err(format!("review {} requested twice", f.review_id));

@@ -263,7 +263,8 @@ async fn refusals_are_logged_without_the_token(backend: Backend) {
         "nosy@cafcass",
         "agency",
         "/v1/ledger/entries",
-        "not the whole ledger",
+        "ledger.entries",
+        "agency may not use GET /v1/ledger/entries",
     ] {
         assert!(refused.contains(want), "{want} missing from: {refused}");
     }
