@@ -286,15 +286,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     ok(s, &v);
-    let mut res = app
-        .client
-        .get(format!("{}/v1/ledger/checkpoint", app.base))
-        .bearer_auth(app.role(Role::Auditor))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status().as_u16(), 200);
-    let signed = String::from_utf8(res.body().await.expect("body").to_vec()).expect("utf-8");
+    let signed = app.checkpoint_note().await;
     let (_, keys) = app.get(&app.role(Role::Auditor), "/v1/ledger/keys").await;
     let log = Verifier::from_key_string(keys["log"].as_str().expect("log key")).expect("key");
     let text = note::open_note(&signed, &[log]).expect("opens").text;

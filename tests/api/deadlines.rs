@@ -7,8 +7,6 @@
 //! projection agree, as `verify` checks) and calls the library's sweep with
 //! its own `now`. Warnings ahead of a deadline are in `notify.rs`.
 
-use std::sync::{Arc, Barrier};
-
 use chrono::{DateTime, Utc};
 use escalation_ledger::deadline::{self, Swept};
 use escalation_ledger::ladder::{Policy, Role};
@@ -78,26 +76,11 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
     assert!(events(&app, &id, "deadline_missed").await.is_empty());
 
     // Two sweeps at the same instant on the same database.
-    let barrier = Arc::new(Barrier::new(2));
-    let runs = (0..2).map(|_| {
-        let pool = app.pool.clone();
-        let barrier = barrier.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get().expect("conn");
-            barrier.wait();
-            deadline::sweep(
-                &mut conn,
-                &[Policy::krscp().into()],
-                0,
-                utc("2026-09-07T17:00:01Z"),
-            )
-            .expect("sweep")
-        })
-    });
-    let total: usize = futures_util::future::join_all(runs)
+    let total: usize = app
+        .sweep_twice_at_once(0, "2026-09-07T17:00:01Z")
         .await
-        .into_iter()
-        .map(|r| r.expect("join").missed)
+        .iter()
+        .map(|s| s.missed)
         .sum();
     assert_eq!(total, 1, "one miss between the two sweeps");
     assert_eq!(sweep(&app, krscp(), "2026-12-01T00:00:00Z").await.missed, 0);

@@ -238,6 +238,59 @@ impl TestApp {
         .expect("join")
     }
 
+    /// Two deadline sweeps (the KRSCP policy) at the same instant `now`
+    /// (RFC 3339) on this database, as two racing instances would run them.
+    pub async fn sweep_twice_at_once(
+        &self,
+        warning_hours: u32,
+        now: &str,
+    ) -> Vec<escalation_ledger::deadline::Swept> {
+        use std::sync::{Arc, Barrier};
+        let now = chrono::DateTime::parse_from_rfc3339(now)
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let barrier = Arc::new(Barrier::new(2));
+        let runs = (0..2).map(|_| {
+            let pool = self.pool.clone();
+            let barrier = barrier.clone();
+            actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = pool.get().expect("conn");
+                let policies = [escalation_ledger::ladder::Policy::krscp().into()];
+                barrier.wait();
+                escalation_ledger::deadline::sweep(&mut conn, &policies, warning_hours, now)
+                    .expect("sweep")
+            })
+        });
+        futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .map(|r| r.expect("join"))
+            .collect()
+    }
+
+    /// GET a text body (a signed note, say) as the auditor: status and text.
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.role(Role::Auditor))
+            .send()
+            .await
+            .expect("request");
+        let body = res.body().await.expect("body");
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// The log's current signed checkpoint note.
+    pub async fn checkpoint_note(&self) -> String {
+        let (s, note) = self.get_text("/v1/ledger/checkpoint").await;
+        assert_eq!(s, 200, "{note}");
+        note
+    }
+
     pub async fn size(&self) -> i64 {
         let (s, v) = self.get(&self.role(Role::Auditor), "/v1/ledger/head").await;
         assert_eq!(s, 200, "{v}");

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -663,23 +663,11 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
     assert_eq!(off.approaching, 0, "0 turns warnings off");
 
     // Two sweepers at once, one working day before: one warning between them.
-    let barrier = Arc::new(Barrier::new(2));
-    let runs = (0..2).map(|_| {
-        let pool = app.pool.clone();
-        let barrier = barrier.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get().expect("conn");
-            barrier.wait();
-            let now = chrono::DateTime::parse_from_rfc3339("2026-09-04T17:00:00Z")
-                .expect("time")
-                .with_timezone(&chrono::Utc);
-            deadline::sweep(&mut conn, &[Policy::krscp().into()], 8, now).expect("sweep")
-        })
-    });
-    let total: usize = futures_util::future::join_all(runs)
+    let total: usize = app
+        .sweep_twice_at_once(8, "2026-09-04T17:00:00Z")
         .await
-        .into_iter()
-        .map(|r| r.expect("join").approaching)
+        .iter()
+        .map(|s| s.approaching)
         .sum();
     assert_eq!(total, 1, "one warning between the two sweeps");
     assert_eq!(

@@ -28,18 +28,7 @@ fn proof(v: &Value) -> Vec<Hash> {
 }
 
 async fn text(app: &TestApp, path: &str) -> (u16, String) {
-    let mut res = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .bearer_auth(app.role(Role::Auditor))
-        .send()
-        .await
-        .expect("request");
-    let body = res.body().await.expect("body");
-    (
-        res.status().as_u16(),
-        String::from_utf8_lossy(&body).into_owned(),
-    )
+    app.get_text(path).await
 }
 
 /// Fetch and check a signed checkpoint with the published log key.

@@ -16,16 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
 const NAMES: [&str; 4] = ["la", "icb", "police", "scrutineer"];
 
 async fn checkpoint_note(app: &TestApp) -> String {
-    let mut res = app
-        .client
-        .get(format!("{}/v1/ledger/checkpoint", app.base))
-        .bearer_auth(app.role(Role::Auditor))
-        .send()
-        .await
-        .expect("request");
-    let body = res.body().await.expect("body");
-    assert_eq!(res.status().as_u16(), 200);
-    String::from_utf8(body.to_vec()).expect("utf-8")
+    app.checkpoint_note().await
 }
 
 async fn log_verifier(app: &TestApp) -> Verifier {
