@@ -104,7 +104,7 @@ pub struct MigrateBody {
     pub policy: String,
     /// Its rung to continue on; by default the rung of the same name.
     #[serde(default)]
-    pub rung: Option<Rung>,
+    pub rung: Option<String>,
     /// Why. Free text: erasable, never in the tables.
     pub reason: String,
 }
@@ -468,7 +468,8 @@ pub async fn get_dispute(
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub status: Option<Status>,
-    pub rung: Option<Rung>,
+    /// A rung of any policy here (`GET /v1/policies`).
+    pub rung: Option<String>,
     /// Only disputes this agency is a party to.
     pub agency: Option<String>,
     /// `true`: only open disputes past their rung's `due_at`; `false`: all others.
@@ -497,9 +498,10 @@ pub async fn list_disputes(
     }
     // The list holds the disputes the caller sees (`authz::DISPUTE_READERS`).
     let scope = authz::list_scope(&actor);
+    let q_rung = q.rung;
     let filter = ListFilter {
         status: q.status,
-        rung: q.rung,
+        rung: None,
         agency: q.agency,
         overdue: q.overdue,
         now: chrono::Utc::now().naive_utc(),
@@ -518,12 +520,15 @@ pub async fn list_disputes(
         read_tx(conn, |conn| {
             let mut filter = filter;
             let policies = policy_store::all(conn)?;
-            if let Some(r) = filter.rung {
-                if !policies.iter().any(|p| p.rule(r).is_some()) {
-                    return Err(AppError::BadRequest(format!(
-                        "no policy here has a rung '{r}'"
-                    )));
-                }
+            // Looked up, not parsed: a query never adds a rung name.
+            if let Some(name) = &q_rung {
+                let rung = policies
+                    .iter()
+                    .flat_map(|p| p.rungs.iter().map(|r| r.rung))
+                    .find(|r| r.as_str() == name);
+                filter.rung = Some(rung.ok_or_else(|| {
+                    AppError::BadRequest(format!("no policy here has a rung '{name}'"))
+                })?);
             }
             if scope == ListScope::ChiefOfficerRung {
                 let only = policies
@@ -663,7 +668,7 @@ pub async fn migrate_dispute(
                     active.version
                 )));
             }
-            let event = ladder::migrate(&active, &rec.state, &actor, body.rung)?;
+            let event = ladder::migrate(&active, &rec.state, &actor, body.rung.as_deref())?;
             store::record(conn, &id, &actor, &event, json!({ "reason": reason }))?;
             let rec = store::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
             view(conn, rec, &actor)

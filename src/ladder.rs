@@ -673,13 +673,14 @@ pub fn decide(
     }
 }
 
-/// Move an open dispute onto policy `to`, on `rung` (by default the rung of
-/// the same name, if `to` has one). Only `partnership_admin` migrates.
+/// Move an open dispute onto policy `to`, on its rung named `rung` (by
+/// default the rung of the same name as now, if `to` has one). Only
+/// `partnership_admin` migrates.
 pub fn migrate(
     to: &Policy,
     d: &Dispute,
     actor: &Actor,
-    rung: Option<Rung>,
+    rung: Option<&str>,
 ) -> Result<Event, LadderError> {
     if actor.role != Role::PartnershipAdmin {
         return Err(LadderError::Forbidden(
@@ -698,14 +699,14 @@ pub fn migrate(
             to.version
         )));
     }
-    let rung = rung.unwrap_or(d.rung);
-    if to.rule(rung).is_none() {
+    let name = rung.unwrap_or(d.rung.as_str());
+    let Some(rung) = to.rungs.iter().map(|r| r.rung).find(|r| r.as_str() == name) else {
         return Err(LadderError::Invalid(format!(
-            "policy {} has no rung '{rung}'; name one of: {}",
+            "policy {} has no rung '{name}'; name one of: {}",
             to.version,
             crate::policy::rung_names(to).join(", ")
         )));
-    }
+    };
     Ok(Event::PolicyMigrated {
         from: d.policy.clone(),
         to: to.version.clone(),
