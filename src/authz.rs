@@ -177,11 +177,13 @@ pub const EVERYONE: Roles = Roles {
 
 /// Who sees a dispute (its view, its history, its place in the list): the
 /// party agencies' users; the chief officers once it reached their rung;
-/// `slg`, `statutory_partner`, `scrutineer`, `partnership_admin` all, and the
-/// `auditor` all without free text ([`TEXT_READERS`]). Anyone else gets a 404.
+/// `slg`, `statutory_partner`, `scrutineer`, `partnership_admin` all. Anyone
+/// else gets a 404, the `auditor` too: it reads the ledger instead (hashes,
+/// events, actors, times; no free text, [`TEXT_READERS`]).
 pub const DISPUTE_READERS: Roles = Roles {
     agency: Party,
     chief_officer: ChiefOfficerRung,
+    auditor: Deny,
     ..EVERYONE
 };
 
@@ -665,7 +667,7 @@ mod tests {
             list_scope(&actor(Role::ChiefOfficer, None)),
             ListScope::ChiefOfficerRung
         );
-        assert_eq!(list_scope(&actor(Role::Auditor, None)), ListScope::All);
+        assert_eq!(list_scope(&actor(Role::Auditor, None)), ListScope::Nothing);
         assert!(!reads_free_text(&actor(Role::Auditor, None)));
         assert!(reads_free_text(&actor(Role::Slg, None)));
     }

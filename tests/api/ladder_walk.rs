@@ -291,11 +291,12 @@ async fn agencies_resolve_withdraw_and_list(backend: Backend) {
     let (_, v) = propose(&app, &app.agency(B), &id).await;
     let accept = format!("/v1/disputes/{id}/proposals/{}/accept", pid(&v));
     assert_eq!(app.post(&app.agency(C), &accept, json!({})).await.0, 404);
+    // The auditor does not see disputes, so it cannot act on one either.
     assert_eq!(
         app.post(&app.role(Role::Auditor), &accept, json!({}))
             .await
             .0,
-        403
+        404
     );
     assert_eq!(app.post(&app.agency(A), &accept, json!({})).await.0, 200);
     let (s, v) = app.post(&app.agency(B), &accept, json!({})).await;
@@ -377,12 +378,12 @@ async fn agencies_resolve_withdraw_and_list(backend: Backend) {
             .0,
         404
     );
-    // The auditor sees the dispute, not its free text.
-    let (s, v) = app
-        .get(&app.role(Role::Auditor), &format!("/v1/disputes/{id}"))
-        .await;
-    assert_eq!(s, 200);
-    assert!(v["summary"].is_null() && v["child_ref"].is_null());
+    // The auditor reads the ledger, not disputes: a 404, and an empty list.
+    let auditor = app.role(Role::Auditor);
+    let (s, _) = app.get(&auditor, &format!("/v1/disputes/{id}")).await;
+    assert_eq!(s, 404);
+    let (s, v) = app.get(&auditor, "/v1/disputes").await;
+    assert_eq!((s, v["items"].as_array().map(Vec::len)), (200, Some(0)));
     assert!(app.verify().ok);
 }
 

@@ -107,7 +107,6 @@ async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
         ("raiser", raiser.clone()),
         ("party", app.agency(B)),
         ("slg", app.role(Role::Slg)),
-        ("auditor", app.role(Role::Auditor)),
         ("partnership_admin", app.role(Role::PartnershipAdmin)),
         ("scrutineer", app.role(Role::Scrutineer)),
     ];
