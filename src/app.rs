@@ -42,6 +42,16 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
             "default ladder policy activated"
         );
     }
+    // Every stored policy document is validated at load: a document this
+    // binary cannot read stops it here, naming the line, not mid-request.
+    let policies = crate::policy_store::all(&mut conn)
+        .map_err(|e| format!("loading the ladder policies failed: {e}"))?;
+    let active = crate::policy_store::active_version(&mut conn).map_err(|e| e.to_string())?;
+    tracing::info!(
+        policies = policies.len(),
+        active = %active,
+        "ladder policies loaded"
+    );
     Ok(pool)
 }
 
