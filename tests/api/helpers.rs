@@ -205,7 +205,8 @@ impl TestApp {
     /// Raise a dispute between `parties` as if at `at` (`YYYY-MM-DD HH:MM:SS`,
     /// UTC): its `raised` entry is recorded with that time (through the
     /// library, as the first party's agency user), so the dispute entered its
-    /// rung then, in the ledger and in the tables alike. Returns its id.
+    /// rung then, in the ledger and in the tables alike, under the active
+    /// ladder policy. Returns its id.
     pub async fn raise_at(
         &self,
         parties: &[&str],
@@ -213,7 +214,7 @@ impl TestApp {
         complex: bool,
         at: &str,
     ) -> String {
-        use escalation_ledger::ladder::{self, Actor, Policy};
+        use escalation_ledger::ladder::{self, Actor};
         let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").expect("time");
         let parties: Vec<String> = parties.iter().map(|p| p.to_string()).collect();
         let pool = self.pool.clone();
@@ -224,11 +225,11 @@ impl TestApp {
                 agency: Some(parties[0].clone()),
                 partner: None,
             };
-            let event = ladder::raise(&Policy::krscp(), &actor, &parties, urgent, complex)
-                .expect("a valid dispute");
             let id = uuid::Uuid::new_v4().to_string();
             let payload = json!({"summary": "Threshold for a strategy meeting", "child_ref": null});
             escalation_ledger::db::write_tx(&mut pool.get().expect("conn"), |c| {
+                let policy = escalation_ledger::policy_store::active(c)?;
+                let event = ladder::raise(&policy, &actor, &parties, urgent, complex)?;
                 escalation_ledger::store::record_at(c, &id, &actor, &event, payload, at)
             })
             .expect("record the raise");

@@ -321,6 +321,70 @@ async fn an_uploaded_document_sets_the_rules(backend: Backend) {
     assert!(r.problem.unwrap().contains("does not hash"));
 }
 
+/// The WT 2023 agencies' rung escalates on its own when its target passes:
+/// the sweeper records the miss and the escalation by the policy's rule, and
+/// a KRSCP dispute missing the same deadline stays where it is.
+async fn a_policy_rule_escalates_on_its_own(backend: Backend) {
+    use escalation_ledger::{deadline, policy_store};
+    let app = TestApp::spawn(backend).await;
+    // Friday before the summer bank holiday: due Monday 7 September, 17:00.
+    let krscp = app
+        .raise_at(
+            &["kingston-council", "cafcass"],
+            false,
+            false,
+            "2026-08-28 10:00:00",
+        )
+        .await;
+    let (s, _) = activate(
+        &app,
+        &app.role(Role::PartnershipAdmin),
+        json!({"version": WT}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let wt = app
+        .raise_at(
+            &["richmond-council", "cafcass"],
+            false,
+            false,
+            "2026-08-28 10:00:00",
+        )
+        .await;
+    let pool = app.pool.clone();
+    let swept = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = pool.get().expect("conn");
+        let policies = policy_store::all(&mut conn).expect("policies");
+        let now = chrono::DateTime::parse_from_rfc3339("2026-09-07T17:00:01Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        deadline::sweep(&mut conn, &policies, 0, now).expect("sweep")
+    })
+    .await
+    .expect("join");
+    assert_eq!((swept.missed, swept.escalated), (2, 1), "{swept:?}");
+    let admin = app.role(Role::PartnershipAdmin);
+    let (_, d) = app.get(&admin, &format!("/v1/disputes/{wt}")).await;
+    assert_eq!(
+        (d["policy"].as_str(), d["rung"].as_str()),
+        (Some(WT), Some("partnership_executive"))
+    );
+    let (_, hist) = app.get(&admin, &format!("/v1/disputes/{wt}/history")).await;
+    let last = hist.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event"], "escalated");
+    assert_eq!(
+        last["facts"],
+        json!({"from": "agencies", "to": "partnership_executive", "rule": "auto_escalate_on_deadline"})
+    );
+    let (_, d) = app.get(&admin, &format!("/v1/disputes/{krscp}")).await;
+    assert_eq!(
+        (d["rung"].as_str(), d["overdue"].as_bool()),
+        (Some("agencies"), Some(true))
+    );
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+}
+
 /// `policy check` names the line of a bad document; `policy show` prints a
 /// shipped one.
 #[test]
@@ -370,4 +434,5 @@ both_backends!(
     a_new_policy_leaves_open_disputes_on_their_rules,
     partnership_admin_migrates_explicitly,
     an_uploaded_document_sets_the_rules,
+    a_policy_rule_escalates_on_its_own,
 );
