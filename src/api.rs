@@ -19,7 +19,7 @@ use crate::ledger::format_time;
 use crate::notify::{self, Delivery, DeliveryCounts, Registered, Target, Webhook};
 use crate::redaction::{self, Redacted, Redaction, Step};
 use crate::registry::Agency;
-use crate::scrutiny;
+use crate::scrutiny::{self, text};
 use crate::store::{self, DisputeRecord, ListFilter, StoredEntry};
 use crate::tree;
 use crate::verify::{self, VerifyReport};
@@ -29,7 +29,6 @@ use std::sync::Arc;
 
 /// Largest accepted JSON body.
 pub const BODY_LIMIT: usize = 64 * 1024;
-const TEXT_LIMIT: usize = 20_000;
 
 pub struct AppState {
     pub pool: Pool,
@@ -107,21 +106,6 @@ pub struct MigrateBody {
     pub rung: Option<String>,
     /// Why. Free text: erasable, never in the tables.
     pub reason: String,
-}
-
-fn text(field: &str, v: &str) -> Result<String, AppError> {
-    let t = v.trim();
-    if t.is_empty() {
-        return Err(AppError::Unprocessable(format!(
-            "{field} must not be empty"
-        )));
-    }
-    if t.chars().count() > TEXT_LIMIT {
-        return Err(AppError::Unprocessable(format!(
-            "{field} is longer than {TEXT_LIMIT} characters"
-        )));
-    }
-    Ok(t.to_string())
 }
 
 fn child_ref(v: &Option<String>) -> Result<Option<String>, AppError> {
@@ -519,7 +503,13 @@ pub async fn list_disputes(
         }
         read_tx(conn, |conn| {
             let mut filter = filter;
-            let policies = policy_store::all(conn)?;
+            // Rung names and chief officers' rungs come from the policies.
+            let chief = scope == ListScope::ChiefOfficerRung;
+            let policies = if q_rung.is_some() || chief {
+                policy_store::all(conn)?
+            } else {
+                Vec::new()
+            };
             // Looked up, not parsed: a query never adds a rung name.
             if let Some(name) = &q_rung {
                 let rung = policies
@@ -530,7 +520,7 @@ pub async fn list_disputes(
                     AppError::BadRequest(format!("no policy here has a rung '{name}'"))
                 })?);
             }
-            if scope == ListScope::ChiefOfficerRung {
+            if chief {
                 let only = policies
                     .iter()
                     .map(|p| (p.version.clone(), p.chief_officer_rungs()))

@@ -6,7 +6,6 @@
 //! line and column it was found at. `policy_store` keeps documents in the
 //! database and records their activation in the ledger.
 
-use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
@@ -255,15 +254,6 @@ fn parse_who(s: &str) -> Result<Who, String> {
     Role::from_str(s)
         .map(Who::Role)
         .map_err(|_| format!("'{s}' is neither 'party_agency' nor a role"))
-}
-
-impl fmt::Display for Who {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Who::PartyAgency => f.write_str("party_agency"),
-            Who::Role(r) => f.write_str(r.as_str()),
-        }
-    }
 }
 
 /// The rung names of a document in order (for messages and listings).

@@ -49,9 +49,7 @@ pub async fn get_policy(
     let version = version.into_inner();
     let doc = run(&state.pool, move |conn| {
         read_tx(conn, |conn| {
-            policy_store::list(conn)?
-                .into_iter()
-                .find(|d| d.summary.version == version)
+            policy_store::document(conn, &version)?
                 .ok_or_else(|| AppError::NotFound(format!("no policy '{version}'")))
         })
     })
@@ -83,9 +81,7 @@ pub async fn activate_policy(
                 }
             };
             let (_, p) = policy_store::activate(conn, &actor, source)?;
-            policy_store::list(conn)?
-                .into_iter()
-                .find(|d| d.summary.version == p.version)
+            policy_store::document(conn, &p.version)?
                 .ok_or_else(|| AppError::Internal("activated policy vanished".into()))
         })
     })

@@ -229,10 +229,24 @@ pub struct PolicyDocument {
 
 /// Every stored policy, then every shipped one not stored yet.
 pub fn list(conn: &mut DbConn) -> Result<Vec<PolicyDocument>, AppError> {
-    let rows: Vec<(String, String, String)> = policies::table
+    documents(conn, None)
+}
+
+/// The policy of this version, stored or shipped, if there is one.
+pub fn document(conn: &mut DbConn, version: &str) -> Result<Option<PolicyDocument>, AppError> {
+    Ok(documents(conn, Some(version))?.pop())
+}
+
+/// [`list`], or only the policy of version `only`.
+fn documents(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<PolicyDocument>, AppError> {
+    let mut q = policies::table
         .order(policies::version.asc())
         .select((policies::version, policies::sha256, policies::document))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(v) = only {
+        q = q.filter(policies::version.eq(v));
+    }
+    let mut docs: Vec<(String, String, String)> = q.load(conn)?;
     let acts: Vec<(i64, String, NaiveDateTime)> = policy_activations::table
         .order(policy_activations::seq.asc())
         .select((
@@ -241,10 +255,12 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<PolicyDocument>, AppError> {
             policy_activations::activated_at,
         ))
         .load(conn)?;
-    let active = active_version(conn)?;
-    let mut docs: Vec<(String, String, String)> = rows;
+    let active = acts
+        .last()
+        .map_or(DEFAULT_VERSION, |(_, v, _)| v.as_str())
+        .to_string();
     for (v, text) in policy::SHIPPED {
-        if !docs.iter().any(|(d, _, _)| d == v) {
+        if only.is_none_or(|o| o == v) && !docs.iter().any(|(d, _, _)| d == v) {
             docs.push((v.to_string(), policy::sha256_hex(text), text.to_string()));
         }
     }
@@ -276,16 +292,35 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<PolicyDocument>, AppError> {
         .collect()
 }
 
-/// What `verify` rebuilds from `policy_activated` entries.
+/// What `verify` rebuilds from `policy_activated` entries, beside the
+/// policies stored in the database.
 #[derive(Debug, Default)]
 pub struct Replay {
     /// version -> sha256, as first activated.
     docs: BTreeMap<String, String>,
     /// (seq, version), in ledger order.
     activations: Vec<(i64, String)>,
+    /// Every policy a dispute here can follow, parsed, by version.
+    parsed: BTreeMap<String, Arc<Policy>>,
 }
 
 impl Replay {
+    /// An empty replay that knows the policies stored in the database.
+    pub fn new(conn: &mut DbConn) -> Result<Self, AppError> {
+        Ok(Replay {
+            parsed: all(conn)?
+                .into_iter()
+                .map(|p| (p.version.clone(), p))
+                .collect(),
+            ..Replay::default()
+        })
+    }
+
+    /// The stored policy of this version.
+    pub fn policy(&self, version: &str) -> Option<&Policy> {
+        self.parsed.get(version).map(|p| p.as_ref())
+    }
+
     pub fn apply(&mut self, e: &Entry) -> Result<(), String> {
         let field = |k: &str| {
             e.facts
@@ -319,9 +354,11 @@ impl Replay {
             .map_or(DEFAULT_VERSION, |(_, v)| v.as_str())
     }
 
-    /// Whether disputes may be migrated to `version`: it has been activated.
-    pub fn knows(&self, version: &str) -> bool {
+    /// Whether a dispute may be migrated onto `rung` of `version`: that
+    /// policy has been activated and has the rung.
+    pub fn may_migrate_to(&self, version: &str, rung: crate::ladder::Rung) -> bool {
         self.docs.contains_key(version)
+            && self.policy(version).is_some_and(|p| p.rule(rung).is_some())
     }
 
     /// The tables against the replay: every stored document hashes to what

@@ -1018,8 +1018,6 @@ pub struct Replay {
     session_count: BTreeMap<String, usize>,
     reviews: BTreeMap<String, ReviewRow>,
     recommendations: BTreeMap<String, RecommendationRow>,
-    /// The policies disputes follow, by version (set by `verify`).
-    pub policies: BTreeMap<String, std::sync::Arc<Policy>>,
 }
 
 fn role_is(e: &Entry, role: Role) -> Result<(), String> {
@@ -1052,21 +1050,21 @@ fn same_dispute(e: &Entry, expected: &Option<String>) -> Result<(), String> {
 }
 
 impl Replay {
-    fn policy(&self, d: &Dispute) -> Result<&Policy, String> {
-        self.policies
-            .get(&d.policy)
-            .map(|p| p.as_ref())
-            .ok_or_else(|| format!("dispute {} follows unknown policy {}", d.id, d.policy))
-    }
-
-    /// Replay one scrutiny entry against the disputes and registry replayed so far.
+    /// Replay one scrutiny entry against the disputes and registry replayed
+    /// so far, and the policies they follow.
     pub fn apply(
         &mut self,
         s: &StoredEntry,
         disputes: &BTreeMap<String, Dispute>,
         registry: &[Agency],
+        policies: &crate::policy_store::Replay,
     ) -> Result<(), String> {
         let e = &s.entry;
+        let policy = |d: &Dispute| -> Result<&Policy, String> {
+            policies
+                .policy(&d.policy)
+                .ok_or_else(|| format!("dispute {} follows unknown policy {}", d.id, d.policy))
+        };
         let dispute_of = |id: &Option<String>| -> Result<Option<&Dispute>, String> {
             match id {
                 None => Ok(None),
@@ -1084,7 +1082,7 @@ impl Replay {
                 known(registry, &f.agencies)?;
                 let ladder = match dispute_of(&e.dispute_id)? {
                     None => false,
-                    Some(d) => mediation_kind(self.policy(d)?, d).map_err(|x| x.to_string())?,
+                    Some(d) => mediation_kind(policy(d)?, d).map_err(|x| x.to_string())?,
                 };
                 if ladder != f.ladder {
                     return Err(format!(
@@ -1154,7 +1152,7 @@ impl Replay {
                 }
                 let expected = match (m.ladder, dispute_of(&m.dispute_id)?) {
                     (true, Some(d)) => Some(
-                        outcome_proposal(self.policy(d)?, d)
+                        outcome_proposal(policy(d)?, d)
                             .map(str::to_string)
                             .ok_or_else(|| {
                                 format!(

@@ -67,11 +67,10 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
 
 fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, AppError> {
     let mut chain = ChainChecker::default();
-    let mut state = Replayed::default();
-    state.scrutiny.policies = policy_store::all(conn)?
-        .into_iter()
-        .map(|p| (p.version.clone(), p))
-        .collect();
+    let mut state = Replayed {
+        policies: policy_store::Replay::new(conn)?,
+        ..Replayed::default()
+    };
     let mut frontier = Frontier::new();
     let mut redactions = redaction::Replay::default();
     let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
@@ -247,20 +246,12 @@ impl Replayed {
             ladder::Event::Raised { policy, .. } if policy != active => Err(format!(
                 "dispute raised under policy {policy} while {active} was in force"
             )),
-            ladder::Event::PolicyMigrated { to, rung, .. } => {
-                let known = self.policies.knows(to)
-                    && self
-                        .scrutiny
-                        .policies
-                        .get(to)
-                        .is_some_and(|p| p.rule(*rung).is_some());
-                if known {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "migration to policy {to}, rung {rung}, which no activated policy has"
-                    ))
-                }
+            ladder::Event::PolicyMigrated { to, rung, .. }
+                if !self.policies.may_migrate_to(to, *rung) =>
+            {
+                Err(format!(
+                    "migration to policy {to}, rung {rung}, which no activated policy has"
+                ))
             }
             _ => Ok(()),
         }
@@ -270,7 +261,8 @@ impl Replayed {
         let e = &s.entry;
         match (&e.dispute_id, e.event.as_str()) {
             (_, event) if scrutiny::is_event(event) => {
-                self.scrutiny.apply(s, &self.disputes, &self.registry)
+                self.scrutiny
+                    .apply(s, &self.disputes, &self.registry, &self.policies)
             }
             (None, "registry_seeded") => {
                 let list = e
