@@ -1,55 +1,17 @@
 //! The binary itself: `serve` twice on one database, `token`, `migrate`, `verify`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{client, Backend, LoggedServe, TestDb, SECRET};
+use crate::helpers::{client, Backend, LoggedServe, Served, TestDb, SECRET};
 
 const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(url: &str, data_dir: &std::path::Path) -> Serve {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            url,
-            "--workers",
-            "2",
-        ])
-        .env("JWT_SECRET", SECRET)
-        .env("DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = lines.next().expect("a first line").expect("readable");
-    let base = line
-        .strip_prefix("escalation-ledger listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
-    std::thread::spawn(move || for _ in lines {});
-    Serve { child, base }
+fn serve(url: &str, data_dir: &std::path::Path) -> Served {
+    Served::spawn(url, data_dir, "warn", &[], Stdio::null())
 }
 
 fn token(args: &[&str]) -> String {

@@ -160,18 +160,25 @@ impl TestApp {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let mut res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        let body = res.body().limit(64 << 20).await.expect("body");
-        (
-            res.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        let (s, body) = self.get_text(token, path).await;
+        (s, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Run one of the independent Python checkers in `scripts/` against this
+    /// app, with `token` in `LEDGER_TOKEN`.
+    pub async fn python(&self, script: &str, token: String) -> std::process::Output {
+        let path = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+        let base = self.base.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            std::process::Command::new("python3")
+                .arg(path)
+                .arg(base)
+                .env("LEDGER_TOKEN", token)
+                .output()
+                .expect("python3 runs")
+        })
+        .await
+        .expect("join")
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
@@ -269,16 +276,16 @@ impl TestApp {
             .collect()
     }
 
-    /// GET a text body (a signed note, say) as the auditor: status and text.
-    pub async fn get_text(&self, path: &str) -> (u16, String) {
+    /// GET a body as text (a signed note, a bundle, JSON to search): status and text.
+    pub async fn get_text(&self, token: &str, path: &str) -> (u16, String) {
         let mut res = self
             .client
             .get(format!("{}{path}", self.base))
-            .bearer_auth(self.role(Role::Auditor))
+            .bearer_auth(token)
             .send()
             .await
             .expect("request");
-        let body = res.body().await.expect("body");
+        let body = res.body().limit(64 << 20).await.expect("body");
         (
             res.status().as_u16(),
             String::from_utf8_lossy(&body).into_owned(),
@@ -287,7 +294,8 @@ impl TestApp {
 
     /// The log's current signed checkpoint note.
     pub async fn checkpoint_note(&self) -> String {
-        let (s, note) = self.get_text("/v1/ledger/checkpoint").await;
+        let auditor = self.role(Role::Auditor);
+        let (s, note) = self.get_text(&auditor, "/v1/ledger/checkpoint").await;
         assert_eq!(s, 200, "{note}");
         note
     }
@@ -338,10 +346,58 @@ macro_rules! both_backends {
     };
 }
 
-/// The real binary serving `db_url` with its log (stderr) in a file, for tests
-/// that read what the service logs.
-pub struct LoggedServe {
+/// The real binary serving `db_url` on 127.0.0.1:0, with this test's secret
+/// and data directory; killed when dropped.
+pub struct Served {
     child: std::process::Child,
+    pub base: String,
+}
+
+impl Served {
+    /// Start `serve` and wait (blocking) for its "listening on" line.
+    pub fn spawn(
+        db_url: &str,
+        data_dir: &std::path::Path,
+        rust_log: &str,
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+            .env("DATABASE_URL", db_url)
+            .env("JWT_SECRET", SECRET)
+            .env("DATA_DIR", data_dir)
+            .env("RUST_LOG", rust_log)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines.next().expect("a first line").expect("readable");
+        let base = line
+            .strip_prefix("escalation-ledger listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        Served { child, base }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// [`Served`] with its log (stderr) in a file, for tests that read what the
+/// service logs.
+pub struct LoggedServe {
+    served: Served,
     pub base: String,
     log_path: std::path::PathBuf,
 }
@@ -358,48 +414,34 @@ impl LoggedServe {
         rust_log: &str,
         env: &[(&str, &str)],
     ) -> Self {
-        use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
         let log_path = data_dir.join("stderr.log");
         let log_file = std::fs::File::create(&log_path).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--database-url",
-                db_url,
-                "--workers",
-                "1",
-            ])
-            .env("JWT_SECRET", SECRET)
-            .env("DATA_DIR", data_dir)
-            .env("RUST_LOG", rust_log)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (base, lines) = actix_web::rt::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let line = lines.next().expect("a first line").expect("readable");
-            (line.replace("escalation-ledger listening on ", ""), lines)
+        let (url, dir, log) = (
+            db_url.to_string(),
+            data_dir.to_path_buf(),
+            rust_log.to_string(),
+        );
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let served = actix_web::rt::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            Served::spawn(&url, &dir, &log, &env, log_file.into())
         })
         .await
         .expect("join");
-        std::thread::spawn(move || for _ in lines {});
         LoggedServe {
-            child,
-            base,
+            base: served.base.clone(),
+            served,
             log_path,
         }
     }
 
     /// Stop the process and return everything it logged.
-    pub fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn stop(self) -> String {
+        drop(self.served);
         std::fs::read_to_string(&self.log_path).expect("read the log")
     }
 }

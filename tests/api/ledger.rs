@@ -4,21 +4,9 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 
-async fn python_verify(base: &str, token: String) -> std::process::Output {
-    let base = base.to_string();
-    actix_web::rt::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/verify_chain.py"
-            ))
-            .arg(&base)
-            .env("LEDGER_TOKEN", token)
-            .output()
-            .expect("python3 runs")
-    })
-    .await
-    .expect("join")
+async fn python_verify(app: &TestApp) -> std::process::Output {
+    app.python("verify_chain.py", app.role(Role::PartnershipAdmin))
+        .await
 }
 
 /// The stand-alone Python script recomputes our chain from the API, and
@@ -39,7 +27,7 @@ async fn python_script_recomputes_the_chain(backend: Backend) {
     app.raise(&["richmond-council", "sw-london-icb", "cafcass"], true)
         .await;
 
-    let out = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
+    let out = python_verify(&app).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -61,7 +49,7 @@ async fn python_script_recomputes_the_chain(backend: Backend) {
          UPDATE ledger_entries SET event = 'withdrawn' WHERE seq = 3",
     )
     .unwrap();
-    let out = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
+    let out = python_verify(&app).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("chain broken at seq 3"), "{stdout}");

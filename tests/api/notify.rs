@@ -3,9 +3,8 @@
 //! when the process dies before delivering; a deadline's approach is told once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::both_backends;
-use crate::helpers::{client, Backend, TestApp, TestDb, SECRET};
+use crate::helpers::{client, Backend, Served, TestApp, TestDb, SECRET};
 
 const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
 const SUMMARY: &str = "Threshold for a strategy meeting";
@@ -411,40 +410,9 @@ async fn failures_are_retried_under_the_same_id(backend: Backend) {
     );
 }
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(url: &str, data_dir: &std::path::Path) -> Serve {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
-        .env("DATABASE_URL", url)
-        .env("JWT_SECRET", SECRET)
-        .env("DATA_DIR", data_dir)
-        .env("OUTBOX_POLL", "100ms")
-        .env("OUTBOX_BACKOFF", "200ms")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = lines.next().expect("a first line").expect("readable");
-    let base = line
-        .strip_prefix("escalation-ledger listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
-    std::thread::spawn(move || for _ in lines {});
-    Serve { child, base }
+fn serve(url: &str, data_dir: &std::path::Path) -> Served {
+    let env = [("OUTBOX_POLL", "100ms"), ("OUTBOX_BACKOFF", "200ms")];
+    Served::spawn(url, data_dir, "error", &env, Stdio::null())
 }
 
 fn mint(role: Role, agency: Option<&str>) -> String {

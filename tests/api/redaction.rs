@@ -19,21 +19,10 @@ fn scrutineer(app: &TestApp) -> String {
     app.token("scrutineer-1", Role::Scrutineer, None, None)
 }
 
-async fn python_verify(base: &str, token: String) -> (bool, String) {
-    let base = base.to_string();
-    let out = actix_web::rt::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/verify_chain.py"
-            ))
-            .arg(&base)
-            .env("LEDGER_TOKEN", token)
-            .output()
-            .expect("python3 runs")
-    })
-    .await
-    .expect("join");
+async fn python_verify(app: &TestApp) -> (bool, String) {
+    let out = app
+        .python("verify_chain.py", app.role(Role::PartnershipAdmin))
+        .await;
     (
         out.status.success(),
         format!(
@@ -183,7 +172,7 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     );
     assert!(out.contains("seq 3 was erased by the approved redaction at seq 7"));
 
-    let (ok, out) = python_verify(&app.base, app.role(Role::PartnershipAdmin)).await;
+    let (ok, out) = python_verify(&app).await;
     assert!(ok, "{out}");
     assert!(out.contains("chain intact: 8 entries"), "{out}");
     assert!(out.contains("null payloads"), "{out}");

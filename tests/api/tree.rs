@@ -28,7 +28,7 @@ fn proof(v: &Value) -> Vec<Hash> {
 }
 
 async fn text(app: &TestApp, path: &str) -> (u16, String) {
-    app.get_text(path).await
+    app.get_text(&app.role(Role::Auditor), path).await
 }
 
 /// Fetch and check a signed checkpoint with the published log key.
@@ -219,21 +219,9 @@ both_backends!(
 async fn an_independent_implementation_accepts_checkpoint_and_proofs(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     grow(&app, 11).await;
-    let base = app.base.clone();
-    let token = app.role(Role::Auditor);
-    let out = actix_web::rt::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/check_checkpoint.py"
-            ))
-            .arg(&base)
-            .env("LEDGER_TOKEN", token)
-            .output()
-            .expect("python3 runs")
-    })
-    .await
-    .expect("join");
+    let out = app
+        .python("check_checkpoint.py", app.role(Role::Auditor))
+        .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

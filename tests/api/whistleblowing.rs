@@ -28,21 +28,6 @@ async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
-async fn get_text(app: &TestApp, token: &str, path: &str) -> (u16, String) {
-    let mut res = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
-    let body = res.body().limit(64 << 20).await.expect("body");
-    (
-        res.status().as_u16(),
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
 /// Raise as whistleblowing, walk the ladder, and look at everything every role sees.
 async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
     let app = spawn(backend).await;
@@ -111,14 +96,16 @@ async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
         ("scrutineer", app.role(Role::Scrutineer)),
     ];
     for (who, tok) in &readers {
-        let (s, body) = get_text(&app, tok, &format!("/v1/disputes/{id}")).await;
+        let (s, body) = app.get_text(tok, &format!("/v1/disputes/{id}")).await;
         assert_eq!(s, 200, "{who}: {body}");
         assert!(!body.contains(SUB), "{who} sees the sub in the view");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["raised_by"]["sub"], pseudonym.as_str(), "{who}");
         assert_eq!(v["whistleblowing"], true, "{who}");
 
-        let (s, body) = get_text(&app, tok, &format!("/v1/disputes/{id}/history")).await;
+        let (s, body) = app
+            .get_text(tok, &format!("/v1/disputes/{id}/history"))
+            .await;
         assert_eq!(s, 200, "{who}: {body}");
         assert!(!body.contains(SUB), "{who} sees the sub in the history");
         let v: Value = serde_json::from_str(&body).unwrap();
@@ -133,24 +120,26 @@ async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
         assert_eq!(raised["actor"]["sub"], pseudonym.as_str(), "{who}");
         assert_eq!(raised["facts"]["whistleblowing"], true, "{who}: {raised}");
 
-        let (s, body) = get_text(&app, tok, "/v1/disputes").await;
+        let (s, body) = app.get_text(tok, "/v1/disputes").await;
         assert_eq!(s, 200, "{who}: {body}");
         assert!(!body.contains(SUB), "{who} sees the sub in the list");
 
         if *who != "raiser" && *who != "party" {
-            let (s, body) = get_text(&app, tok, "/v1/ledger/entries").await;
+            let (s, body) = app.get_text(tok, "/v1/ledger/entries").await;
             assert_eq!(s, 200, "{who}: {body}");
             assert!(!body.contains(SUB), "{who} sees the sub in the ledger");
             assert!(body.contains(&pseudonym), "{who}");
         }
-        let (s, body) = get_text(&app, tok, "/v1/ledger/export").await;
+        let (s, body) = app.get_text(tok, "/v1/ledger/export").await;
         if s == 200 {
             assert!(!body.contains(SUB), "{who} sees the sub in the export");
             assert!(body.contains(&pseudonym), "{who}");
         }
     }
     // The plain dispute's raised facts have no whistleblowing key at all.
-    let (_, body) = get_text(&app, &app.role(Role::Auditor), "/v1/ledger/entries").await;
+    let (_, body) = app
+        .get_text(&app.role(Role::Auditor), "/v1/ledger/entries")
+        .await;
     let entries: Value = serde_json::from_str(&body).unwrap();
     let plain_raised = entries
         .as_array()
@@ -168,7 +157,7 @@ async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
     assert_eq!(v["agency"], A);
     assert_eq!(v["pseudonym"], pseudonym.as_str());
     for (who, tok) in readers.iter().filter(|(w, _)| *w != "scrutineer") {
-        let (s, body) = get_text(&app, tok, &path).await;
+        let (s, body) = app.get_text(tok, &path).await;
         assert_eq!(s, 403, "{who}: {body}");
         assert!(!body.contains(SUB));
     }
@@ -225,7 +214,9 @@ async fn the_raiser_may_withdraw(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "withdrawn");
-    let (_, body) = get_text(&app, &app.role(Role::Auditor), "/v1/ledger/entries").await;
+    let (_, body) = app
+        .get_text(&app.role(Role::Auditor), "/v1/ledger/entries")
+        .await;
     assert!(!body.contains(SUB), "{body}");
     assert!(app.verify().ok);
 }
