@@ -6,15 +6,16 @@ use std::time::Duration;
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use crate::api::{self, AppState};
-use crate::auth::Authenticator;
-use crate::checkpoint::{self, LogKey};
-use crate::db::{self, write_tx, Pool};
-use crate::error::{self, AppError};
-use crate::ratelimit::{self, RateLimits};
-use crate::registry;
-use crate::store;
-use crate::whistleblowing::{self, WhistleKey};
+use crate::core::registry;
+use crate::http::api;
+use crate::http::auth::Authenticator;
+use crate::http::error;
+use crate::http::ratelimit::{self, RateLimits};
+use crate::http::state::AppState;
+use crate::service::checkpoint::{self, LogKey};
+use crate::service::whistleblowing::WhistleKey;
+use crate::store::db::{self, write_tx, Pool};
+use crate::store::ledger as store;
 
 /// Open the database at `url`, apply migrations and seed the registry.
 pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
@@ -25,28 +26,29 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
         tracing::info!(migrations = ran, "migrations applied");
     }
     let seeded = write_tx(&mut conn, |c| store::seed_registry(c, &registry::seed()))
-        .map_err(|e: AppError| format!("seeding the agency registry failed: {e}"))?;
+        .map_err(|e| format!("seeding the agency registry failed: {e}"))?;
     if seeded {
         tracing::info!("agency registry seeded");
     }
-    let added = write_tx(&mut conn, crate::tree::catch_up)
+    let added = write_tx(&mut conn, crate::store::tree::catch_up)
         .map_err(|e| format!("building the Merkle tree failed: {e}"))?;
     if added > 0 {
         tracing::info!(leaves = added, "Merkle tree caught up with the ledger");
     }
-    let activated = write_tx(&mut conn, crate::policy_store::activate_default)
-        .map_err(|e: AppError| format!("activating the default ladder policy failed: {e}"))?;
+    let activated = write_tx(&mut conn, crate::service::policy_store::activate_default)
+        .map_err(|e| format!("activating the default ladder policy failed: {e}"))?;
     if activated {
         tracing::info!(
-            version = crate::policy::DEFAULT_VERSION,
+            version = crate::core::policy::DEFAULT_VERSION,
             "default ladder policy activated"
         );
     }
     // Every stored policy document is validated at load: a document this
     // binary cannot read stops it here, naming the line, not mid-request.
-    let policies = crate::policy_store::all(&mut conn)
+    let policies = crate::service::policy_store::all(&mut conn)
         .map_err(|e| format!("loading the ladder policies failed: {e}"))?;
-    let active = crate::policy_store::active_version(&mut conn).map_err(|e| e.to_string())?;
+    let active =
+        crate::service::policy_store::active_version(&mut conn).map_err(|e| e.to_string())?;
     tracing::info!(
         policies = policies.len(),
         active = %active,
@@ -151,7 +153,7 @@ async fn log_refusals(
         let actor = res
             .request()
             .extensions()
-            .get::<crate::ladder::Actor>()
+            .get::<crate::core::ladder::Actor>()
             .cloned();
         if let Some(a) = actor {
             let reason = res
@@ -164,10 +166,13 @@ async fn log_refusals(
             let route_id = res
                 .request()
                 .extensions()
-                .get::<crate::authz::RouteId>()
+                .get::<crate::http::authz::RouteId>()
                 .map_or("", |r| r.0);
-            let sub =
-                whistleblowing::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
+            let sub = crate::http::whistleblowing::loggable_sub(
+                state.as_ref().map(|s| s.get_ref()),
+                &a.sub,
+            )
+            .await;
             tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, route_id = %route_id, status, reason = %reason, "request refused");
         } else if status == 403 {
             tracing::warn!(%method, route = %route, status, "request refused");
@@ -198,7 +203,7 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
         loop {
             tick.tick().await;
             let key = log.clone();
-            let signed = crate::api::run(&pool, move |conn| {
+            let signed = crate::store::db::run(&pool, move |conn| {
                 write_tx(conn, |conn| checkpoint::sign_current(conn, &key))
             })
             .await;
@@ -217,9 +222,9 @@ pub fn spawn_deadline_sweeper(pool: Pool, every: Duration, warning_hours: u32) {
         let mut tick = actix_web::rt::time::interval(every);
         loop {
             tick.tick().await;
-            let swept = crate::api::run(&pool, move |conn| {
-                let policies = crate::policy_store::all(conn)?;
-                crate::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
+            let swept = crate::store::db::run(&pool, move |conn| {
+                let policies = crate::service::policy_store::all(conn)?;
+                crate::service::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
             })
             .await;
             if let Err(e) = swept {

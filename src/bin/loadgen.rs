@@ -47,11 +47,11 @@ use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use escalation_ledger::auth::{Claims, Keys};
-use escalation_ledger::db::{redact_url, write_tx, DbUrl, Pool};
-use escalation_ledger::ladder::Role;
-use escalation_ledger::schema::bench_inserts;
-use escalation_ledger::{app, store, verify};
+use escalation_ledger::core::ladder::Role;
+use escalation_ledger::http::auth::{Claims, Keys};
+use escalation_ledger::store::db::{redact_url, write_tx, DbUrl, Pool};
+use escalation_ledger::store::schema::bench_inserts;
+use escalation_ledger::{app, service::verify, store::ledger as store};
 
 /// Server workers, as in the brief: the machine has two cores.
 const WORKERS: usize = 2;
@@ -493,7 +493,7 @@ fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, 
         uuid::Uuid::new_v4().simple()
     );
     let keys = Keys::from_secret(secret.as_bytes());
-    let log = escalation_ledger::checkpoint::LogKey::generate("loadgen/escalation-ledger")
+    let log = escalation_ledger::service::checkpoint::LogKey::generate("loadgen/escalation-ledger")
         .map_err(|e| format!("log key: {e}"))?;
     let exp = chrono::Utc::now().timestamp() + 3600;
     let mut tokens = HashMap::new();

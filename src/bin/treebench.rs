@@ -30,14 +30,14 @@ use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::json;
 
-use escalation_ledger::auth::{Claims, Keys};
-use escalation_ledger::checkpoint::LogKey;
-use escalation_ledger::db::{write_tx, DbConn, DbUrl, Pool};
-use escalation_ledger::error::AppError;
-use escalation_ledger::ladder::Role;
-use escalation_ledger::ledger::NewEntry;
-use escalation_ledger::tree;
-use escalation_ledger::{app, store};
+use escalation_ledger::core::ladder::Role;
+use escalation_ledger::core::ledger::NewEntry;
+use escalation_ledger::http::auth::{Claims, Keys};
+use escalation_ledger::service::checkpoint::LogKey;
+use escalation_ledger::store::db::{write_tx, DbConn, DbUrl, Pool};
+use escalation_ledger::store::error::StoreError;
+use escalation_ledger::store::tree;
+use escalation_ledger::{app, store::ledger as store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -117,7 +117,8 @@ fn entry(i: u64) -> NewEntry {
     }
 }
 
-type Append = fn(&mut DbConn, NewEntry) -> Result<escalation_ledger::ledger::Entry, AppError>;
+type Append =
+    fn(&mut DbConn, NewEntry) -> Result<escalation_ledger::core::ledger::Entry, StoreError>;
 
 /// `n` appends, one write transaction each; returns the seconds taken.
 fn appends(pool: &Pool, n: u64, f: Append) -> Result<f64, String> {
@@ -195,7 +196,7 @@ fn run(args: Args) -> Result<serde_json::Value, String> {
             for i in 0..batch {
                 store::append(c, entry(size + i))?;
             }
-            Ok::<_, AppError>(())
+            Ok::<_, StoreError>(())
         })
         .map_err(|e| e.to_string())?;
         size += batch;

@@ -17,9 +17,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use escalation_ledger::app::Settings;
-use escalation_ledger::authz::{Method, Route, Rule, Scope, DISPUTE_READERS, ROUTES};
-use escalation_ledger::ladder::{Partner, Role};
-use escalation_ledger::note::{self, Checkpoint, Cosigner, Verifier};
+use escalation_ledger::core::ladder::{Partner, Role};
+use escalation_ledger::core::note::{self, Checkpoint, Cosigner, Verifier};
+use escalation_ledger::http::authz::{Method, Route, Rule, Scope, DISPUTE_READERS, ROUTES};
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -343,7 +343,10 @@ fn request(
         .replace("{pid}", pid)
         .replace("{seq}", &f.seq.to_string())
         .replace("{pseudonym}", &f.pseudonym)
-        .replace("{version}", escalation_ledger::policy::DEFAULT_VERSION);
+        .replace(
+            "{version}",
+            escalation_ledger::core::policy::DEFAULT_VERSION,
+        );
     let reason = json!({"reason": "matrix"});
     let (query, body) = match route.id {
         "ledger.inclusion" => ("?seq=0", None),
@@ -399,7 +402,7 @@ fn request(
 /// The default ladder under a fresh version (parsed policies are cached per
 /// process by version, so each copy gets its own).
 fn policy_copy() -> String {
-    use escalation_ledger::policy::{shipped_text, DEFAULT_VERSION};
+    use escalation_ledger::core::policy::{shipped_text, DEFAULT_VERSION};
     let text = shipped_text(DEFAULT_VERSION).expect("shipped");
     text.replacen(
         &format!("version = \"{DEFAULT_VERSION}\""),
@@ -412,7 +415,7 @@ fn policy_copy() -> String {
 #[test]
 fn the_table_covers_every_route() {
     let doc: Value =
-        serde_json::from_str(&escalation_ledger::api::ApiDoc::openapi_pretty()).unwrap();
+        serde_json::from_str(&escalation_ledger::http::api::ApiDoc::openapi_pretty()).unwrap();
     let mut mounted: BTreeSet<(String, String)> = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for m in item.as_object().expect("path item").keys() {
@@ -559,7 +562,7 @@ both_backends!(matrix);
 /// line holds the token.
 async fn refusals_are_logged(backend: Backend) {
     use crate::helpers::{client, LoggedServe, TestDb, SECRET};
-    use escalation_ledger::auth::{Claims, Keys};
+    use escalation_ledger::http::auth::{Claims, Keys};
 
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-use escalation_ledger::ladder::Role;
+use escalation_ledger::core::ladder::Role;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -162,7 +162,7 @@ async fn bad_inputs_are_refused_and_write_nothing(backend: Backend) {
 
     // An expired token, and actions on bad ids and bad bodies.
     let expired = {
-        use escalation_ledger::auth::{Claims, Keys};
+        use escalation_ledger::http::auth::{Claims, Keys};
         Keys::from_secret(crate::helpers::SECRET.as_bytes())
             .mint(&Claims {
                 sub: "x".into(),

@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use escalation_ledger::bundle::{self, AuditOptions, EntryLine, Header, Outcome, Payloads};
-use escalation_ledger::ladder::Role;
-use escalation_ledger::ledger::{canonical_json, sha256};
-use escalation_ledger::merkle::Frontier;
-use escalation_ledger::note::{self, Checkpoint, Signer};
+use escalation_ledger::core::ladder::Role;
+use escalation_ledger::core::ledger::{canonical_json, sha256};
+use escalation_ledger::core::merkle::Frontier;
+use escalation_ledger::core::note::{self, Checkpoint, Signer};
+use escalation_ledger::service::bundle::{
+    self, AuditOptions, EntryLine, Header, Outcome, Payloads,
+};
 use serde_json::{json, Value};
 
 use crate::both_backends;

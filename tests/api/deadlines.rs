@@ -8,8 +8,8 @@
 //! its own `now`. Warnings ahead of a deadline are in `notify.rs`.
 
 use chrono::{DateTime, Utc};
-use escalation_ledger::deadline::{self, Swept};
-use escalation_ledger::ladder::{Policy, Role};
+use escalation_ledger::core::ladder::{Policy, Role};
+use escalation_ledger::service::deadline::{self, Swept};
 use serde_json::{json, Value};
 
 use crate::both_backends;

@@ -6,11 +6,11 @@ use std::time::Duration;
 use awc::Client;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use escalation_ledger::auth::{Authenticator, Claims, Keys};
-use escalation_ledger::checkpoint::LogKey;
-use escalation_ledger::db::{DbConn, Pool};
-use escalation_ledger::ladder::{Partner, Role};
-use escalation_ledger::{app, verify};
+use escalation_ledger::core::ladder::{Partner, Role};
+use escalation_ledger::http::auth::{Authenticator, Claims, Keys};
+use escalation_ledger::service::checkpoint::LogKey;
+use escalation_ledger::store::db::{DbConn, Pool};
+use escalation_ledger::{app, service::verify};
 use serde_json::{json, Value};
 
 pub const ORIGIN: &str = "test.krscp/escalation-ledger";
@@ -221,7 +221,7 @@ impl TestApp {
         complex: bool,
         at: &str,
     ) -> String {
-        use escalation_ledger::ladder::{self, Actor};
+        use escalation_ledger::core::ladder::{self, Actor};
         let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").expect("time");
         let parties: Vec<String> = parties.iter().map(|p| p.to_string()).collect();
         let pool = self.pool.clone();
@@ -234,10 +234,10 @@ impl TestApp {
             };
             let id = uuid::Uuid::new_v4().to_string();
             let payload = json!({"summary": "Threshold for a strategy meeting", "child_ref": null});
-            escalation_ledger::db::write_tx(&mut pool.get().expect("conn"), |c| {
-                let policy = escalation_ledger::policy_store::active(c)?;
+            escalation_ledger::store::db::write_tx(&mut pool.get().expect("conn"), |c| {
+                let policy = escalation_ledger::service::policy_store::active(c)?;
                 let event = ladder::raise(&policy, &actor, &parties, urgent, complex)?;
-                escalation_ledger::store::record_at(c, &id, &actor, &event, payload, at)
+                escalation_ledger::service::record::record_at(c, &id, &actor, &event, payload, at)
             })
             .expect("record the raise");
             id
@@ -252,7 +252,7 @@ impl TestApp {
         &self,
         warning_hours: u32,
         now: &str,
-    ) -> Vec<escalation_ledger::deadline::Swept> {
+    ) -> Vec<escalation_ledger::service::deadline::Swept> {
         use std::sync::{Arc, Barrier};
         let now = chrono::DateTime::parse_from_rfc3339(now)
             .expect("time")
@@ -263,10 +263,15 @@ impl TestApp {
             let barrier = barrier.clone();
             actix_web::rt::task::spawn_blocking(move || {
                 let mut conn = pool.get().expect("conn");
-                let policies = [escalation_ledger::ladder::Policy::krscp().into()];
+                let policies = [escalation_ledger::core::ladder::Policy::krscp().into()];
                 barrier.wait();
-                escalation_ledger::deadline::sweep(&mut conn, &policies, warning_hours, now)
-                    .expect("sweep")
+                escalation_ledger::service::deadline::sweep(
+                    &mut conn,
+                    &policies,
+                    warning_hours,
+                    now,
+                )
+                .expect("sweep")
             })
         });
         futures_util::future::join_all(runs)
@@ -306,7 +311,7 @@ impl TestApp {
         v["size"].as_i64().expect("size")
     }
 
-    pub fn conn(&self) -> escalation_ledger::db::PooledConn {
+    pub fn conn(&self) -> escalation_ledger::store::db::PooledConn {
         self.pool.get().expect("connection")
     }
 

@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
-use escalation_ledger::auth::{Claims, Keys};
-use escalation_ledger::calendar::{Calendar, DEFAULT_FEED};
-use escalation_ledger::deadline;
-use escalation_ledger::ladder::{Policy, Role};
+use escalation_ledger::core::calendar::{Calendar, DEFAULT_FEED};
+use escalation_ledger::core::ladder::{Policy, Role};
+use escalation_ledger::http::auth::{Claims, Keys};
+use escalation_ledger::service::deadline;
 use serde_json::{json, Value};
 
 use crate::both_backends;

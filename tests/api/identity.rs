@@ -11,8 +11,8 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
-use escalation_ledger::auth::Authenticator;
-use escalation_ledger::jwks::{ClaimsMap, JwksConfig, JwksSource, JwksVerifier};
+use escalation_ledger::http::auth::Authenticator;
+use escalation_ledger::http::jwks::{ClaimsMap, JwksConfig, JwksSource, JwksVerifier};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 

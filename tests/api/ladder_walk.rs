@@ -1,4 +1,4 @@
-use escalation_ledger::ladder::{Partner, Role, ALL_PARTNERS};
+use escalation_ledger::core::ladder::{Partner, Role, ALL_PARTNERS};
 use serde_json::json;
 
 use crate::both_backends;

@@ -1,4 +1,4 @@
-use escalation_ledger::ladder::Role;
+use escalation_ledger::core::ladder::Role;
 use serde_json::json;
 
 use crate::both_backends;

@@ -1,8 +1,8 @@
 //! Versioned ladder policies: documents served with their hashes, activation as
 //! a ledger entry, open disputes keeping their rules, explicit migration.
 
-use escalation_ledger::ladder::{Partner, Role};
-use escalation_ledger::policy;
+use escalation_ledger::core::ladder::{Partner, Role};
+use escalation_ledger::core::policy;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -325,7 +325,7 @@ async fn an_uploaded_document_sets_the_rules(backend: Backend) {
 /// the sweeper records the miss and the escalation by the policy's rule, and
 /// a KRSCP dispute missing the same deadline stays where it is.
 async fn a_policy_rule_escalates_on_its_own(backend: Backend) {
-    use escalation_ledger::{deadline, policy_store};
+    use escalation_ledger::{service::deadline, service::policy_store};
     let app = TestApp::spawn(backend).await;
     // Friday before the summer bank holiday: due Monday 7 September, 17:00.
     let krscp = app

@@ -2,7 +2,7 @@
 //! `Retry-After`, nothing written, health checks exempt.
 
 use escalation_ledger::app::Settings;
-use escalation_ledger::ladder::Role;
+use escalation_ledger::core::ladder::Role;
 use serde_json::json;
 
 use crate::both_backends;

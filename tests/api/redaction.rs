@@ -1,7 +1,7 @@
 //! Erasing a payload: a partnership_admin requests, a different scrutineer
 //! approves, the payload goes, and every verifier still passes and says so.
 
-use escalation_ledger::ladder::Role;
+use escalation_ledger::core::ladder::Role;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -207,7 +207,10 @@ async fn refusals_write_nothing(backend: Backend) {
         (app.role(Role::Slg), "slg"),
         (app.role(Role::Auditor), "auditor"),
         (
-            app.partner(Role::ChiefOfficer, escalation_ledger::ladder::Partner::La),
+            app.partner(
+                Role::ChiefOfficer,
+                escalation_ledger::core::ladder::Partner::La,
+            ),
             "chief officer",
         ),
     ] {

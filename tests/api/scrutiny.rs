@@ -1,7 +1,7 @@
 //! The scrutineer's admin endpoints: mediation, independent review and formal
 //! recommendations to the SLG, each action a ledger entry that `verify` replays.
 
-use escalation_ledger::ladder::{Partner, Role};
+use escalation_ledger::core::ladder::{Partner, Role};
 use serde_json::{json, Value};
 
 use crate::both_backends;

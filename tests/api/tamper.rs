@@ -1,4 +1,4 @@
-use escalation_ledger::ladder::Role;
+use escalation_ledger::core::ladder::Role;
 use serde_json::json;
 
 use crate::both_backends;
@@ -224,12 +224,12 @@ async fn an_inserted_entry_is_named(backend: Backend) {
     // A forged entry 6, correctly chained after 5, written straight into the
     // table: the chain holds, but the tree never took it in.
     let mut conn = app.conn();
-    let head = escalation_ledger::store::entries(&mut conn, None, 5, 1)
+    let head = escalation_ledger::store::ledger::entries(&mut conn, None, 5, 1)
         .unwrap()
         .remove(0)
         .entry;
-    let forged = escalation_ledger::ledger::seal(
-        escalation_ledger::ledger::NewEntry {
+    let forged = escalation_ledger::core::ledger::seal(
+        escalation_ledger::core::ledger::NewEntry {
             dispute_id: None,
             event: "registry_seeded".into(),
             actor: head.actor.clone(),
@@ -242,7 +242,7 @@ async fn an_inserted_entry_is_named(backend: Backend) {
     .unwrap();
     {
         use diesel::prelude::*;
-        use escalation_ledger::schema::{ledger_entries as le, ledger_payloads as lp};
+        use escalation_ledger::store::schema::{ledger_entries as le, ledger_payloads as lp};
         let e = &forged.entry;
         diesel::insert_into(le::table)
             .values((
@@ -254,7 +254,7 @@ async fn an_inserted_entry_is_named(backend: Backend) {
                 le::actor_role.eq(e.actor.role.as_str()),
                 le::actor_agency.eq(e.actor.agency.clone()),
                 le::actor_partner.eq(e.actor.partner.map(|p| p.as_str())),
-                le::facts.eq(escalation_ledger::ledger::canonical_json(&e.facts).unwrap()),
+                le::facts.eq(escalation_ledger::core::ledger::canonical_json(&e.facts).unwrap()),
                 le::payload_hash.eq(e.payload_hash.to_vec()),
                 le::prev_hash.eq(e.prev_hash.to_vec()),
                 le::entry_hash.eq(e.entry_hash.to_vec()),
@@ -295,9 +295,9 @@ async fn reordered_entries_are_named(backend: Backend) {
 /// before the rewrite no longer matches, and verify says so.
 async fn a_rewritten_history_is_caught_by_an_earlier_checkpoint(backend: Backend) {
     use diesel::prelude::*;
-    use escalation_ledger::db::write_tx;
-    use escalation_ledger::ledger::{self, canonical_json, sha256};
-    use escalation_ledger::schema::{ledger_entries as le, ledger_payloads as lp};
+    use escalation_ledger::core::ledger::{self, canonical_json, sha256};
+    use escalation_ledger::store::db::write_tx;
+    use escalation_ledger::store::schema::{ledger_entries as le, ledger_payloads as lp};
 
     let app = TestApp::spawn(backend).await;
     history(&app).await;
@@ -310,7 +310,7 @@ async fn a_rewritten_history_is_caught_by_an_earlier_checkpoint(backend: Backend
         .unwrap();
 
     let mut conn = app.conn();
-    let stored = escalation_ledger::store::entries(&mut conn, None, 0, 100).unwrap();
+    let stored = escalation_ledger::store::ledger::entries(&mut conn, None, 0, 100).unwrap();
     let forged_payload = canonical_json(&json!({"resolution": "a different story"})).unwrap();
     let mut prev = ledger::ZERO_HASH;
     for s in stored {
@@ -334,7 +334,7 @@ async fn a_rewritten_history_is_caught_by_an_earlier_checkpoint(backend: Backend
             .unwrap();
         prev = e.entry_hash;
     }
-    write_tx(&mut conn, escalation_ledger::tree::catch_up).unwrap();
+    write_tx(&mut conn, escalation_ledger::store::tree::catch_up).unwrap();
     drop(conn);
 
     let r = app.verify();

@@ -2,10 +2,10 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use escalation_ledger::ladder::Role;
-use escalation_ledger::ledger::Hash;
-use escalation_ledger::merkle;
-use escalation_ledger::note::{self, Checkpoint, Verifier};
+use escalation_ledger::core::ladder::Role;
+use escalation_ledger::core::ledger::Hash;
+use escalation_ledger::core::merkle;
+use escalation_ledger::core::note::{self, Checkpoint, Verifier};
 use serde_json::Value;
 
 use crate::both_backends;
@@ -168,8 +168,8 @@ async fn never_signs_an_inconsistent_checkpoint(backend: Backend) {
     app.sql(sql, sql).unwrap();
     let mut conn = app.conn();
     use diesel::prelude::*;
-    let n: i64 = escalation_ledger::schema::bench_inserts::table
-        .select(escalation_ledger::schema::bench_inserts::id)
+    let n: i64 = escalation_ledger::store::schema::bench_inserts::table
+        .select(escalation_ledger::store::schema::bench_inserts::id)
         .first(&mut *conn)
         .unwrap();
     assert_eq!(n, 1, "still only the checkpoint of size {}", signed.size());

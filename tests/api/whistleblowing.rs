@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use escalation_ledger::app::Settings;
-use escalation_ledger::auth::{Claims, Keys};
-use escalation_ledger::ladder::Role;
-use escalation_ledger::whistleblowing::WhistleKey;
+use escalation_ledger::core::ladder::Role;
+use escalation_ledger::http::auth::{Claims, Keys};
+use escalation_ledger::service::whistleblowing::WhistleKey;
 use serde_json::{json, Value};
 
 use crate::both_backends;

@@ -4,9 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use escalation_ledger::ladder::{Partner, Role};
-use escalation_ledger::note::{self, Checkpoint, CosignatureVerifier, Cosigner, Signer, Verifier};
-use escalation_ledger::witness::{self, RunConfig, WitnessError, WitnessState};
+use escalation_ledger::cli::witness::{self, RunConfig, WitnessError, WitnessState};
+use escalation_ledger::core::ladder::{Partner, Role};
+use escalation_ledger::core::note::{
+    self, Checkpoint, CosignatureVerifier, Cosigner, Signer, Verifier,
+};
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -160,7 +162,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     // An exported bundle carries the cosigned checkpoint and the witness keys;
     // the offline audit verifies the cosignatures with keys the auditor pins.
     {
-        use escalation_ledger::bundle::{self, AuditOptions, Outcome, Payloads};
+        use escalation_ledger::service::bundle::{self, AuditOptions, Outcome, Payloads};
         let mut conn = app.conn();
         let mut out = Vec::new();
         let header = bundle::export(&mut conn, &app.log, Payloads::Included, &mut out).unwrap();

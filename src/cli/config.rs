@@ -1,0 +1,434 @@
+//! The command line and its environment variables. Every knob has a default
+//! that works on a fresh machine (see the README's configuration table).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::core::ladder::{Partner, Role};
+use crate::http::auth::{self, Authenticator, Keys};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "escalation-ledger",
+    version,
+    about = "The KRSCP escalation ladder with a hash-chained ledger"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Folder for the embedded database, the token secret and other local state.
+    #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Token signing secret (at least 32 characters). Default: `DATA_DIR/jwt-secret`,
+    /// created on first start.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// The log's Ed25519 signer key (C2SP key string). Default: `DATA_DIR/log-key`,
+    /// created on first start.
+    #[arg(long, env = "LOG_KEY_FILE", global = true)]
+    pub log_key_file: Option<PathBuf>,
+    /// The key whistleblowers' pseudonyms are derived with (hex, at least 32
+    /// bytes). Default: `DATA_DIR/whistleblowing-key`, created on first start.
+    #[arg(long, env = "WHISTLEBLOWING_KEY_FILE", global = true)]
+    pub whistleblowing_key_file: Option<PathBuf>,
+    /// The checkpoint origin line, also the log key's name.
+    #[arg(
+        long,
+        env = "LOG_ORIGIN",
+        default_value = "krscp/escalation-ledger",
+        global = true
+    )]
+    pub log_origin: String,
+    /// The bank holiday feed (GOV.UK `bank-holidays.json` shape) deadlines count
+    /// with. Default: `DATA_DIR/bank-holidays.json` if one was imported, else the
+    /// feed built into the binary. `holidays import` installs here.
+    #[arg(long, env = "HOLIDAYS_FILE", global = true)]
+    pub holidays_file: Option<PathBuf>,
+    /// `text` or `json` log lines; the level comes from `RUST_LOG`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// `sqlite://PATH` or `postgres://...`. Default: `sqlite://DATA_DIR/escalation-ledger.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the service (the default when no command is given).
+    Serve(ServeArgs),
+    /// Apply pending migrations and seed the agency registry.
+    Migrate(DbArgs),
+    /// Print a bearer token that `serve` accepts.
+    Token(TokenArgs),
+    /// Check the whole ledger and the tables built from it; non-zero exit if anything is wrong.
+    Verify(DbArgs),
+    /// Act as a partner witness: cosign the service's newest checkpoint once it
+    /// is proven consistent with the last one cosigned (run it from cron); or,
+    /// with --generate-key, make the witness's key.
+    Witness(WitnessArgs),
+    /// The bank holiday feed: check and install a new one, or show the one in use.
+    Holidays(HolidaysArgs),
+    /// Print the OpenAPI document.
+    #[command(hide = true)]
+    Openapi,
+    /// Write the whole ledger as an audit bundle: DIR/bundle.jsonl, checkpoint.txt, keys.json.
+    Export(ExportArgs),
+    /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
+    Audit(AuditArgs),
+    /// Write a valid synthetic bundle of N entries, for benchmarking `audit`.
+    #[command(hide = true)]
+    BundleSynth(SynthArgs),
+    /// Ladder policy documents: check one before activating it (POST /v1/policies).
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Validate a policy document: print its version, SHA-256 and rungs, or
+    /// the first error with its line and column (exit 1).
+    Check {
+        /// The TOML document.
+        file: PathBuf,
+    },
+    /// Print a shipped policy document (`krscp-2024-02`, `wt-2023`), to start a new one from.
+    Show { version: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HolidaysArgs {
+    #[command(subcommand)]
+    pub command: HolidaysCmd,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum HolidaysCmd {
+    /// Check FILE (GOV.UK bank-holidays.json shape, England and Wales) and install
+    /// it where `serve` reads the feed (`HOLIDAYS_FILE`, else
+    /// `DATA_DIR/bank-holidays.json`), atomically; a running `serve` picks it up.
+    /// Exit 1 if the file is refused (nothing is installed), 2 if it cannot be read or written.
+    Import {
+        /// The feed to install, e.g. a download of https://www.gov.uk/bank-holidays.json.
+        file: PathBuf,
+    },
+    /// Print where `serve` reads the feed and the years it covers.
+    Show,
+}
+
+impl Common {
+    /// Where the bank holiday feed is read and installed.
+    pub fn holidays(&self) -> crate::service::holidays::FeedSource {
+        crate::service::holidays::FeedSource::new(self.holidays_file.clone(), &self.data_dir)
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// The directory to write (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// The export directory, or its bundle.jsonl.
+    pub bundle: PathBuf,
+    /// A checkpoint note saved earlier (e.g. an old checkpoint.txt), signed by the log key.
+    #[arg(long)]
+    pub trusted_checkpoint: Option<PathBuf>,
+    /// The log's verifier key to trust; default: the key named in the bundle (with a warning).
+    #[arg(long)]
+    pub log_key: Option<String>,
+    /// A witness's cosignature verifier key; repeatable.
+    #[arg(long = "witness-key")]
+    pub witness_keys: Vec<String>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub entries: u64,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WitnessArgs {
+    /// Write a new cosigner key named NAME to --key-file (mode 0600) and print
+    /// its verifier key, for registration; nothing else.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["url", "state", "log_key"])]
+    pub generate_key: Option<String>,
+    /// The witness's cosigner key string.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: PathBuf,
+    /// The service's base URL.
+    #[arg(long, required_unless_present = "generate_key")]
+    pub url: Option<String>,
+    /// The witness's state file (JSON), created on the first run.
+    #[arg(long, value_name = "FILE", required_unless_present = "generate_key")]
+    pub state: Option<PathBuf>,
+    /// A bearer token for the service.
+    #[arg(long, env = "WITNESS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The log's verifier key to pin on the first run (default: trust on first use).
+    #[arg(long, value_name = "VKEY")]
+    pub log_key: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// HTTP worker threads; default: one per core.
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<usize>,
+    /// Database connections in the pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+    /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
+    #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub checkpoint_interval: std::time::Duration,
+    /// How often to record missed deadlines (`deadline_missed` entries), e.g. `1m`;
+    /// `0s` turns the sweeper off.
+    #[arg(long, env = "DEADLINE_SWEEP", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub deadline_sweep: std::time::Duration,
+    /// Warn of a deadline this many working hours ahead (a `deadline_approaching`
+    /// entry and notification, once per dispute and rung); 8 is one working day,
+    /// 0 turns warnings off.
+    #[arg(long, env = "DEADLINE_WARNING_HOURS", default_value_t = crate::service::deadline::DEFAULT_WARNING_HOURS)]
+    pub deadline_warning_hours: u32,
+    /// How often to re-read the bank holiday feed file for a replacement, e.g.
+    /// `1m`; `0s` reads it only at start.
+    #[arg(long, env = "HOLIDAYS_RELOAD", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub holidays_reload: std::time::Duration,
+    /// Witness cosignatures a checkpoint needs to count as fully witnessed.
+    #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub witness_quorum: u32,
+    /// Requests per minute per token subject (`sub`); 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PER_SUBJECT", default_value_t = 600)]
+    pub rate_limit_per_subject: u32,
+    /// Requests per minute per client address; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PER_ADDRESS", default_value_t = 1200)]
+    pub rate_limit_per_address: u32,
+    /// Take the client address from `Forwarded`/`X-Forwarded-For` rather than
+    /// the TCP peer: only behind a proxy that overwrites those headers.
+    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
+}
+
+/// The notification sender (see the README's "Notifications").
+#[derive(Debug, Args, Clone)]
+pub struct OutboxArgs {
+    /// How often the sender looks for due webhook deliveries.
+    #[arg(long, env = "OUTBOX_POLL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub outbox_poll: std::time::Duration,
+    /// The first retry delay after a failed delivery; doubled each time (cap 1h), with jitter.
+    #[arg(long, env = "OUTBOX_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub outbox_backoff: std::time::Duration,
+    /// Attempts before a delivery is marked `failed`.
+    #[arg(long, env = "OUTBOX_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(i32).range(1..))]
+    pub outbox_max_attempts: i32,
+}
+
+impl OutboxArgs {
+    pub fn sender_config(&self) -> crate::service::notify::SenderConfig {
+        crate::service::notify::SenderConfig {
+            poll: self.outbox_poll.max(std::time::Duration::from_millis(10)),
+            backoff: self.outbox_backoff,
+            max_attempts: self.outbox_max_attempts,
+            ..Default::default()
+        }
+    }
+}
+
+/// Production identity: asymmetric tokens checked against a JWKS. With neither
+/// `JWKS_FILE` nor `JWKS_URL`, `serve` checks HS256 tokens with the secret.
+#[derive(Debug, Args, Clone)]
+pub struct AuthArgs {
+    /// A JWKS file to check RS256/ES256/EdDSA tokens with (re-read like a URL).
+    #[arg(long, env = "JWKS_FILE", conflicts_with = "jwks_url")]
+    pub jwks_file: Option<PathBuf>,
+    /// The issuer's `jwks_uri`, fetched at start and refreshed in the background.
+    #[arg(long, env = "JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Accepted `iss` (comma-separated for several); required with a JWKS.
+    #[arg(long, env = "JWT_ISSUER", value_delimiter = ',')]
+    pub jwt_issuer: Vec<String>,
+    /// Accepted `aud` (comma-separated for several); required with a JWKS.
+    #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
+    pub jwt_audience: Vec<String>,
+    /// How often to re-read the JWKS; `0s` turns it off.
+    #[arg(long, env = "JWKS_REFRESH", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub jwks_refresh: std::time::Duration,
+    /// At most one re-read per this long for tokens naming an unknown `kid`.
+    #[arg(long, env = "JWKS_MIN_REFETCH", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwks_min_refetch: std::time::Duration,
+    /// A TOML (or `.json`) file mapping provider roles/groups to our roles.
+    /// Default: the token's own `role`, `agency` and `partner` claims.
+    #[arg(long, env = "CLAIMS_MAP")]
+    pub claims_map: Option<PathBuf>,
+}
+
+impl AuthArgs {
+    /// The JWKS configuration, if a JWKS is configured.
+    pub fn jwks_config(&self) -> Result<Option<crate::http::jwks::JwksConfig>, String> {
+        use crate::http::jwks::{ClaimsMap, JwksConfig, JwksSource};
+        let source = match (&self.jwks_file, &self.jwks_url) {
+            (None, None) => return Ok(None),
+            (Some(_), Some(_)) => return Err("set JWKS_FILE or JWKS_URL, not both".into()),
+            (Some(p), None) => JwksSource::File(p.clone()),
+            (None, Some(u)) => JwksSource::Url(u.clone()),
+        };
+        let clean = |v: &[String]| -> Vec<String> {
+            v.iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let claims = match &self.claims_map {
+            Some(p) => ClaimsMap::load(p)?,
+            None => ClaimsMap::default(),
+        };
+        let (issuers, audiences) = (clean(&self.jwt_issuer), clean(&self.jwt_audience));
+        if issuers.is_empty() {
+            return Err("JWT_ISSUER is required with a JWKS".into());
+        }
+        if audiences.is_empty() {
+            return Err("JWT_AUDIENCE is required with a JWKS".into());
+        }
+        Ok(Some(JwksConfig {
+            source,
+            issuers,
+            audiences,
+            refresh: self.jwks_refresh,
+            min_refetch: self.jwks_min_refetch,
+            claims,
+        }))
+    }
+}
+
+/// `serve` with nothing but its defaults and environment, for a bare `cargo run`.
+#[derive(Debug, Parser)]
+#[command(name = "escalation-ledger")]
+pub struct ServeOnly {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl ServeArgs {
+    pub fn from_env() -> Self {
+        ServeOnly::parse_from(["escalation-ledger"]).serve
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenArgs {
+    #[arg(long)]
+    pub sub: String,
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// The agency id, for `--role agency`.
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// `la`, `icb` or `police`, for `statutory_partner` and `chief_officer`.
+    #[arg(long, value_parser = parse_partner)]
+    pub partner: Option<Partner>,
+    /// How long the token lives, e.g. `8h`, `30m`.
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    pub ttl: std::time::Duration,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn parse_partner(s: &str) -> Result<Partner, String> {
+    s.parse()
+}
+
+impl Common {
+    pub fn database_url(&self, db: &DbArgs) -> String {
+        db.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("escalation-ledger.db").display()
+            )
+        })
+    }
+
+    /// The log's signing key: `LOG_KEY_FILE`, else the data dir's `log-key`.
+    pub fn log_key(&self) -> Result<crate::service::checkpoint::LogKey, String> {
+        let path = self
+            .log_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("log-key"));
+        crate::service::checkpoint::LogKey::load_or_create(&path, &self.log_origin)
+    }
+
+    /// The whistleblowing key: `WHISTLEBLOWING_KEY_FILE`, else the data dir's
+    /// `whistleblowing-key`.
+    pub fn whistleblowing_key(&self) -> Result<crate::service::whistleblowing::WhistleKey, String> {
+        let path = self
+            .whistleblowing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("whistleblowing-key"));
+        crate::service::whistleblowing::WhistleKey::load_or_create(&path)
+    }
+
+    /// The token keys: `JWT_SECRET` if set, else the data dir's secret file.
+    pub fn keys(&self) -> Result<Keys, String> {
+        if let Some(s) = &self.jwt_secret {
+            if s.len() < 32 {
+                return Err("JWT_SECRET must be at least 32 characters".into());
+            }
+            return Ok(Keys::from_secret(s.as_bytes()));
+        }
+        let path = self.data_dir.join("jwt-secret");
+        auth::load_or_create_secret(&path)
+            .map(|s| Keys::from_secret(&s))
+            .map_err(|e| format!("token secret {}: {e}", path.display()))
+    }
+
+    /// The configured verifier: the JWKS if one is configured (`jwks` from
+    /// [`AuthArgs::jwks_config`]), else the HS256 secret. Call inside the actix
+    /// system: the JWKS is fetched and refreshed there.
+    pub async fn authenticator(
+        &self,
+        jwks: Option<crate::http::jwks::JwksConfig>,
+    ) -> Result<Authenticator, String> {
+        match jwks {
+            Some(cfg) => crate::http::jwks::JwksVerifier::start(cfg)
+                .await
+                .map(Authenticator::from),
+            None => self.keys().map(Authenticator::from),
+        }
+    }
+}

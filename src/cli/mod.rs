@@ -1,0 +1,5 @@
+//! The command line: clap commands, configuration, the witness client.
+
+pub mod commands;
+pub mod config;
+pub mod witness;

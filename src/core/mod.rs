@@ -1,0 +1,9 @@
+//! The pure domain: no actix, no diesel, no file or network I/O.
+
+pub mod calendar;
+pub mod ladder;
+pub mod ledger;
+pub mod merkle;
+pub mod note;
+pub mod policy;
+pub mod registry;

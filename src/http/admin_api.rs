@@ -1,0 +1,508 @@
+//! The scrutineer's admin endpoints under `/v1/admin/`: mediations, independent
+//! reviews and formal recommendations to the SLG. Parse here; who may call
+//! each route is [`crate::http::authz`]'s table; the rules and the SQL are in
+//! [`crate::service::scrutiny`].
+
+use actix_web::{http::header, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::authz::{Allowed, ForDispute};
+use crate::http::error::{AppError, Problem};
+use crate::http::state::{run, AppState};
+use crate::service::scrutiny::{
+    self, parse_date, text, Attendee, MediationView, RecommendationStatus, RecommendationView,
+    ReviewView,
+};
+use crate::store::db::{read_tx, write_tx, DbConn};
+
+// ---- bodies ----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenMediation {
+    /// A dispute on the `scrutineer` rung (the ladder's mediation), an open
+    /// dispute below it, or absent (a mediation outside the ladder).
+    #[serde(default)]
+    pub dispute_id: Option<String>,
+    /// At least two different registered agency ids.
+    pub agencies: Vec<String>,
+    /// What is mediated. Free text: erasable, never in the tables.
+    pub topic: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionBody {
+    /// When the session was held, `YYYY-MM-DD`, not in the future.
+    pub date: String,
+    pub attendees: Vec<Attendee>,
+    pub notes: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseMediation {
+    pub outcome: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestReview {
+    pub dispute_id: String,
+    pub concern: String,
+    /// Required (true) for a partnership_admin.
+    #[serde(default)]
+    pub on_behalf_of_child_or_family: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDecision {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsBody {
+    pub findings: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRecommendation {
+    pub text: String,
+    /// The dispute it arises from; give this or `theme`, not both.
+    #[serde(default)]
+    pub dispute_id: Option<String>,
+    /// The theme it addresses (free text); give this or `dispute_id`, not both.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub response_due: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationResponse {
+    pub accepted: bool,
+    /// Required when accepted, refused otherwise.
+    #[serde(default)]
+    pub actions: Option<String>,
+    /// Required when not accepted, refused otherwise.
+    #[serde(default)]
+    pub reasons: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationQuery {
+    /// `open`, `overdue` or `responded`.
+    pub status: Option<RecommendationStatus>,
+}
+
+// ---- helpers ----
+
+fn one<T>(mut v: Vec<T>, what: &str) -> Result<T, AppError> {
+    v.pop()
+        .ok_or_else(|| AppError::NotFound(format!("no such {what}")))
+}
+
+fn mediation(conn: &mut DbConn, id: &str) -> Result<MediationView, AppError> {
+    one(scrutiny::mediations(conn, Some(id))?, "mediation")
+}
+
+fn review(conn: &mut DbConn, id: &str) -> Result<ReviewView, AppError> {
+    one(scrutiny::reviews(conn, Some(id))?, "review")
+}
+
+fn recommendation(conn: &mut DbConn, id: &str) -> Result<RecommendationView, AppError> {
+    one(
+        scrutiny::recommendations(conn, Some(id), None, scrutiny::today())?,
+        "recommendation",
+    )
+}
+
+// ---- mediations ----
+
+#[utoipa::path(post, path = "/v1/admin/mediations", tag = "scrutiny", security(("bearer" = [])),
+    request_body = OpenMediation,
+    responses((status = 201, body = MediationView, headers(("Location" = String))),
+              (status = 403, description = "Not the scrutineer", body = Problem),
+              (status = 404, description = "No such dispute", body = Problem),
+              (status = 409, description = "The dispute is closed, beyond the scrutineer's rung, or already in a ladder mediation", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn open_mediation(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    body: web::Json<OpenMediation>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let payload = json!({ "topic": text("topic", &b.topic)? });
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            let id = scrutiny::open_mediation(conn, &actor, b.dispute_id, b.agencies, payload)?;
+            mediation(conn, &id)
+        })
+    })
+    .await?;
+    tracing::info!(mediation = %v.id, ladder = v.ladder, "mediation opened");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/admin/mediations/{}", v.id)))
+        .json(v))
+}
+
+#[utoipa::path(post, path = "/v1/admin/mediations/{id}/sessions", tag = "scrutiny",
+    security(("bearer" = [])), request_body = SessionBody,
+    params(("id" = String, Path, description = "Mediation id")),
+    responses((status = 201, description = "The mediation with the new session", body = MediationView),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "The mediation is closed", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn record_session(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    id: web::Path<String>,
+    body: web::Json<SessionBody>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let date = parse_date("date", &b.date)?;
+    let payload = json!({ "notes": text("notes", &b.notes)? });
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            scrutiny::record_session(conn, &actor, &id, date, b.attendees, payload)?;
+            mediation(conn, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+#[utoipa::path(post, path = "/v1/admin/mediations/{id}/close", tag = "scrutiny",
+    security(("bearer" = [])), request_body = CloseMediation,
+    params(("id" = String, Path, description = "Mediation id")),
+    responses((status = 200, body = MediationView),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "Already closed, no session recorded, or (ladder mediation) no scrutineer-rung proposal yet", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn close_mediation(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    id: web::Path<String>,
+    body: web::Json<CloseMediation>,
+) -> Result<HttpResponse, AppError> {
+    let payload = json!({ "outcome": text("outcome", &body.outcome)? });
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            scrutiny::close_mediation(conn, &actor, &id, payload)?;
+            mediation(conn, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(get, path = "/v1/admin/mediations", tag = "scrutiny", security(("bearer" = [])),
+    responses((status = 200, body = [MediationView]), (status = 403, body = Problem)))]
+pub async fn list_mediations(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+) -> Result<HttpResponse, AppError> {
+    let v = run(&state.pool, |conn| {
+        read_tx(conn, |conn| scrutiny::mediations(conn, None))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(get, path = "/v1/admin/mediations/{id}", tag = "scrutiny", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Mediation id")),
+    responses((status = 200, body = MediationView), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn get_mediation(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| mediation(conn, &id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+// ---- independent reviews ----
+
+#[utoipa::path(post, path = "/v1/admin/reviews", tag = "scrutiny", security(("bearer" = [])),
+    request_body = RequestReview,
+    responses((status = 201, body = ReviewView),
+              (status = 403, description = "Not a party agency's user or a partnership_admin", body = Problem),
+              (status = 404, description = "No such dispute (or not one of the caller's agency's)", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn request_review(
+    state: web::Data<AppState>,
+    caller: ForDispute,
+    body: web::Json<RequestReview>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let payload = json!({ "concern": text("concern", &b.concern)? });
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            // The table decides on the dispute the body names.
+            let (actor, _, _) = crate::http::api::load_for(conn, caller, &b.dispute_id)?;
+            let id = scrutiny::request_review(
+                conn,
+                &actor,
+                &b.dispute_id,
+                b.on_behalf_of_child_or_family,
+                payload,
+            )?;
+            review(conn, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+async fn review_step(
+    state: &AppState,
+    actor: crate::core::ladder::Actor,
+    id: String,
+    event: &'static str,
+    payload: Value,
+) -> Result<HttpResponse, AppError> {
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            scrutiny::review_action(conn, &actor, &id, event, payload)?;
+            review(conn, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(post, path = "/v1/admin/reviews/{id}/accept", tag = "scrutiny",
+    security(("bearer" = [])), request_body = ReviewDecision,
+    params(("id" = String, Path, description = "Review id")),
+    responses((status = 200, body = ReviewView), (status = 403, body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, description = "Not a requested review", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn accept_review(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    id: web::Path<String>,
+    body: web::Json<ReviewDecision>,
+) -> Result<HttpResponse, AppError> {
+    let payload = json!({ "reason": text("reason", &body.reason)? });
+    review_step(
+        &state,
+        actor,
+        id.into_inner(),
+        scrutiny::REVIEW_ACCEPTED,
+        payload,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/admin/reviews/{id}/decline", tag = "scrutiny",
+    security(("bearer" = [])), request_body = ReviewDecision,
+    params(("id" = String, Path, description = "Review id")),
+    responses((status = 200, body = ReviewView), (status = 403, body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, description = "Not a requested review", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn decline_review(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    id: web::Path<String>,
+    body: web::Json<ReviewDecision>,
+) -> Result<HttpResponse, AppError> {
+    let payload = json!({ "reason": text("reason", &body.reason)? });
+    review_step(
+        &state,
+        actor,
+        id.into_inner(),
+        scrutiny::REVIEW_DECLINED,
+        payload,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/admin/reviews/{id}/findings", tag = "scrutiny",
+    security(("bearer" = [])), request_body = FindingsBody,
+    params(("id" = String, Path, description = "Review id")),
+    responses((status = 200, description = "The review, closed", body = ReviewView),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "Not an accepted review", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn record_findings(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    id: web::Path<String>,
+    body: web::Json<FindingsBody>,
+) -> Result<HttpResponse, AppError> {
+    let payload = json!({ "findings": text("findings", &body.findings)? });
+    review_step(
+        &state,
+        actor,
+        id.into_inner(),
+        scrutiny::REVIEW_FINDINGS_RECORDED,
+        payload,
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/admin/reviews", tag = "scrutiny", security(("bearer" = [])),
+    responses((status = 200, body = [ReviewView]), (status = 403, body = Problem)))]
+pub async fn list_reviews(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+) -> Result<HttpResponse, AppError> {
+    let v = run(&state.pool, |conn| {
+        read_tx(conn, |conn| scrutiny::reviews(conn, None))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+// ---- recommendations ----
+
+#[utoipa::path(post, path = "/v1/admin/recommendations", tag = "scrutiny",
+    security(("bearer" = [])), request_body = IssueRecommendation,
+    responses((status = 201, body = RecommendationView), (status = 403, body = Problem),
+              (status = 404, description = "No such dispute", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn issue_recommendation(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    body: web::Json<IssueRecommendation>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let text_v = text("text", &b.text)?;
+    let theme = match (&b.dispute_id, &b.theme) {
+        (Some(_), None) => None,
+        (None, Some(t)) => Some(text("theme", t)?),
+        _ => {
+            return Err(AppError::Unprocessable(
+                "give exactly one of dispute_id and theme".into(),
+            ))
+        }
+    };
+    let due = parse_date("response_due", &b.response_due)?;
+    let mut payload = json!({ "text": text_v });
+    if let Some(t) = theme {
+        payload["theme"] = Value::String(t);
+    }
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            let id = scrutiny::issue_recommendation(conn, &actor, b.dispute_id, due, payload)?;
+            recommendation(conn, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+#[utoipa::path(post, path = "/v1/admin/recommendations/{id}/response", tag = "scrutiny",
+    security(("bearer" = [])), request_body = RecommendationResponse,
+    params(("id" = String, Path, description = "Recommendation id")),
+    responses((status = 200, body = RecommendationView),
+              (status = 403, description = "Not the SLG", body = Problem),
+              (status = 404, body = Problem),
+              (status = 409, description = "Already responded", body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn respond(
+    state: web::Data<AppState>,
+    Allowed(actor): Allowed,
+    id: web::Path<String>,
+    body: web::Json<RecommendationResponse>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let payload = match (b.accepted, &b.actions, &b.reasons) {
+        (true, Some(a), None) => json!({ "actions": text("actions", a)? }),
+        (false, None, Some(r)) => json!({ "reasons": text("reasons", r)? }),
+        (true, _, _) => {
+            return Err(AppError::Unprocessable(
+                "an accepted recommendation needs actions (and no reasons)".into(),
+            ))
+        }
+        (false, _, _) => {
+            return Err(AppError::Unprocessable(
+                "a recommendation not accepted needs reasons (and no actions)".into(),
+            ))
+        }
+    };
+    let id = id.into_inner();
+    let accepted = b.accepted;
+    let v = run(&state.pool, move |conn| {
+        write_tx(conn, |conn| {
+            scrutiny::respond(conn, &actor, &id, accepted, payload)?;
+            recommendation(conn, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(get, path = "/v1/admin/recommendations", tag = "scrutiny",
+    security(("bearer" = [])), params(RecommendationQuery),
+    responses((status = 200, body = [RecommendationView]), (status = 400, body = Problem),
+              (status = 403, body = Problem)))]
+pub async fn list_recommendations(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    q: web::Query<RecommendationQuery>,
+) -> Result<HttpResponse, AppError> {
+    let status = q.into_inner().status;
+    let today = scrutiny::today();
+    let v = run(&state.pool, move |conn| {
+        read_tx(conn, |conn| {
+            scrutiny::recommendations(conn, None, status, today)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Mount the scrutiny routes; call inside the `/v1` scope.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/mediations", web::post().to(open_mediation))
+        .route("/admin/mediations", web::get().to(list_mediations))
+        .route("/admin/mediations/{id}", web::get().to(get_mediation))
+        .route(
+            "/admin/mediations/{id}/sessions",
+            web::post().to(record_session),
+        )
+        .route(
+            "/admin/mediations/{id}/close",
+            web::post().to(close_mediation),
+        )
+        .route("/admin/reviews", web::post().to(request_review))
+        .route("/admin/reviews", web::get().to(list_reviews))
+        .route("/admin/reviews/{id}/accept", web::post().to(accept_review))
+        .route(
+            "/admin/reviews/{id}/decline",
+            web::post().to(decline_review),
+        )
+        .route(
+            "/admin/reviews/{id}/findings",
+            web::post().to(record_findings),
+        )
+        .route(
+            "/admin/recommendations",
+            web::post().to(issue_recommendation),
+        )
+        .route(
+            "/admin/recommendations",
+            web::get().to(list_recommendations),
+        )
+        .route(
+            "/admin/recommendations/{id}/response",
+            web::post().to(respond),
+        );
+}

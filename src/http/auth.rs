@@ -1,0 +1,231 @@
+//! Bearer tokens. The embedded default (and the tests) use HS256 JWTs carrying
+//! `sub`, `role`, `agency`, `partner`, `exp`, checked with one secret ([`Keys`]);
+//! production uses asymmetric tokens checked against a JWKS ([`crate::http::jwks`]).
+//! [`Authenticator`] is whichever is configured; [`authenticate`] dispatches to it.
+
+use std::path::Path;
+
+use actix_web::{http::header, web, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::core::ladder::{Actor, Partner, Role};
+use crate::http::error::AppError;
+use crate::http::jwks::JwksVerifier;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<Partner>,
+    pub exp: i64,
+}
+
+/// The keys `serve` checks tokens with and `token` mints them with.
+#[derive(Clone)]
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl Keys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Keys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    pub fn mint(&self, claims: &Claims) -> Result<String, String> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn check(&self, token: &str) -> Result<Actor, String> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_required_spec_claims(&["exp", "sub"]);
+        v.leeway = 30;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|e| e.to_string())?;
+        actor_from(data.claims)
+    }
+}
+
+/// The claims a role needs: an agency user names an agency, partners name a partner.
+pub fn actor_from(c: Claims) -> Result<Actor, String> {
+    if c.sub.trim().is_empty() {
+        return Err("the token has an empty sub".into());
+    }
+    match c.role {
+        Role::Agency if c.agency.is_none() => {
+            return Err("an agency token needs an agency claim".into())
+        }
+        Role::StatutoryPartner | Role::ChiefOfficer if c.partner.is_none() => {
+            return Err(format!("a {} token needs a partner claim", c.role))
+        }
+        _ => {}
+    }
+    let agency = if c.role == Role::Agency {
+        c.agency
+    } else {
+        None
+    };
+    let partner = match c.role {
+        Role::StatutoryPartner | Role::ChiefOfficer => c.partner,
+        _ => None,
+    };
+    Ok(Actor {
+        sub: c.sub,
+        role: c.role,
+        agency,
+        partner,
+    })
+}
+
+/// Read the token secret from `path`, or create one there (mode 0600) on first start.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(s) = std::fs::read_to_string(path) {
+        let s = s.trim();
+        if s.len() >= 32 {
+            return Ok(s.as_bytes().to_vec());
+        }
+        return Err(std::io::Error::other(format!(
+            "{} holds fewer than 32 characters",
+            path.display()
+        )));
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let secret = hex::encode(raw);
+    write_secret_file(path, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+/// Create `path` (and its folder) holding `bytes`, readable by the owner only.
+/// Never overwrites an existing file.
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, bytes)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Why a token was refused, and its `sub` when that is known to be authentic.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub reason: String,
+    pub sub: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Refusal {
+            reason: reason.into(),
+            sub: None,
+        }
+    }
+}
+
+/// The verifier `serve` checks bearer tokens with (stored as app data).
+#[derive(Clone)]
+pub enum Authenticator {
+    /// HS256 with one shared secret: the embedded default and the tests.
+    Secret(Keys),
+    /// RS256/ES256/EdDSA against a JWKS, with claims mapped by configuration.
+    Jwks(JwksVerifier),
+}
+
+impl From<Keys> for Authenticator {
+    fn from(keys: Keys) -> Self {
+        Authenticator::Secret(keys)
+    }
+}
+
+impl From<JwksVerifier> for Authenticator {
+    fn from(v: JwksVerifier) -> Self {
+        Authenticator::Jwks(v)
+    }
+}
+
+impl Authenticator {
+    pub async fn check(&self, token: &str) -> Result<Actor, Refusal> {
+        match self {
+            Authenticator::Secret(keys) => keys.check(token).map_err(Refusal::new),
+            Authenticator::Jwks(v) => v.check(token).await,
+        }
+    }
+}
+
+/// Authenticate a `/v1` request: its bearer token's actor, or a 401. Handlers
+/// do not call this: they take their caller from the extractors in
+/// [`crate::http::authz`], which authenticate with it and then apply the access table.
+pub fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Actor, AppError>> {
+    let bearer = bearer(req);
+    let route = req.path().to_string();
+    let req = req.clone();
+    Box::pin(async move {
+        let (auth, token) = bearer?;
+        match auth.check(&token).await {
+            Ok(actor) => {
+                // For the refusal log (`app::log_refusals`): who was refused.
+                actix_web::HttpMessage::extensions_mut(&req).insert(actor.clone());
+                Ok(actor)
+            }
+            Err(r) => {
+                // Never the token itself: the reason, the sub if known, the route.
+                // Never a whistleblower's sub (see `whistleblowing::loggable_sub`).
+                let sub = match &r.sub {
+                    Some(sub) => {
+                        let state = req.app_data::<web::Data<crate::http::state::AppState>>();
+                        let state = state.map(|s| s.get_ref());
+                        Some(crate::http::whistleblowing::loggable_sub(state, sub).await)
+                    }
+                    None => None,
+                };
+                tracing::warn!(route = %route, reason = %r.reason, sub = ?sub, "token refused");
+                Err(AppError::Unauthorized(format!(
+                    "invalid token: {}",
+                    r.reason
+                )))
+            }
+        }
+    })
+}
+
+fn bearer(req: &HttpRequest) -> Result<(Authenticator, String), AppError> {
+    let auth = req
+        .app_data::<web::Data<Authenticator>>()
+        .ok_or_else(|| AppError::Internal("token verification is not configured".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthorized("an Authorization: Bearer token is required".into())
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            AppError::Unauthorized("the Authorization header is not a Bearer token".into())
+        })?;
+    Ok((auth.get_ref().clone(), token.trim().to_string()))
+}

@@ -1,0 +1,64 @@
+//! The scrutineer's view of a whistleblower's identity, and the log's
+//! withholding of a whistleblower's `sub`.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::authz::Allowed;
+use crate::http::error::{AppError, Problem};
+use crate::http::state::{run, AppState};
+use crate::service::whistleblowing;
+
+/// The `sub` to put in a log line: [`whistleblowing::WITHHELD`] for anyone who has raised a
+/// whistleblowing concern (or when that cannot be checked), else the `sub`.
+/// Never the pseudonym, so no log line ties the two together.
+pub async fn loggable_sub(state: Option<&AppState>, sub: &str) -> String {
+    let Some(state) = state else {
+        return whistleblowing::WITHHELD.into();
+    };
+    let pseudonym = state.whistleblowing_key.pseudonym(sub);
+    match run(&state.pool, move |conn| {
+        whistleblowing::is_whistleblower(conn, &pseudonym)
+    })
+    .await
+    {
+        Ok(false) => sub.to_string(),
+        _ => whistleblowing::WITHHELD.into(),
+    }
+}
+
+/// Who raised a whistleblowing concern.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Whistleblower {
+    pub pseudonym: String,
+    pub sub: String,
+    pub agency: Option<String>,
+    /// When the identity was first recorded (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+#[utoipa::path(get, path = "/v1/admin/whistleblowing/{pseudonym}", tag = "admin",
+    security(("bearer" = [])),
+    params(("pseudonym" = String, Path, description = "The `wb-...` pseudonym a dispute shows as its raiser")),
+    responses((status = 200, description = "The real identity behind a pseudonym (scrutineer only)", body = Whistleblower),
+              (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn get_whistleblower(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    pseudonym: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let pseudonym = pseudonym.into_inner();
+    let row = run(&state.pool, move |conn| {
+        whistleblowing::identity(conn, &pseudonym)
+    })
+    .await?
+    .ok_or_else(|| AppError::NotFound("no such whistleblowing pseudonym".into()))?;
+    Ok(HttpResponse::Ok().json(Whistleblower {
+        pseudonym: row.0,
+        sub: row.1,
+        agency: row.2,
+        created_at: crate::core::ledger::format_time(&row.3),
+    }))
+}

@@ -1,0 +1,280 @@
+//! The log's side of witnessing: the registry of partner witnesses (each
+//! registration a `witness_registered` ledger entry) and the cosignatures they
+//! send back, checked against the stored signed checkpoints.
+//!
+//! A cosignature is not a ledger entry: it changes no dispute, and the line is
+//! its own proof (anyone with the witness's key and the checkpoint can check it,
+//! and `verify` does). The table is append-only all the same.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::core::ladder::Actor;
+use crate::core::ledger::NewEntry;
+use crate::core::note::{self, Checkpoint, Cosignature, CosignatureVerifier, Note};
+use crate::service::error::ServiceError;
+use crate::store::db::DbConn;
+use crate::store::ledger as store;
+use crate::store::schema::{checkpoints, cosignatures, witnesses};
+
+/// The ledger event that registers a witness.
+pub const EVENT_REGISTERED: &str = "witness_registered";
+
+/// A registered witness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, Queryable)]
+pub struct Witness {
+    pub name: String,
+    /// The C2SP `cosignature/v1` verifier key (`name+keyid+base64`).
+    pub key: String,
+    /// The ledger entry that registered it.
+    pub registered_seq: i64,
+}
+
+/// A stored cosignature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StoredCosignature {
+    pub size: i64,
+    pub witness: String,
+    /// POSIX seconds at which the witness cosigned.
+    pub timestamp: i64,
+    /// The signature line, as it is appended to the checkpoint note.
+    pub line: String,
+}
+
+/// Parse a verifier key string and check it is named `name`; a bad key is 422.
+pub fn parse_key(name: &str, key: &str) -> Result<CosignatureVerifier, ServiceError> {
+    let v = CosignatureVerifier::from_key_string(key.trim()).map_err(|e| {
+        ServiceError::Unprocessable(format!(
+            "key is not a cosignature/v1 verifier key string: {e}"
+        ))
+    })?;
+    if v.name() != name {
+        return Err(ServiceError::Unprocessable(format!(
+            "the key is named '{}', not '{name}'",
+            v.name()
+        )));
+    }
+    Ok(v)
+}
+
+/// Register a witness: a ledger entry and its row. Call inside a write transaction.
+pub fn register(
+    conn: &mut DbConn,
+    actor: &Actor,
+    verifier: &CosignatureVerifier,
+) -> Result<Witness, ServiceError> {
+    let name = verifier.name().to_string();
+    let key = verifier.key_string();
+    let taken: i64 = witnesses::table
+        .filter(witnesses::name.eq(&name).or(witnesses::key.eq(&key)))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(ServiceError::Conflict(format!(
+            "a witness named '{name}' or with this key is already registered"
+        )));
+    }
+    let entry = store::append(
+        conn,
+        NewEntry {
+            dispute_id: None,
+            event: EVENT_REGISTERED.into(),
+            actor: actor.clone(),
+            facts: json!({ "name": name, "key": key }),
+            payload: json!({}),
+        },
+    )?;
+    let w = Witness {
+        name,
+        key,
+        registered_seq: entry.seq,
+    };
+    diesel::insert_into(witnesses::table)
+        .values((
+            witnesses::name.eq(&w.name),
+            witnesses::key.eq(&w.key),
+            witnesses::registered_seq.eq(w.registered_seq),
+        ))
+        .execute(conn)?;
+    Ok(w)
+}
+
+/// Every registered witness, by name.
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Witness>> {
+    witnesses::table.order(witnesses::name.asc()).load(conn)
+}
+
+/// The checkpoint text of the stored signed checkpoint of `size`, if any.
+fn checkpoint_at(conn: &mut DbConn, size: i64) -> Result<Option<Checkpoint>, ServiceError> {
+    let stored: Option<String> = checkpoints::table
+        .find(size)
+        .select(checkpoints::note)
+        .first(conn)
+        .optional()?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let parsed = Note::parse(&stored)
+        .map_err(|e| ServiceError::Internal(format!("stored checkpoint {size}: {e}")))?;
+    let cp = Checkpoint::parse(parsed.text())
+        .map_err(|e| ServiceError::Internal(format!("stored checkpoint {size}: {e}")))?;
+    Ok(Some(cp))
+}
+
+/// Check `line` against the witness it names and the signed checkpoint of
+/// `size`, and store it. `Ok(true)` when stored, `Ok(false)` when this exact
+/// cosignature was already there. Call inside a write transaction.
+pub fn add(
+    conn: &mut DbConn,
+    size: i64,
+    line: &str,
+) -> Result<(bool, StoredCosignature), ServiceError> {
+    let cosig = Cosignature::from_line(line)
+        .map_err(|e| ServiceError::Unprocessable(format!("not a cosignature line: {e}")))?;
+    let checkpoint = checkpoint_at(conn, size)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no signed checkpoint of size {size}")))?;
+    let witness: Option<Witness> = witnesses::table.find(cosig.name()).first(conn).optional()?;
+    let witness = witness.ok_or_else(|| {
+        ServiceError::Unprocessable(format!("no registered witness named '{}'", cosig.name()))
+    })?;
+    let verifier = CosignatureVerifier::from_key_string(&witness.key).map_err(|e| {
+        ServiceError::Internal(format!("stored key of witness {}: {e}", witness.name))
+    })?;
+    verifier.verify(&checkpoint, &cosig).map_err(|e| match e {
+        note::NoteError::UnknownSigner => ServiceError::Unprocessable(format!(
+            "the cosignature's key ID is not the registered key of witness '{}'",
+            witness.name
+        )),
+        other => ServiceError::Unprocessable(format!(
+            "the cosignature does not verify over the checkpoint of size {size}: {other}"
+        )),
+    })?;
+    let stored = StoredCosignature {
+        size,
+        witness: witness.name,
+        timestamp: i64::try_from(cosig.timestamp())
+            .map_err(|_| ServiceError::Unprocessable("timestamp out of range".into()))?,
+        line: cosig.to_line(),
+    };
+    let existing: Option<String> = cosignatures::table
+        .find((size, &stored.witness))
+        .select(cosignatures::line)
+        .first(conn)
+        .optional()?;
+    match existing {
+        Some(l) if l == stored.line => return Ok((false, stored)),
+        Some(_) => {
+            return Err(ServiceError::Conflict(format!(
+                "witness '{}' has already cosigned the checkpoint of size {size} with another line",
+                stored.witness
+            )))
+        }
+        None => {}
+    }
+    diesel::insert_into(cosignatures::table)
+        .values((
+            cosignatures::size.eq(stored.size),
+            cosignatures::witness.eq(&stored.witness),
+            cosignatures::timestamp.eq(stored.timestamp),
+            cosignatures::line.eq(&stored.line),
+        ))
+        .execute(conn)?;
+    tracing::info!(size, witness = %stored.witness, "cosignature stored");
+    Ok((true, stored))
+}
+
+/// The stored cosignatures of the checkpoint of `size`, by witness name.
+pub fn for_size(conn: &mut DbConn, size: i64) -> QueryResult<Vec<StoredCosignature>> {
+    let rows: Vec<(i64, String, i64, String)> = cosignatures::table
+        .filter(cosignatures::size.eq(size))
+        .order(cosignatures::witness.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(size, witness, timestamp, line)| StoredCosignature {
+            size,
+            witness,
+            timestamp,
+            line,
+        })
+        .collect())
+}
+
+/// `note` (the signed checkpoint of `size`) with the cosignatures gathered so far.
+pub fn with_cosignatures(conn: &mut DbConn, size: i64, note: &str) -> Result<String, ServiceError> {
+    let lines = for_size(conn, size)?;
+    if lines.is_empty() {
+        return Ok(note.to_string());
+    }
+    let cosigs = lines
+        .iter()
+        .map(|c| Cosignature::from_line(&c.line))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ServiceError::Internal(format!("a stored cosignature: {e}")))?;
+    note::append_cosignatures(note, &cosigs)
+        .map_err(|e| ServiceError::Internal(format!("appending cosignatures: {e}")))
+}
+
+/// A `witness_registered` entry's facts, as `verify` replays them.
+pub fn replay(facts: &serde_json::Value, seq: i64) -> Result<Witness, String> {
+    let field = |k: &str| {
+        facts
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("witness_registered without a '{k}'"))
+    };
+    let (name, key) = (field("name")?, field("key")?);
+    let v = parse_key(&name, &key).map_err(|e| e.to_string())?;
+    if v.key_string() != key {
+        return Err("witness_registered with a non-canonical key string".into());
+    }
+    Ok(Witness {
+        name,
+        key,
+        registered_seq: seq,
+    })
+}
+
+/// For `verify`: the `witnesses` table must equal the registrations replayed
+/// from the ledger, and every stored cosignature must verify against its
+/// witness's key and its signed checkpoint. `Some(problem)` if not.
+pub fn check(conn: &mut DbConn, replayed: &[Witness]) -> Result<Option<String>, ServiceError> {
+    let stored = list(conn)?;
+    let mut expected = replayed.to_vec();
+    expected.sort_by(|a, b| a.name.cmp(&b.name));
+    if stored != expected {
+        return Ok(Some(
+            "the witnesses table differs from the registrations in the ledger".into(),
+        ));
+    }
+    let rows: Vec<(i64, String, i64, String)> = cosignatures::table
+        .order((cosignatures::size.asc(), cosignatures::witness.asc()))
+        .load(conn)?;
+    for (size, name, timestamp, line) in rows {
+        let bad = |why: String| {
+            Ok(Some(format!(
+                "the cosignature of {name} on size {size} {why}"
+            )))
+        };
+        let Some(w) = stored.iter().find(|w| w.name == name) else {
+            return bad("names no registered witness".into());
+        };
+        let Some(cp) = checkpoint_at(conn, size)? else {
+            return bad("has no signed checkpoint".into());
+        };
+        let ok = CosignatureVerifier::from_key_string(&w.key)
+            .map_err(|e| e.to_string())
+            .and_then(|v| v.verify_line(&cp, &line).map_err(|e| e.to_string()));
+        match ok {
+            Err(e) => return bad(format!("does not verify: {e}")),
+            Ok(c) if c.timestamp() as i64 != timestamp || c.name() != name => {
+                return bad("disagrees with its own line".into())
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(None)
+}

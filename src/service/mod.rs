@@ -1,0 +1,15 @@
+//! The use cases, each one write transaction.
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod cosign;
+pub mod deadline;
+pub mod error;
+pub mod holidays;
+pub mod notify;
+pub mod policy_store;
+pub mod record;
+pub mod redaction;
+pub mod scrutiny;
+pub mod verify;
+pub mod whistleblowing;

@@ -1,0 +1,875 @@
+//! Notifications: webhook endpoints (one per agency or per role), an outbox
+//! written in the ledger entry's transaction, and a background sender that
+//! delivers it by the Standard Webhooks conventions.
+//!
+//! * Registering or deactivating an endpoint is a ledger entry
+//!   (`webhook_registered`, `webhook_deactivated`) whose facts hold the id, the
+//!   target and the URL's origin only; the full URL and the shared secret live
+//!   in `webhooks`, never in the ledger. `verify` rebuilds the table from them.
+//! * [`enqueue`] is called by `service::record::record` for every dispute event, right
+//!   after the entry and its projection: one `outbox` row per active endpoint of
+//!   a party agency or of a role due to act next ([`ladder::due_to_act`]). It
+//!   only needs the [`Entry`], so any dispute event goes through the same path.
+//! * [`spawn_sender`] polls due rows, claims each with a lease (so two
+//!   processes never send one row at once), POSTs it, and records the outcome;
+//!   failures are retried with exponential backoff and jitter, then `failed`.
+//!
+//! A body carries ids and the event only, never free text or `child_ref`; the
+//! receiver fetches details with its own credentials.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Sha256;
+use utoipa::ToSchema;
+
+use crate::core::ladder::{self, Actor, Role, Who};
+use crate::core::ledger::{format_time, ledger_time, Entry, NewEntry};
+use crate::service::error::ServiceError;
+use crate::store::db::{DbConn, Pool};
+use crate::store::ledger as store;
+use crate::store::schema::{outbox, webhooks};
+
+/// The ledger event that registers an endpoint.
+pub const EVENT_REGISTERED: &str = "webhook_registered";
+/// The ledger event that deactivates one.
+pub const EVENT_DEACTIVATED: &str = "webhook_deactivated";
+
+/// The Standard Webhooks secret prefix.
+pub const SECRET_PREFIX: &str = "whsec_";
+const MAX_URL: usize = 2048;
+
+/// Whom an endpoint is for: `{"agency": id}` or `{"role": role}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Target {
+    Agency(String),
+    Role(Role),
+}
+
+impl Target {
+    fn columns(&self) -> (&'static str, String) {
+        match self {
+            Target::Agency(a) => ("agency", a.clone()),
+            Target::Role(r) => ("role", r.as_str().to_string()),
+        }
+    }
+
+    fn from_columns(kind: &str, value: &str) -> Result<Self, String> {
+        match kind {
+            "agency" => Ok(Target::Agency(value.to_string())),
+            "role" => value.parse().map(Target::Role),
+            other => Err(format!("unknown webhook target kind '{other}'")),
+        }
+    }
+}
+
+/// Deliveries of one endpoint, by status.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// The most recent attempt of any delivery, RFC 3339.
+    pub last_attempt_at: Option<String>,
+    /// The error of the most recent failed attempt, if the latest attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// A registered endpoint (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Webhook {
+    pub id: String,
+    pub target: Target,
+    pub url: String,
+    pub active: bool,
+    pub registered_seq: i64,
+    pub deactivated_seq: Option<i64>,
+    pub created_at: String,
+    pub deliveries: DeliveryCounts,
+}
+
+/// A new endpoint, with its secret: the only time the secret is shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Registered {
+    pub id: String,
+    pub target: Target,
+    pub url: String,
+    pub registered_seq: i64,
+    /// The Standard Webhooks signing secret, `whsec_` + base64.
+    pub secret: String,
+}
+
+/// One delivery: a ledger entry for one endpoint.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Delivery {
+    /// The `webhook-id` header, the same on every attempt.
+    pub id: String,
+    pub seq: i64,
+    pub event: String,
+    /// `pending`, `delivered` or `failed` (attempts exhausted).
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub created_at: String,
+}
+
+/// The secret's bytes: the given base64 (with or without `whsec_`), 24 to 64
+/// bytes as the spec asks, or 32 fresh random bytes.
+pub fn parse_secret(given: Option<&str>) -> Result<Vec<u8>, ServiceError> {
+    let Some(s) = given else {
+        let mut raw = vec![0u8; 32];
+        getrandom::fill(&mut raw).map_err(|e| ServiceError::Internal(format!("random: {e}")))?;
+        return Ok(raw);
+    };
+    let s = s.trim();
+    let b = s.strip_prefix(SECRET_PREFIX).unwrap_or(s);
+    let raw = B64
+        .decode(b)
+        .map_err(|_| ServiceError::Unprocessable("secret is not base64".into()))?;
+    if !(24..=64).contains(&raw.len()) {
+        return Err(ServiceError::Unprocessable(format!(
+            "secret is {} bytes; give 24 to 64",
+            raw.len()
+        )));
+    }
+    Ok(raw)
+}
+
+/// Check an endpoint URL (`http://` or `https://` with a host) and return its
+/// origin (`scheme://host[:port]`), the only part the ledger records.
+pub fn origin_of(url: &str) -> Result<String, ServiceError> {
+    let bad = |why: &str| ServiceError::Unprocessable(format!("url: {why}"));
+    if url.len() > MAX_URL {
+        return Err(bad("longer than 2048 characters"));
+    }
+    let uri: actix_web::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    let scheme = match uri.scheme_str() {
+        Some(s @ ("http" | "https")) => s,
+        _ => return Err(bad("use http:// or https://")),
+    };
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad("no host"))?;
+    Ok(match uri.port_u16() {
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
+/// Register an endpoint: its ledger entry and row. Call inside a write transaction.
+pub fn register(
+    conn: &mut DbConn,
+    actor: &Actor,
+    target: Target,
+    url: &str,
+    secret: &[u8],
+) -> Result<Registered, ServiceError> {
+    let origin = origin_of(url)?;
+    if let Target::Agency(a) = &target {
+        if !store::unknown_agencies(conn, std::slice::from_ref(a))?.is_empty() {
+            return Err(ServiceError::Unprocessable(format!("unknown agency '{a}'")));
+        }
+    }
+    let id = format!("wh_{}", uuid::Uuid::new_v4().simple());
+    let entry = store::append(
+        conn,
+        NewEntry {
+            dispute_id: None,
+            event: EVENT_REGISTERED.into(),
+            actor: actor.clone(),
+            facts: json!({ "id": id, "target": target, "origin": origin }),
+            payload: json!({}),
+        },
+    )?;
+    let (kind, value) = target.columns();
+    let secret = B64.encode(secret);
+    diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::id.eq(&id),
+            webhooks::target_kind.eq(kind),
+            webhooks::target.eq(&value),
+            webhooks::url.eq(url),
+            webhooks::secret.eq(&secret),
+            webhooks::active.eq(true),
+            webhooks::registered_seq.eq(entry.seq),
+            webhooks::created_at.eq(entry.recorded_at),
+        ))
+        .execute(conn)?;
+    Ok(Registered {
+        id,
+        target,
+        url: url.to_string(),
+        registered_seq: entry.seq,
+        secret: format!("{SECRET_PREFIX}{secret}"),
+    })
+}
+
+/// Deactivate an endpoint: its ledger entry and the flag. Its pending
+/// deliveries are no longer sent. Call inside a write transaction.
+pub fn deactivate(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Webhook, ServiceError> {
+    let active: Option<bool> = webhooks::table
+        .find(id)
+        .select(webhooks::active)
+        .first(conn)
+        .optional()?;
+    match active {
+        None => return Err(ServiceError::NotFound(format!("no webhook {id}"))),
+        Some(false) => {
+            return Err(ServiceError::Conflict(format!(
+                "webhook {id} is already deactivated"
+            )))
+        }
+        Some(true) => {}
+    }
+    let entry = store::append(
+        conn,
+        NewEntry {
+            dispute_id: None,
+            event: EVENT_DEACTIVATED.into(),
+            actor: actor.clone(),
+            facts: json!({ "id": id }),
+            payload: json!({}),
+        },
+    )?;
+    diesel::update(webhooks::table.find(id))
+        .set((
+            webhooks::active.eq(false),
+            webhooks::deactivated_seq.eq(Some(entry.seq)),
+        ))
+        .execute(conn)?;
+    get(conn, id)?.ok_or_else(|| ServiceError::Internal(format!("webhook {id} vanished")))
+}
+
+type HookRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    i64,
+    Option<i64>,
+    NaiveDateTime,
+);
+
+fn hooks(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<Webhook>, ServiceError> {
+    let mut q = webhooks::table
+        .select((
+            webhooks::id,
+            webhooks::target_kind,
+            webhooks::target,
+            webhooks::url,
+            webhooks::active,
+            webhooks::registered_seq,
+            webhooks::deactivated_seq,
+            webhooks::created_at,
+        ))
+        .order(webhooks::registered_seq.asc())
+        .into_boxed();
+    if let Some(id) = only {
+        q = q.filter(webhooks::id.eq(id.to_string()));
+    }
+    let rows: Vec<HookRow> = q.load(conn)?;
+    let mut counts: BTreeMap<String, DeliveryCounts> = BTreeMap::new();
+    let mut cq = outbox::table
+        .group_by((outbox::webhook_id, outbox::status))
+        .select((
+            outbox::webhook_id,
+            outbox::status,
+            diesel::dsl::count_star(),
+            diesel::dsl::max(outbox::last_attempt_at),
+        ))
+        .into_boxed();
+    if let Some(id) = only {
+        cq = cq.filter(outbox::webhook_id.eq(id.to_string()));
+    }
+    type CountRow = (String, String, i64, Option<NaiveDateTime>);
+    let mut last: BTreeMap<String, NaiveDateTime> = BTreeMap::new();
+    for (w, status, n, at) in cq.load::<CountRow>(conn)? {
+        let c = counts.entry(w.clone()).or_default();
+        match status.as_str() {
+            "pending" => c.pending = n,
+            "delivered" => c.delivered = n,
+            _ => c.failed = n,
+        }
+        if let Some(at) = at {
+            let l = last.entry(w).or_insert(at);
+            if at > *l {
+                *l = at;
+            }
+        }
+    }
+    for (w, at) in &last {
+        // The newest attempt of this endpoint, and its error if it failed.
+        let err: Option<Option<String>> = outbox::table
+            .filter(outbox::webhook_id.eq(w))
+            .filter(outbox::last_attempt_at.eq(at))
+            .filter(outbox::delivered_at.is_null())
+            .select(outbox::last_error)
+            .first(conn)
+            .optional()?;
+        if let Some(c) = counts.get_mut(w) {
+            c.last_attempt_at = Some(format_time(at));
+            c.last_error = err.flatten();
+        }
+    }
+    rows.into_iter()
+        .map(|(id, kind, target, url, active, reg, deact, created)| {
+            Ok(Webhook {
+                target: Target::from_columns(&kind, &target).map_err(ServiceError::Internal)?,
+                deliveries: counts.remove(&id).unwrap_or_default(),
+                id,
+                url,
+                active,
+                registered_seq: reg,
+                deactivated_seq: deact,
+                created_at: format_time(&created),
+            })
+        })
+        .collect()
+}
+
+/// Every endpoint, oldest first, with its delivery counts.
+pub fn list(conn: &mut DbConn) -> Result<Vec<Webhook>, ServiceError> {
+    hooks(conn, None)
+}
+
+/// One endpoint.
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Webhook>, ServiceError> {
+    Ok(hooks(conn, Some(id))?.pop())
+}
+
+type OutboxRow = (
+    String,
+    i64,
+    String,
+    String,
+    i32,
+    Option<String>,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+);
+
+/// An endpoint's deliveries, by `seq` (404 if there is no such endpoint).
+pub fn deliveries(conn: &mut DbConn, id: &str, limit: i64) -> Result<Vec<Delivery>, ServiceError> {
+    let exists: i64 = webhooks::table
+        .filter(webhooks::id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        return Err(ServiceError::NotFound(format!("no webhook {id}")));
+    }
+    let rows: Vec<OutboxRow> = outbox::table
+        .filter(outbox::webhook_id.eq(id))
+        .select((
+            outbox::id,
+            outbox::seq,
+            outbox::event,
+            outbox::status,
+            outbox::attempts,
+            outbox::last_error,
+            outbox::last_attempt_at,
+            outbox::next_attempt_at,
+            outbox::delivered_at,
+            outbox::created_at,
+        ))
+        .order(outbox::seq.asc())
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, seq, event, status, attempts, last_error, last, next, delivered, created)| {
+                Delivery {
+                    next_attempt_at: (status == "pending").then(|| format_time(&next)),
+                    id,
+                    seq,
+                    event,
+                    status,
+                    attempts,
+                    last_error,
+                    last_attempt_at: last.as_ref().map(format_time),
+                    delivered_at: delivered.as_ref().map(format_time),
+                    created_at: format_time(&created),
+                }
+            },
+        )
+        .collect())
+}
+
+/// The `webhook-id` of one delivery: stable for the entry and the endpoint.
+pub fn delivery_id(seq: i64, webhook_id: &str) -> String {
+    format!("msg_{seq}_{webhook_id}")
+}
+
+/// Queue notifications of a dispute entry, in its transaction: one row per
+/// active endpoint of a party agency or of a role due to act next. Generic over
+/// the event: it reads only the entry and the dispute's projected state, so call
+/// it after the projection. Returns how many rows were queued.
+pub fn enqueue(conn: &mut DbConn, entry: &Entry) -> Result<usize, ServiceError> {
+    let Some(dispute_id) = &entry.dispute_id else {
+        return Ok(0);
+    };
+    let hooks: Vec<(String, String, String)> = webhooks::table
+        .filter(webhooks::active.eq(true))
+        .select((webhooks::id, webhooks::target_kind, webhooks::target))
+        .load(conn)?;
+    if hooks.is_empty() {
+        return Ok(0);
+    }
+    let Some(rec) = store::load_dispute(conn, dispute_id)? else {
+        return Ok(0);
+    };
+    let d = &rec.state;
+    let roles: Vec<Role> = crate::service::policy_store::get(conn, &d.policy)?
+        .map(|p| ladder::due_to_act(&p, d))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|w| match w {
+            Who::Role(r) => Some(r),
+            Who::PartyAgency => None,
+        })
+        .collect();
+    let body = json!({
+        "type": entry.event,
+        "dispute_id": dispute_id,
+        "seq": entry.seq,
+        "rung": d.rung,
+        "status": d.status,
+        "recorded_at": format_time(&entry.recorded_at),
+    })
+    .to_string();
+    let mut n = 0;
+    for (id, kind, target) in hooks {
+        let wanted = match kind.as_str() {
+            "agency" => d.parties.contains(&target),
+            "role" => roles.iter().any(|r| r.as_str() == target),
+            _ => false,
+        };
+        if !wanted {
+            continue;
+        }
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::id.eq(delivery_id(entry.seq, &id)),
+                outbox::webhook_id.eq(&id),
+                outbox::seq.eq(entry.seq),
+                outbox::event.eq(&entry.event),
+                outbox::body.eq(&body),
+                outbox::status.eq("pending"),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(entry.recorded_at),
+                outbox::created_at.eq(entry.recorded_at),
+            ))
+            .execute(conn)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+// ---- signing ----
+
+/// `v1,` + base64(HMAC-SHA256(secret, "{id}.{timestamp}.{body}")).
+pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    // HMAC takes a key of any length; this cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+// ---- the sender ----
+
+/// How the sender polls and retries.
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    /// How often to look for due deliveries (`OUTBOX_POLL`).
+    pub poll: Duration,
+    /// The first retry delay; doubled on each failure (`OUTBOX_BACKOFF`).
+    pub backoff: Duration,
+    /// The longest retry delay.
+    pub max_backoff: Duration,
+    /// Attempts before a delivery is `failed` (`OUTBOX_MAX_ATTEMPTS`).
+    pub max_attempts: i32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// How long a claimed row is reserved for one sender.
+    pub lease: Duration,
+    /// Rows claimed per poll.
+    pub batch: i64,
+}
+
+impl Default for SenderConfig {
+    fn default() -> Self {
+        SenderConfig {
+            poll: Duration::from_secs(1),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(3600),
+            max_attempts: 12,
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
+            batch: 32,
+        }
+    }
+}
+
+/// A claimed delivery, ready to send.
+#[derive(Debug, Clone)]
+struct Claimed {
+    id: String,
+    attempts: i32,
+    url: String,
+    secret: String,
+    body: String,
+}
+
+fn now() -> NaiveDateTime {
+    ledger_time(Utc::now())
+}
+
+fn after(d: Duration) -> NaiveDateTime {
+    now() + chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(3600))
+}
+
+/// Claim up to `batch` due deliveries of active endpoints. A row is ours only
+/// if our conditional `UPDATE` changed it: another sender's lease stops us.
+fn claim(conn: &mut DbConn, cfg: &SenderConfig) -> Result<Vec<Claimed>, ServiceError> {
+    let t = now();
+    type DueRow = (String, i32, String, String, String);
+    let due: Vec<DueRow> = outbox::table
+        .inner_join(webhooks::table)
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(t))
+        .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+        .filter(webhooks::active.eq(true))
+        .select((
+            outbox::id,
+            outbox::attempts,
+            webhooks::url,
+            webhooks::secret,
+            outbox::body,
+        ))
+        .order(outbox::seq.asc())
+        .limit(cfg.batch)
+        .load(conn)?;
+    let until = after(cfg.lease);
+    let mut out = Vec::new();
+    for (id, attempts, url, secret, body) in due {
+        let won = diesel::update(outbox::table.find(&id))
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+            .set(outbox::lease_until.eq(Some(until)))
+            .execute(conn)?;
+        if won == 1 {
+            out.push(Claimed {
+                id,
+                attempts,
+                url,
+                secret,
+                body,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The delay before attempt `attempts + 1`: exponential, capped, with jitter
+/// (a random factor between 1/2 and 1).
+pub fn backoff(cfg: &SenderConfig, attempts: i32) -> Duration {
+    let exp = attempts.clamp(1, 31) as u32 - 1;
+    let full = cfg
+        .backoff
+        .checked_mul(1u32 << exp.min(20))
+        .unwrap_or(cfg.max_backoff)
+        .min(cfg.max_backoff);
+    let mut r = [0u8; 2];
+    let jitter = match getrandom::fill(&mut r) {
+        Ok(()) => f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX),
+        Err(_) => 1.0,
+    };
+    full.mul_f64(0.5 + jitter / 2.0)
+}
+
+/// Record one attempt's outcome and release the lease.
+fn settle(
+    conn: &mut DbConn,
+    cfg: &SenderConfig,
+    c: &Claimed,
+    result: Result<(), String>,
+) -> Result<(), ServiceError> {
+    let attempts = c.attempts + 1;
+    let t = now();
+    let q = diesel::update(outbox::table.find(&c.id));
+    match result {
+        Ok(()) => q
+            .set((
+                outbox::status.eq("delivered"),
+                outbox::attempts.eq(attempts),
+                outbox::last_attempt_at.eq(Some(t)),
+                outbox::delivered_at.eq(Some(t)),
+                outbox::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+        Err(e) => {
+            let status = if attempts >= cfg.max_attempts {
+                "failed"
+            } else {
+                "pending"
+            };
+            let e: String = e.chars().take(500).collect();
+            q.set((
+                outbox::status.eq(status),
+                outbox::attempts.eq(attempts),
+                outbox::last_attempt_at.eq(Some(t)),
+                outbox::last_error.eq(Some(e)),
+                outbox::next_attempt_at.eq(after(backoff(cfg, attempts))),
+                outbox::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?
+        }
+    };
+    Ok(())
+}
+
+async fn send(client: &awc::Client, c: &Claimed) -> Result<(), String> {
+    let secret = B64
+        .decode(&c.secret)
+        .map_err(|_| "the stored secret is not base64".to_string())?;
+    let ts = Utc::now().timestamp();
+    let sig = sign(&secret, &c.id, ts, c.body.as_bytes());
+    let res = client
+        .post(c.url.as_str())
+        .insert_header(("content-type", "application/json"))
+        .insert_header(("webhook-id", c.id.as_str()))
+        .insert_header(("webhook-timestamp", ts.to_string()))
+        .insert_header(("webhook-signature", sig))
+        .send_body(c.body.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    if res.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", res.status().as_u16()))
+    }
+}
+
+/// One round: claim due deliveries, send them concurrently, record each outcome.
+/// Returns how many were attempted.
+pub async fn send_due(
+    pool: &Pool,
+    client: &awc::Client,
+    cfg: &SenderConfig,
+) -> Result<usize, ServiceError> {
+    let c = cfg.clone();
+    let claimed = crate::store::db::run(pool, move |conn| claim(conn, &c)).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let results = futures_util::future::join_all(claimed.iter().map(|c| send(client, c))).await;
+    let n = claimed.len();
+    let c = cfg.clone();
+    crate::store::db::run(pool, move |conn| -> Result<(), ServiceError> {
+        for (d, r) in claimed.iter().zip(results) {
+            if let Err(e) = &r {
+                tracing::warn!(delivery = %d.id, error = %e, "webhook delivery failed");
+            }
+            settle(conn, &c, d, r)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(n)
+}
+
+/// Deliver the outbox in the background (call inside the actix system).
+pub fn spawn_sender(pool: Pool, cfg: SenderConfig) {
+    actix_web::rt::spawn(async move {
+        let client = awc::Client::builder().timeout(cfg.timeout).finish();
+        loop {
+            match send_due(&pool, &client, &cfg).await {
+                Ok(n) if n as i64 >= cfg.batch => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox round failed"),
+            }
+            actix_web::rt::time::sleep(cfg.poll).await;
+        }
+    });
+}
+
+// ---- replay, for verify ----
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Replayed {
+    target: Target,
+    origin: String,
+    registered_seq: i64,
+    deactivated_seq: Option<i64>,
+}
+
+/// The endpoints `verify` rebuilds from `webhook_registered`/`webhook_deactivated`.
+#[derive(Debug, Default)]
+pub struct Replay {
+    hooks: BTreeMap<String, Replayed>,
+}
+
+impl Replay {
+    pub fn apply(&mut self, e: &Entry) -> Result<(), String> {
+        if e.actor.role != Role::PartnershipAdmin {
+            return Err(format!(
+                "{} by someone other than partnership_admin",
+                e.event
+            ));
+        }
+        let id = e
+            .facts
+            .get("id")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("{} without an id", e.event))?
+            .to_string();
+        match e.event.as_str() {
+            EVENT_REGISTERED => {
+                let target: Target = e
+                    .facts
+                    .get("target")
+                    .cloned()
+                    .ok_or("webhook_registered without a target")
+                    .and_then(|t| {
+                        serde_json::from_value(t).map_err(|_| "webhook_registered: bad target")
+                    })?;
+                let origin = e
+                    .facts
+                    .get("origin")
+                    .and_then(|v| v.as_str())
+                    .ok_or("webhook_registered without an origin")?
+                    .to_string();
+                if self.hooks.contains_key(&id) {
+                    return Err(format!("webhook {id} registered twice"));
+                }
+                self.hooks.insert(
+                    id,
+                    Replayed {
+                        target,
+                        origin,
+                        registered_seq: e.seq,
+                        deactivated_seq: None,
+                    },
+                );
+                Ok(())
+            }
+            _ => match self.hooks.get_mut(&id) {
+                Some(h) if h.deactivated_seq.is_none() => {
+                    h.deactivated_seq = Some(e.seq);
+                    Ok(())
+                }
+                Some(_) => Err(format!("webhook {id} deactivated twice")),
+                None => Err(format!("webhook {id} deactivated but never registered")),
+            },
+        }
+    }
+
+    /// How the `webhooks` table differs from the replay, if it does.
+    pub fn table_mismatch(&self, conn: &mut DbConn) -> Result<Option<String>, ServiceError> {
+        type Row = (String, String, String, String, bool, i64, Option<i64>);
+        let rows: Vec<Row> = webhooks::table
+            .select((
+                webhooks::id,
+                webhooks::target_kind,
+                webhooks::target,
+                webhooks::url,
+                webhooks::active,
+                webhooks::registered_seq,
+                webhooks::deactivated_seq,
+            ))
+            .load(conn)?;
+        if rows.len() != self.hooks.len() {
+            return Ok(Some(format!(
+                "the webhooks table has {} endpoints, the ledger registers {}",
+                rows.len(),
+                self.hooks.len()
+            )));
+        }
+        for (id, kind, target, url, active, reg, deact) in rows {
+            let Some(h) = self.hooks.get(&id) else {
+                return Ok(Some(format!("webhook {id} is not in the ledger")));
+            };
+            let same = Target::from_columns(&kind, &target).ok().as_ref() == Some(&h.target)
+                && origin_of(&url).ok().as_deref() == Some(h.origin.as_str())
+                && reg == h.registered_seq
+                && deact == h.deactivated_seq
+                && active == h.deactivated_seq.is_none();
+            if !same {
+                return Ok(Some(format!("webhook {id} differs from the ledger")));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks reference libraries.
+        let secret = B64.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            sign(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn secrets_and_urls_are_checked() {
+        assert_eq!(parse_secret(None).unwrap().len(), 32);
+        let s = B64.encode([7u8; 32]);
+        assert_eq!(parse_secret(Some(&s)).unwrap(), vec![7u8; 32]);
+        assert_eq!(
+            parse_secret(Some(&format!("whsec_{s}"))).unwrap(),
+            vec![7u8; 32]
+        );
+        assert!(parse_secret(Some("not base64!")).is_err());
+        assert!(parse_secret(Some(&B64.encode([1u8; 8]))).is_err());
+        assert_eq!(
+            origin_of("https://hooks.example.org/x/SECRET?t=1").unwrap(),
+            "https://hooks.example.org"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/h").unwrap(),
+            "http://127.0.0.1:9000"
+        );
+        for bad in ["ftp://x/y", "hooks.example.org/x", "", "http://"] {
+            assert!(origin_of(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_jitter() {
+        let cfg = SenderConfig::default();
+        for n in 1..40 {
+            let d = backoff(&cfg, n);
+            let full = Duration::from_secs(1u64 << (n - 1).min(20)).min(cfg.max_backoff);
+            assert!(d <= full && d >= full / 2, "{n}: {d:?}");
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Erasing a ledger payload (personal data) without breaking verification.
+//!
+//! Two steps, each its own ledger entry in the transaction that has its effect:
+//! a `partnership_admin` records `redaction_requested`, then a `scrutineer`
+//! who is not the requester records `redaction_approved`, and the same
+//! transaction sets the target's `ledger_payloads.payload` to NULL. The target
+//! entry and its `payload_hash` stay, so the chain and the tree still verify.
+//! The `redactions` table is the projection of the two events; `verify`
+//! rebuilds it with [`Replay`] and requires every NULL payload to be explained
+//! by an approved redaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use crate::core::ladder::{Actor, Role};
+use crate::core::ledger::NewEntry;
+use crate::service::error::ServiceError;
+use crate::store::db::DbConn;
+use crate::store::ledger::{self as store, StoredEntry};
+use crate::store::schema::{ledger_entries, ledger_payloads, redactions};
+
+pub const REQUESTED: &str = "redaction_requested";
+pub const APPROVED: &str = "redaction_approved";
+
+/// One row of `redactions`: the target entry, its request and (once done) approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, Queryable)]
+pub struct Redaction {
+    /// The entry whose payload is (to be) erased.
+    pub seq: i64,
+    /// The `redaction_requested` entry.
+    pub requested_seq: i64,
+    /// The `redaction_approved` entry; null while the request is pending.
+    pub approved_seq: Option<i64>,
+}
+
+/// An erased payload, as `verify` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Redacted {
+    pub seq: i64,
+    /// The `seq` of the `redaction_approved` entry that erased it.
+    pub redacted_by: i64,
+}
+
+/// Which step a caller's role takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Request,
+    Approve,
+}
+
+/// `partnership_admin` requests, `scrutineer` approves. (Who may call the
+/// redaction route at all is [`crate::http::authz`]'s table, which lets only these
+/// two roles through; any other is refused here too.)
+pub fn step_for(actor: &Actor) -> Result<Step, ServiceError> {
+    match actor.role {
+        Role::PartnershipAdmin => Ok(Step::Request),
+        Role::Scrutineer => Ok(Step::Approve),
+        other => Err(ServiceError::Denied(format!(
+            "{other} takes no redaction step"
+        ))),
+    }
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Redaction>> {
+    redactions::table
+        .select((
+            redactions::seq,
+            redactions::requested_seq,
+            redactions::approved_seq,
+        ))
+        .order(redactions::seq.asc())
+        .load(conn)
+}
+
+fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Redaction>> {
+    redactions::table
+        .find(seq)
+        .select((
+            redactions::seq,
+            redactions::requested_seq,
+            redactions::approved_seq,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Take `step` on entry `target`. Call inside [`crate::store::db::write_tx`]: the
+/// entry, the projection row and (on approval) the erasure commit together.
+pub fn redact(
+    conn: &mut DbConn,
+    actor: &Actor,
+    step: Step,
+    target: i64,
+    payload: Value,
+) -> Result<Redaction, ServiceError> {
+    let dispute_id: Option<String> = ledger_entries::table
+        .find(target)
+        .select(ledger_entries::dispute_id)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no ledger entry {target}")))?;
+    let existing = find(conn, target)?;
+    if let Some(Redaction {
+        approved_seq: Some(by),
+        ..
+    }) = existing
+    {
+        return Err(ServiceError::Conflict(format!(
+            "the payload of entry {target} was already erased (approved at seq {by})"
+        )));
+    }
+    match step {
+        Step::Request => {
+            if let Some(r) = existing {
+                return Err(ServiceError::Conflict(format!(
+                    "a redaction of entry {target} is already pending (requested at seq {})",
+                    r.requested_seq
+                )));
+            }
+            let payload_now: Option<Option<String>> = ledger_payloads::table
+                .find(target)
+                .select(ledger_payloads::payload)
+                .first(conn)
+                .optional()?;
+            if payload_now.flatten().is_none() {
+                return Err(ServiceError::Conflict(format!(
+                    "the payload of entry {target} is already erased"
+                )));
+            }
+            let entry = store::append(
+                conn,
+                NewEntry {
+                    dispute_id,
+                    event: REQUESTED.into(),
+                    actor: actor.clone(),
+                    facts: json!({ "seq": target }),
+                    payload,
+                },
+            )?;
+            let row = Redaction {
+                seq: target,
+                requested_seq: entry.seq,
+                approved_seq: None,
+            };
+            diesel::insert_into(redactions::table)
+                .values((
+                    redactions::seq.eq(row.seq),
+                    redactions::requested_seq.eq(row.requested_seq),
+                ))
+                .execute(conn)?;
+            Ok(row)
+        }
+        Step::Approve => {
+            let Some(pending) = existing else {
+                return Err(ServiceError::Conflict(format!(
+                    "no pending redaction request for entry {target}"
+                )));
+            };
+            let requester: String = ledger_entries::table
+                .find(pending.requested_seq)
+                .select(ledger_entries::actor_sub)
+                .first(conn)?;
+            if requester == actor.sub {
+                return Err(ServiceError::Forbidden(
+                    "a redaction must be approved by someone other than its requester".into(),
+                ));
+            }
+            let entry = store::append(
+                conn,
+                NewEntry {
+                    dispute_id,
+                    event: APPROVED.into(),
+                    actor: actor.clone(),
+                    facts: json!({ "seq": target, "request_seq": pending.requested_seq }),
+                    payload,
+                },
+            )?;
+            diesel::update(redactions::table.find(target))
+                .set(redactions::approved_seq.eq(Some(entry.seq)))
+                .execute(conn)?;
+            let erased = diesel::update(ledger_payloads::table.find(target))
+                .set(ledger_payloads::payload.eq(None::<String>))
+                .execute(conn)?;
+            if erased != 1 {
+                return Err(ServiceError::Internal(format!(
+                    "entry {target} has no payload row to erase"
+                )));
+            }
+            Ok(Redaction {
+                approved_seq: Some(entry.seq),
+                ..pending
+            })
+        }
+    }
+}
+
+// ---- replay, for `verify` ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestFacts {
+    seq: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalFacts {
+    seq: i64,
+    request_seq: i64,
+}
+
+struct Open {
+    requested_seq: i64,
+    requester: String,
+    approved_seq: Option<i64>,
+}
+
+/// The redaction state replayed from the ledger, fed every entry in order.
+#[derive(Default)]
+pub struct Replay {
+    by_target: BTreeMap<i64, Open>,
+    /// Entries seen with no payload.
+    erased: BTreeSet<i64>,
+    /// (redaction entry, its dispute_id, target), to check the dispute_ids match.
+    links: Vec<(i64, Option<String>, i64)>,
+}
+
+impl Replay {
+    pub fn is_redaction(event: &str) -> bool {
+        event == REQUESTED || event == APPROVED
+    }
+
+    /// Note whether an entry's payload is present; call for every entry, in order.
+    pub fn saw(&mut self, s: &StoredEntry) {
+        if s.payload.is_none() {
+            self.erased.insert(s.entry.seq);
+        }
+    }
+
+    /// Replay one `redaction_requested` or `redaction_approved` entry.
+    pub fn apply(&mut self, s: &StoredEntry) -> Result<(), String> {
+        let e = &s.entry;
+        let target = match e.event.as_str() {
+            REQUESTED => {
+                let f: RequestFacts = serde_json::from_value(e.facts.clone())
+                    .map_err(|err| format!("unreadable '{REQUESTED}' facts: {err}"))?;
+                if e.actor.role != Role::PartnershipAdmin {
+                    return Err(format!(
+                        "a redaction requested by a {}, not a partnership_admin",
+                        e.actor.role
+                    ));
+                }
+                self.check_target(f.seq, e.seq)?;
+                if let Some(o) = self.by_target.get(&f.seq) {
+                    return Err(format!(
+                        "a second redaction request for entry {} (the first is at seq {})",
+                        f.seq, o.requested_seq
+                    ));
+                }
+                self.by_target.insert(
+                    f.seq,
+                    Open {
+                        requested_seq: e.seq,
+                        requester: e.actor.sub.clone(),
+                        approved_seq: None,
+                    },
+                );
+                f.seq
+            }
+            APPROVED => {
+                let f: ApprovalFacts = serde_json::from_value(e.facts.clone())
+                    .map_err(|err| format!("unreadable '{APPROVED}' facts: {err}"))?;
+                if e.actor.role != Role::Scrutineer {
+                    return Err(format!(
+                        "a redaction approved by a {}, not a scrutineer",
+                        e.actor.role
+                    ));
+                }
+                self.check_target(f.seq, e.seq)?;
+                let open = self.by_target.get_mut(&f.seq).ok_or_else(|| {
+                    format!("redaction of entry {} approved before any request", f.seq)
+                })?;
+                if open.requested_seq != f.request_seq {
+                    return Err(format!(
+                        "the approval names request seq {}, the request for entry {} is at seq {}",
+                        f.request_seq, f.seq, open.requested_seq
+                    ));
+                }
+                if let Some(by) = open.approved_seq {
+                    return Err(format!(
+                        "redaction of entry {} approved twice (first at seq {by})",
+                        f.seq
+                    ));
+                }
+                if open.requester == e.actor.sub {
+                    return Err(format!(
+                        "redaction of entry {} approved by its own requester",
+                        f.seq
+                    ));
+                }
+                if !self.erased.contains(&f.seq) {
+                    return Err(format!(
+                        "the payload of entry {} is still present after its approved redaction",
+                        f.seq
+                    ));
+                }
+                open.approved_seq = Some(e.seq);
+                f.seq
+            }
+            other => return Err(format!("'{other}' is not a redaction event")),
+        };
+        self.links.push((e.seq, e.dispute_id.clone(), target));
+        Ok(())
+    }
+
+    fn check_target(&self, target: i64, at: i64) -> Result<(), String> {
+        if !(0..at).contains(&target) {
+            return Err(format!(
+                "a redaction may only name an earlier entry, not seq {target}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The first entry with no payload that no approved redaction explains.
+    pub fn unexplained(&self) -> Option<i64> {
+        self.erased.iter().copied().find(|seq| {
+            self.by_target
+                .get(seq)
+                .is_none_or(|o| o.approved_seq.is_none())
+        })
+    }
+
+    /// Every approved redaction, by target.
+    pub fn redacted(&self) -> Vec<Redacted> {
+        self.by_target
+            .iter()
+            .filter_map(|(seq, o)| {
+                o.approved_seq.map(|by| Redacted {
+                    seq: *seq,
+                    redacted_by: by,
+                })
+            })
+            .collect()
+    }
+
+    /// A redaction entry whose `dispute_id` is not its target's: (entry seq, problem).
+    pub fn dispute_mismatch(&self, conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
+        let targets: Vec<i64> = self
+            .links
+            .iter()
+            .map(|(_, _, t)| *t)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut of: BTreeMap<i64, Option<String>> = BTreeMap::new();
+        for chunk in targets.chunks(500) {
+            let rows: Vec<(i64, Option<String>)> = ledger_entries::table
+                .filter(ledger_entries::seq.eq_any(chunk))
+                .select((ledger_entries::seq, ledger_entries::dispute_id))
+                .load(conn)?;
+            of.extend(rows);
+        }
+        Ok(self.links.iter().find_map(|(seq, dispute, target)| {
+            (of.get(target) != Some(dispute)).then(|| {
+                (
+                    *seq,
+                    format!("the redaction at seq {seq} does not carry the dispute_id of entry {target}"),
+                )
+            })
+        }))
+    }
+
+    /// Where the `redactions` table differs from the replay, if it does.
+    pub fn table_mismatch(&self, conn: &mut DbConn) -> QueryResult<Option<String>> {
+        let stored = list(conn)?;
+        let expected: Vec<Redaction> = self
+            .by_target
+            .iter()
+            .map(|(seq, o)| Redaction {
+                seq: *seq,
+                requested_seq: o.requested_seq,
+                approved_seq: o.approved_seq,
+            })
+            .collect();
+        if stored == expected {
+            return Ok(None);
+        }
+        let at = stored
+            .iter()
+            .zip(expected.iter())
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| a.seq.min(b.seq))
+            .or_else(|| {
+                let n = stored.len().min(expected.len());
+                stored.get(n).or(expected.get(n)).map(|r| r.seq)
+            })
+            .unwrap_or_default();
+        Ok(Some(format!(
+            "the redactions table differs from the ledger at entry {at}"
+        )))
+    }
+}

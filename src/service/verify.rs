@@ -1,0 +1,421 @@
+//! Whole-ledger verification: recompute the chain, replay every event, and
+//! compare the replay with the projection tables, on one snapshot.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::core::ladder::{self, Dispute};
+use crate::service::cosign;
+use crate::service::deadline;
+use crate::service::error::ServiceError;
+use crate::store::db::{read_tx, DbConn};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::core::ledger::{format_time, ChainChecker};
+use crate::core::merkle::{self, Frontier};
+use crate::core::registry::Agency;
+use crate::service::notify;
+use crate::service::policy_store;
+use crate::service::redaction::{self, Redacted};
+use crate::service::scrutiny;
+use crate::store::ledger as store;
+use crate::store::schema::checkpoints;
+use crate::store::tree::{self, DbNodes};
+
+const BATCH: i64 = 2000;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerifyReport {
+    pub ok: bool,
+    /// Entries checked.
+    pub size: i64,
+    /// Hex `entry_hash` of the last good entry, or null for an empty ledger.
+    pub head_hash: Option<String>,
+    /// The first entry that is wrong, if the fault is in the ledger itself.
+    pub first_bad_seq: Option<i64>,
+    /// The dispute whose tables disagree with the replayed ledger, if any.
+    pub mismatched_dispute: Option<String>,
+    /// The size of a signed checkpoint whose root the ledger does not reproduce.
+    pub bad_checkpoint: Option<i64>,
+    pub problem: Option<String>,
+    /// Entries whose payload was erased by an approved redaction.
+    pub redacted: Vec<Redacted>,
+}
+
+impl VerifyReport {
+    fn bad(c: &ChainChecker, seq: Option<i64>, dispute: Option<String>, problem: String) -> Self {
+        VerifyReport {
+            ok: false,
+            size: c.size,
+            head_hash: c.head.map(hex::encode),
+            first_bad_seq: seq,
+            mismatched_dispute: dispute,
+            bad_checkpoint: None,
+            problem: Some(problem),
+            redacted: Vec::new(),
+        }
+    }
+}
+
+/// Check the whole ledger and the projection built from it.
+pub fn verify(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
+    read_tx(conn, verify_snapshot)
+}
+
+fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
+    let mut chain = ChainChecker::default();
+    let mut state = Replayed {
+        policies: policy_store::Replay::new(conn)?,
+        ..Replayed::default()
+    };
+    let mut frontier = Frontier::new();
+    let mut redactions = redaction::Replay::default();
+    let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
+        .select((checkpoints::size, checkpoints::root))
+        .order(checkpoints::size.asc())
+        .load(conn)?;
+    let mut signed = signed.into_iter().peekable();
+    if let Some((size, root)) = signed.next_if(|(s, _)| *s == 0) {
+        if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
+            return Ok(r);
+        }
+    }
+    loop {
+        let batch = store::entries_for_audit(conn, None, chain.size, BATCH)?;
+        let n = batch.len() as i64;
+        let leaves = tree::leaves_in(conn, chain.size, chain.size + n)?;
+        for item in batch {
+            let stored = match item {
+                Ok(s) => s,
+                Err((seq, problem)) => {
+                    return Ok(VerifyReport::bad(&chain, Some(seq), None, problem))
+                }
+            };
+            let e = &stored.entry;
+            if let Err(f) = chain.check(e, stored.payload.as_deref()) {
+                return Ok(VerifyReport::bad(&chain, Some(f.seq), None, f.problem));
+            }
+            let leaf = leaves.get(&e.seq);
+            if leaf.map(|h| h.as_slice()) != Some(e.entry_hash.as_slice()) {
+                let problem = match leaf {
+                    None => "the entry is not in the Merkle tree".to_string(),
+                    Some(_) => "the entry's leaf in the Merkle tree holds another hash".to_string(),
+                };
+                let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
+                r.size -= 1;
+                return Ok(r);
+            }
+            redactions.saw(&stored);
+            let replayed = if redaction::Replay::is_redaction(&e.event) {
+                redactions.apply(&stored)
+            } else {
+                state.replay_one(&stored)
+            };
+            if let Err(problem) = replayed {
+                let mut r = VerifyReport::bad(&chain, Some(e.seq), None, problem);
+                r.size -= 1;
+                return Ok(r);
+            }
+            frontier.push(e.entry_hash);
+            while let Some((size, root)) = signed.next_if(|(s, _)| *s <= chain.size) {
+                if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
+                    return Ok(r);
+                }
+            }
+        }
+        if n < BATCH {
+            break;
+        }
+    }
+    if let Some((size, root)) = signed.next() {
+        if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {
+            return Ok(r);
+        }
+    }
+    if let Some(seq) = redactions.unexplained() {
+        return Ok(VerifyReport::bad(
+            &chain,
+            Some(seq),
+            None,
+            format!("entry {seq}: payload erased without an approved redaction"),
+        ));
+    }
+    if let Some((seq, problem)) = redactions.dispute_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, Some(seq), None, problem));
+    }
+    let stored_leaves = tree::leaves(conn)?;
+    let stored_root = if stored_leaves == chain.size {
+        merkle::root(&mut DbNodes::new(conn), chain.size as u64).ok()
+    } else {
+        None
+    };
+    if stored_root != Some(frontier.root()) {
+        return Ok(VerifyReport::bad(
+            &chain,
+            None,
+            None,
+            format!(
+                "the stored Merkle tree ({stored_leaves} leaves) does not reproduce the ledger's root"
+            ),
+        ));
+    }
+    if let Err((dispute, problem)) = compare(conn, &state)? {
+        return Ok(VerifyReport::bad(&chain, None, dispute, problem));
+    }
+    if let Some((dispute, problem)) = state.warnings.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, Some(dispute), problem));
+    }
+    if let Some(problem) = cosign::check(conn, &state.witnesses)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
+    if let Some(problem) = redactions.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
+    if let Some(problem) = state.scrutiny.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
+    if let Some(problem) = state.webhooks.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
+    if let Some(problem) = state.policies.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
+    Ok(VerifyReport {
+        ok: true,
+        size: chain.size,
+        head_hash: chain.head.map(hex::encode),
+        first_bad_seq: None,
+        mismatched_dispute: None,
+        bad_checkpoint: None,
+        problem: None,
+        redacted: redactions.redacted(),
+    })
+}
+
+/// A signed checkpoint must have the root the ledger gives at its size.
+fn checkpoint_mismatch(
+    chain: &ChainChecker,
+    frontier: &Frontier,
+    size: i64,
+    root: &[u8],
+) -> Option<VerifyReport> {
+    if size == chain.size && root == frontier.root().as_slice() {
+        return None;
+    }
+    let problem = if size != chain.size {
+        format!(
+            "a checkpoint was signed for size {size}, beyond the ledger's {} entries",
+            chain.size
+        )
+    } else {
+        format!(
+            "the checkpoint signed at size {size} has root {}, the ledger gives {}",
+            hex::encode(root),
+            hex::encode(frontier.root())
+        )
+    };
+    let mut r = VerifyReport::bad(chain, None, None, problem);
+    r.bad_checkpoint = Some(size);
+    Some(r)
+}
+
+/// Everything `verify` rebuilds from the entries.
+#[derive(Default)]
+struct Replayed {
+    disputes: BTreeMap<String, Dispute>,
+    /// When each dispute was put on the rung it is on: the `recorded_at` and
+    /// `seq` of that entry (its `raised`, or the latest that moved its rung).
+    entered: BTreeMap<String, (NaiveDateTime, i64)>,
+    registry: Vec<Agency>,
+    witnesses: Vec<cosign::Witness>,
+    scrutiny: scrutiny::Replay,
+    webhooks: notify::Replay,
+    warnings: deadline::Replay,
+    policies: policy_store::Replay,
+}
+
+impl Replayed {
+    /// New disputes follow the policy in force; migrations go to an
+    /// activated policy, onto one of its rungs.
+    fn check_policy(&self, event: &ladder::Event) -> Result<(), String> {
+        let active = self.policies.active();
+        match event {
+            ladder::Event::Raised { policy, .. } if policy != active => Err(format!(
+                "dispute raised under policy {policy} while {active} was in force"
+            )),
+            ladder::Event::PolicyMigrated { to, rung, .. }
+                if !self.policies.may_migrate_to(to, *rung) =>
+            {
+                Err(format!(
+                    "migration to policy {to}, rung {rung}, which no activated policy has"
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn replay_one(&mut self, s: &store::StoredEntry) -> Result<(), String> {
+        let e = &s.entry;
+        match (&e.dispute_id, e.event.as_str()) {
+            (_, event) if scrutiny::is_event(event) => {
+                self.scrutiny
+                    .apply(s, &self.disputes, &self.registry, &self.policies)
+            }
+            (None, "registry_seeded") => {
+                let list = e
+                    .facts
+                    .get("agencies")
+                    .cloned()
+                    .ok_or("registry_seeded without agencies")?;
+                let list: Vec<Agency> =
+                    serde_json::from_value(list).map_err(|err| format!("bad registry: {err}"))?;
+                self.registry.extend(list);
+                Ok(())
+            }
+            (None, cosign::EVENT_REGISTERED) => {
+                if e.actor.role != ladder::Role::PartnershipAdmin {
+                    return Err(
+                        "a witness registered by someone other than partnership_admin".into(),
+                    );
+                }
+                let w = cosign::replay(&e.facts, e.seq)?;
+                if self
+                    .witnesses
+                    .iter()
+                    .any(|o| o.name == w.name || o.key == w.key)
+                {
+                    return Err(format!("witness '{}' registered twice", w.name));
+                }
+                self.witnesses.push(w);
+                Ok(())
+            }
+            (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => self.webhooks.apply(e),
+            (None, policy_store::EVENT_ACTIVATED) => self.policies.apply(e),
+            (None, other) => Err(format!("unknown ledger event '{other}'")),
+            (Some(_), deadline::EVENT_APPROACHING) => self.warnings.apply(e, &self.disputes),
+            (Some(id), _) => {
+                let event = store::event_of(e)?;
+                self.check_policy(&event)?;
+                let rung_before = match self.disputes.get_mut(id) {
+                    None => {
+                        let d = ladder::start(id, &e.actor, &event)?;
+                        self.disputes.insert(id.clone(), d);
+                        None
+                    }
+                    Some(d) => {
+                        let before = d.rung;
+                        ladder::apply(d, &e.actor, &event)?;
+                        Some(before)
+                    }
+                };
+                // Whatever entry puts the dispute on a rung starts that rung's clock.
+                let now_on = self.disputes.get(id).map(|d| d.rung);
+                let migrated = matches!(event, ladder::Event::PolicyMigrated { .. });
+                if rung_before.is_none() || rung_before != now_on || migrated {
+                    self.entered.insert(id.clone(), (e.recorded_at, e.seq));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+type Mismatch = Result<(), (Option<String>, String)>;
+
+fn compare(conn: &mut DbConn, state: &Replayed) -> Result<Mismatch, ServiceError> {
+    let replay = &state.disputes;
+    let mut stored = store::list_agencies(conn)?;
+    let mut expected = state.registry.to_vec();
+    stored.sort_by(|a, b| a.id.cmp(&b.id));
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    if stored != expected {
+        return Ok(Err((
+            None,
+            "the agencies table differs from the registry in the ledger".into(),
+        )));
+    }
+    let tables = store::all_disputes(conn)?;
+    let mut seen = 0usize;
+    for rec in &tables {
+        let id = rec.state.id.clone();
+        match replay.get(&id) {
+            None => {
+                return Ok(Err((
+                    Some(id.clone()),
+                    format!("dispute {id} is in the tables but not in the ledger"),
+                )))
+            }
+            Some(d) if d != &rec.state => {
+                return Ok(Err((
+                    Some(id.clone()),
+                    format!(
+                        "dispute {id} differs from its replayed ledger: {}",
+                        diff(d, &rec.state)
+                    ),
+                )))
+            }
+            Some(d) => {
+                // Deadlines count from `rung_entered_at`: it must be the time
+                // of the entry that put the dispute on its rung.
+                if let Some((at, seq)) = state.entered.get(&id) {
+                    if *at != rec.rung_entered_at {
+                        return Ok(Err((
+                            Some(id.clone()),
+                            format!(
+                                "dispute {id} differs from its replayed ledger: rung_entered_at {} in the tables, but it entered {} at {} (seq {seq}) in the ledger",
+                                format_time(&rec.rung_entered_at),
+                                d.rung,
+                                format_time(at),
+                            ),
+                        )));
+                    }
+                }
+                seen += 1
+            }
+        }
+    }
+    if seen != replay.len() {
+        let missing = replay
+            .keys()
+            .find(|k| !tables.iter().any(|r| &r.state.id == *k))
+            .cloned();
+        let id = missing.clone().unwrap_or_default();
+        return Ok(Err((
+            missing,
+            format!("dispute {id} is in the ledger but missing from the tables"),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+fn diff(ledger: &Dispute, tables: &Dispute) -> String {
+    let mut out = Vec::new();
+    if ledger.status != tables.status {
+        out.push(format!(
+            "status {} in the ledger, {} in the tables",
+            ledger.status, tables.status
+        ));
+    }
+    if ledger.rung != tables.rung {
+        out.push(format!(
+            "rung {} in the ledger, {} in the tables",
+            ledger.rung, tables.rung
+        ));
+    }
+    if ledger.parties != tables.parties {
+        out.push("parties differ".into());
+    }
+    if ledger.proposals != tables.proposals {
+        out.push("proposals differ".into());
+    }
+    if ledger.missed != tables.missed {
+        out.push("missed deadlines differ".into());
+    }
+    if out.is_empty() {
+        out.push("other fields differ".into());
+    }
+    out.join("; ")
+}

@@ -1,0 +1,329 @@
+//! Database plumbing: one connection type over PostgreSQL and SQLite, the
+//! pool, migrations, and the write transaction. Backends differ only here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationSource;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::store::error::StoreError;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Which backend a database URL names, and what to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    /// `postgres://` / `postgresql://` or `sqlite://PATH`; anything else is an error,
+    /// so a typo never creates a stray SQLite file.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains(":memory:") || path.starts_with("file:") {
+                return Err(format!(
+                    "'{url}': give SQLite a file path, e.g. sqlite://./data/escalation-ledger.db"
+                ));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        Err(format!(
+            "unsupported database URL '{}': use postgres://... or sqlite://PATH",
+            redact_url(url)
+        ))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DbUrl::Sqlite(_))
+    }
+}
+
+/// The URL without any password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// r2d2 manager that picks the backend from the URL and keeps the real
+/// connection error (the derived `establish` would hide it).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DbUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.url {
+            DbUrl::Postgres(u) => PgConnection::establish(u)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Sqlite(p) => {
+                let path = p.to_string_lossy();
+                let mut c =
+                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot create {0}: {1}")]
+    Dir(String, std::io::Error),
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+/// Open a pool on `url`, creating the SQLite file's folder and WAL mode if needed.
+pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
+    let parsed = DbUrl::parse(url).map_err(SetupError::Url)?;
+    if let DbUrl::Sqlite(path) = &parsed {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| SetupError::Dir(dir.display().to_string(), e))?;
+        }
+    }
+    let manager = Manager {
+        url: parsed.clone(),
+    };
+    // Connect once up front so a bad URL reports the database's own words.
+    let mut first = manager
+        .connect()
+        .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))?;
+    if parsed.is_sqlite() {
+        first
+            .batch_execute("PRAGMA journal_mode = WAL;")
+            .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))?;
+    }
+    drop(first);
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(30))
+        .build(manager)
+        .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))
+}
+
+/// Apply pending migrations; returns how many ran.
+///
+/// When every embedded migration is already recorded nothing is run at all, so
+/// an application role without DDL rights can start (see `deploy/postgres.md`).
+pub fn migrate(conn: &mut DbConn) -> Result<usize, SetupError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| SetupError::Migrate(e.to_string());
+    let wanted: Vec<String> = match conn {
+        DbConn::Pg(_) => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+            .map_err(err)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+        DbConn::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        }
+    };
+    let applied: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<Version>(conn)
+        .map(|v| v.into_iter().map(|v| v.version).collect())
+        .unwrap_or_default();
+    if wanted.iter().all(|w| applied.contains(w)) {
+        return Ok(0);
+    }
+    let done = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    done.map_err(err)
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// Run `f` in a write transaction that owns the ledger's tail until it ends.
+///
+/// SQLite: `BEGIN IMMEDIATE`, so the write lock is taken (waiting up to
+/// `busy_timeout`) before anything is read. PostgreSQL: a transaction-scoped
+/// advisory lock, so appends from every process serialise and the chain never forks.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    in_tx(conn, "BEGIN IMMEDIATE", "BEGIN", true, f)
+}
+
+/// Run `f` on one consistent snapshot: what `verify` and multi-query reads use.
+pub fn read_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    in_tx(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        false,
+        f,
+    )
+}
+
+fn in_tx<T, E>(
+    conn: &mut DbConn,
+    sqlite_begin: &str,
+    pg_begin: &str,
+    lock: bool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    // SQLite admits one writer at a time. Queue this process's writers on a
+    // mutex rather than in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms)
+    // make the latency tail; other processes still wait in `busy_timeout`.
+    let _writer = match (&*conn, lock) {
+        (DbConn::Sqlite(_), true) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
+        _ => None,
+    };
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite_begin)?,
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, pg_begin)?;
+            if lock {
+                // Keyed by schema too: ledgers in different schemas of one
+                // database (tests, benchmarks) do not wait on each other.
+                let sql = format!(
+                    "SELECT pg_advisory_xact_lock({LEDGER_LOCK}, hashtext(current_schema()))"
+                );
+                if let Err(e) = c.batch_execute(&sql) {
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    let result = f(conn);
+    let end = |conn: &mut DbConn, commit: bool| -> QueryResult<()> {
+        match (conn, commit) {
+            (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
+            (DbConn::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConn::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
+        }
+    };
+    match result {
+        Ok(v) => {
+            if let Err(e) = end(conn, true) {
+                let _ = end(conn, false);
+                return Err(e.into());
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = end(conn, false);
+            Err(e)
+        }
+    }
+}
+
+/// Run blocking database work on the blocking thread pool, keeping the caller's
+/// tracing span: the one way async code reaches a connection.
+pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("blocking task: {e}")))?
+}
+
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The advisory lock class for appends ("ledg" in ASCII); the second key is the schema.
+const LEDGER_LOCK: i32 = 0x6c65_6467;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_decides_the_backend() {
+        assert!(matches!(
+            DbUrl::parse("postgres://u@h/db"),
+            Ok(DbUrl::Postgres(_))
+        ));
+        assert_eq!(
+            DbUrl::parse("sqlite://./data/x.db"),
+            Ok(DbUrl::Sqlite(PathBuf::from("./data/x.db")))
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:///tmp/x.db"),
+            Ok(DbUrl::Sqlite(PathBuf::from("/tmp/x.db")))
+        );
+        for bad in [
+            "sqlit://x.db",
+            "x.db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "mysql://h/db",
+        ] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://***@h/db");
+    }
+}

@@ -1,0 +1,7 @@
+//! Diesel only: the backends, the schema and one module per aggregate.
+
+pub mod db;
+pub mod error;
+pub mod ledger;
+pub mod schema;
+pub mod tree;
