@@ -56,9 +56,9 @@ pub async fn get_whistleblower(
     .await?
     .ok_or_else(|| AppError::NotFound("no such whistleblowing pseudonym".into()))?;
     Ok(HttpResponse::Ok().json(Whistleblower {
-        pseudonym: row.0,
-        sub: row.1,
-        agency: row.2,
-        created_at: crate::core::ledger::format_time(&row.3),
+        created_at: crate::core::ledger::format_time(&row.created_at),
+        pseudonym: row.pseudonym,
+        sub: row.sub,
+        agency: row.agency,
     }))
 }

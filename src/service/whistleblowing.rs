@@ -130,16 +130,22 @@ pub fn is_whistleblower(conn: &mut DbConn, pseudonym: &str) -> Result<bool, Serv
     Ok(n > 0)
 }
 
-/// The identity behind a pseudonym: (pseudonym, sub, agency, created_at).
-pub fn identity(
-    conn: &mut DbConn,
-    pseudonym: &str,
-) -> Result<Option<(String, String, Option<String>, NaiveDateTime)>, ServiceError> {
+/// A `whistleblower_identities` row: who is behind a pseudonym.
+#[derive(Debug, Queryable)]
+pub struct IdentityRow {
+    pub pseudonym: String,
+    pub sub: String,
+    pub agency: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The identity behind a pseudonym, if anyone raised a concern under it.
+pub fn identity(conn: &mut DbConn, pseudonym: &str) -> Result<Option<IdentityRow>, ServiceError> {
     read_tx(conn, |conn| {
         wi::table
             .find(pseudonym)
             .select((wi::pseudonym, wi::sub, wi::agency, wi::created_at))
-            .first::<(String, String, Option<String>, NaiveDateTime)>(conn)
+            .first::<IdentityRow>(conn)
             .optional()
             .map_err(ServiceError::from)
     })
