@@ -26,10 +26,9 @@ const ALLOWED: [(&str, &[&str]); 7] = [
     ("app", &ALL),
 ];
 
-/// What `core` must not use: file or network I/O, frameworks.
+/// What `core` must not use (file or network I/O, frameworks), and the transaction helpers
+/// `http` must not call.
 const CORE_FORBIDDEN: &str = "actix_web actix_rt diesel awc tokio std::fs std::net";
-
-/// The transaction helpers `http` must not call.
 const TX: [&str; 2] = ["write_tx", "read_tx"];
 
 /// A file's module as path segments: `src/store/ledger.rs` is `crate::store::ledger`,
@@ -118,9 +117,10 @@ fn tokens(src: &str) -> Vec<Tok> {
             (ch, _) if is_ident(ch) => {
                 let word: String = c[i..].iter().take_while(|&&ch| is_ident(ch)).collect();
                 let after = i + word.chars().count();
-                match raw_string_end(&c, after) {
-                    Some(end) if matches!(word.as_str(), "r" | "br" | "cr") => end,
-                    _ => token(word, after),
+                let raw = matches!(word.as_str(), "r" | "br" | "cr");
+                match raw.then(|| raw_string_end(&c, after)).flatten() {
+                    Some(end) => end,
+                    None => token(word, after),
                 }
             }
             (':', ':') => token("::".to_string(), i + 2),
@@ -136,9 +136,12 @@ fn tokens(src: &str) -> Vec<Tok> {
 /// The end of a raw string whose `#`s or opening `"` start at `c[j]`.
 fn raw_string_end(c: &[char], j: usize) -> Option<usize> {
     let hashes = c[j..].iter().take_while(|&&ch| ch == '#').count();
+    if c.get(j + hashes) != Some(&'"') {
+        return None;
+    }
     let close: Vec<char> = format!("\"{}", "#".repeat(hashes)).chars().collect();
     let found = (j + hashes + 1..c.len()).find(|&k| c[k..].starts_with(&close));
-    (c.get(j + hashes) == Some(&'"')).then(|| found.map_or(c.len(), |k| k + close.len()))
+    Some(found.map_or(c.len(), |k| k + close.len()))
 }
 
 fn text_at(toks: &[Tok], k: usize) -> &str {
@@ -164,9 +167,7 @@ fn use_tree(toks: &[Tok], i: &mut usize) -> Vec<(Vec<String>, usize)> {
                 }
             }
             "as" => *i += 1, // skip the alias
-            "self" if !path.is_empty() && groups.last() == Some(&path.len()) => {
-                leaf = Some(tok.line)
-            }
+            "self" if groups.last() == Some(&path.len()) => leaf = Some(tok.line),
             "*" => leaf = Some(tok.line),
             word if is_word(word) => {
                 path.push(word.to_string());
@@ -179,14 +180,7 @@ fn use_tree(toks: &[Tok], i: &mut usize) -> Vec<(Vec<String>, usize)> {
     out
 }
 
-/// A path in a file: its line, its segments as written and, for a `crate`, `super` or
-/// `self` path, the absolute module path it names.
-struct Ref {
-    line: usize,
-    segs: Vec<String>,
-    abs: Option<Vec<String>>,
-}
-
+/// The absolute module path a `crate::`, `super::` or `self::` path names from `here`.
 fn absolute(segs: &[String], here: &[String]) -> Option<Vec<String>> {
     let (mut base, mut rest) = (here.to_vec(), &segs[1..]);
     match segs.first()?.as_str() {
@@ -202,6 +196,10 @@ fn absolute(segs: &[String], here: &[String]) -> Option<Vec<String>> {
     base.extend(rest.iter().cloned());
     Some(base)
 }
+
+/// A path in a file: its line, its segments as written and, for a `crate`, `super` or
+/// `self` path, the absolute module path it names.
+type Ref = (usize, Vec<String>, Option<Vec<String>>);
 
 /// Every path in a file: the leaves of `use` trees and the `a::b` paths in code. Inline
 /// `mod name { … }` blocks are tracked, so `super::` inside `mod tests` means the file.
@@ -242,7 +240,7 @@ fn refs(toks: &[Tok], module: &[String]) -> Vec<Ref> {
         }
         for (segs, line) in found.drain(..) {
             let abs = absolute(&segs, &here);
-            out.push(Ref { line, segs, abs });
+            out.push((line, segs, abs));
         }
         i += 1;
     }
@@ -252,14 +250,9 @@ fn refs(toks: &[Tok], module: &[String]) -> Vec<Ref> {
 /// from -> to -> one `file:line` where the edge comes from.
 type Graph = BTreeMap<String, BTreeMap<String, String>>;
 
-#[derive(Debug, Default)]
-struct Report {
-    violations: Vec<String>,
-    cycles: Vec<String>,
-}
-
-/// Checks `(path, contents)` pairs, paths relative to the crate root (`src/store/ledger.rs`).
-fn check(files: &[(String, String)]) -> Report {
+/// Checks `(path, contents)` pairs (paths like `src/store/ledger.rs`); returns the broken
+/// rules as `file:line: …` and the import cycles.
+fn check(files: &[(String, String)]) -> (Vec<String>, Vec<String>) {
     let modules: BTreeSet<Vec<String>> = files.iter().map(|(p, _)| module_of(p)).collect();
     let mut bad: Vec<(&str, usize, String)> = Vec::new();
     let (mut module_graph, mut folder_graph) = (Graph::new(), Graph::new());
@@ -277,11 +270,11 @@ fn check(files: &[(String, String)]) -> Report {
             let problem = format!("uses {} (http must not open transactions)", t.text);
             bad.push((path, t.line, problem));
         }
-        for r in refs(&toks, &module) {
-            let (written, at) = (r.segs.join("::"), format!("{path}:{}", r.line));
-            let Some(abs) = r.abs else {
+        for (line, segs, abs) in refs(&toks, &module) {
+            let (written, at) = (segs.join("::"), format!("{path}:{line}"));
+            let Some(abs) = abs else {
                 if let Some(rule) = external_rule(layer, &written) {
-                    bad.push((path, r.line, format!("uses {written} ({rule})")));
+                    bad.push((path, line, format!("uses {written} ({rule})")));
                 }
                 continue;
             };
@@ -303,12 +296,12 @@ fn check(files: &[(String, String)]) -> Report {
                 edges.entry(to.to_string()).or_insert(at);
             }
             if !ALLOWED.iter().any(|(l, ok)| *l == from && ok.contains(&to)) {
-                let shown = match r.segs[0].as_str() {
+                let shown = match segs[0].as_str() {
                     "crate" => written,
                     _ => format!("{written} (= {})", abs.join("::")),
                 };
                 let problem = format!("imports {shown} ({from} must not import {to})");
-                bad.push((path, r.line, problem));
+                bad.push((path, line, problem));
             }
         }
     }
@@ -317,15 +310,14 @@ fn check(files: &[(String, String)]) -> Report {
     let violations = bad.iter().map(|(p, l, what)| format!("{p}:{l}: {what}"));
     let mut cycles = find_cycles("module", &module_graph);
     cycles.extend(find_cycles("folder", &folder_graph));
-    let violations = violations.collect();
-    Report { violations, cycles }
+    (violations.collect(), cycles)
 }
 
 /// Depth first from each node in turn: every edge back into the current path closes a cycle.
 fn find_cycles(kind: &str, graph: &Graph) -> Vec<String> {
-    let (mut done, mut found) = (BTreeSet::new(), Vec::new());
+    let mut seen = (BTreeSet::new(), Vec::new());
     for start in graph.keys() {
-        visit(graph, start, &mut Vec::new(), &mut done, &mut found);
+        visit(graph, start, &mut Vec::new(), &mut seen);
     }
     let show = |cycle: &Vec<&str>| {
         let mut text = format!("{kind} cycle: {}", cycle.join(" -> "));
@@ -335,22 +327,20 @@ fn find_cycles(kind: &str, graph: &Graph) -> Vec<String> {
         }
         text
     };
-    found.iter().map(show).collect()
+    seen.1.iter().map(show).collect()
 }
 
-fn visit<'g>(
-    graph: &'g Graph,
-    node: &'g str,
-    path: &mut Vec<&'g str>,
-    done: &mut BTreeSet<&'g str>,
-    found: &mut Vec<Vec<&'g str>>,
-) {
+/// Nodes done, and the cycles found.
+type Seen<'g> = (BTreeSet<&'g str>, Vec<Vec<&'g str>>);
+
+fn visit<'g>(graph: &'g Graph, node: &'g str, path: &mut Vec<&'g str>, seen: &mut Seen<'g>) {
     if let Some(pos) = path.iter().position(|n| *n == node) {
-        found.push(path[pos..].iter().copied().chain([node]).collect());
-    } else if done.insert(node) {
+        seen.1
+            .push(path[pos..].iter().copied().chain([node]).collect());
+    } else if seen.0.insert(node) {
         path.push(node);
         for next in graph.get(node).into_iter().flat_map(BTreeMap::keys) {
-            visit(graph, next, path, done, found);
+            visit(graph, next, path, seen);
         }
         path.pop();
     }
@@ -358,13 +348,10 @@ fn visit<'g>(
 
 /// Every `.rs` file under `src/` except `src/bin/`, as `(path from root, contents)`.
 fn load_tree(root: &Path) -> Vec<(String, String)> {
-    let (core, want) = (
-        root.join("src/core"),
-        "src/{core,store,service,http,workers,cli}/",
-    );
+    let core = root.join("src/core");
     assert!(
         core.is_dir(),
-        "layer layout missing: no {} ({want})",
+        "layer layout missing: no {} folder",
         core.display()
     );
     let (mut files, mut dirs) = (Vec::new(), vec![root.join("src")]);
@@ -384,29 +371,37 @@ fn load_tree(root: &Path) -> Vec<(String, String)> {
     files
 }
 
-fn real_tree() -> Report {
+fn real_tree() -> (Vec<String>, Vec<String>) {
     check(&load_tree(Path::new(env!("CARGO_MANIFEST_DIR"))))
 }
 
 #[test]
 fn imports_point_down_only() {
-    let found = real_tree().violations;
-    let (n, list) = (found.len(), found.join("\n"));
-    assert!(found.is_empty(), "{n} layer violation(s):\n{list}");
+    let (found, _) = real_tree();
+    assert!(
+        found.is_empty(),
+        "{} violation(s):\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }
 
 #[test]
 fn no_import_cycles() {
-    let found = real_tree().cycles;
-    let (n, list) = (found.len(), found.join("\n"));
-    assert!(found.is_empty(), "{n} import cycle(s):\n{list}");
+    let (_, found) = real_tree();
+    assert!(
+        found.is_empty(),
+        "{} import cycle(s):\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }
 
 mod checker {
     use super::*;
 
     /// Checks in-memory files: each `--- path` line starts one, the lines below are its text.
-    fn run(spec: &str) -> Report {
+    fn run(spec: &str) -> (Vec<String>, Vec<String>) {
         let mut files: Vec<(String, String)> = Vec::new();
         for line in spec.lines() {
             match (line.trim_start().strip_prefix("--- "), files.last_mut()) {
@@ -420,7 +415,7 @@ mod checker {
 
     #[test]
     fn upward_import_is_caught_with_file_and_line() {
-        let r = run("
+        let (violations, cycles) = run("
             --- src/core/x.rs
             --- src/service/notify.rs
             --- src/store/disputes.rs
@@ -430,13 +425,12 @@ mod checker {
         ");
         let want = "src/store/disputes.rs:3: imports crate::service::notify \
                     (store must not import service)";
-        assert_eq!(r.violations, [want]);
-        assert!(r.cycles.is_empty());
+        assert_eq!((violations, cycles), (vec![want.to_string()], vec![]));
     }
 
     #[test]
     fn grouped_multi_line_import_is_parsed() {
-        let r = run("
+        let (violations, _) = run("
             --- src/core/mod.rs
             --- src/http/mod.rs
             --- src/http/routes.rs
@@ -452,12 +446,12 @@ mod checker {
             format!("src/workers/run.rs:3: imports crate::http::routes {rule}"),
             format!("src/workers/run.rs:3: imports crate::http::routes::Route {rule}"),
         ];
-        assert_eq!(r.violations, want);
+        assert_eq!(violations, want);
     }
 
     #[test]
     fn comments_and_strings_are_ignored() {
-        let r = run(r##"
+        let (violations, _) = run(r##"
             --- src/http/mod.rs
             --- src/core/a.rs
             // use crate::http::x;
@@ -469,12 +463,12 @@ mod checker {
             fn g() { let _ = std::fs::read("x"); }
         "##);
         let want = "src/core/a.rs:7: uses std::fs::read (core must not use std::fs)";
-        assert_eq!(r.violations, [want]);
+        assert_eq!(violations, [want]);
     }
 
     #[test]
     fn super_resolves_from_mod_rs_and_from_plain_file() {
-        let r = run("
+        let (violations, cycles) = run("
             --- src/http/mod.rs
             --- src/service/mod.rs
             --- src/store/mod.rs
@@ -497,17 +491,17 @@ mod checker {
             "src/store/mod.rs:1: imports super::service::Api (= crate::service::Api) \
              (store must not import service)",
         ];
-        assert_eq!(r.violations, want);
+        assert_eq!(violations, want);
         // `super::*` in `mod tests` is the file itself; `super::super` there is `store`.
         let cycle = "module cycle: crate::store -> crate::store::ledger -> crate::store\n    \
                      crate::store -> crate::store::ledger at src/store/mod.rs:2\n    \
                      crate::store::ledger -> crate::store at src/store/ledger.rs:5";
-        assert_eq!(r.cycles, [cycle]);
+        assert_eq!(cycles, [cycle]);
     }
 
     #[test]
     fn module_and_folder_cycles_are_reported() {
-        let r = run("
+        let (violations, cycles) = run("
             --- src/http/h.rs
             // the handler
             use crate::service::a;
@@ -531,13 +525,13 @@ mod checker {
              http -> service at src/http/h.rs:2\n    \
              service -> http at src/service/a.rs:1",
         ];
-        assert_eq!(r.cycles, want);
-        assert_eq!(r.violations.len(), 1, "{:?}", r.violations);
+        assert_eq!(cycles, want);
+        assert_eq!(violations.len(), 1, "{violations:?}");
     }
 
     #[test]
     fn core_io_http_sql_and_stray_files_are_caught() {
-        let r = run("
+        let (violations, _) = run("
             --- src/core/clock.rs
             use std::{fs, net::TcpStream};
             #[actix_web::main]
@@ -554,12 +548,12 @@ mod checker {
             "src/http/h.rs:1: uses diesel::prelude (http must not contain SQL: no diesel)",
             "src/http/h.rs:2: uses write_tx (http must not open transactions)",
         ];
-        assert_eq!(r.violations, want);
+        assert_eq!(violations, want);
     }
 
     #[test]
     fn clean_input_reports_nothing() {
-        let r = run(r#"
+        let (violations, cycles) = run(r#"
             --- src/lib.rs
             pub mod core;
             pub mod http;
@@ -581,7 +575,6 @@ mod checker {
             use crate::{core::money, store};
             const T: &str = "write_tx";
         "#);
-        assert!(r.violations.is_empty(), "{:?}", r.violations);
-        assert!(r.cycles.is_empty(), "{:?}", r.cycles);
+        assert_eq!((violations, cycles), (vec![], vec![]));
     }
 }

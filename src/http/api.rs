@@ -8,6 +8,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
+use crate::core::input;
 use crate::core::ladder::{self, Actor, Command, Policy, ProposalStatus, Role, Rung, Status};
 use crate::core::ledger::format_time;
 use crate::core::registry::Agency;
@@ -18,6 +19,7 @@ use crate::http::state::{run, AppState};
 use crate::http::whistleblowing;
 use crate::service::checkpoint;
 use crate::service::cosign::{self, StoredCosignature, Witness};
+use crate::service::error::ServiceError;
 use crate::service::notify::{self, Delivery, DeliveryCounts, Registered, Target, Webhook};
 use crate::service::redaction::{self, Redacted, Redaction, Step};
 use crate::service::scrutiny::{self, text};
@@ -84,22 +86,6 @@ pub struct MigrateBody {
     pub rung: Option<String>,
     /// Why. Free text: erasable, never in the tables.
     pub reason: String,
-}
-
-fn child_ref(v: &Option<String>) -> Result<Option<String>, AppError> {
-    let Some(r) = v else { return Ok(None) };
-    let ok = (1..=64).contains(&r.len())
-        && r.chars().any(|c| c.is_ascii_digit())
-        && r.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
-    if !ok {
-        return Err(AppError::Unprocessable(
-            "child_ref must be a pseudonymous case reference: up to 64 letters, digits or -_/. \
-             with at least one digit (never a name)"
-                .into(),
-        ));
-    }
-    Ok(Some(r.clone()))
 }
 
 // ---- views ----
@@ -369,7 +355,7 @@ pub async fn raise_dispute(
     };
     let payload = json!({
         "summary": text("summary", &body.summary)?,
-        "child_ref": child_ref(&body.child_ref)?,
+        "child_ref": input::child_ref(body.child_ref.as_deref()).map_err(ServiceError::from)?,
     });
     let id = uuid::Uuid::new_v4().to_string();
     let parties = body.parties;

@@ -1,6 +1,7 @@
 //! `ServiceError`: why a use case refused or failed. The HTTP edge
 //! (`http::error::AppError`) is the only place that turns it into a status.
 
+use crate::core::input::InvalidInput;
 use crate::core::ladder::LadderError;
 use crate::core::merkle::ProofError;
 use crate::store::error::StoreError;
@@ -83,5 +84,11 @@ impl From<ProofError<diesel::result::Error>> for ServiceError {
             }
             ProofError::NotASubtree { .. } => ServiceError::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<InvalidInput> for ServiceError {
+    fn from(e: InvalidInput) -> Self {
+        ServiceError::Unprocessable(e.0)
     }
 }

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::core::input;
 use crate::core::ladder::{Actor, Dispute, Policy, Role, Status};
 use crate::core::ledger::{format_time, Entry, NewEntry};
 use crate::core::registry::Agency;
@@ -73,32 +74,16 @@ pub fn is_event(event: &str) -> bool {
     EVENTS.contains(&event)
 }
 
-const TEXT_LIMIT: usize = 20_000;
-
 // ---- pure checks ----
 
-/// Free text: trimmed, not empty, at most 20,000 characters.
+/// Free text: trimmed, not empty, at most 20,000 characters ([`input::text`]).
 pub fn text(field: &str, v: &str) -> Result<String, ServiceError> {
-    let t = v.trim();
-    if t.is_empty() {
-        return Err(ServiceError::Unprocessable(format!(
-            "{field} must not be empty"
-        )));
-    }
-    if t.chars().count() > TEXT_LIMIT {
-        return Err(ServiceError::Unprocessable(format!(
-            "{field} is longer than {TEXT_LIMIT} characters"
-        )));
-    }
-    Ok(t.to_string())
+    input::text(field, v).map_err(ServiceError::from)
 }
 
-/// A calendar date written exactly `YYYY-MM-DD`.
+/// A calendar date written exactly `YYYY-MM-DD` ([`input::date`]).
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ServiceError> {
-    let d = (s.len() == 10)
-        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        .flatten();
-    d.ok_or_else(|| ServiceError::Unprocessable(format!("{field} must be a date, YYYY-MM-DD")))
+    input::date(field, s).map_err(ServiceError::from)
 }
 
 pub fn today() -> NaiveDate {
