@@ -37,12 +37,9 @@ fn module_of(path: &str) -> Vec<String> {
     let rel = path.strip_prefix("src/").unwrap_or(path);
     let rel = rel.strip_suffix(".rs").unwrap_or(rel);
     let rel = rel.strip_suffix("/mod").unwrap_or(rel);
-    let rel = if rel == "lib" {
-        "crate"
-    } else {
-        &format!("crate/{rel}")
-    };
-    rel.split('/').map(String::from).collect()
+    let full = format!("crate/{rel}");
+    let full = if rel == "lib" { "crate" } else { &full };
+    full.split('/').map(String::from).collect()
 }
 
 /// The layer a module belongs to; `None` for a file outside the layer folders.
@@ -217,7 +214,8 @@ fn refs(toks: &[Tok], module: &[String]) -> Vec<Ref> {
             }
             "}" => {
                 if opened.last() == Some(&depth) {
-                    (_, _) = (here.pop(), opened.pop());
+                    here.pop();
+                    opened.pop();
                 }
                 depth = usize::saturating_sub(depth, 1);
             }
@@ -263,10 +261,8 @@ fn check(files: &[(String, String)]) -> (Vec<String>, Vec<String>) {
             let problem = format!("outside the layer folders ({})", ALL.join(", "));
             bad.push((path, 1, problem));
         }
-        for t in toks
-            .iter()
-            .filter(|t| layer == Some("http") && TX.contains(&&*t.text))
-        {
+        let txs = toks.iter().filter(|t| TX.contains(&t.text.as_str()));
+        for t in txs.filter(|_| layer == Some("http")) {
             let problem = format!("uses {} (http must not open transactions)", t.text);
             bad.push((path, t.line, problem));
         }
@@ -335,8 +331,8 @@ type Seen<'g> = (BTreeSet<&'g str>, Vec<Vec<&'g str>>);
 
 fn visit<'g>(graph: &'g Graph, node: &'g str, path: &mut Vec<&'g str>, seen: &mut Seen<'g>) {
     if let Some(pos) = path.iter().position(|n| *n == node) {
-        seen.1
-            .push(path[pos..].iter().copied().chain([node]).collect());
+        let cycle = path[pos..].iter().copied().chain([node]).collect();
+        seen.1.push(cycle);
     } else if seen.0.insert(node) {
         path.push(node);
         for next in graph.get(node).into_iter().flat_map(BTreeMap::keys) {
@@ -349,11 +345,8 @@ fn visit<'g>(graph: &'g Graph, node: &'g str, path: &mut Vec<&'g str>, seen: &mu
 /// Every `.rs` file under `src/` except `src/bin/`, as `(path from root, contents)`.
 fn load_tree(root: &Path) -> Vec<(String, String)> {
     let core = root.join("src/core");
-    assert!(
-        core.is_dir(),
-        "layer layout missing: no {} folder",
-        core.display()
-    );
+    let shown = core.display();
+    assert!(core.is_dir(), "layer layout missing: no {shown} folder");
     let (mut files, mut dirs) = (Vec::new(), vec![root.join("src")]);
     while let Some(dir) = dirs.pop() {
         for entry in fs::read_dir(&dir).expect("read a source folder") {
@@ -378,23 +371,15 @@ fn real_tree() -> (Vec<String>, Vec<String>) {
 #[test]
 fn imports_point_down_only() {
     let (found, _) = real_tree();
-    assert!(
-        found.is_empty(),
-        "{} violation(s):\n{}",
-        found.len(),
-        found.join("\n")
-    );
+    let (n, list) = (found.len(), found.join("\n"));
+    assert!(found.is_empty(), "{n} layer violation(s):\n{list}");
 }
 
 #[test]
 fn no_import_cycles() {
     let (_, found) = real_tree();
-    assert!(
-        found.is_empty(),
-        "{} import cycle(s):\n{}",
-        found.len(),
-        found.join("\n")
-    );
+    let (n, list) = (found.len(), found.join("\n"));
+    assert!(found.is_empty(), "{n} import cycle(s):\n{list}");
 }
 
 mod checker {

@@ -75,7 +75,7 @@ fn policy_cmd(cmd: PolicyCmd) -> ExitCode {
                         p.title,
                         policy::sha256_hex(&text)
                     );
-                    println!("rungs: {}", policy::rung_names(&p).join(" -> "));
+                    println!("rungs: {}", p.rung_names().join(" -> "));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -244,12 +244,9 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The KRSCP arrangements (February 2024 text, seed section 5.2), from the
-    /// shipped document `assets/policies/krscp-2024-02.toml`.
-    pub fn krscp() -> Self {
-        crate::core::policy::shipped(crate::core::policy::DEFAULT_VERSION)
-            .map(|p| (*p).clone())
-            .unwrap_or_else(|| unreachable!("the default policy is shipped"))
+    /// The names of the rungs, bottom first.
+    pub fn rung_names(&self) -> Vec<&'static str> {
+        self.rungs.iter().map(|r| r.rung.as_str()).collect()
     }
 
     pub fn rule(&self, rung: Rung) -> Option<&RungRule> {
@@ -704,7 +701,7 @@ pub fn migrate(
         return Err(LadderError::Invalid(format!(
             "policy {} has no rung '{name}'; name one of: {}",
             to.version,
-            crate::core::policy::rung_names(to).join(", ")
+            to.rung_names().join(", ")
         )));
     };
     Ok(Event::PolicyMigrated {

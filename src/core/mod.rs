@@ -1,6 +1,7 @@
 //! The pure domain: no actix, no diesel, no file or network I/O.
 
 pub mod calendar;
+pub mod deadline;
 pub mod input;
 pub mod ladder;
 pub mod ledger;

@@ -260,8 +260,14 @@ fn parse_who(s: &str) -> Result<Who, String> {
 }
 
 /// The rung names of a document in order (for messages and listings).
-pub fn rung_names(p: &Policy) -> Vec<&'static str> {
-    p.rungs.iter().map(|r| r.rung.as_str()).collect()
+impl Policy {
+    /// The KRSCP arrangements (February 2024 text, seed section 5.2), from the
+    /// shipped document `assets/policies/krscp-2024-02.toml`.
+    pub fn krscp() -> Self {
+        shipped(DEFAULT_VERSION)
+            .map(|p| (*p).clone())
+            .unwrap_or_else(|| unreachable!("the default policy is shipped"))
+    }
 }
 
 #[cfg(test)]
@@ -277,7 +283,7 @@ mod tests {
         }
         let k = shipped(DEFAULT_VERSION).unwrap();
         assert_eq!(
-            rung_names(&k),
+            k.rung_names(),
             [
                 "agencies",
                 "slg",
@@ -289,7 +295,7 @@ mod tests {
         );
         let wt = shipped("wt-2023").unwrap();
         assert!(wt.rungs[0].auto_escalate);
-        assert_ne!(rung_names(&wt), rung_names(&k));
+        assert_ne!(wt.rung_names(), k.rung_names());
     }
 
     fn err(text: &str) -> DocError {

@@ -30,15 +30,16 @@
 //! in the dispute's favour by an hour. A `due_at` is shown in UTC (`Z`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::core::calendar::{Calendar, Source, CLOSING};
+use crate::core::calendar::{Calendar, Source};
+use crate::core::deadline::{approaching, due_at_with, misses, Approach};
+pub use crate::core::deadline::{format_due, Open};
 use crate::core::ladder::{
     Actor, Dispute, Event, Policy, Role, Rung, RungRule, Status, AUTO_ESCALATE_RULE,
     DEADLINE_SWEEPER,
@@ -61,50 +62,12 @@ pub fn calendar() -> Arc<Calendar> {
     crate::service::holidays::current()
 }
 
-static FEED_WARNED: AtomicBool = AtomicBool::new(false);
-
-/// A new feed is in use: warn again if it, too, runs out.
-pub(crate) fn feed_replaced() {
-    FEED_WARNED.store(false, Ordering::Relaxed);
-}
-
-/// `due_at` as shown and recorded: UTC, RFC 3339, whole seconds.
-pub fn format_due(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// When a dispute entering this rung at `entered` (UTC, read as UK wall time)
-/// is due, and whether the answer relied on computed rather than loaded
-/// holidays; `None` when the rung has no target.
-///
-/// Urgent disputes count `urgent_target_working_hours` working hours
-/// ([`Calendar::add_working_hours`]); others count `target_working_days`
-/// working days after the day entered ([`Calendar::add_working_days`]) and are
-/// due at 17:00 on the last of them.
-pub fn due_at_with(
-    cal: &Calendar,
-    rule: &RungRule,
-    urgent: bool,
-    entered: NaiveDateTime,
-) -> Option<(NaiveDateTime, Source)> {
-    let due = if urgent && rule.urgent_target_working_hours > 0 {
-        cal.checked_add_working_hours(entered, rule.urgent_target_working_hours)?
-    } else if rule.target_working_days > 0 {
-        cal.checked_add_working_days(entered.date(), rule.target_working_days)?
-            .and_time(CLOSING)
-    } else {
-        return None;
-    };
-    let due = due.with_nanosecond(0).unwrap_or(due);
-    Some((due, cal.source_between(entered.date(), due.date())))
-}
-
 /// [`due_at_with`] on the default calendar, warning once per process when the
 /// answer relied on computed holidays (the bank-holiday feed needs refreshing).
 pub fn due_at(rule: &RungRule, urgent: bool, entered: NaiveDateTime) -> Option<NaiveDateTime> {
     let cal = calendar();
     let (due, source) = due_at_with(&cal, rule, urgent, entered)?;
-    if source == Source::Computed && !FEED_WARNED.swap(true, Ordering::Relaxed) {
+    if source == Source::Computed && crate::service::holidays::first_computed_use() {
         let (first, last) = cal.covered_range();
         tracing::warn!(
             %first, %last, due = %format_due(&due),
@@ -112,125 +75,6 @@ pub fn due_at(rule: &RungRule, urgent: bool, entered: NaiveDateTime) -> Option<N
         );
     }
     Some(due)
-}
-
-/// What deciding a deadline needs from a dispute row.
-#[derive(Debug, Clone)]
-pub struct Open {
-    pub id: String,
-    pub policy: String,
-    pub status: Status,
-    pub rung: Rung,
-    pub urgent: bool,
-    pub rung_entered_at: NaiveDateTime,
-}
-
-/// The due time of the rung the dispute is on, if it is open and the rung has a target.
-pub fn due_of(policies: &[std::sync::Arc<Policy>], d: &Open) -> Option<NaiveDateTime> {
-    if d.status != Status::Open {
-        return None;
-    }
-    let policy = policies.iter().find(|p| p.version == d.policy)?;
-    due_at(policy.rule(d.rung)?, d.urgent, d.rung_entered_at)
-}
-
-/// Open, with a target, and past it at `now`.
-pub fn is_overdue(policies: &[std::sync::Arc<Policy>], d: &Open, now: NaiveDateTime) -> bool {
-    due_of(policies, d).is_some_and(|due| now > due)
-}
-
-/// One missed deadline to record, and where to escalate to if the rule says so.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Miss {
-    pub dispute_id: String,
-    pub rung: Rung,
-    pub due_at: NaiveDateTime,
-    pub escalate_to: Option<Rung>,
-}
-
-/// Which disputes have missed their current rung's target at `now` and are not
-/// yet recorded in `recorded` (dispute id, rung). Pure.
-pub fn misses(
-    policies: &[std::sync::Arc<Policy>],
-    open: &[Open],
-    recorded: &BTreeSet<(String, Rung)>,
-    now: NaiveDateTime,
-) -> Vec<Miss> {
-    open.iter()
-        .filter(|d| !recorded.contains(&(d.id.clone(), d.rung)))
-        .filter_map(|d| {
-            let due = due_of(policies, d).filter(|due| now > *due)?;
-            let policy = policies.iter().find(|p| p.version == d.policy)?;
-            let escalate_to = policy
-                .rule(d.rung)
-                .filter(|r| r.auto_escalate)
-                .and_then(|_| policy.next(d.rung));
-            Some(Miss {
-                dispute_id: d.id.clone(),
-                rung: d.rung,
-                due_at: due,
-                escalate_to,
-            })
-        })
-        .collect()
-}
-
-/// One warning to record: the deadline of the dispute's rung is near.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approach {
-    pub dispute_id: String,
-    pub rung: Rung,
-    pub due_at: NaiveDateTime,
-}
-
-/// Which open disputes are, at `now`, within `lead_hours` working hours of
-/// their current rung's deadline, not yet past it, and not yet warned
-/// (`warned`) nor recorded missed (`missed`) on that rung. Pure.
-///
-/// "Within the lead" is `now + lead_hours working hours >= due_at`
-/// ([`Calendar::add_working_hours`]), so with the default 8 the warning goes
-/// one working day ahead: at 17:00 on the Friday for a Monday 17:00 deadline.
-/// `lead_hours == 0` warns nobody. A rung whose whole target is no longer than
-/// the lead (an urgent dispute's 8 working hours at the default) is not warned:
-/// the notice that it entered the rung already says as much.
-pub fn approaching(
-    policies: &[std::sync::Arc<Policy>],
-    cal: &Calendar,
-    open: &[Open],
-    warned: &BTreeSet<(String, Rung)>,
-    missed: &BTreeSet<(String, Rung)>,
-    now: NaiveDateTime,
-    lead_hours: u32,
-) -> Vec<Approach> {
-    if lead_hours == 0 {
-        return Vec::new();
-    }
-    let Some(horizon) = cal.checked_add_working_hours(now, lead_hours) else {
-        return Vec::new();
-    };
-    open.iter()
-        .filter(|d| {
-            let key = (d.id.clone(), d.rung);
-            !warned.contains(&key) && !missed.contains(&key)
-        })
-        .filter_map(|d| {
-            let due = due_of(policies, d)?;
-            if now > due || horizon < due {
-                return None;
-            }
-            let short = cal
-                .checked_add_working_hours(d.rung_entered_at, lead_hours)
-                .is_none_or(|t| t >= due);
-            if short {
-                return None;
-            }
-            Some(Approach {
-                dispute_id: d.id.clone(),
-                rung: d.rung,
-                due_at: due,
-            })
-        })
-        .collect()
 }
 
 /// The system actor that records deadlines.
@@ -241,6 +85,20 @@ pub fn sweeper_actor() -> Actor {
         agency: None,
         partner: None,
     }
+}
+
+/// The due time of the rung the dispute is on, on the calendar in use (see [`due_at`]).
+pub fn due_of(policies: &[Arc<Policy>], d: &Open) -> Option<NaiveDateTime> {
+    if d.status != Status::Open {
+        return None;
+    }
+    let policy = policies.iter().find(|p| p.version == d.policy)?;
+    due_at(policy.rule(d.rung)?, d.urgent, d.rung_entered_at)
+}
+
+/// Open, with a target, and past it at `now`, on the calendar in use.
+pub fn is_overdue(policies: &[Arc<Policy>], d: &Open, now: NaiveDateTime) -> bool {
+    due_of(policies, d).is_some_and(|due| now > due)
 }
 
 /// What one sweep recorded.
@@ -320,7 +178,11 @@ pub fn sweep(
         )?;
         let actor = sweeper_actor();
         let mut out = Swept::default();
-        let missed_now = misses(policies, &open, &recorded, now);
+        // Through the service's due_at, so a deadline beyond the feed is warned of.
+        open.iter().for_each(|d| {
+            due_of(policies, d);
+        });
+        let missed_now = misses(&cal, policies, &open, &recorded, now);
         for m in &missed_now {
             let missed = Event::DeadlineMissed {
                 rung: m.rung,
@@ -477,186 +339,5 @@ impl Replay {
                 format!("dispute {d}: the deadline warning on {r} differs from the ledger"),
             )
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d)
-            .and_then(|d| d.and_hms_opt(h, min, 0))
-            .expect("valid")
-    }
-
-    fn rule(r: Rung) -> RungRule {
-        Policy::krscp().rule(r).expect("rung").clone()
-    }
-
-    #[test]
-    fn krscp_targets_are_a_working_week_then_two() {
-        let p = Policy::krscp();
-        let days: Vec<u32> = p.rungs.iter().map(|r| r.target_working_days).collect();
-        assert_eq!(days, [5, 5, 5, 10, 10, 0]);
-        let hours: Vec<u32> = p
-            .rungs
-            .iter()
-            .map(|r| r.urgent_target_working_hours)
-            .collect();
-        assert_eq!(hours, [8, 8, 8, 8, 8, 0]);
-        assert!(p.rungs.iter().all(|r| !r.auto_escalate));
-    }
-
-    #[test]
-    fn friday_before_the_summer_bank_holiday() {
-        // Fri 28 Aug 2026; Mon 31 Aug is the summer bank holiday.
-        let (due, src) = due_at_with(
-            &calendar(),
-            &rule(Rung::from_static("agencies")),
-            false,
-            at(2026, 8, 28, 10, 30),
-        )
-        .expect("target");
-        assert_eq!(format_due(&due), "2026-09-07T17:00:00Z");
-        assert_eq!(src, Source::Feed);
-        // Urgent: 2 h on Friday, 6 h from Tuesday 09:00.
-        let (due, _) = due_at_with(
-            &calendar(),
-            &rule(Rung::from_static("agencies")),
-            true,
-            at(2026, 8, 28, 15, 0),
-        )
-        .expect("target");
-        assert_eq!(format_due(&due), "2026-09-01T15:00:00Z");
-    }
-
-    #[test]
-    fn christmas_eve_to_the_new_year() {
-        // Thu 24 Dec 2026: 25 Dec, 28 Dec (Boxing Day substitute) and 1 Jan 2027 are holidays.
-        let (due, _) = due_at_with(
-            &calendar(),
-            &rule(Rung::from_static("slg")),
-            false,
-            at(2026, 12, 24, 16, 0),
-        )
-        .expect("target");
-        assert_eq!(format_due(&due), "2027-01-05T17:00:00Z");
-        let (due, _) = due_at_with(
-            &calendar(),
-            &rule(Rung::from_static("scrutineer")),
-            false,
-            at(2026, 12, 24, 16, 0),
-        )
-        .expect("target");
-        assert_eq!(format_due(&due), "2027-01-12T17:00:00Z");
-    }
-
-    #[test]
-    fn beyond_the_feed_is_computed_and_the_top_rung_has_no_target() {
-        let (_, src) = due_at_with(
-            &calendar(),
-            &rule(Rung::from_static("agencies")),
-            false,
-            at(2031, 3, 3, 9, 0),
-        )
-        .expect("target");
-        assert_eq!(src, Source::Computed);
-        assert!(due_at_with(
-            &calendar(),
-            &rule(Rung::from_static("secretary_of_state")),
-            true,
-            at(2026, 3, 3, 9, 0)
-        )
-        .is_none());
-    }
-
-    fn open(id: &str, rung: Rung, urgent: bool, entered: NaiveDateTime) -> Open {
-        Open {
-            id: id.into(),
-            policy: "krscp-2024-02".into(),
-            status: Status::Open,
-            rung,
-            urgent,
-            rung_entered_at: entered,
-        }
-    }
-
-    #[test]
-    fn misses_are_decided_once_per_rung_and_only_past_due() {
-        let mut auto = Policy::krscp();
-        auto.rungs[0].auto_escalate = true;
-        let ps = [std::sync::Arc::new(auto)];
-        let d = [
-            open(
-                "a",
-                Rung::from_static("agencies"),
-                false,
-                at(2026, 8, 28, 10, 0),
-            ),
-            open("b", Rung::from_static("slg"), false, at(2026, 8, 28, 10, 0)),
-            open(
-                "c",
-                Rung::from_static("secretary_of_state"),
-                false,
-                at(2020, 1, 1, 10, 0),
-            ),
-        ];
-        let none = BTreeSet::new();
-        assert!(misses(&ps, &d, &none, at(2026, 9, 7, 17, 0)).is_empty());
-        let m = misses(&ps, &d, &none, at(2026, 9, 7, 17, 1));
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].escalate_to, Some(Rung::from_static("slg")));
-        assert_eq!(m[1].escalate_to, None);
-        let done: BTreeSet<_> = [("a".to_string(), Rung::from_static("agencies"))].into();
-        let m = misses(&ps, &d, &done, at(2026, 9, 8, 0, 0));
-        assert_eq!(m.len(), 1);
-        assert_eq!(m[0].dispute_id, "b");
-    }
-
-    #[test]
-    fn a_warning_goes_one_working_day_ahead_once() {
-        let ps = [std::sync::Arc::new(Policy::krscp())];
-        let cal = calendar();
-        // Due Monday 7 September 2026 at 17:00 (see above).
-        let d = [
-            open(
-                "a",
-                Rung::from_static("agencies"),
-                false,
-                at(2026, 8, 28, 10, 30),
-            ),
-            // Urgent: the whole target is 8 working hours, the lead is 8: no warning.
-            open(
-                "u",
-                Rung::from_static("agencies"),
-                true,
-                at(2026, 9, 4, 9, 0),
-            ),
-        ];
-        let none = BTreeSet::new();
-        let warn = |now, lead| approaching(&ps, &cal, &d, &none, &none, now, lead);
-        assert!(
-            warn(at(2026, 9, 4, 16, 59), 8).is_empty(),
-            "9 working hours left"
-        );
-        let w = warn(at(2026, 9, 4, 17, 0), 8);
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert_eq!(w[0].dispute_id, "a");
-        assert_eq!(format_due(&w[0].due_at), "2026-09-07T17:00:00Z");
-        // The weekend and Monday morning: still within the lead, not yet past due.
-        assert_eq!(warn(at(2026, 9, 5, 12, 0), 8).len(), 1);
-        assert_eq!(warn(at(2026, 9, 7, 17, 0), 8).len(), 1);
-        // Past due: a miss, not a warning.
-        assert!(warn(at(2026, 9, 7, 17, 1), 8).is_empty());
-        // Lead 0 warns nobody; a longer lead warns earlier.
-        assert!(warn(at(2026, 9, 7, 12, 0), 0).is_empty());
-        assert_eq!(warn(at(2026, 9, 3, 17, 0), 16).len(), 1);
-        assert!(warn(at(2026, 9, 3, 16, 0), 16).is_empty());
-        // Once warned, or once missed, on that rung: never again.
-        let done: BTreeSet<_> = [("a".to_string(), Rung::from_static("agencies"))].into();
-        assert!(approaching(&ps, &cal, &d, &done, &none, at(2026, 9, 7, 9, 0), 8).is_empty());
-        assert!(approaching(&ps, &cal, &d, &none, &done, at(2026, 9, 7, 9, 0), 8).is_empty());
     }
 }

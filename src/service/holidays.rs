@@ -27,6 +27,8 @@ use crate::core::ledger::sha256;
 /// The file name `holidays import` installs in the data directory.
 pub const FILE_NAME: &str = "bank-holidays.json";
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 static ACTIVE: RwLock<Option<Arc<Calendar>>> = RwLock::new(None);
 
 /// The calendar in use: the last one [`set_current`] installed, else the embedded feed.
@@ -50,7 +52,15 @@ pub fn set_current(cal: Calendar) {
         Err(poisoned) => poisoned.into_inner(),
     };
     *slot = Some(Arc::new(cal));
-    crate::service::deadline::feed_replaced();
+    FEED_WARNED.store(false, Ordering::Relaxed);
+}
+
+static FEED_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this is the first deadline since the feed in use was installed to
+/// rely on computed holidays beyond it: the caller warns once per feed.
+pub fn first_computed_use() -> bool {
+    !FEED_WARNED.swap(true, Ordering::Relaxed)
 }
 
 /// Where the feed comes from, as configured.

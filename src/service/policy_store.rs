@@ -279,10 +279,7 @@ fn documents(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<PolicyDocument
                         })
                         .collect(),
                     title: p.title.clone(),
-                    rungs: policy::rung_names(&p)
-                        .into_iter()
-                        .map(String::from)
-                        .collect(),
+                    rungs: p.rung_names().into_iter().map(String::from).collect(),
                     version,
                     sha256,
                 },

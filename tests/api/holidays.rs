@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use escalation_ledger::core::calendar::{Calendar, DEFAULT_FEED};
+use escalation_ledger::core::deadline;
 use escalation_ledger::core::ladder::{Policy, Role};
 use escalation_ledger::http::auth::{Claims, Keys};
-use escalation_ledger::service::deadline;
 use serde_json::{json, Value};
 
 use crate::both_backends;
