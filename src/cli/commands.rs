@@ -138,7 +138,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             let watch = holidays::Watch::new(feed_source, &feed);
             holidays::spawn_watcher(watch, args.holidays_reload);
         }
-        crate::service::notify::spawn_sender(pool.clone(), args.outbox.sender_config());
+        crate::workers::sender::spawn_sender(pool.clone(), args.outbox.sender_config());
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
             rate_limit_per_subject: args.rate_limit_per_subject,

@@ -259,8 +259,8 @@ pub struct OutboxArgs {
 }
 
 impl OutboxArgs {
-    pub fn sender_config(&self) -> crate::service::notify::SenderConfig {
-        crate::service::notify::SenderConfig {
+    pub fn sender_config(&self) -> crate::workers::sender::SenderConfig {
+        crate::workers::sender::SenderConfig {
             poll: self.outbox_poll.max(std::time::Duration::from_millis(10)),
             backoff: self.outbox_backoff,
             max_attempts: self.outbox_max_attempts,

@@ -18,11 +18,10 @@
 //! receiver fetches details with its own credentials.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -31,10 +30,11 @@ use sha2::Sha256;
 use utoipa::ToSchema;
 
 use crate::core::ladder::{self, Actor, Role, Who};
-use crate::core::ledger::{format_time, ledger_time, Entry, NewEntry};
+use crate::core::ledger::{format_time, Entry, NewEntry};
 use crate::service::error::ServiceError;
-use crate::store::db::{DbConn, Pool};
+use crate::store::db::DbConn;
 use crate::store::ledger as store;
+use crate::store::outbox::{self as queue, DeliveryStatus};
 use crate::store::schema::{outbox, webhooks};
 
 /// The ledger event that registers an endpoint.
@@ -299,8 +299,8 @@ fn hooks(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<Webhook>, ServiceE
     for (w, status, n, at) in cq.load::<CountRow>(conn)? {
         let c = counts.entry(w.clone()).or_default();
         match status.as_str() {
-            "pending" => c.pending = n,
-            "delivered" => c.delivered = n,
+            s if s == DeliveryStatus::Pending.as_str() => c.pending = n,
+            s if s == DeliveryStatus::Delivered.as_str() => c.delivered = n,
             _ => c.failed = n,
         }
         if let Some(at) = at {
@@ -394,7 +394,8 @@ pub fn deliveries(conn: &mut DbConn, id: &str, limit: i64) -> Result<Vec<Deliver
         .map(
             |(id, seq, event, status, attempts, last_error, last, next, delivered, created)| {
                 Delivery {
-                    next_attempt_at: (status == "pending").then(|| format_time(&next)),
+                    next_attempt_at: (status == DeliveryStatus::Pending.as_str())
+                        .then(|| format_time(&next)),
                     id,
                     seq,
                     event,
@@ -462,19 +463,7 @@ pub fn enqueue(conn: &mut DbConn, entry: &Entry) -> Result<usize, ServiceError> 
         if !wanted {
             continue;
         }
-        diesel::insert_into(outbox::table)
-            .values((
-                outbox::id.eq(delivery_id(entry.seq, &id)),
-                outbox::webhook_id.eq(&id),
-                outbox::seq.eq(entry.seq),
-                outbox::event.eq(&entry.event),
-                outbox::body.eq(&body),
-                outbox::status.eq("pending"),
-                outbox::attempts.eq(0),
-                outbox::next_attempt_at.eq(entry.recorded_at),
-                outbox::created_at.eq(entry.recorded_at),
-            ))
-            .execute(conn)?;
+        queue::queue(conn, &delivery_id(entry.seq, &id), &id, entry, &body)?;
         n += 1;
     }
     Ok(n)
@@ -495,224 +484,6 @@ pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
-}
-
-// ---- the sender ----
-
-/// How the sender polls and retries.
-#[derive(Debug, Clone)]
-pub struct SenderConfig {
-    /// How often to look for due deliveries (`OUTBOX_POLL`).
-    pub poll: Duration,
-    /// The first retry delay; doubled on each failure (`OUTBOX_BACKOFF`).
-    pub backoff: Duration,
-    /// The longest retry delay.
-    pub max_backoff: Duration,
-    /// Attempts before a delivery is `failed` (`OUTBOX_MAX_ATTEMPTS`).
-    pub max_attempts: i32,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// How long a claimed row is reserved for one sender.
-    pub lease: Duration,
-    /// Rows claimed per poll.
-    pub batch: i64,
-}
-
-impl Default for SenderConfig {
-    fn default() -> Self {
-        SenderConfig {
-            poll: Duration::from_secs(1),
-            backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(3600),
-            max_attempts: 12,
-            timeout: Duration::from_secs(10),
-            lease: Duration::from_secs(30),
-            batch: 32,
-        }
-    }
-}
-
-/// A claimed delivery, ready to send.
-#[derive(Debug, Clone)]
-struct Claimed {
-    id: String,
-    attempts: i32,
-    url: String,
-    secret: String,
-    body: String,
-}
-
-fn now() -> NaiveDateTime {
-    ledger_time(Utc::now())
-}
-
-fn after(d: Duration) -> NaiveDateTime {
-    now() + chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(3600))
-}
-
-/// Claim up to `batch` due deliveries of active endpoints. A row is ours only
-/// if our conditional `UPDATE` changed it: another sender's lease stops us.
-fn claim(conn: &mut DbConn, cfg: &SenderConfig) -> Result<Vec<Claimed>, ServiceError> {
-    let t = now();
-    type DueRow = (String, i32, String, String, String);
-    let due: Vec<DueRow> = outbox::table
-        .inner_join(webhooks::table)
-        .filter(outbox::status.eq("pending"))
-        .filter(outbox::next_attempt_at.le(t))
-        .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
-        .filter(webhooks::active.eq(true))
-        .select((
-            outbox::id,
-            outbox::attempts,
-            webhooks::url,
-            webhooks::secret,
-            outbox::body,
-        ))
-        .order(outbox::seq.asc())
-        .limit(cfg.batch)
-        .load(conn)?;
-    let until = after(cfg.lease);
-    let mut out = Vec::new();
-    for (id, attempts, url, secret, body) in due {
-        let won = diesel::update(outbox::table.find(&id))
-            .filter(outbox::status.eq("pending"))
-            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
-            .set(outbox::lease_until.eq(Some(until)))
-            .execute(conn)?;
-        if won == 1 {
-            out.push(Claimed {
-                id,
-                attempts,
-                url,
-                secret,
-                body,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The delay before attempt `attempts + 1`: exponential, capped, with jitter
-/// (a random factor between 1/2 and 1).
-pub fn backoff(cfg: &SenderConfig, attempts: i32) -> Duration {
-    let exp = attempts.clamp(1, 31) as u32 - 1;
-    let full = cfg
-        .backoff
-        .checked_mul(1u32 << exp.min(20))
-        .unwrap_or(cfg.max_backoff)
-        .min(cfg.max_backoff);
-    let mut r = [0u8; 2];
-    let jitter = match getrandom::fill(&mut r) {
-        Ok(()) => f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX),
-        Err(_) => 1.0,
-    };
-    full.mul_f64(0.5 + jitter / 2.0)
-}
-
-/// Record one attempt's outcome and release the lease.
-fn settle(
-    conn: &mut DbConn,
-    cfg: &SenderConfig,
-    c: &Claimed,
-    result: Result<(), String>,
-) -> Result<(), ServiceError> {
-    let attempts = c.attempts + 1;
-    let t = now();
-    let q = diesel::update(outbox::table.find(&c.id));
-    match result {
-        Ok(()) => q
-            .set((
-                outbox::status.eq("delivered"),
-                outbox::attempts.eq(attempts),
-                outbox::last_attempt_at.eq(Some(t)),
-                outbox::delivered_at.eq(Some(t)),
-                outbox::lease_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?,
-        Err(e) => {
-            let status = if attempts >= cfg.max_attempts {
-                "failed"
-            } else {
-                "pending"
-            };
-            let e: String = e.chars().take(500).collect();
-            q.set((
-                outbox::status.eq(status),
-                outbox::attempts.eq(attempts),
-                outbox::last_attempt_at.eq(Some(t)),
-                outbox::last_error.eq(Some(e)),
-                outbox::next_attempt_at.eq(after(backoff(cfg, attempts))),
-                outbox::lease_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?
-        }
-    };
-    Ok(())
-}
-
-async fn send(client: &awc::Client, c: &Claimed) -> Result<(), String> {
-    let secret = B64
-        .decode(&c.secret)
-        .map_err(|_| "the stored secret is not base64".to_string())?;
-    let ts = Utc::now().timestamp();
-    let sig = sign(&secret, &c.id, ts, c.body.as_bytes());
-    let res = client
-        .post(c.url.as_str())
-        .insert_header(("content-type", "application/json"))
-        .insert_header(("webhook-id", c.id.as_str()))
-        .insert_header(("webhook-timestamp", ts.to_string()))
-        .insert_header(("webhook-signature", sig))
-        .send_body(c.body.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    if res.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("HTTP {}", res.status().as_u16()))
-    }
-}
-
-/// One round: claim due deliveries, send them concurrently, record each outcome.
-/// Returns how many were attempted.
-pub async fn send_due(
-    pool: &Pool,
-    client: &awc::Client,
-    cfg: &SenderConfig,
-) -> Result<usize, ServiceError> {
-    let c = cfg.clone();
-    let claimed = crate::store::db::run(pool, move |conn| claim(conn, &c)).await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let results = futures_util::future::join_all(claimed.iter().map(|c| send(client, c))).await;
-    let n = claimed.len();
-    let c = cfg.clone();
-    crate::store::db::run(pool, move |conn| -> Result<(), ServiceError> {
-        for (d, r) in claimed.iter().zip(results) {
-            if let Err(e) = &r {
-                tracing::warn!(delivery = %d.id, error = %e, "webhook delivery failed");
-            }
-            settle(conn, &c, d, r)?;
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(n)
-}
-
-/// Deliver the outbox in the background (call inside the actix system).
-pub fn spawn_sender(pool: Pool, cfg: SenderConfig) {
-    actix_web::rt::spawn(async move {
-        let client = awc::Client::builder().timeout(cfg.timeout).finish();
-        loop {
-            match send_due(&pool, &client, &cfg).await {
-                Ok(n) if n as i64 >= cfg.batch => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "outbox round failed"),
-            }
-            actix_web::rt::time::sleep(cfg.poll).await;
-        }
-    });
 }
 
 // ---- replay, for verify ----
@@ -860,16 +631,6 @@ mod tests {
         );
         for bad in ["ftp://x/y", "hooks.example.org/x", "", "http://"] {
             assert!(origin_of(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn backoff_grows_to_its_cap_with_jitter() {
-        let cfg = SenderConfig::default();
-        for n in 1..40 {
-            let d = backoff(&cfg, n);
-            let full = Duration::from_secs(1u64 << (n - 1).min(20)).min(cfg.max_backoff);
-            assert!(d <= full && d >= full / 2, "{n}: {d:?}");
         }
     }
 }

@@ -574,7 +574,7 @@ fn assemble(
         missed
             .entry(d)
             .or_default()
-            .insert(parse(&r)?, crate::service::deadline::format_due(&due));
+            .insert(parse(&r)?, crate::core::deadline::format_due(&due));
     }
     let mut parties: HashMap<String, Vec<String>> = HashMap::new();
     for (d, a) in pq.load::<(String, String)>(conn)? {

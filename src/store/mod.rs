@@ -3,5 +3,6 @@
 pub mod db;
 pub mod error;
 pub mod ledger;
+pub mod outbox;
 pub mod schema;
 pub mod tree;

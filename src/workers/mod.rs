@@ -1,1 +1,2 @@
 //! The background tasks.
+pub mod sender;

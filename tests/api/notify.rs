@@ -15,7 +15,7 @@ use base64::Engine as _;
 use escalation_ledger::core::ladder::{Policy, Role};
 use escalation_ledger::http::auth::{Claims, Keys};
 use escalation_ledger::service::deadline::{self, Swept};
-use escalation_ledger::service::notify::{self, SenderConfig};
+use escalation_ledger::workers::sender::{self, SenderConfig};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -184,7 +184,7 @@ async fn register(
 /// reaches its rung, a non-party agency nothing; every body is signed.
 async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    notify::spawn_sender(app.pool.clone(), fast_sender());
+    sender::spawn_sender(app.pool.clone(), fast_sender());
     let (rx, base) = Receiver::start(free_listener(), 0);
     let admin = app.role(Role::PartnershipAdmin);
 
@@ -343,7 +343,7 @@ async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) 
 /// listing shows the attempts; an endpoint that never answers ends `failed`.
 async fn failures_are_retried_under_the_same_id(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    notify::spawn_sender(app.pool.clone(), fast_sender());
+    sender::spawn_sender(app.pool.clone(), fast_sender());
     let (rx, base) = Receiver::start(free_listener(), 2);
     let admin = app.role(Role::PartnershipAdmin);
     let (hook, secret) = register(
@@ -585,7 +585,7 @@ async fn sweep_at(app: &TestApp, hours: u32, now: &str) -> Swept {
 /// once even when two sweepers run at once; after it, `deadline_missed`.
 async fn a_deadline_approaching_is_told_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    notify::spawn_sender(app.pool.clone(), fast_sender());
+    sender::spawn_sender(app.pool.clone(), fast_sender());
     let (rx, base) = Receiver::start(free_listener(), 0);
     let (kingston, k_secret) = register(
         &app,
