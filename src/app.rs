@@ -15,7 +15,6 @@ use crate::http::state::AppState;
 use crate::service::checkpoint::{self, LogKey};
 use crate::service::whistleblowing::WhistleKey;
 use crate::store::db::{self, write_tx, Pool};
-use crate::store::ledger as store;
 
 /// Open the database at `url`, apply migrations and seed the registry.
 pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
@@ -25,8 +24,10 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
     if ran > 0 {
         tracing::info!(migrations = ran, "migrations applied");
     }
-    let seeded = write_tx(&mut conn, |c| store::seed_registry(c, &registry::seed()))
-        .map_err(|e| format!("seeding the agency registry failed: {e}"))?;
+    let seeded = write_tx(&mut conn, |c| {
+        crate::store::agencies::seed_registry(c, &registry::seed())
+    })
+    .map_err(|e| format!("seeding the agency registry failed: {e}"))?;
     if seeded {
         tracing::info!("agency registry seeded");
     }

@@ -111,7 +111,7 @@ fn entry(i: u64) -> NewEntry {
     NewEntry {
         dispute_id: None,
         event: "bench".into(),
-        actor: store::system_actor(),
+        actor: escalation_ledger::store::agencies::system_actor(),
         facts: json!({ "n": i }),
         payload: json!({}),
     }

@@ -2,6 +2,7 @@
 
 pub mod calendar;
 pub mod deadline;
+pub mod event;
 pub mod input;
 pub mod ladder;
 pub mod ledger;

@@ -26,8 +26,9 @@ use crate::service::scrutiny::{self, text};
 use crate::service::verify::{self, VerifyReport};
 use crate::service::whistleblowing as wb;
 use crate::store::db::{read_tx, write_tx, DbConn};
+use crate::store::disputes::{DisputeRecord, ListFilter};
 use crate::store::error::StoreError;
-use crate::store::ledger::{self as store, DisputeRecord, ListFilter, StoredEntry};
+use crate::store::ledger::{self as store, StoredEntry};
 use crate::store::tree;
 use crate::{http::policy_api, service::policy_store};
 use std::sync::Arc;
@@ -194,7 +195,7 @@ pub fn load_for(
     caller: ForDispute,
     id: &str,
 ) -> Result<(Actor, DisputeRecord, Arc<Policy>), AppError> {
-    let rec = store::load_dispute(conn, id)?.ok_or_else(AppError::not_found)?;
+    let rec = crate::store::disputes::load_dispute(conn, id)?.ok_or_else(AppError::not_found)?;
     let policy = policy_store::of(conn, &rec.state.policy)?;
     let actor = caller.check(&dispute_facts(&rec.state, &policy))?;
     Ok((actor, rec, policy))
@@ -330,7 +331,7 @@ pub async fn list_agencies(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    let list = run(&state.pool, store::list_agencies).await?;
+    let list = run(&state.pool, crate::store::agencies::list_agencies).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -369,7 +370,7 @@ pub async fn raise_dispute(
             if let ladder::Event::Raised { whistleblowing, .. } = &mut event {
                 *whistleblowing = whistleblower.is_some();
             }
-            let unknown = store::unknown_agencies(conn, &parties)?;
+            let unknown = crate::store::agencies::unknown_agencies(conn, &parties)?;
             if !unknown.is_empty() {
                 return Err(AppError::Unprocessable(format!(
                     "unknown agency ids: {}",
@@ -380,7 +381,7 @@ pub async fn raise_dispute(
             if let Some(real) = &whistleblower {
                 wb::record_identity(conn, &actor.sub, real, entry.recorded_at)?;
             }
-            let rec = store::load_dispute(conn, &dispute_id)?
+            let rec = crate::store::disputes::load_dispute(conn, &dispute_id)?
                 .ok_or_else(|| AppError::Internal("raised dispute vanished".into()))?;
             view(conn, rec, &actor)
         })
@@ -499,7 +500,7 @@ pub async fn list_disputes(
                     .collect();
                 filter.only_rungs = Some(only);
             }
-            store::list_disputes(conn, &filter)?
+            crate::store::disputes::list_disputes(conn, &filter)?
                 .into_iter()
                 .map(|r| view(conn, r, &actor))
                 .collect::<Result<Vec<_>, _>>()
@@ -550,7 +551,8 @@ async fn act(
                 let p = if i == 0 { payload.clone() } else { json!({}) };
                 crate::service::record::record(conn, &id, &actor, event, p)?;
             }
-            let rec = store::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
+            let rec =
+                crate::store::disputes::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
             view(conn, rec, &actor)
         })
     })
@@ -632,7 +634,8 @@ pub async fn migrate_dispute(
             }
             let event = ladder::migrate(&active, &rec.state, &actor, body.rung.as_deref())?;
             crate::service::record::record(conn, &id, &actor, &event, json!({ "reason": reason }))?;
-            let rec = store::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
+            let rec =
+                crate::store::disputes::load_dispute(conn, &id)?.ok_or_else(AppError::not_found)?;
             view(conn, rec, &actor)
         })
     })

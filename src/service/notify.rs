@@ -178,7 +178,7 @@ pub fn register(
 ) -> Result<Registered, ServiceError> {
     let origin = origin_of(url)?;
     if let Target::Agency(a) = &target {
-        if !store::unknown_agencies(conn, std::slice::from_ref(a))?.is_empty() {
+        if !crate::store::agencies::unknown_agencies(conn, std::slice::from_ref(a))?.is_empty() {
             return Err(ServiceError::Unprocessable(format!("unknown agency '{a}'")));
         }
     }
@@ -431,7 +431,7 @@ pub fn enqueue(conn: &mut DbConn, entry: &Entry) -> Result<usize, ServiceError> 
     if hooks.is_empty() {
         return Ok(0);
     }
-    let Some(rec) = store::load_dispute(conn, dispute_id)? else {
+    let Some(rec) = crate::store::disputes::load_dispute(conn, dispute_id)? else {
         return Ok(0);
     };
     let d = &rec.state;

@@ -191,7 +191,7 @@ pub fn activate_default(conn: &mut DbConn) -> Result<bool, ServiceError> {
     }
     activate(
         conn,
-        &store::system_actor(),
+        &crate::store::agencies::system_actor(),
         Source::Shipped(DEFAULT_VERSION),
     )?;
     Ok(true)

@@ -4,11 +4,12 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 
+use crate::core::event::facts_of;
 use crate::core::ladder::{Actor, Event};
 use crate::core::ledger::{self, Entry, NewEntry};
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
-use crate::store::ledger::{self as store, facts_of};
+use crate::store::ledger as store;
 
 /// Record one dispute event: the ledger entry, then the projection, in the caller's transaction.
 pub fn record(
@@ -52,7 +53,7 @@ pub fn record_at(
         },
         at,
     )?;
-    store::project(conn, dispute_id, actor, event, &entry)?;
+    crate::store::disputes::project(conn, dispute_id, actor, event, &entry)?;
     // Notifications go in the same transaction: none without its entry, none lost.
     crate::service::notify::enqueue(conn, &entry)?;
     Ok(entry)

@@ -440,7 +440,7 @@ fn append(
 }
 
 fn dispute(conn: &mut DbConn, id: &str) -> Result<Dispute, ServiceError> {
-    Ok(store::load_dispute(conn, id)?
+    Ok(crate::store::disputes::load_dispute(conn, id)?
         .ok_or_else(ServiceError::not_found)?
         .state)
 }
@@ -454,7 +454,7 @@ fn mediation_row(conn: &mut DbConn, id: &str) -> Result<MediationRow, ServiceErr
 }
 
 fn unknown_agencies(conn: &mut DbConn, ids: &[String]) -> Result<(), ServiceError> {
-    let unknown = store::unknown_agencies(conn, ids)?;
+    let unknown = crate::store::agencies::unknown_agencies(conn, ids)?;
     if unknown.is_empty() {
         Ok(())
     } else {

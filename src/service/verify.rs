@@ -297,7 +297,7 @@ impl Replayed {
             (None, other) => Err(format!("unknown ledger event '{other}'")),
             (Some(_), deadline::EVENT_APPROACHING) => self.warnings.apply(e, &self.disputes),
             (Some(id), _) => {
-                let event = store::event_of(e)?;
+                let event = crate::core::event::event_of(e)?;
                 self.check_policy(&event)?;
                 let rung_before = match self.disputes.get_mut(id) {
                     None => {
@@ -327,7 +327,7 @@ type Mismatch = Result<(), (Option<String>, String)>;
 
 fn compare(conn: &mut DbConn, state: &Replayed) -> Result<Mismatch, ServiceError> {
     let replay = &state.disputes;
-    let mut stored = store::list_agencies(conn)?;
+    let mut stored = crate::store::agencies::list_agencies(conn)?;
     let mut expected = state.registry.to_vec();
     stored.sort_by(|a, b| a.id.cmp(&b.id));
     expected.sort_by(|a, b| a.id.cmp(&b.id));
@@ -337,7 +337,7 @@ fn compare(conn: &mut DbConn, state: &Replayed) -> Result<Mismatch, ServiceError
             "the agencies table differs from the registry in the ledger".into(),
         )));
     }
-    let tables = store::all_disputes(conn)?;
+    let tables = crate::store::disputes::all_disputes(conn)?;
     let mut seen = 0usize;
     for rec in &tables {
         let id = rec.state.id.clone();

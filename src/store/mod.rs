@@ -1,6 +1,8 @@
 //! Diesel only: the backends, the schema and one module per aggregate.
 
+pub mod agencies;
 pub mod db;
+pub mod disputes;
 pub mod error;
 pub mod ledger;
 pub mod outbox;

@@ -1,0 +1,441 @@
+//! Disputes: the projection of dispute events into `disputes`,
+//! `dispute_parties`, `proposals`, `proposal_acceptances` and `deadline_misses`,
+//! and loading and listing them back as [`DisputeRecord`]s.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::core::ladder::{self, Actor, Dispute, Event, Proposal, ProposalStatus, Role, Status};
+use crate::core::ledger::Entry;
+use crate::store::db::DbConn;
+use crate::store::error::StoreError;
+use crate::store::schema::{
+    deadline_misses, dispute_parties, disputes, proposal_acceptances, proposals,
+};
+
+fn set_proposal_status(
+    conn: &mut DbConn,
+    dispute_id: &str,
+    only: Option<&str>,
+    from: ProposalStatus,
+    to: ProposalStatus,
+) -> QueryResult<usize> {
+    let mut q = diesel::update(proposals::table)
+        .filter(proposals::dispute_id.eq(dispute_id))
+        .filter(proposals::status.eq(from.as_str()))
+        .into_boxed();
+    if let Some(id) = only {
+        q = q.filter(proposals::id.eq(id));
+    }
+    q.set(proposals::status.eq(to.as_str())).execute(conn)
+}
+
+/// Update the projection tables for one dispute event, in the caller's transaction.
+pub fn project(
+    conn: &mut DbConn,
+    id: &str,
+    actor: &Actor,
+    event: &Event,
+    entry: &Entry,
+) -> Result<(), StoreError> {
+    let at = entry.recorded_at;
+    let set_dispute = |conn: &mut DbConn, status: Status, rung: Option<ladder::Rung>| {
+        let q = diesel::update(disputes::table.find(id));
+        match rung {
+            Some(r) => q
+                .set((
+                    disputes::status.eq(status.as_str()),
+                    disputes::rung.eq(r.as_str()),
+                    disputes::updated_at.eq(at),
+                ))
+                .execute(conn),
+            None => q
+                .set((
+                    disputes::status.eq(status.as_str()),
+                    disputes::updated_at.eq(at),
+                ))
+                .execute(conn),
+        }
+    };
+    match event {
+        Event::Raised {
+            policy,
+            rung,
+            parties,
+            urgent,
+            complex,
+            whistleblowing,
+        } => {
+            diesel::insert_into(disputes::table)
+                .values((
+                    disputes::id.eq(id),
+                    disputes::policy.eq(policy),
+                    disputes::status.eq(Status::Open.as_str()),
+                    disputes::rung.eq(rung.as_str()),
+                    disputes::raised_by_sub.eq(&actor.sub),
+                    disputes::raised_by_agency.eq(&actor.agency),
+                    disputes::urgent.eq(urgent),
+                    disputes::complex.eq(complex),
+                    disputes::opened_at.eq(at),
+                    disputes::updated_at.eq(at),
+                    disputes::raised_seq.eq(entry.seq),
+                    disputes::rung_entered_at.eq(at),
+                    disputes::whistleblowing.eq(whistleblowing),
+                ))
+                .execute(conn)?;
+            for (i, p) in parties.iter().enumerate() {
+                diesel::insert_into(dispute_parties::table)
+                    .values((
+                        dispute_parties::dispute_id.eq(id),
+                        dispute_parties::agency_id.eq(p),
+                        dispute_parties::position.eq(i as i32),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Event::ProposalMade { proposal_id, rung } => {
+            diesel::insert_into(proposals::table)
+                .values((
+                    proposals::id.eq(proposal_id),
+                    proposals::dispute_id.eq(id),
+                    proposals::rung.eq(rung.as_str()),
+                    proposals::status.eq(ProposalStatus::Open.as_str()),
+                    proposals::proposed_by.eq(&actor.sub),
+                    proposals::proposed_at.eq(at),
+                    proposals::seq.eq(entry.seq),
+                ))
+                .execute(conn)?;
+            diesel::update(disputes::table.find(id))
+                .set(disputes::updated_at.eq(at))
+                .execute(conn)?;
+        }
+        Event::ProposalAccepted {
+            proposal_id,
+            acceptor,
+        } => {
+            diesel::insert_into(proposal_acceptances::table)
+                .values((
+                    proposal_acceptances::proposal_id.eq(proposal_id),
+                    proposal_acceptances::acceptor.eq(acceptor),
+                    proposal_acceptances::seq.eq(entry.seq),
+                ))
+                .execute(conn)?;
+        }
+        Event::ProposalRejected { proposal_id } => {
+            set_proposal_status(
+                conn,
+                id,
+                Some(proposal_id),
+                ProposalStatus::Open,
+                ProposalStatus::Rejected,
+            )?;
+            set_dispute(conn, Status::Open, None)?;
+        }
+        Event::Escalated { to, .. } => {
+            set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
+            set_dispute(conn, Status::Open, Some(*to))?;
+            diesel::update(disputes::table.find(id))
+                .set(disputes::rung_entered_at.eq(at))
+                .execute(conn)?;
+        }
+        Event::DeadlineMissed { rung, due_at } => {
+            let due = chrono::DateTime::parse_from_rfc3339(due_at)
+                .map_err(|e| StoreError::Internal(format!("due_at {due_at}: {e}")))?
+                .naive_utc();
+            diesel::insert_into(deadline_misses::table)
+                .values((
+                    deadline_misses::dispute_id.eq(id),
+                    deadline_misses::rung.eq(rung.as_str()),
+                    deadline_misses::due_at.eq(due),
+                    deadline_misses::seq.eq(entry.seq),
+                ))
+                .execute(conn)?;
+        }
+        Event::Resolved { proposal_id } => {
+            set_proposal_status(
+                conn,
+                id,
+                Some(proposal_id),
+                ProposalStatus::Open,
+                ProposalStatus::Accepted,
+            )?;
+            set_dispute(conn, Status::Resolved, None)?;
+        }
+        Event::PolicyMigrated { to, rung, .. } => {
+            set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
+            diesel::update(disputes::table.find(id))
+                .set((
+                    disputes::policy.eq(to),
+                    disputes::rung.eq(rung.as_str()),
+                    disputes::rung_entered_at.eq(at),
+                    disputes::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
+        Event::Withdrawn => {
+            set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
+            set_dispute(conn, Status::Withdrawn, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// A `disputes` row, in the table's column order.
+#[derive(Debug, Clone, Queryable)]
+pub struct DisputeRow {
+    pub id: String,
+    pub policy: String,
+    pub status: String,
+    pub rung: String,
+    pub raised_by_sub: String,
+    pub raised_by_agency: Option<String>,
+    pub urgent: bool,
+    pub complex: bool,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub raised_seq: i64,
+    pub rung_entered_at: NaiveDateTime,
+    pub whistleblowing: bool,
+}
+
+/// When a proposal was made, and the `seq` of its entry (where its text is).
+pub type ProposalMeta = (NaiveDateTime, i64);
+
+/// A dispute's projected state plus what the API shows besides it.
+#[derive(Debug, Clone)]
+pub struct DisputeRecord {
+    pub state: Dispute,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub raised_seq: i64,
+    /// When the dispute entered the rung it is on (deadlines count from here).
+    pub rung_entered_at: NaiveDateTime,
+    /// (proposal id, proposed_at, seq) for each proposal, in `state.proposals` order.
+    pub proposal_meta: Vec<ProposalMeta>,
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(StoreError::Internal)
+}
+
+/// Build full records for `rows`, loading parties, proposals and acceptances in
+/// three queries: for just these disputes, or (`whole`) from the whole tables,
+/// which `verify` uses to stay clear of bind-parameter limits.
+fn assemble(
+    conn: &mut DbConn,
+    rows: Vec<DisputeRow>,
+    whole: bool,
+) -> Result<Vec<DisputeRecord>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let mut pq = dispute_parties::table
+        .select((dispute_parties::dispute_id, dispute_parties::agency_id))
+        .order((dispute_parties::dispute_id, dispute_parties::position.asc()))
+        .into_boxed();
+    let mut prq = proposals::table
+        .select((
+            proposals::dispute_id,
+            proposals::id,
+            proposals::rung,
+            proposals::status,
+            proposals::proposed_by,
+            proposals::proposed_at,
+            proposals::seq,
+        ))
+        .order(proposals::seq.asc())
+        .into_boxed();
+    let mut mq = deadline_misses::table
+        .select((
+            deadline_misses::dispute_id,
+            deadline_misses::rung,
+            deadline_misses::due_at,
+        ))
+        .into_boxed();
+    let mut aq = proposal_acceptances::table
+        .inner_join(proposals::table)
+        .select((
+            proposal_acceptances::proposal_id,
+            proposal_acceptances::acceptor,
+        ))
+        .into_boxed();
+    if !whole {
+        pq = pq.filter(dispute_parties::dispute_id.eq_any(ids.clone()));
+        prq = prq.filter(proposals::dispute_id.eq_any(ids.clone()));
+        mq = mq.filter(deadline_misses::dispute_id.eq_any(ids.clone()));
+        aq = aq.filter(proposals::dispute_id.eq_any(ids));
+    }
+    let mut missed: HashMap<String, BTreeMap<ladder::Rung, String>> = HashMap::new();
+    for (d, r, due) in mq.load::<(String, String, NaiveDateTime)>(conn)? {
+        missed
+            .entry(d)
+            .or_default()
+            .insert(parse(&r)?, crate::core::deadline::format_due(&due));
+    }
+    let mut parties: HashMap<String, Vec<String>> = HashMap::new();
+    for (d, a) in pq.load::<(String, String)>(conn)? {
+        parties.entry(d).or_default().push(a);
+    }
+    let mut accepted: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (p, a) in aq.load::<(String, String)>(conn)? {
+        accepted.entry(p).or_default().insert(a);
+    }
+    type PRow = (String, String, String, String, String, NaiveDateTime, i64);
+    let mut props: HashMap<String, Vec<(Proposal, ProposalMeta)>> = HashMap::new();
+    for (d, pid, prung, pstatus, by, at, seq) in prq.load::<PRow>(conn)? {
+        let accepted_by = accepted.remove(&pid).unwrap_or_default();
+        let p = Proposal {
+            id: pid,
+            rung: parse(&prung)?,
+            proposed_by: by,
+            status: parse(&pstatus)?,
+            accepted_by,
+        };
+        props.entry(d).or_default().push((p, (at, seq)));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let DisputeRow {
+                id,
+                policy,
+                status,
+                rung,
+                raised_by_sub: sub,
+                raised_by_agency: agency,
+                urgent,
+                complex,
+                opened_at,
+                updated_at,
+                raised_seq,
+                rung_entered_at,
+                whistleblowing,
+            } = row;
+            let missed_here = missed.remove(&id).unwrap_or_default();
+            let (proposals, proposal_meta) =
+                props.remove(&id).unwrap_or_default().into_iter().unzip();
+            Ok(DisputeRecord {
+                state: Dispute {
+                    parties: parties.remove(&id).unwrap_or_default(),
+                    id,
+                    policy,
+                    status: parse(&status)?,
+                    rung: parse(&rung)?,
+                    raised_by: Actor {
+                        sub,
+                        role: Role::Agency,
+                        agency,
+                        partner: None,
+                    },
+                    urgent,
+                    complex,
+                    whistleblowing,
+                    proposals,
+                    missed: missed_here,
+                },
+                opened_at,
+                updated_at,
+                raised_seq,
+                rung_entered_at,
+                proposal_meta,
+            })
+        })
+        .collect()
+}
+
+pub fn load_dispute(conn: &mut DbConn, id: &str) -> Result<Option<DisputeRecord>, StoreError> {
+    let row: Option<DisputeRow> = disputes::table.find(id).first(conn).optional()?;
+    Ok(assemble(conn, row.into_iter().collect(), false)?.pop())
+}
+
+/// A row filter the database cannot apply: called with each matching row's
+/// (id, policy, status, rung, urgent, rung_entered_at).
+pub type Keep = std::sync::Arc<dyn Fn(OpenRow) -> Result<bool, StoreError> + Send + Sync>;
+
+/// The deadline facts of a `disputes` row: id, policy, status, rung, urgent, rung_entered_at.
+pub type OpenRow = (String, String, String, String, bool, NaiveDateTime);
+
+/// Filters for the dispute list.
+#[derive(Default, Clone)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    pub rung: Option<ladder::Rung>,
+    pub agency: Option<String>,
+    /// Only disputes this agency is a party to (the caller's own, for agency users).
+    pub visible_to_agency: Option<String>,
+    /// Only disputes on these rungs of these policies (for chief officers).
+    pub only_rungs: Option<Vec<(String, Vec<ladder::Rung>)>>,
+    /// Only disputes this judges to keep (working days are not SQL: the
+    /// service's overdue filter); paging applies after it.
+    pub keep: Option<Keep>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRecord>, StoreError> {
+    let mut q = disputes::table.into_boxed();
+    if let Some(s) = f.status {
+        q = q.filter(disputes::status.eq(s.as_str()));
+    }
+    if let Some(r) = f.rung {
+        q = q.filter(disputes::rung.eq(r.as_str()));
+    }
+    if let Some(only) = &f.only_rungs {
+        // Deny by default: no (policy, rung) pair, no rows.
+        let mut any: Box<
+            dyn BoxableExpression<disputes::table, _, SqlType = diesel::sql_types::Bool>,
+        > = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for (policy, rungs) in only {
+            let names: Vec<&str> = rungs.iter().map(|r| r.as_str()).collect();
+            any = Box::new(
+                any.or(disputes::policy
+                    .eq(policy.clone())
+                    .and(disputes::rung.eq_any(names))),
+            );
+        }
+        q = q.filter(any);
+    }
+    for a in [&f.agency, &f.visible_to_agency].into_iter().flatten() {
+        q = q.filter(
+            disputes::id.eq_any(
+                dispute_parties::table
+                    .filter(dispute_parties::agency_id.eq(a.clone()))
+                    .select(dispute_parties::dispute_id),
+            ),
+        );
+    }
+    let q = q.order((disputes::opened_at.desc(), disputes::id.asc()));
+    let rows: Vec<DisputeRow> = match &f.keep {
+        None => q.limit(f.limit).offset(f.offset).load(conn)?,
+        // Judge every matching row, then page.
+        Some(keep) => {
+            let mut kept = Vec::new();
+            for row in q.load::<DisputeRow>(conn)? {
+                let open = (
+                    row.id.clone(),
+                    row.policy.clone(),
+                    row.status.clone(),
+                    row.rung.clone(),
+                    row.urgent,
+                    row.rung_entered_at,
+                );
+                if keep(open)? {
+                    kept.push(row);
+                }
+            }
+            kept.into_iter()
+                .skip(usize::try_from(f.offset).unwrap_or(0))
+                .take(usize::try_from(f.limit).unwrap_or(0))
+                .collect()
+        }
+    };
+    assemble(conn, rows, false)
+}
+
+/// Every dispute, for `verify` to compare with its replay.
+pub fn all_disputes(conn: &mut DbConn) -> Result<Vec<DisputeRecord>, StoreError> {
+    let rows: Vec<DisputeRow> = disputes::table.order(disputes::id.asc()).load(conn)?;
+    assemble(conn, rows, true)
+}
