@@ -6,6 +6,7 @@ pub mod cosign;
 pub mod deadline;
 pub mod error;
 pub mod holidays;
+pub mod keys;
 pub mod notify;
 pub mod policy_store;
 pub mod record;

@@ -1,7 +1,9 @@
 //! Diesel only: the backends, the schema and one module per aggregate.
 
+pub mod checkpoints;
 pub mod db;
 pub mod error;
 pub mod ledger;
 pub mod schema;
 pub mod tree;
+pub mod whistleblowers;
