@@ -4,6 +4,8 @@ pub mod checkpoints;
 pub mod db;
 pub mod error;
 pub mod ledger;
+pub mod redactions;
 pub mod schema;
 pub mod tree;
 pub mod whistleblowers;
+pub mod witnesses;
