@@ -1,5 +1,6 @@
 //! The pure domain: no actix, no diesel, no file or network I/O.
 
+pub mod audit;
 pub mod calendar;
 pub mod input;
 pub mod ladder;
