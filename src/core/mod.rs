@@ -1,5 +1,6 @@
 //! The pure domain: no actix, no diesel, no file or network I/O.
 
+pub mod audit;
 pub mod calendar;
 pub mod deadline;
 pub mod event;
@@ -10,3 +11,4 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod registry;
+pub mod whistleblowing;

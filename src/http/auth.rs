@@ -88,47 +88,29 @@ pub fn actor_from(c: Claims) -> Result<Actor, String> {
 
 /// Read the token secret from `path`, or create one there (mode 0600) on first start.
 pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
-    if let Ok(s) = std::fs::read_to_string(path) {
-        let s = s.trim();
-        if s.len() >= 32 {
-            return Ok(s.as_bytes().to_vec());
-        }
-        return Err(std::io::Error::other(format!(
-            "{} holds fewer than 32 characters",
-            path.display()
-        )));
-    }
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let secret = hex::encode(raw);
-    write_secret_file(path, secret.as_bytes())?;
-    Ok(secret.into_bytes())
+    crate::service::keys::load_or_create(
+        path,
+        |s| {
+            if s.len() >= 32 {
+                Ok(s.as_bytes().to_vec())
+            } else {
+                Err("holds fewer than 32 characters")
+            }
+        },
+        || {
+            crate::service::keys::random_32().map(|raw| {
+                let secret = hex::encode(raw);
+                (secret.clone().into_bytes(), secret)
+            })
+        },
+    )
+    .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Create `path` (and its folder) holding `bytes`, readable by the owner only.
 /// Never overwrites an existing file.
 pub fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    write_private(path, bytes)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+    crate::service::keys::write_secret_file(path, bytes)
 }
 
 /// Why a token was refused, and its `sub` when that is known to be authentic.

@@ -8,15 +8,17 @@
 use std::path::Path;
 
 use chrono::Utc;
-use diesel::prelude::*;
 
 use crate::core::ledger::{ledger_time, Hash};
 use crate::core::merkle;
 use crate::core::note::{self, Checkpoint, Signer};
 use crate::service::error::ServiceError;
+use crate::service::keys;
+use crate::store::checkpoints::{self, latest};
 use crate::store::db::DbConn;
-use crate::store::schema::checkpoints;
 use crate::store::tree::{self, DbNodes};
+
+pub use crate::store::checkpoints::Signed;
 
 /// The log's signing key and the checkpoint origin line.
 #[derive(Clone)]
@@ -28,17 +30,13 @@ pub struct LogKey {
 impl LogKey {
     /// Load the signer key string from `path`, or create one there (mode 0600).
     pub fn load_or_create(path: &Path, origin: &str) -> Result<Self, String> {
-        let what = |e: &dyn std::fmt::Display| format!("log key {}: {e}", path.display());
-        let signer = match std::fs::read_to_string(path) {
-            Ok(s) => Signer::from_key_string(s.trim()).map_err(|e| what(&e))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let signer = Signer::generate(origin).map_err(|e| what(&e))?;
-                crate::http::auth::write_secret_file(path, signer.key_string().as_bytes())
-                    .map_err(|e| what(&e))?;
-                signer
-            }
-            Err(e) => return Err(what(&e)),
-        };
+        let signer = keys::load_or_create(path, Signer::from_key_string, || {
+            Signer::generate(origin).map(|s| {
+                let text = s.key_string();
+                (s, text)
+            })
+        })
+        .map_err(|e| format!("log key {e}"))?;
         if signer.name() != origin {
             return Err(format!(
                 "log key {} is named '{}' but LOG_ORIGIN is '{origin}'",
@@ -56,22 +54,6 @@ impl LogKey {
     pub fn verifier_key(&self) -> String {
         self.signer.verifier_key()
     }
-}
-
-/// A checkpoint as stored: its size, root and the signed note.
-#[derive(Debug, Clone, Queryable)]
-pub struct Signed {
-    pub size: i64,
-    pub root: Vec<u8>,
-    pub note: String,
-    pub signed_at: chrono::NaiveDateTime,
-}
-
-fn latest(conn: &mut DbConn) -> QueryResult<Option<Signed>> {
-    checkpoints::table
-        .order(checkpoints::size.desc())
-        .first(conn)
-        .optional()
 }
 
 /// The newest signed checkpoint, without signing a new one.
@@ -117,14 +99,7 @@ pub fn sign_current(conn: &mut DbConn, key: &LogKey) -> Result<Signed, ServiceEr
         note,
         signed_at: ledger_time(Utc::now()),
     };
-    diesel::insert_into(checkpoints::table)
-        .values((
-            checkpoints::size.eq(signed.size),
-            checkpoints::root.eq(&signed.root),
-            checkpoints::note.eq(&signed.note),
-            checkpoints::signed_at.eq(signed.signed_at),
-        ))
-        .execute(conn)?;
+    checkpoints::insert(conn, &signed)?;
     tracing::info!(size, "checkpoint signed");
     Ok(signed)
 }

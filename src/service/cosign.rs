@@ -6,7 +6,6 @@
 //! its own proof (anyone with the witness's key and the checkpoint can check it,
 //! and `verify` does). The table is append-only all the same.
 
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -15,21 +14,32 @@ use crate::core::ladder::Actor;
 use crate::core::ledger::NewEntry;
 use crate::core::note::{self, Checkpoint, Cosignature, CosignatureVerifier, Note};
 use crate::service::error::ServiceError;
+use crate::store::checkpoints;
 use crate::store::db::DbConn;
 use crate::store::ledger as store;
-use crate::store::schema::{checkpoints, cosignatures, witnesses};
+use crate::store::witnesses::{self, CosignatureRow, WitnessRow};
 
 /// The ledger event that registers a witness.
 pub const EVENT_REGISTERED: &str = "witness_registered";
 
 /// A registered witness.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Witness {
     pub name: String,
     /// The C2SP `cosignature/v1` verifier key (`name+keyid+base64`).
     pub key: String,
     /// The ledger entry that registered it.
     pub registered_seq: i64,
+}
+
+impl From<WitnessRow> for Witness {
+    fn from(r: WitnessRow) -> Self {
+        Witness {
+            name: r.name,
+            key: r.key,
+            registered_seq: r.registered_seq,
+        }
+    }
 }
 
 /// A stored cosignature.
@@ -41,6 +51,17 @@ pub struct StoredCosignature {
     pub timestamp: i64,
     /// The signature line, as it is appended to the checkpoint note.
     pub line: String,
+}
+
+impl From<CosignatureRow> for StoredCosignature {
+    fn from(r: CosignatureRow) -> Self {
+        StoredCosignature {
+            size: r.size,
+            witness: r.witness,
+            timestamp: r.timestamp,
+            line: r.line,
+        }
+    }
 }
 
 /// Parse a verifier key string and check it is named `name`; a bad key is 422.
@@ -67,11 +88,7 @@ pub fn register(
 ) -> Result<Witness, ServiceError> {
     let name = verifier.name().to_string();
     let key = verifier.key_string();
-    let taken: i64 = witnesses::table
-        .filter(witnesses::name.eq(&name).or(witnesses::key.eq(&key)))
-        .count()
-        .get_result(conn)?;
-    if taken > 0 {
+    if witnesses::name_or_key_taken(conn, &name, &key)? {
         return Err(ServiceError::Conflict(format!(
             "a witness named '{name}' or with this key is already registered"
         )));
@@ -91,28 +108,28 @@ pub fn register(
         key,
         registered_seq: entry.seq,
     };
-    diesel::insert_into(witnesses::table)
-        .values((
-            witnesses::name.eq(&w.name),
-            witnesses::key.eq(&w.key),
-            witnesses::registered_seq.eq(w.registered_seq),
-        ))
-        .execute(conn)?;
+    witnesses::insert_witness(
+        conn,
+        &WitnessRow {
+            name: w.name.clone(),
+            key: w.key.clone(),
+            registered_seq: w.registered_seq,
+        },
+    )?;
     Ok(w)
 }
 
 /// Every registered witness, by name.
-pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Witness>> {
-    witnesses::table.order(witnesses::name.asc()).load(conn)
+pub fn list(conn: &mut DbConn) -> Result<Vec<Witness>, ServiceError> {
+    Ok(witnesses::list(conn)?
+        .into_iter()
+        .map(Witness::from)
+        .collect())
 }
 
 /// The checkpoint text of the stored signed checkpoint of `size`, if any.
 fn checkpoint_at(conn: &mut DbConn, size: i64) -> Result<Option<Checkpoint>, ServiceError> {
-    let stored: Option<String> = checkpoints::table
-        .find(size)
-        .select(checkpoints::note)
-        .first(conn)
-        .optional()?;
+    let stored = checkpoints::note_at(conn, size)?;
     let Some(stored) = stored else {
         return Ok(None);
     };
@@ -135,7 +152,7 @@ pub fn add(
         .map_err(|e| ServiceError::Unprocessable(format!("not a cosignature line: {e}")))?;
     let checkpoint = checkpoint_at(conn, size)?
         .ok_or_else(|| ServiceError::NotFound(format!("no signed checkpoint of size {size}")))?;
-    let witness: Option<Witness> = witnesses::table.find(cosig.name()).first(conn).optional()?;
+    let witness = witnesses::find(conn, cosig.name())?;
     let witness = witness.ok_or_else(|| {
         ServiceError::Unprocessable(format!("no registered witness named '{}'", cosig.name()))
     })?;
@@ -158,11 +175,7 @@ pub fn add(
             .map_err(|_| ServiceError::Unprocessable("timestamp out of range".into()))?,
         line: cosig.to_line(),
     };
-    let existing: Option<String> = cosignatures::table
-        .find((size, &stored.witness))
-        .select(cosignatures::line)
-        .first(conn)
-        .optional()?;
+    let existing = witnesses::cosignature_line(conn, size, &stored.witness)?;
     match existing {
         Some(l) if l == stored.line => return Ok((false, stored)),
         Some(_) => {
@@ -173,32 +186,24 @@ pub fn add(
         }
         None => {}
     }
-    diesel::insert_into(cosignatures::table)
-        .values((
-            cosignatures::size.eq(stored.size),
-            cosignatures::witness.eq(&stored.witness),
-            cosignatures::timestamp.eq(stored.timestamp),
-            cosignatures::line.eq(&stored.line),
-        ))
-        .execute(conn)?;
+    witnesses::insert_cosignature(
+        conn,
+        &CosignatureRow {
+            size: stored.size,
+            witness: stored.witness.clone(),
+            timestamp: stored.timestamp,
+            line: stored.line.clone(),
+        },
+    )?;
     tracing::info!(size, witness = %stored.witness, "cosignature stored");
     Ok((true, stored))
 }
 
 /// The stored cosignatures of the checkpoint of `size`, by witness name.
-pub fn for_size(conn: &mut DbConn, size: i64) -> QueryResult<Vec<StoredCosignature>> {
-    let rows: Vec<(i64, String, i64, String)> = cosignatures::table
-        .filter(cosignatures::size.eq(size))
-        .order(cosignatures::witness.asc())
-        .load(conn)?;
-    Ok(rows
+pub fn for_size(conn: &mut DbConn, size: i64) -> Result<Vec<StoredCosignature>, ServiceError> {
+    Ok(witnesses::cosignatures_of(conn, size)?
         .into_iter()
-        .map(|(size, witness, timestamp, line)| StoredCosignature {
-            size,
-            witness,
-            timestamp,
-            line,
-        })
+        .map(StoredCosignature::from)
         .collect())
 }
 
@@ -250,10 +255,13 @@ pub fn check(conn: &mut DbConn, replayed: &[Witness]) -> Result<Option<String>, 
             "the witnesses table differs from the registrations in the ledger".into(),
         ));
     }
-    let rows: Vec<(i64, String, i64, String)> = cosignatures::table
-        .order((cosignatures::size.asc(), cosignatures::witness.asc()))
-        .load(conn)?;
-    for (size, name, timestamp, line) in rows {
+    for row in witnesses::all_cosignatures(conn)? {
+        let CosignatureRow {
+            size,
+            witness: name,
+            timestamp,
+            line,
+        } = row;
         let bad = |why: String| {
             Ok(Some(format!(
                 "the cosignature of {name} on size {size} {why}"

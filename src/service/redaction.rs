@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -21,13 +20,13 @@ use crate::core::ledger::NewEntry;
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger::{self as store, StoredEntry};
-use crate::store::schema::{ledger_entries, ledger_payloads, redactions};
+use crate::store::redactions::{self, RedactionRow};
 
 pub const REQUESTED: &str = "redaction_requested";
 pub const APPROVED: &str = "redaction_approved";
 
 /// One row of `redactions`: the target entry, its request and (once done) approval.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Redaction {
     /// The entry whose payload is (to be) erased.
     pub seq: i64,
@@ -35,6 +34,16 @@ pub struct Redaction {
     pub requested_seq: i64,
     /// The `redaction_approved` entry; null while the request is pending.
     pub approved_seq: Option<i64>,
+}
+
+impl From<RedactionRow> for Redaction {
+    fn from(r: RedactionRow) -> Self {
+        Redaction {
+            seq: r.seq,
+            requested_seq: r.requested_seq,
+            approved_seq: r.approved_seq,
+        }
+    }
 }
 
 /// An erased payload, as `verify` reports it.
@@ -65,27 +74,12 @@ pub fn step_for(actor: &Actor) -> Result<Step, ServiceError> {
     }
 }
 
-pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Redaction>> {
-    redactions::table
-        .select((
-            redactions::seq,
-            redactions::requested_seq,
-            redactions::approved_seq,
-        ))
-        .order(redactions::seq.asc())
-        .load(conn)
-}
-
-fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Redaction>> {
-    redactions::table
-        .find(seq)
-        .select((
-            redactions::seq,
-            redactions::requested_seq,
-            redactions::approved_seq,
-        ))
-        .first(conn)
-        .optional()
+/// Every redaction, pending or done, by target seq.
+pub fn list(conn: &mut DbConn) -> Result<Vec<Redaction>, ServiceError> {
+    Ok(redactions::list(conn)?
+        .into_iter()
+        .map(Redaction::from)
+        .collect())
 }
 
 /// Take `step` on entry `target`. Call inside [`crate::store::db::write_tx`]: the
@@ -97,13 +91,9 @@ pub fn redact(
     target: i64,
     payload: Value,
 ) -> Result<Redaction, ServiceError> {
-    let dispute_id: Option<String> = ledger_entries::table
-        .find(target)
-        .select(ledger_entries::dispute_id)
-        .first::<Option<String>>(conn)
-        .optional()?
+    let dispute_id: Option<String> = redactions::entry_dispute(conn, target)?
         .ok_or_else(|| ServiceError::NotFound(format!("no ledger entry {target}")))?;
-    let existing = find(conn, target)?;
+    let existing = redactions::find(conn, target)?.map(Redaction::from);
     if let Some(Redaction {
         approved_seq: Some(by),
         ..
@@ -121,12 +111,7 @@ pub fn redact(
                     r.requested_seq
                 )));
             }
-            let payload_now: Option<Option<String>> = ledger_payloads::table
-                .find(target)
-                .select(ledger_payloads::payload)
-                .first(conn)
-                .optional()?;
-            if payload_now.flatten().is_none() {
+            if !redactions::payload_present(conn, target)? {
                 return Err(ServiceError::Conflict(format!(
                     "the payload of entry {target} is already erased"
                 )));
@@ -146,12 +131,7 @@ pub fn redact(
                 requested_seq: entry.seq,
                 approved_seq: None,
             };
-            diesel::insert_into(redactions::table)
-                .values((
-                    redactions::seq.eq(row.seq),
-                    redactions::requested_seq.eq(row.requested_seq),
-                ))
-                .execute(conn)?;
+            redactions::insert_request(conn, row.seq, row.requested_seq)?;
             Ok(row)
         }
         Step::Approve => {
@@ -160,10 +140,7 @@ pub fn redact(
                     "no pending redaction request for entry {target}"
                 )));
             };
-            let requester: String = ledger_entries::table
-                .find(pending.requested_seq)
-                .select(ledger_entries::actor_sub)
-                .first(conn)?;
+            let requester = redactions::entry_actor_sub(conn, pending.requested_seq)?;
             if requester == actor.sub {
                 return Err(ServiceError::Forbidden(
                     "a redaction must be approved by someone other than its requester".into(),
@@ -179,12 +156,8 @@ pub fn redact(
                     payload,
                 },
             )?;
-            diesel::update(redactions::table.find(target))
-                .set(redactions::approved_seq.eq(Some(entry.seq)))
-                .execute(conn)?;
-            let erased = diesel::update(ledger_payloads::table.find(target))
-                .set(ledger_payloads::payload.eq(None::<String>))
-                .execute(conn)?;
+            redactions::set_approved(conn, target, entry.seq)?;
+            let erased = redactions::erase_payload(conn, target)?;
             if erased != 1 {
                 return Err(ServiceError::Internal(format!(
                     "entry {target} has no payload row to erase"
@@ -349,7 +322,10 @@ impl Replay {
     }
 
     /// A redaction entry whose `dispute_id` is not its target's: (entry seq, problem).
-    pub fn dispute_mismatch(&self, conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
+    pub fn dispute_mismatch(
+        &self,
+        conn: &mut DbConn,
+    ) -> Result<Option<(i64, String)>, ServiceError> {
         let targets: Vec<i64> = self
             .links
             .iter()
@@ -357,14 +333,7 @@ impl Replay {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut of: BTreeMap<i64, Option<String>> = BTreeMap::new();
-        for chunk in targets.chunks(500) {
-            let rows: Vec<(i64, Option<String>)> = ledger_entries::table
-                .filter(ledger_entries::seq.eq_any(chunk))
-                .select((ledger_entries::seq, ledger_entries::dispute_id))
-                .load(conn)?;
-            of.extend(rows);
-        }
+        let of = redactions::disputes_of(conn, &targets)?;
         Ok(self.links.iter().find_map(|(seq, dispute, target)| {
             (of.get(target) != Some(dispute)).then(|| {
                 (
@@ -376,7 +345,7 @@ impl Replay {
     }
 
     /// Where the `redactions` table differs from the replay, if it does.
-    pub fn table_mismatch(&self, conn: &mut DbConn) -> QueryResult<Option<String>> {
+    pub fn table_mismatch(&self, conn: &mut DbConn) -> Result<Option<String>, ServiceError> {
         let stored = list(conn)?;
         let expected: Vec<Redaction> = self
             .by_target

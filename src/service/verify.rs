@@ -12,7 +12,6 @@ use crate::service::deadline;
 use crate::service::error::ServiceError;
 use crate::store::db::{read_tx, DbConn};
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 
 use crate::core::ledger::{format_time, ChainChecker};
 use crate::core::merkle::{self, Frontier};
@@ -21,8 +20,8 @@ use crate::service::notify;
 use crate::service::policy_store;
 use crate::service::redaction::{self, Redacted};
 use crate::service::scrutiny;
+use crate::store::checkpoints;
 use crate::store::ledger as store;
-use crate::store::schema::checkpoints;
 use crate::store::tree::{self, DbNodes};
 
 const BATCH: i64 = 2000;
@@ -73,10 +72,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
     };
     let mut frontier = Frontier::new();
     let mut redactions = redaction::Replay::default();
-    let signed: Vec<(i64, Vec<u8>)> = checkpoints::table
-        .select((checkpoints::size, checkpoints::root))
-        .order(checkpoints::size.asc())
-        .load(conn)?;
+    let signed = checkpoints::roots(conn)?;
     let mut signed = signed.into_iter().peekable();
     if let Some((size, root)) = signed.next_if(|(s, _)| *s == 0) {
         if let Some(r) = checkpoint_mismatch(&chain, &frontier, size, &root) {

@@ -1,10 +1,14 @@
 //! Diesel only: the backends, the schema and one module per aggregate.
 
 pub mod agencies;
+pub mod checkpoints;
 pub mod db;
 pub mod disputes;
 pub mod error;
 pub mod ledger;
 pub mod outbox;
+pub mod redactions;
 pub mod schema;
 pub mod tree;
+pub mod whistleblowers;
+pub mod witnesses;

@@ -1,0 +1,619 @@
+//! The audit bundle format and its offline check (`docs/ledger-format.md`,
+//! "Audit bundles"), pure: fed lines, so it runs on a file, a stream or memory.
+//!
+//! Line 1 is a [`Header`] carrying the log's newest signed checkpoint; every
+//! further line is one entry ([`EntryLine`]), oldest first, in the shape
+//! `GET /v1/ledger/entries` returns. The [`Auditor`] checks the lines one by
+//! one with [`ChainChecker`] and a Merkle [`Frontier`], in memory that does not
+//! grow with the ledger. Writing bundles and reading files are
+//! [`crate::service::export`]'s.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::core::ladder::Actor;
+use crate::core::ledger::{self, format_time, ChainChecker, Entry, Hash};
+use crate::core::merkle::Frontier;
+use crate::core::note::{self, Checkpoint, CosignatureVerifier, Verifier};
+
+/// The `format` of line 1.
+pub const FORMAT: &str = "escalation-ledger-bundle/1";
+/// The file name inside an export directory.
+pub const FILE_NAME: &str = "bundle.jsonl";
+/// The auditor reports progress every this many entries.
+pub const PROGRESS_EVERY: u64 = 100_000;
+
+/// Whether entry lines carry payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Payloads {
+    /// Every payload not erased is present (`null` means erased).
+    Included,
+    /// The exporter may not read free text (an auditor): every payload is `null`.
+    Withheld,
+}
+
+/// Line 1 of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: String,
+    pub origin: String,
+    /// The log's C2SP verifier key string.
+    pub log_key: String,
+    /// Witness verifier keys the log knows of (informational; an auditor pins its own).
+    #[serde(default)]
+    pub witness_keys: Vec<String>,
+    /// The newest signed checkpoint note, covering exactly the bundle's entries.
+    pub checkpoint: String,
+    pub size: u64,
+    pub exported_at: String,
+    /// Absent in older bundles: then `included`.
+    #[serde(default = "included")]
+    pub payloads: Payloads,
+}
+
+fn included() -> Payloads {
+    Payloads::Included
+}
+
+/// One entry line: exactly the shape of `GET /v1/ledger/entries` (`api::EntryView`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryLine {
+    pub seq: i64,
+    pub recorded_at: String,
+    pub dispute_id: Option<String>,
+    pub event: String,
+    pub actor: Actor,
+    pub facts: Value,
+    /// The canonical payload as JSON; null once erased or when withheld.
+    pub payload: Option<Value>,
+    pub payload_hash: String,
+    pub prev_hash: String,
+    pub entry_hash: String,
+}
+
+fn hex32(field: &str, s: &str) -> Result<Hash, String> {
+    let bytes = hex::decode(s).map_err(|_| format!("{field} is not hex"))?;
+    bytes
+        .try_into()
+        .map_err(|_| format!("{field} is not 32 bytes"))
+}
+
+impl EntryLine {
+    pub fn from_entry(e: Entry, payload: Option<Value>) -> Self {
+        EntryLine {
+            seq: e.seq,
+            recorded_at: format_time(&e.recorded_at),
+            dispute_id: e.dispute_id,
+            event: e.event,
+            actor: e.actor,
+            facts: e.facts,
+            payload,
+            payload_hash: hex::encode(e.payload_hash),
+            prev_hash: hex::encode(e.prev_hash),
+            entry_hash: hex::encode(e.entry_hash),
+        }
+    }
+
+    /// The ledger entry this line states, for hashing.
+    pub fn to_entry(&self) -> Result<Entry, String> {
+        let recorded_at =
+            chrono::NaiveDateTime::parse_from_str(&self.recorded_at, "%Y-%m-%dT%H:%M:%S%.6fZ")
+                .map_err(|_| "recorded_at is not RFC 3339 UTC with microseconds".to_string())?;
+        if format_time(&recorded_at) != self.recorded_at {
+            return Err("recorded_at is not in the ledger's exact format".into());
+        }
+        Ok(Entry {
+            seq: self.seq,
+            recorded_at,
+            dispute_id: self.dispute_id.clone(),
+            event: self.event.clone(),
+            actor: self.actor.clone(),
+            facts: self.facts.clone(),
+            payload_hash: hex32("payload_hash", &self.payload_hash)?,
+            prev_hash: hex32("prev_hash", &self.prev_hash)?,
+            entry_hash: hex32("entry_hash", &self.entry_hash)?,
+        })
+    }
+
+    /// The canonical payload text, if a payload is present.
+    pub fn canonical_payload(&self) -> Result<Option<String>, String> {
+        self.payload
+            .as_ref()
+            .map(ledger::canonical_json)
+            .transpose()
+            .map_err(|e| format!("payload: {e}"))
+    }
+}
+
+/// What the caller trusts, independently of the bundle.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    /// The log's verifier key, pinned; `None` takes the header's (with a warning).
+    pub log_key: Option<String>,
+    /// Witness cosignature verifier keys.
+    pub witness_keys: Vec<String>,
+    /// A checkpoint note saved earlier, signed by the log key.
+    pub trusted_checkpoint: Option<String>,
+}
+
+/// How an audit ended; also the exit code of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every check passed: exit 0.
+    Intact,
+    /// Tampered or inconsistent: exit 1.
+    Tampered,
+    /// Unreadable input or bad options: exit 2.
+    Unreadable,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Intact => 0,
+            Outcome::Tampered => 1,
+            Outcome::Unreadable => 2,
+        }
+    }
+}
+
+/// The result of an audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub outcome: Outcome,
+    /// Entry lines checked and found good.
+    pub entries: u64,
+    /// Entries whose payload is `null` (erased, or withheld): their payload_hash is unchecked.
+    pub payloads_absent: u64,
+    pub payloads: Option<Payloads>,
+    /// The size the header's checkpoint signs.
+    pub checkpoint_size: Option<u64>,
+    /// The recomputed Merkle root (hex), when every entry was read.
+    pub root: Option<String>,
+    /// The log key used, and whether it came from the bundle rather than the caller.
+    pub log_key: Option<String>,
+    pub log_key_from_bundle: bool,
+    /// Witness keys whose cosignature on the checkpoint verified.
+    pub witnesses_verified: Vec<String>,
+    /// Pinned witness keys with no cosignature on the checkpoint.
+    pub witnesses_missing: Vec<String>,
+    /// `Some(true)` if a trusted checkpoint was given and matched.
+    pub trusted_checkpoint_ok: Option<bool>,
+    /// The first bad entry's seq, when one entry is to blame.
+    pub first_bad_seq: Option<i64>,
+    /// 1-based line of the file where the first problem is.
+    pub first_bad_line: Option<u64>,
+    pub problem: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl AuditReport {
+    /// The report of an audit that could not read its input at all.
+    pub fn unreadable(problem: String) -> Self {
+        let mut r = AuditReport::new();
+        r.outcome = Outcome::Unreadable;
+        r.problem = Some(problem);
+        r
+    }
+
+    fn new() -> Self {
+        AuditReport {
+            outcome: Outcome::Intact,
+            entries: 0,
+            payloads_absent: 0,
+            payloads: None,
+            checkpoint_size: None,
+            root: None,
+            log_key: None,
+            log_key_from_bundle: false,
+            witnesses_verified: Vec::new(),
+            witnesses_missing: Vec::new(),
+            trusted_checkpoint_ok: None,
+            first_bad_seq: None,
+            first_bad_line: None,
+            problem: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The first thing wrong, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub outcome: Outcome,
+    pub seq: Option<i64>,
+    pub line: Option<u64>,
+    pub problem: String,
+}
+
+fn tampered(seq: Option<i64>, line: u64, problem: impl Into<String>) -> Finding {
+    Finding {
+        outcome: Outcome::Tampered,
+        seq,
+        line: Some(line),
+        problem: problem.into(),
+    }
+}
+
+fn unreadable(line: Option<u64>, problem: impl Into<String>) -> Finding {
+    Finding {
+        outcome: Outcome::Unreadable,
+        seq: None,
+        line,
+        problem: problem.into(),
+    }
+}
+
+/// A trusted checkpoint, opened.
+struct Trusted {
+    size: u64,
+    root: Hash,
+}
+
+/// The streaming checker: feed line 1, then every entry line, then [`Auditor::finish`].
+/// Memory is O(log n): the chain head and the Merkle frontier.
+pub struct Auditor {
+    opts: AuditOptions,
+    report: AuditReport,
+    header: Option<(Header, Checkpoint)>,
+    trusted: Option<Trusted>,
+    /// The tree root when it had `trusted.size` leaves.
+    root_at_trusted: Option<Hash>,
+    chain: ChainChecker,
+    frontier: Frontier,
+    line: u64,
+    failed: Option<Finding>,
+}
+
+impl Auditor {
+    pub fn new(opts: AuditOptions) -> Self {
+        Auditor {
+            opts,
+            report: AuditReport::new(),
+            header: None,
+            trusted: None,
+            root_at_trusted: None,
+            chain: ChainChecker::default(),
+            frontier: Frontier::new(),
+            line: 0,
+            failed: None,
+        }
+    }
+
+    /// Entries checked so far.
+    pub fn entries(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// Feed the next line (without its newline). Stops at the first finding;
+    /// after one, further lines are ignored.
+    pub fn feed(&mut self, line: &str) -> Result<(), Finding> {
+        if let Some(f) = &self.failed {
+            return Err(f.clone());
+        }
+        self.line += 1;
+        let r = if self.line == 1 {
+            self.header(line)
+        } else {
+            self.entry(line)
+        };
+        if let Err(f) = &r {
+            self.failed = Some(f.clone());
+        }
+        r
+    }
+
+    fn header(&mut self, line: &str) -> Result<(), Finding> {
+        let h: Header = serde_json::from_str(line)
+            .map_err(|e| unreadable(Some(1), format!("line 1 is not a bundle header: {e}")))?;
+        if h.format != FORMAT {
+            return Err(unreadable(
+                Some(1),
+                format!("unknown bundle format '{}' (expected {FORMAT})", h.format),
+            ));
+        }
+        self.report.payloads = Some(h.payloads);
+        if h.payloads == Payloads::Withheld {
+            self.report.warnings.push(
+                "payloads were withheld from this bundle (exported by an auditor): the chain, \
+                 entry hashes and tree are checked, payload hashes are not"
+                    .into(),
+            );
+        }
+        let (vkey, from_bundle) = match &self.opts.log_key {
+            Some(k) => (k.clone(), false),
+            None => (h.log_key.clone(), true),
+        };
+        if from_bundle {
+            self.report.warnings.push(
+                "the log key was taken from the bundle itself: pin it with --log-key to detect \
+                 a bundle re-signed under another key"
+                    .into(),
+            );
+        } else if h.log_key != vkey {
+            self.report.warnings.push(format!(
+                "the bundle names log key {} but the pinned key is {vkey}",
+                h.log_key
+            ));
+        }
+        self.report.log_key = Some(vkey.clone());
+        self.report.log_key_from_bundle = from_bundle;
+        let log = Verifier::from_key_string(&vkey).map_err(|e| {
+            if from_bundle {
+                tampered(
+                    None,
+                    1,
+                    format!("the header's log_key is not a verifier key: {e}"),
+                )
+            } else {
+                unreadable(None, format!("--log-key is not a verifier key: {e}"))
+            }
+        })?;
+        let mut witnesses = Vec::new();
+        for w in &self.opts.witness_keys {
+            witnesses.push(
+                CosignatureVerifier::from_key_string(w)
+                    .map_err(|e| unreadable(None, format!("--witness-key {w}: {e}")))?,
+            );
+        }
+        // The trusted checkpoint first: it is the caller's, so a bad one is a usage error
+        // unless it is simply not signed by the (bundle's) log key.
+        if let Some(t) = &self.opts.trusted_checkpoint {
+            let opened =
+                note::open_checkpoint(t, std::slice::from_ref(&log), &[]).map_err(|e| {
+                    tampered(
+                        None,
+                        1,
+                        format!(
+                            "the trusted checkpoint does not verify under the log key {vkey}: {e}"
+                        ),
+                    )
+                })?;
+            self.trusted = Some(Trusted {
+                size: opened.checkpoint.size(),
+                root: *opened.checkpoint.root_hash(),
+            });
+        }
+        let opened = note::open_checkpoint(&h.checkpoint, std::slice::from_ref(&log), &[])
+            .map_err(|e| {
+                tampered(
+                    None,
+                    1,
+                    format!("the header's checkpoint is not signed by the log key {vkey}: {e}"),
+                )
+            })?;
+        let cp = opened.checkpoint;
+        if cp.origin() != h.origin {
+            return Err(tampered(
+                None,
+                1,
+                format!(
+                    "the checkpoint's origin '{}' differs from the header's '{}'",
+                    cp.origin(),
+                    h.origin
+                ),
+            ));
+        }
+        if cp.size() != h.size {
+            return Err(tampered(
+                None,
+                1,
+                format!(
+                    "the header says size {} but its checkpoint signs size {}",
+                    h.size,
+                    cp.size()
+                ),
+            ));
+        }
+        for (w, key) in witnesses.iter().zip(&self.opts.witness_keys) {
+            match note::open_checkpoint(
+                &h.checkpoint,
+                std::slice::from_ref(&log),
+                std::slice::from_ref(w),
+            ) {
+                Ok(v) if !v.cosignatures.is_empty() => {
+                    self.report.witnesses_verified.push(key.clone())
+                }
+                Ok(_) => self.report.witnesses_missing.push(key.clone()),
+                Err(e) => {
+                    return Err(tampered(
+                        None,
+                        1,
+                        format!("witness {key}'s cosignature on the checkpoint is invalid: {e}"),
+                    ))
+                }
+            }
+        }
+        if let Some(t) = &self.trusted {
+            if t.size == 0 {
+                self.root_at_trusted = Some(crate::core::merkle::empty_root());
+            }
+        }
+        self.report.checkpoint_size = Some(cp.size());
+        self.header = Some((h, cp));
+        Ok(())
+    }
+
+    fn entry(&mut self, line: &str) -> Result<(), Finding> {
+        let n = self.line;
+        let expected = self.chain.size;
+        let Some((h, _)) = &self.header else {
+            return Err(unreadable(Some(n), "no header"));
+        };
+        if line.trim().is_empty() {
+            return Err(tampered(
+                Some(expected),
+                n,
+                "an empty line where an entry should be",
+            ));
+        }
+        let e: EntryLine = serde_json::from_str(line).map_err(|err| {
+            tampered(
+                Some(expected),
+                n,
+                format!("line {n} is not a ledger entry: {err}"),
+            )
+        })?;
+        if e.seq as u64 >= h.size && e.seq == expected {
+            return Err(tampered(
+                Some(e.seq),
+                n,
+                format!(
+                    "entry {} is beyond the checkpoint, which covers {} entries",
+                    e.seq, h.size
+                ),
+            ));
+        }
+        let entry = e
+            .to_entry()
+            .map_err(|p| tampered(Some(e.seq), n, format!("entry {}: {p}", e.seq)))?;
+        let payload = e
+            .canonical_payload()
+            .map_err(|p| tampered(Some(e.seq), n, format!("entry {}: {p}", e.seq)))?;
+        if payload.is_some() && h.payloads == Payloads::Withheld {
+            return Err(tampered(
+                Some(e.seq),
+                n,
+                "a payload in a bundle whose header says payloads are withheld",
+            ));
+        }
+        self.chain
+            .check(&entry, payload.as_deref())
+            .map_err(|f| tampered(Some(f.seq), n, f.problem))?;
+        if payload.is_none() {
+            self.report.payloads_absent += 1;
+        }
+        self.frontier.push(entry.entry_hash);
+        if let Some(t) = &self.trusted {
+            if t.size == self.frontier.size() {
+                self.root_at_trusted = Some(self.frontier.root());
+            }
+        }
+        Ok(())
+    }
+
+    /// Conclude: every entry read, the tree against the checkpoints.
+    pub fn finish(mut self) -> AuditReport {
+        let size = self.frontier.size();
+        self.report.entries = size;
+        let verdict = self
+            .failed
+            .take()
+            .map(Err)
+            .unwrap_or_else(|| self.conclude());
+        if let Err(f) = verdict {
+            self.report.outcome = f.outcome;
+            self.report.first_bad_seq = f.seq;
+            self.report.first_bad_line = f.line;
+            self.report.problem = Some(f.problem);
+        }
+        self.report
+    }
+
+    fn conclude(&mut self) -> Result<(), Finding> {
+        let Some((h, cp)) = &self.header else {
+            return Err(unreadable(None, "the bundle is empty: no header line"));
+        };
+        let size = self.frontier.size();
+        let next_line = self.line + 1;
+        if size < h.size {
+            return Err(tampered(
+                Some(size as i64),
+                next_line,
+                format!(
+                    "entry {size} is missing: the bundle ends after {size} entries but its checkpoint covers {}",
+                    h.size
+                ),
+            ));
+        }
+        let root = self.frontier.root();
+        self.report.root = Some(hex::encode(root));
+        if &root != cp.root_hash() {
+            return Err(tampered(
+                None,
+                1,
+                format!(
+                    "the recomputed tree root {} differs from the signed checkpoint's {} at size {size}",
+                    hex::encode(root),
+                    hex::encode(cp.root_hash())
+                ),
+            ));
+        }
+        if let Some(t) = &self.trusted {
+            let Some(at) = self.root_at_trusted else {
+                self.report.trusted_checkpoint_ok = Some(false);
+                return Err(tampered(
+                    None,
+                    1,
+                    format!(
+                        "the trusted checkpoint covers {} entries but the bundle only {size}: \
+                         the log cannot have shrunk (rollback, or an older bundle)",
+                        t.size
+                    ),
+                ));
+            };
+            if at != t.root {
+                self.report.trusted_checkpoint_ok = Some(false);
+                let problem = if t.size == size {
+                    format!(
+                        "fork: the trusted checkpoint and the bundle's checkpoint are both signed \
+                         for size {size} but with different roots (trusted {}, bundle {})",
+                        hex::encode(t.root),
+                        hex::encode(at)
+                    )
+                } else {
+                    format!(
+                        "history rewritten: the tree of the bundle's first {} entries has root {} \
+                         but the trusted checkpoint signed {}; an entry below seq {} was changed \
+                         and the hashes after it recomputed",
+                        t.size,
+                        hex::encode(at),
+                        hex::encode(t.root),
+                        t.size
+                    )
+                };
+                return Err(tampered(None, 1, problem));
+            }
+            self.report.trusted_checkpoint_ok = Some(true);
+        }
+        Ok(())
+    }
+}
+
+/// Audit in-memory or streamed lines. `progress(entries, elapsed)` is called every
+/// [`PROGRESS_EVERY`] entries. An I/O error while reading is [`Outcome::Unreadable`].
+pub fn audit_lines<I>(
+    lines: I,
+    opts: AuditOptions,
+    mut progress: impl FnMut(u64, std::time::Duration),
+) -> AuditReport
+where
+    I: IntoIterator<Item = std::io::Result<String>>,
+{
+    let start = Instant::now();
+    let mut a = Auditor::new(opts);
+    for line in lines {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                let mut r = a.finish();
+                r.outcome = Outcome::Unreadable;
+                r.problem = Some(format!("reading the bundle: {e}"));
+                return r;
+            }
+        };
+        if a.feed(&line).is_err() {
+            break;
+        }
+        let n = a.entries();
+        if n > 0 && n.is_multiple_of(PROGRESS_EVERY) {
+            progress(n, start.elapsed());
+        }
+    }
+    a.finish()
+}

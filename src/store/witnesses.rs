@@ -1,0 +1,91 @@
+//! The `witnesses` and `cosignatures` tables: registered partner witnesses and
+//! the cosignature lines they sent back (append-only, not ledger entries).
+
+use diesel::prelude::*;
+
+use crate::store::db::DbConn;
+use crate::store::error::StoreResult;
+use crate::store::schema::{cosignatures, witnesses};
+
+/// A `witnesses` row.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct WitnessRow {
+    pub name: String,
+    pub key: String,
+    pub registered_seq: i64,
+}
+
+/// A `cosignatures` row.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct CosignatureRow {
+    pub size: i64,
+    pub witness: String,
+    pub timestamp: i64,
+    pub line: String,
+}
+
+/// Whether a witness with this name or this key is registered.
+pub fn name_or_key_taken(conn: &mut DbConn, name: &str, key: &str) -> StoreResult<bool> {
+    let taken: i64 = witnesses::table
+        .filter(witnesses::name.eq(name).or(witnesses::key.eq(key)))
+        .count()
+        .get_result(conn)?;
+    Ok(taken > 0)
+}
+
+pub fn insert_witness(conn: &mut DbConn, w: &WitnessRow) -> StoreResult<()> {
+    diesel::insert_into(witnesses::table)
+        .values((
+            witnesses::name.eq(&w.name),
+            witnesses::key.eq(&w.key),
+            witnesses::registered_seq.eq(w.registered_seq),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every registered witness, by name.
+pub fn list(conn: &mut DbConn) -> StoreResult<Vec<WitnessRow>> {
+    Ok(witnesses::table.order(witnesses::name.asc()).load(conn)?)
+}
+
+/// The witness named `name`, if registered.
+pub fn find(conn: &mut DbConn, name: &str) -> StoreResult<Option<WitnessRow>> {
+    Ok(witnesses::table.find(name).first(conn).optional()?)
+}
+
+/// The stored line of `witness`'s cosignature on the checkpoint of `size`.
+pub fn cosignature_line(conn: &mut DbConn, size: i64, witness: &str) -> StoreResult<Option<String>> {
+    Ok(cosignatures::table
+        .find((size, witness))
+        .select(cosignatures::line)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_cosignature(conn: &mut DbConn, c: &CosignatureRow) -> StoreResult<()> {
+    diesel::insert_into(cosignatures::table)
+        .values((
+            cosignatures::size.eq(c.size),
+            cosignatures::witness.eq(&c.witness),
+            cosignatures::timestamp.eq(c.timestamp),
+            cosignatures::line.eq(&c.line),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The cosignatures of the checkpoint of `size`, by witness name.
+pub fn cosignatures_of(conn: &mut DbConn, size: i64) -> StoreResult<Vec<CosignatureRow>> {
+    Ok(cosignatures::table
+        .filter(cosignatures::size.eq(size))
+        .order(cosignatures::witness.asc())
+        .load(conn)?)
+}
+
+/// Every cosignature, by size then witness name.
+pub fn all_cosignatures(conn: &mut DbConn) -> StoreResult<Vec<CosignatureRow>> {
+    Ok(cosignatures::table
+        .order((cosignatures::size.asc(), cosignatures::witness.asc()))
+        .load(conn)?)
+}
