@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::ladder::{Actor, Partner, Role};
 use crate::http::error::AppError;
-use crate::http::jwks::JwksVerifier;
+use crate::http::jwks::{JwksVerifier, Refusal};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -113,22 +113,6 @@ pub fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     crate::service::keys::write_secret_file(path, bytes)
 }
 
-/// Why a token was refused, and its `sub` when that is known to be authentic.
-#[derive(Debug, Clone)]
-pub struct Refusal {
-    pub reason: String,
-    pub sub: Option<String>,
-}
-
-impl Refusal {
-    pub fn new(reason: impl Into<String>) -> Self {
-        Refusal {
-            reason: reason.into(),
-            sub: None,
-        }
-    }
-}
-
 /// The verifier `serve` checks bearer tokens with (stored as app data).
 #[derive(Clone)]
 pub enum Authenticator {
@@ -181,7 +165,7 @@ pub fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Actor, 
                     Some(sub) => {
                         let state = req.app_data::<web::Data<crate::http::state::AppState>>();
                         let state = state.map(|s| s.get_ref());
-                        Some(crate::http::whistleblowing::loggable_sub(state, sub).await)
+                        Some(loggable_sub(state, sub).await)
                     }
                     None => None,
                 };
@@ -210,4 +194,22 @@ fn bearer(req: &HttpRequest) -> Result<(Authenticator, String), AppError> {
             AppError::Unauthorized("the Authorization header is not a Bearer token".into())
         })?;
     Ok((auth.get_ref().clone(), token.trim().to_string()))
+}
+
+/// The `sub` to put in a log line: [`crate::service::whistleblowing::WITHHELD`] for anyone who has raised a
+/// whistleblowing concern (or when that cannot be checked), else the `sub`.
+/// Never the pseudonym, so no log line ties the two together.
+pub async fn loggable_sub(state: Option<&crate::http::state::AppState>, sub: &str) -> String {
+    let Some(state) = state else {
+        return crate::service::whistleblowing::WITHHELD.into();
+    };
+    let pseudonym = state.whistleblowing_key.pseudonym(sub);
+    match crate::http::state::run(&state.pool, move |conn| {
+        crate::service::whistleblowing::is_whistleblower(conn, &pseudonym)
+    })
+    .await
+    {
+        Ok(false) => sub.to_string(),
+        _ => crate::service::whistleblowing::WITHHELD.into(),
+    }
 }

@@ -23,7 +23,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::core::ladder::{Actor, Partner, Role};
-use crate::http::auth::Refusal;
 
 /// Clock skew allowed on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 60;
@@ -75,6 +74,22 @@ struct Inner {
     /// When an unknown `kid` last made us re-read the set; also serialises those re-reads.
     refetch: futures_util::lock::Mutex<Option<Instant>>,
     fetches: AtomicU64,
+}
+
+/// Why a token was refused, and its `sub` when that is known to be authentic.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub reason: String,
+    pub sub: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Refusal {
+            reason: reason.into(),
+            sub: None,
+        }
+    }
 }
 
 /// Checks asymmetric JWTs against a JWKS. Cheap to clone; clones share the keys.

@@ -10,24 +10,6 @@ use crate::http::error::{AppError, Problem};
 use crate::http::state::{run, AppState};
 use crate::service::whistleblowing;
 
-/// The `sub` to put in a log line: [`whistleblowing::WITHHELD`] for anyone who has raised a
-/// whistleblowing concern (or when that cannot be checked), else the `sub`.
-/// Never the pseudonym, so no log line ties the two together.
-pub async fn loggable_sub(state: Option<&AppState>, sub: &str) -> String {
-    let Some(state) = state else {
-        return whistleblowing::WITHHELD.into();
-    };
-    let pseudonym = state.whistleblowing_key.pseudonym(sub);
-    match run(&state.pool, move |conn| {
-        whistleblowing::is_whistleblower(conn, &pseudonym)
-    })
-    .await
-    {
-        Ok(false) => sub.to_string(),
-        _ => whistleblowing::WITHHELD.into(),
-    }
-}
-
 /// Who raised a whistleblowing concern.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Whistleblower {
