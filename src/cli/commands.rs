@@ -136,7 +136,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         }
         if !args.holidays_reload.is_zero() {
             let watch = holidays::Watch::new(feed_source, &feed);
-            holidays::spawn_watcher(watch, args.holidays_reload);
+            crate::workers::holidays::spawn_watcher(watch, args.holidays_reload);
         }
         crate::workers::sender::spawn_sender(pool.clone(), args.outbox.sender_config());
         let settings = app::Settings {

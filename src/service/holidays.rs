@@ -10,7 +10,7 @@
 //!
 //! The feed in use is process-wide ([`current`], read by
 //! [`crate::service::deadline::calendar`]). A running `serve` re-reads its source every
-//! `HOLIDAYS_RELOAD` ([`spawn_watcher`]): a changed, valid file replaces the
+//! `HOLIDAYS_RELOAD` (`workers::holidays::spawn_watcher`): a changed, valid file replaces the
 //! calendar (logged at info); an invalid one is refused with an error log and the
 //! feed in use is kept. Nothing recorded depends on the feed: `deadline_missed`
 //! and `deadline_approaching` entries carry the `due_at` they were judged
@@ -19,7 +19,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use crate::core::calendar::{Calendar, DEFAULT_FEED};
 use crate::core::ledger::sha256;
@@ -315,30 +314,6 @@ impl Watch {
             }
         }
     }
-}
-
-/// Re-read the feed every `every` (call inside the actix system).
-pub fn spawn_watcher(watch: Watch, every: Duration) {
-    actix_web::rt::spawn(async move {
-        let mut watch = watch;
-        let mut tick = actix_web::rt::time::interval(every);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            watch = match actix_web::rt::task::spawn_blocking(move || {
-                watch.check();
-                watch
-            })
-            .await
-            {
-                Ok(w) => w,
-                Err(e) => {
-                    tracing::error!(error = %e, "bank holiday feed watcher stopped");
-                    return;
-                }
-            };
-        }
-    });
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ pub fn origin_of(url: &str) -> Result<String, ServiceError> {
     if url.len() > MAX_URL {
         return Err(bad("longer than 2048 characters"));
     }
-    let uri: actix_web::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
     let scheme = match uri.scheme_str() {
         Some(s @ ("http" | "https")) => s,
         _ => return Err(bad("use http:// or https://")),

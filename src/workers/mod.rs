@@ -1,2 +1,3 @@
 //! The background tasks.
+pub mod holidays;
 pub mod sender;
