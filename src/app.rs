@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt as _;
 
 use crate::core::registry;
-use crate::http::api;
 use crate::http::auth::Authenticator;
 use crate::http::error;
 use crate::http::ratelimit::{self, RateLimits};
+use crate::http::routes;
 use crate::http::state::AppState;
 use crate::service::checkpoint::{self, LogKey};
 use crate::service::whistleblowing::WhistleKey;
@@ -119,15 +120,18 @@ pub fn server(
             .app_data(limits.clone())
             .app_data(
                 web::JsonConfig::default()
-                    .limit(api::BODY_LIMIT)
+                    .limit(routes::BODY_LIMIT)
                     .error_handler(|e, _| error::json_error(e).into()),
             )
             .app_data(
                 web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
-            .configure(api::routes)
-            .default_service(web::to(api::not_found))
+            // Each handler's route and its OpenAPI entry come from one registration.
+            .into_utoipa_app()
+            .configure(routes::routes)
+            .default_service(web::to(routes::not_found))
+            .into_app()
     })
     .workers(workers)
     .listen(listener)?
@@ -168,7 +172,7 @@ async fn log_refusals(
                 .extensions()
                 .get::<crate::http::authz::RouteId>()
                 .map_or("", |r| r.0);
-            let sub = crate::http::whistleblowing::loggable_sub(
+            let sub = crate::http::handlers::whistleblowing::loggable_sub(
                 state.as_ref().map(|s| s.get_ref()),
                 &a.sub,
             )
