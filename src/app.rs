@@ -172,11 +172,8 @@ async fn log_refusals(
                 .extensions()
                 .get::<crate::http::authz::RouteId>()
                 .map_or("", |r| r.0);
-            let sub = crate::http::handlers::whistleblowing::loggable_sub(
-                state.as_ref().map(|s| s.get_ref()),
-                &a.sub,
-            )
-            .await;
+            let sub =
+                crate::http::state::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
             tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, route_id = %route_id, status, reason = %reason, "request refused");
         } else if status == 403 {
             tracing::warn!(%method, route = %route, status, "request refused");

@@ -199,7 +199,7 @@ pub fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Actor, 
                     Some(sub) => {
                         let state = req.app_data::<web::Data<crate::http::state::AppState>>();
                         let state = state.map(|s| s.get_ref());
-                        Some(crate::http::handlers::whistleblowing::loggable_sub(state, sub).await)
+                        Some(crate::http::state::loggable_sub(state, sub).await)
                     }
                     None => None,
                 };

@@ -1,5 +1,5 @@
-//! The scrutineer's view of a whistleblower's identity, and the log's
-//! withholding of a whistleblower's `sub`.
+//! The scrutineer's view of a whistleblower's identity. (The log's
+//! withholding of a whistleblower's `sub` is [`crate::http::state::loggable_sub`].)
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
@@ -9,24 +9,6 @@ use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::state::{run, AppState};
 use crate::service::whistleblowing;
-
-/// The `sub` to put in a log line: [`whistleblowing::WITHHELD`] for anyone who has raised a
-/// whistleblowing concern (or when that cannot be checked), else the `sub`.
-/// Never the pseudonym, so no log line ties the two together.
-pub async fn loggable_sub(state: Option<&AppState>, sub: &str) -> String {
-    let Some(state) = state else {
-        return whistleblowing::WITHHELD.into();
-    };
-    let pseudonym = state.whistleblowing_key.pseudonym(sub);
-    match run(&state.pool, move |conn| {
-        whistleblowing::is_whistleblower(conn, &pseudonym)
-    })
-    .await
-    {
-        Ok(false) => sub.to_string(),
-        _ => whistleblowing::WITHHELD.into(),
-    }
-}
 
 /// Who raised a whistleblowing concern.
 #[derive(Debug, Serialize, ToSchema)]
