@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt as _;
 
 use crate::core::registry;
-use crate::http::api;
 use crate::http::auth::Authenticator;
 use crate::http::error;
 use crate::http::ratelimit::{self, RateLimits};
+use crate::http::routes;
 use crate::http::state::AppState;
 use crate::service::checkpoint::{self, LogKey};
 use crate::service::whistleblowing::WhistleKey;
@@ -120,15 +121,18 @@ pub fn server(
             .app_data(limits.clone())
             .app_data(
                 web::JsonConfig::default()
-                    .limit(api::BODY_LIMIT)
+                    .limit(routes::BODY_LIMIT)
                     .error_handler(|e, _| error::json_error(e).into()),
             )
             .app_data(
                 web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
-            .configure(api::routes)
-            .default_service(web::to(api::not_found))
+            // Each handler's route and its OpenAPI entry come from one registration.
+            .into_utoipa_app()
+            .configure(routes::routes)
+            .default_service(web::to(routes::not_found))
+            .into_app()
     })
     .workers(workers)
     .listen(listener)?
@@ -170,7 +174,7 @@ async fn log_refusals(
                 .get::<crate::http::authz::RouteId>()
                 .map_or("", |r| r.0);
             let sub =
-                crate::http::auth::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
+                crate::http::state::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
             tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, route_id = %route_id, status, reason = %reason, "request refused");
         } else if status == 403 {
             tracing::warn!(%method, route = %route, status, "request refused");

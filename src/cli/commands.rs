@@ -8,7 +8,7 @@ use crate::cli::config::{
     ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
 use crate::http::auth::{self, Claims};
-use crate::{app, cli::witness, http::api, service::bundle, service::holidays, service::verify};
+use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -40,7 +40,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
         Some(Cmd::Policy(cmd)) => return policy_cmd(cmd),
         Some(Cmd::Openapi) => {
-            let doc = api::ApiDoc::openapi_pretty();
+            let doc = routes::ApiDoc::openapi_pretty();
             println!("{doc}");
             Ok(())
         }

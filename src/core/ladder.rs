@@ -518,13 +518,15 @@ pub fn due_to_act(policy: &Policy, d: &Dispute) -> Vec<Who> {
     out
 }
 
-/// Check a new dispute and produce its `Raised` event.
+/// Check a new dispute and produce its `Raised` event; `whistleblowing` marks
+/// a whistleblowing concern (its raiser is then recorded under a pseudonym).
 pub fn raise(
     policy: &Policy,
     actor: &Actor,
     parties: &[String],
     urgent: bool,
     complex: bool,
+    whistleblowing: bool,
 ) -> Result<Event, LadderError> {
     if actor.role != Role::Agency {
         return Err(LadderError::Forbidden(
@@ -554,7 +556,7 @@ pub fn raise(
         parties: parties.to_vec(),
         urgent,
         complex,
-        whistleblowing: false,
+        whistleblowing,
     })
 }
 
@@ -857,7 +859,7 @@ mod tests {
         let policy = Policy::krscp();
         let parties: Vec<String> = parties.iter().map(|s| s.to_string()).collect();
         let who = agency(&parties[0]);
-        let ev = raise(&policy, &who, &parties, false, complex).unwrap();
+        let ev = raise(&policy, &who, &parties, false, complex, false).unwrap();
         start("d1", &who, &ev).unwrap()
     }
 
@@ -991,10 +993,18 @@ mod tests {
         let p = Policy::krscp();
         let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let a = agency("a");
-        assert!(raise(&p, &a, &v(&["a"]), false, false).is_err());
-        assert!(raise(&p, &a, &v(&["a", "a"]), false, false).is_err());
-        assert!(raise(&p, &a, &v(&["b", "c"]), false, false).is_err());
-        assert!(raise(&p, &role(Role::Slg, None), &v(&["a", "b"]), false, false).is_err());
+        assert!(raise(&p, &a, &v(&["a"]), false, false, false).is_err());
+        assert!(raise(&p, &a, &v(&["a", "a"]), false, false, false).is_err());
+        assert!(raise(&p, &a, &v(&["b", "c"]), false, false, false).is_err());
+        assert!(raise(
+            &p,
+            &role(Role::Slg, None),
+            &v(&["a", "b"]),
+            false,
+            false,
+            false
+        )
+        .is_err());
     }
 
     fn any_actor() -> impl Strategy<Value = Actor> {

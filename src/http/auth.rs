@@ -165,7 +165,7 @@ pub fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Actor, 
                     Some(sub) => {
                         let state = req.app_data::<web::Data<crate::http::state::AppState>>();
                         let state = state.map(|s| s.get_ref());
-                        Some(loggable_sub(state, sub).await)
+                        Some(crate::http::state::loggable_sub(state, sub).await)
                     }
                     None => None,
                 };
@@ -194,22 +194,4 @@ fn bearer(req: &HttpRequest) -> Result<(Authenticator, String), AppError> {
             AppError::Unauthorized("the Authorization header is not a Bearer token".into())
         })?;
     Ok((auth.get_ref().clone(), token.trim().to_string()))
-}
-
-/// The `sub` to put in a log line: [`crate::service::whistleblowing::WITHHELD`] for anyone who has raised a
-/// whistleblowing concern (or when that cannot be checked), else the `sub`.
-/// Never the pseudonym, so no log line ties the two together.
-pub async fn loggable_sub(state: Option<&crate::http::state::AppState>, sub: &str) -> String {
-    let Some(state) = state else {
-        return crate::service::whistleblowing::WITHHELD.into();
-    };
-    let pseudonym = state.whistleblowing_key.pseudonym(sub);
-    match crate::http::state::run(&state.pool, move |conn| {
-        crate::service::whistleblowing::is_whistleblower(conn, &pseudonym)
-    })
-    .await
-    {
-        Ok(false) => sub.to_string(),
-        _ => crate::service::whistleblowing::WITHHELD.into(),
-    }
 }

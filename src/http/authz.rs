@@ -23,7 +23,7 @@
 //!
 //! This module names no rung: whether a chief officer may see a dispute is a
 //! fact the caller computes ([`DisputeFacts::chief_officer_may_see`],
-//! `api::dispute_facts`).
+//! `handlers::disputes::dispute_facts`).
 
 use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -128,7 +128,7 @@ pub struct DisputeFacts<'a> {
     /// Registry ids of the party agencies.
     pub parties: &'a [String],
     /// The dispute has reached the rung from which chief officers see it.
-    /// Computed in one place: `api::dispute_facts`.
+    /// Computed in one place: `handlers::disputes::dispute_facts`.
     pub chief_officer_may_see: bool,
 }
 

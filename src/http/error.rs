@@ -2,7 +2,6 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::Error as DieselError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -146,18 +145,6 @@ impl From<ServiceError> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        ServiceError::from(e).into()
-    }
-}
-
-impl From<DieselError> for AppError {
-    fn from(e: DieselError) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
-impl From<crate::core::merkle::ProofError<DieselError>> for AppError {
-    fn from(e: crate::core::merkle::ProofError<DieselError>) -> Self {
         ServiceError::from(e).into()
     }
 }

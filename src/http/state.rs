@@ -3,7 +3,7 @@
 
 use crate::http::error::AppError;
 use crate::service::checkpoint::LogKey;
-use crate::service::whistleblowing::WhistleKey;
+use crate::service::whistleblowing::{self, WhistleKey};
 use crate::store::db::{DbConn, Pool};
 
 pub struct AppState {
@@ -24,4 +24,22 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     crate::store::db::run(pool, move |conn| f(conn).map_err(Into::into)).await
+}
+
+/// The `sub` to put in a log line: [`whistleblowing::WITHHELD`] for anyone who has raised a
+/// whistleblowing concern (or when that cannot be checked), else the `sub`.
+/// Never the pseudonym, so no log line ties the two together.
+pub async fn loggable_sub(state: Option<&AppState>, sub: &str) -> String {
+    let Some(state) = state else {
+        return whistleblowing::WITHHELD.into();
+    };
+    let pseudonym = state.whistleblowing_key.pseudonym(sub);
+    match run(&state.pool, move |conn| {
+        whistleblowing::is_whistleblower(conn, &pseudonym)
+    })
+    .await
+    {
+        Ok(false) => sub.to_string(),
+        _ => whistleblowing::WITHHELD.into(),
+    }
 }

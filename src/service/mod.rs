@@ -1,18 +1,23 @@
 //! The use cases, each one write transaction.
 
 pub mod bundle;
+pub mod casework;
 pub mod checkpoint;
 pub mod cosign;
 pub mod deadline;
+pub mod disputes;
 pub mod error;
 pub mod export;
 pub mod holidays;
 pub mod keys;
+pub mod ledger;
 pub mod notify;
+pub mod policies;
 pub mod policy_store;
 pub mod record;
 pub mod redaction;
 pub mod scrutiny;
 pub mod synth;
 pub mod verify;
+pub mod webhooks;
 pub mod whistleblowing;

@@ -415,7 +415,7 @@ fn policy_copy() -> String {
 #[test]
 fn the_table_covers_every_route() {
     let doc: Value =
-        serde_json::from_str(&escalation_ledger::http::api::ApiDoc::openapi_pretty()).unwrap();
+        serde_json::from_str(&escalation_ledger::http::routes::ApiDoc::openapi_pretty()).unwrap();
     let mut mounted: BTreeSet<(String, String)> = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for m in item.as_object().expect("path item").keys() {

@@ -236,7 +236,7 @@ impl TestApp {
             let payload = json!({"summary": "Threshold for a strategy meeting", "child_ref": null});
             escalation_ledger::store::db::write_tx(&mut pool.get().expect("conn"), |c| {
                 let policy = escalation_ledger::service::policy_store::active(c)?;
-                let event = ladder::raise(&policy, &actor, &parties, urgent, complex)?;
+                let event = ladder::raise(&policy, &actor, &parties, urgent, complex, false)?;
                 escalation_ledger::service::record::record_at(c, &id, &actor, &event, payload, at)
             })
             .expect("record the raise");

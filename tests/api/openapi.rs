@@ -2,7 +2,7 @@
 /// Regenerate with `cargo run -- openapi > openapi/openapi.json`.
 #[test]
 fn committed_openapi_matches_the_code() {
-    let generated = escalation_ledger::http::api::ApiDoc::openapi_pretty();
+    let generated = escalation_ledger::http::routes::ApiDoc::openapi_pretty();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(

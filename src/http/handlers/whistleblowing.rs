@@ -1,7 +1,7 @@
-//! The scrutineer's view of a whistleblower's identity, and the log's
-//! withholding of a whistleblower's `sub`.
+//! The scrutineer's view of a whistleblower's identity. (The log's
+//! withholding of a whistleblower's `sub` is [`crate::http::state::loggable_sub`].)
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,12 +20,13 @@ pub struct Whistleblower {
     pub created_at: String,
 }
 
-#[utoipa::path(get, path = "/v1/admin/whistleblowing/{pseudonym}", tag = "admin",
+#[utoipa::path(tag = "admin",
     security(("bearer" = [])),
     params(("pseudonym" = String, Path, description = "The `wb-...` pseudonym a dispute shows as its raiser")),
     responses((status = 200, description = "The real identity behind a pseudonym (scrutineer only)", body = Whistleblower),
               (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
+#[get("/v1/admin/whistleblowing/{pseudonym}")]
 pub async fn get_whistleblower(
     state: web::Data<AppState>,
     _caller: Allowed,

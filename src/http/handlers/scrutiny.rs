@@ -1,21 +1,23 @@
 //! The scrutineer's admin endpoints under `/v1/admin/`: mediations, independent
 //! reviews and formal recommendations to the SLG. Parse here; who may call
-//! each route is [`crate::http::authz`]'s table; the rules and the SQL are in
-//! [`crate::service::scrutiny`].
+//! each route is [`crate::http::authz`]'s table; the transactions are
+//! [`crate::service::casework`]'s, the rules and the SQL
+//! [`crate::service::scrutiny`]'s.
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authz::{Allowed, ForDispute};
 use crate::http::error::{AppError, Problem};
+use crate::http::handlers::disputes::admit;
 use crate::http::state::{run, AppState};
+use crate::service::casework;
 use crate::service::scrutiny::{
     self, parse_date, text, Attendee, MediationView, RecommendationStatus, RecommendationView,
     ReviewView,
 };
-use crate::store::db::{read_tx, write_tx, DbConn};
 
 // ---- bodies ----
 
@@ -102,37 +104,16 @@ pub struct RecommendationQuery {
     pub status: Option<RecommendationStatus>,
 }
 
-// ---- helpers ----
-
-fn one<T>(mut v: Vec<T>, what: &str) -> Result<T, AppError> {
-    v.pop()
-        .ok_or_else(|| AppError::NotFound(format!("no such {what}")))
-}
-
-fn mediation(conn: &mut DbConn, id: &str) -> Result<MediationView, AppError> {
-    one(scrutiny::mediations(conn, Some(id))?, "mediation")
-}
-
-fn review(conn: &mut DbConn, id: &str) -> Result<ReviewView, AppError> {
-    one(scrutiny::reviews(conn, Some(id))?, "review")
-}
-
-fn recommendation(conn: &mut DbConn, id: &str) -> Result<RecommendationView, AppError> {
-    one(
-        scrutiny::recommendations(conn, Some(id), None, scrutiny::today())?,
-        "recommendation",
-    )
-}
-
 // ---- mediations ----
 
-#[utoipa::path(post, path = "/v1/admin/mediations", tag = "scrutiny", security(("bearer" = [])),
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
     request_body = OpenMediation,
     responses((status = 201, body = MediationView, headers(("Location" = String))),
               (status = 403, description = "Not the scrutineer", body = Problem),
               (status = 404, description = "No such dispute", body = Problem),
               (status = 409, description = "The dispute is closed, beyond the scrutineer's rung, or already in a ladder mediation", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/mediations")]
 pub async fn open_mediation(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -141,10 +122,7 @@ pub async fn open_mediation(
     let b = body.into_inner();
     let payload = json!({ "topic": text("topic", &b.topic)? });
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            let id = scrutiny::open_mediation(conn, &actor, b.dispute_id, b.agencies, payload)?;
-            mediation(conn, &id)
-        })
+        casework::open_mediation(conn, &actor, b.dispute_id, b.agencies, payload)
     })
     .await?;
     tracing::info!(mediation = %v.id, ladder = v.ladder, "mediation opened");
@@ -153,13 +131,14 @@ pub async fn open_mediation(
         .json(v))
 }
 
-#[utoipa::path(post, path = "/v1/admin/mediations/{id}/sessions", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = SessionBody,
     params(("id" = String, Path, description = "Mediation id")),
     responses((status = 201, description = "The mediation with the new session", body = MediationView),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "The mediation is closed", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/mediations/{id}/sessions")]
 pub async fn record_session(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -171,22 +150,20 @@ pub async fn record_session(
     let payload = json!({ "notes": text("notes", &b.notes)? });
     let id = id.into_inner();
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            scrutiny::record_session(conn, &actor, &id, date, b.attendees, payload)?;
-            mediation(conn, &id)
-        })
+        casework::record_session(conn, &actor, &id, date, b.attendees, payload)
     })
     .await?;
     Ok(HttpResponse::Created().json(v))
 }
 
-#[utoipa::path(post, path = "/v1/admin/mediations/{id}/close", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = CloseMediation,
     params(("id" = String, Path, description = "Mediation id")),
     responses((status = 200, body = MediationView),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "Already closed, no session recorded, or (ladder mediation) no scrutineer-rung proposal yet", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/mediations/{id}/close")]
 pub async fn close_mediation(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -196,53 +173,47 @@ pub async fn close_mediation(
     let payload = json!({ "outcome": text("outcome", &body.outcome)? });
     let id = id.into_inner();
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            scrutiny::close_mediation(conn, &actor, &id, payload)?;
-            mediation(conn, &id)
-        })
+        casework::close_mediation(conn, &actor, &id, payload)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[utoipa::path(get, path = "/v1/admin/mediations", tag = "scrutiny", security(("bearer" = [])),
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
     responses((status = 200, body = [MediationView]), (status = 403, body = Problem)))]
+#[get("/v1/admin/mediations")]
 pub async fn list_mediations(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    let v = run(&state.pool, |conn| {
-        read_tx(conn, |conn| scrutiny::mediations(conn, None))
-    })
-    .await?;
+    let v = run(&state.pool, casework::mediations).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[utoipa::path(get, path = "/v1/admin/mediations/{id}", tag = "scrutiny", security(("bearer" = [])),
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
     params(("id" = String, Path, description = "Mediation id")),
     responses((status = 200, body = MediationView), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
+#[get("/v1/admin/mediations/{id}")]
 pub async fn get_mediation(
     state: web::Data<AppState>,
     _caller: Allowed,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let v = run(&state.pool, move |conn| {
-        read_tx(conn, |conn| mediation(conn, &id))
-    })
-    .await?;
+    let v = run(&state.pool, move |conn| casework::mediation(conn, &id)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 // ---- independent reviews ----
 
-#[utoipa::path(post, path = "/v1/admin/reviews", tag = "scrutiny", security(("bearer" = [])),
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
     request_body = RequestReview,
     responses((status = 201, body = ReviewView),
               (status = 403, description = "Not a party agency's user or a partnership_admin", body = Problem),
               (status = 404, description = "No such dispute (or not one of the caller's agency's)", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/reviews")]
 pub async fn request_review(
     state: web::Data<AppState>,
     caller: ForDispute,
@@ -251,18 +222,14 @@ pub async fn request_review(
     let b = body.into_inner();
     let payload = json!({ "concern": text("concern", &b.concern)? });
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            // The table decides on the dispute the body names.
-            let (actor, _, _) = crate::http::api::load_for(conn, caller, &b.dispute_id)?;
-            let id = scrutiny::request_review(
-                conn,
-                &actor,
-                &b.dispute_id,
-                b.on_behalf_of_child_or_family,
-                payload,
-            )?;
-            review(conn, &id)
-        })
+        // The table decides on the dispute the body names.
+        casework::request_review(
+            conn,
+            &b.dispute_id,
+            b.on_behalf_of_child_or_family,
+            payload,
+            admit(caller),
+        )
     })
     .await?;
     Ok(HttpResponse::Created().json(v))
@@ -276,22 +243,20 @@ async fn review_step(
     payload: Value,
 ) -> Result<HttpResponse, AppError> {
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            scrutiny::review_action(conn, &actor, &id, event, payload)?;
-            review(conn, &id)
-        })
+        casework::review_step(conn, &actor, &id, event, payload)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[utoipa::path(post, path = "/v1/admin/reviews/{id}/accept", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = ReviewDecision,
     params(("id" = String, Path, description = "Review id")),
     responses((status = 200, body = ReviewView), (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 409, description = "Not a requested review", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/reviews/{id}/accept")]
 pub async fn accept_review(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -309,13 +274,14 @@ pub async fn accept_review(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/admin/reviews/{id}/decline", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = ReviewDecision,
     params(("id" = String, Path, description = "Review id")),
     responses((status = 200, body = ReviewView), (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 409, description = "Not a requested review", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/reviews/{id}/decline")]
 pub async fn decline_review(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -333,13 +299,14 @@ pub async fn decline_review(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/admin/reviews/{id}/findings", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = FindingsBody,
     params(("id" = String, Path, description = "Review id")),
     responses((status = 200, description = "The review, closed", body = ReviewView),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "Not an accepted review", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/reviews/{id}/findings")]
 pub async fn record_findings(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -357,26 +324,25 @@ pub async fn record_findings(
     .await
 }
 
-#[utoipa::path(get, path = "/v1/admin/reviews", tag = "scrutiny", security(("bearer" = [])),
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
     responses((status = 200, body = [ReviewView]), (status = 403, body = Problem)))]
+#[get("/v1/admin/reviews")]
 pub async fn list_reviews(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    let v = run(&state.pool, |conn| {
-        read_tx(conn, |conn| scrutiny::reviews(conn, None))
-    })
-    .await?;
+    let v = run(&state.pool, casework::reviews).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 // ---- recommendations ----
 
-#[utoipa::path(post, path = "/v1/admin/recommendations", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = IssueRecommendation,
     responses((status = 201, body = RecommendationView), (status = 403, body = Problem),
               (status = 404, description = "No such dispute", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/recommendations")]
 pub async fn issue_recommendation(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -399,16 +365,13 @@ pub async fn issue_recommendation(
         payload["theme"] = Value::String(t);
     }
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            let id = scrutiny::issue_recommendation(conn, &actor, b.dispute_id, due, payload)?;
-            recommendation(conn, &id)
-        })
+        casework::issue_recommendation(conn, &actor, b.dispute_id, due, payload)
     })
     .await?;
     Ok(HttpResponse::Created().json(v))
 }
 
-#[utoipa::path(post, path = "/v1/admin/recommendations/{id}/response", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = RecommendationResponse,
     params(("id" = String, Path, description = "Recommendation id")),
     responses((status = 200, body = RecommendationView),
@@ -416,6 +379,7 @@ pub async fn issue_recommendation(
               (status = 404, body = Problem),
               (status = 409, description = "Already responded", body = Problem),
               (status = 422, body = Problem)))]
+#[post("/v1/admin/recommendations/{id}/response")]
 pub async fn respond(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
@@ -440,19 +404,17 @@ pub async fn respond(
     let id = id.into_inner();
     let accepted = b.accepted;
     let v = run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            scrutiny::respond(conn, &actor, &id, accepted, payload)?;
-            recommendation(conn, &id)
-        })
+        casework::respond(conn, &actor, &id, accepted, payload)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[utoipa::path(get, path = "/v1/admin/recommendations", tag = "scrutiny",
+#[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), params(RecommendationQuery),
     responses((status = 200, body = [RecommendationView]), (status = 400, body = Problem),
               (status = 403, body = Problem)))]
+#[get("/v1/admin/recommendations")]
 pub async fn list_recommendations(
     state: web::Data<AppState>,
     _caller: Allowed,
@@ -461,48 +423,8 @@ pub async fn list_recommendations(
     let status = q.into_inner().status;
     let today = scrutiny::today();
     let v = run(&state.pool, move |conn| {
-        read_tx(conn, |conn| {
-            scrutiny::recommendations(conn, None, status, today)
-        })
+        casework::recommendations(conn, status, today)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
-}
-
-/// Mount the scrutiny routes; call inside the `/v1` scope.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/mediations", web::post().to(open_mediation))
-        .route("/admin/mediations", web::get().to(list_mediations))
-        .route("/admin/mediations/{id}", web::get().to(get_mediation))
-        .route(
-            "/admin/mediations/{id}/sessions",
-            web::post().to(record_session),
-        )
-        .route(
-            "/admin/mediations/{id}/close",
-            web::post().to(close_mediation),
-        )
-        .route("/admin/reviews", web::post().to(request_review))
-        .route("/admin/reviews", web::get().to(list_reviews))
-        .route("/admin/reviews/{id}/accept", web::post().to(accept_review))
-        .route(
-            "/admin/reviews/{id}/decline",
-            web::post().to(decline_review),
-        )
-        .route(
-            "/admin/reviews/{id}/findings",
-            web::post().to(record_findings),
-        )
-        .route(
-            "/admin/recommendations",
-            web::post().to(issue_recommendation),
-        )
-        .route(
-            "/admin/recommendations",
-            web::get().to(list_recommendations),
-        )
-        .route(
-            "/admin/recommendations/{id}/response",
-            web::post().to(respond),
-        );
 }

@@ -1,0 +1,143 @@
+//! Every route, registered once: [`routes`] mounts each handler with
+//! `utoipa-actix-web`, so the handler's `#[utoipa::path]` supplies both its
+//! route and its entry in the OpenAPI document ([`ApiDoc`], built from the
+//! same registration). Who may call each route is [`crate::http::authz::ROUTES`].
+
+use std::sync::OnceLock;
+
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt as _;
+
+use crate::http::error::AppError;
+use crate::http::handlers::{
+    agencies, disputes, health, ledger, policies, proofs, redactions, scrutiny, webhooks,
+    whistleblowing, witnesses,
+};
+
+/// Largest accepted JSON body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Mount every route (and `/openapi.json`, which is not in the document).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .route("/openapi.json", web::get().to(openapi_json))
+        // ---- registry and disputes ----
+        .service(agencies::list_agencies)
+        .service(disputes::raise_dispute)
+        .service(disputes::list_disputes)
+        .service(disputes::get_dispute)
+        .service(disputes::propose)
+        .service(disputes::accept)
+        .service(disputes::reject)
+        .service(disputes::escalate)
+        .service(disputes::withdraw)
+        .service(disputes::migrate_dispute)
+        .service(disputes::history)
+        // ---- the ledger ----
+        .service(ledger::ledger_head)
+        .service(ledger::ledger_entries)
+        .service(ledger::ledger_verify)
+        .service(ledger::ledger_export)
+        .service(proofs::inclusion_proof)
+        .service(proofs::consistency_proof)
+        .service(witnesses::get_checkpoint)
+        .service(witnesses::ledger_keys)
+        .service(witnesses::register_witness)
+        .service(witnesses::list_witnesses)
+        .service(witnesses::post_cosignature)
+        .service(witnesses::checkpoint_witnessed)
+        .service(redactions::redact_entry)
+        .service(redactions::list_redactions)
+        // ---- notifications ----
+        .service(webhooks::register_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::deactivate_webhook)
+        .service(webhooks::webhook_deliveries)
+        // ---- whistleblowing ----
+        .service(whistleblowing::get_whistleblower)
+        // ---- the scrutineer's work ----
+        .service(scrutiny::open_mediation)
+        .service(scrutiny::list_mediations)
+        .service(scrutiny::get_mediation)
+        .service(scrutiny::record_session)
+        .service(scrutiny::close_mediation)
+        .service(scrutiny::request_review)
+        .service(scrutiny::list_reviews)
+        .service(scrutiny::accept_review)
+        .service(scrutiny::decline_review)
+        .service(scrutiny::record_findings)
+        .service(scrutiny::issue_recommendation)
+        .service(scrutiny::list_recommendations)
+        .service(scrutiny::respond)
+        // ---- ladder policies ----
+        .service(policies::list_policies)
+        .service(policies::activate_policy)
+        .service(policies::get_policy);
+}
+
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// The default service: a problem+json 404 for every path no route matches.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound(format!(
+        "no route {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// What the document says besides its paths (and the schemas they use).
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "escalation-ledger", description = "The KRSCP escalation ladder for disagreements between safeguarding agencies, with a hash-chained ledger."),
+    modifiers(&BearerAuth)
+)]
+struct Base;
+
+/// The OpenAPI document: [`Base`] and what [`routes`] registers.
+pub struct ApiDoc;
+
+impl ApiDoc {
+    pub fn openapi() -> utoipa::openapi::OpenApi {
+        static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+        DOC.get_or_init(|| {
+            let (_, doc) = App::new()
+                .into_utoipa_app()
+                .openapi(Base::openapi())
+                .configure(routes)
+                .split_for_parts();
+            doc
+        })
+        .clone()
+    }
+
+    /// The document as committed in `openapi/openapi.json`.
+    pub fn openapi_pretty() -> String {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}

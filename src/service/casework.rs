@@ -1,0 +1,168 @@
+//! The scrutineer's casework beside the ladder, one transaction per use case:
+//! mediations, independent reviews and recommendations to the SLG, each
+//! answered with its view as it stands after the step. The rules and the SQL
+//! are [`crate::service::scrutiny`]'s.
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use crate::core::ladder::Actor;
+use crate::service::disputes::{load_admitted, Admit, Failed};
+use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::scrutiny::{
+    self, Attendee, MediationView, RecommendationStatus, RecommendationView, ReviewView,
+};
+use crate::store::db::{read_tx, write_tx, DbConn};
+
+fn one<T>(mut v: Vec<T>, what: &str) -> ServiceResult<T> {
+    v.pop()
+        .ok_or_else(|| ServiceError::NotFound(format!("no such {what}")))
+}
+
+fn mediation_view(conn: &mut DbConn, id: &str) -> ServiceResult<MediationView> {
+    one(scrutiny::mediations(conn, Some(id))?, "mediation")
+}
+
+fn review_view(conn: &mut DbConn, id: &str) -> ServiceResult<ReviewView> {
+    one(scrutiny::reviews(conn, Some(id))?, "review")
+}
+
+fn recommendation_view(conn: &mut DbConn, id: &str) -> ServiceResult<RecommendationView> {
+    one(
+        scrutiny::recommendations(conn, Some(id), None, scrutiny::today())?,
+        "recommendation",
+    )
+}
+
+/// Open a mediation (about a dispute, or outside the ladder).
+pub fn open_mediation(
+    conn: &mut DbConn,
+    actor: &Actor,
+    dispute_id: Option<String>,
+    agencies: Vec<String>,
+    payload: Value,
+) -> ServiceResult<MediationView> {
+    write_tx(conn, |conn| {
+        let id = scrutiny::open_mediation(conn, actor, dispute_id, agencies, payload)?;
+        mediation_view(conn, &id)
+    })
+}
+
+/// Record a session of mediation `id`.
+pub fn record_session(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    date: NaiveDate,
+    attendees: Vec<Attendee>,
+    payload: Value,
+) -> ServiceResult<MediationView> {
+    write_tx(conn, |conn| {
+        scrutiny::record_session(conn, actor, id, date, attendees, payload)?;
+        mediation_view(conn, id)
+    })
+}
+
+/// Close mediation `id` with its outcome.
+pub fn close_mediation(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    payload: Value,
+) -> ServiceResult<MediationView> {
+    write_tx(conn, |conn| {
+        scrutiny::close_mediation(conn, actor, id, payload)?;
+        mediation_view(conn, id)
+    })
+}
+
+/// Every mediation.
+pub fn mediations(conn: &mut DbConn) -> ServiceResult<Vec<MediationView>> {
+    read_tx(conn, |conn| scrutiny::mediations(conn, None))
+}
+
+/// Mediation `id`.
+pub fn mediation(conn: &mut DbConn, id: &str) -> ServiceResult<MediationView> {
+    read_tx(conn, |conn| mediation_view(conn, id))
+}
+
+/// Request an independent review of dispute `dispute_id`, as `admit` lets
+/// the caller reach that dispute.
+pub fn request_review<E: From<ServiceError>>(
+    conn: &mut DbConn,
+    dispute_id: &str,
+    on_behalf_of_child_or_family: bool,
+    payload: Value,
+    admit: impl Admit<E>,
+) -> Result<ReviewView, E> {
+    write_tx(conn, |conn| {
+        let (actor, _, _) = load_admitted(conn, dispute_id, admit)?;
+        let id = scrutiny::request_review(
+            conn,
+            &actor,
+            dispute_id,
+            on_behalf_of_child_or_family,
+            payload,
+        )?;
+        Ok::<_, Failed<E>>(review_view(conn, &id)?)
+    })
+    .map_err(Failed::into_caller)
+}
+
+/// One step on review `id` (accept, decline, findings: `event`).
+pub fn review_step(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    event: &'static str,
+    payload: Value,
+) -> ServiceResult<ReviewView> {
+    write_tx(conn, |conn| {
+        scrutiny::review_action(conn, actor, id, event, payload)?;
+        review_view(conn, id)
+    })
+}
+
+/// Every review.
+pub fn reviews(conn: &mut DbConn) -> ServiceResult<Vec<ReviewView>> {
+    read_tx(conn, |conn| scrutiny::reviews(conn, None))
+}
+
+/// Issue a recommendation (about a dispute, or a theme in the payload).
+pub fn issue_recommendation(
+    conn: &mut DbConn,
+    actor: &Actor,
+    dispute_id: Option<String>,
+    response_due: NaiveDate,
+    payload: Value,
+) -> ServiceResult<RecommendationView> {
+    write_tx(conn, |conn| {
+        let id = scrutiny::issue_recommendation(conn, actor, dispute_id, response_due, payload)?;
+        recommendation_view(conn, &id)
+    })
+}
+
+/// The SLG's response to recommendation `id`.
+pub fn respond(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    accepted: bool,
+    payload: Value,
+) -> ServiceResult<RecommendationView> {
+    write_tx(conn, |conn| {
+        scrutiny::respond(conn, actor, id, accepted, payload)?;
+        recommendation_view(conn, id)
+    })
+}
+
+/// Recommendations, by status as of `today`.
+pub fn recommendations(
+    conn: &mut DbConn,
+    status: Option<RecommendationStatus>,
+    today: NaiveDate,
+) -> ServiceResult<Vec<RecommendationView>> {
+    read_tx(conn, |conn| {
+        scrutiny::recommendations(conn, None, status, today)
+    })
+}
