@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -22,7 +21,7 @@ use crate::core::policy::{self, DEFAULT_VERSION};
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger as store;
-use crate::store::schema::{policies, policy_activations};
+use crate::store::policies as rows;
 
 pub const EVENT_ACTIVATED: &str = "policy_activated";
 
@@ -48,18 +47,13 @@ pub fn get(conn: &mut DbConn, version: &str) -> Result<Option<Arc<Policy>>, Serv
     if let Some(p) = cached(version, None) {
         return Ok(Some(p));
     }
-    let row: Option<(String, String)> = policies::table
-        .find(version)
-        .select((policies::sha256, policies::document))
-        .first(conn)
-        .optional()?;
-    let Some((sha, text)) = row else {
+    let Some(row) = rows::get(conn, version)? else {
         return Ok(policy::shipped(version));
     };
-    let p = Arc::new(policy::parse(&text).map_err(|e| {
+    let p = Arc::new(policy::parse(&row.document).map_err(|e| {
         ServiceError::Internal(format!("stored policy {version} no longer parses: {e}"))
     })?);
-    remember(sha, p.clone());
+    remember(row.sha256, p.clone());
     Ok(Some(p))
 }
 
@@ -74,12 +68,7 @@ pub fn of(conn: &mut DbConn, version: &str) -> Result<Arc<Policy>, ServiceError>
 
 /// The version activated last (the shipped default before any activation).
 pub fn active_version(conn: &mut DbConn) -> Result<String, ServiceError> {
-    let v: Option<String> = policy_activations::table
-        .order(policy_activations::seq.desc())
-        .select(policy_activations::version)
-        .first(conn)
-        .optional()?;
-    Ok(v.unwrap_or_else(|| DEFAULT_VERSION.to_string()))
+    Ok(rows::latest_activation(conn)?.unwrap_or_else(|| DEFAULT_VERSION.to_string()))
 }
 
 /// The policy new disputes are raised under.
@@ -90,7 +79,7 @@ pub fn active(conn: &mut DbConn) -> Result<Arc<Policy>, ServiceError> {
 
 /// Every policy a dispute here can follow: the stored ones and the default.
 pub fn all(conn: &mut DbConn) -> Result<Vec<Arc<Policy>>, ServiceError> {
-    let mut versions: Vec<String> = policies::table.select(policies::version).load(conn)?;
+    let mut versions = rows::versions(conn)?;
     if !versions.iter().any(|v| v == DEFAULT_VERSION) {
         versions.push(DEFAULT_VERSION.to_string());
     }
@@ -127,11 +116,7 @@ pub fn activate(
         .map_err(|e| ServiceError::Unprocessable(format!("policy document, {e}")))?;
     let sha = policy::sha256_hex(text);
     let version = parsed.version.clone();
-    let stored: Option<String> = policies::table
-        .find(&version)
-        .select(policies::sha256)
-        .first(conn)
-        .optional()?;
+    let stored = rows::get(conn, &version)?.map(|r| r.sha256);
     match stored {
         Some(s) if s != sha => {
             return Err(ServiceError::Conflict(format!(
@@ -140,21 +125,9 @@ pub fn activate(
             )))
         }
         Some(_) => {}
-        None => {
-            diesel::insert_into(policies::table)
-                .values((
-                    policies::version.eq(&version),
-                    policies::sha256.eq(&sha),
-                    policies::document.eq(text),
-                ))
-                .execute(conn)?;
-        }
+        None => rows::insert(conn, &version, &sha, text)?,
     }
-    let current: Option<String> = policy_activations::table
-        .order(policy_activations::seq.desc())
-        .select(policy_activations::version)
-        .first(conn)
-        .optional()?;
+    let current = rows::latest_activation(conn)?;
     if current.as_deref() == Some(version.as_str()) {
         return Err(ServiceError::Conflict(format!(
             "policy {version} is already the active one"
@@ -170,13 +143,7 @@ pub fn activate(
             payload: json!({}),
         },
     )?;
-    diesel::insert_into(policy_activations::table)
-        .values((
-            policy_activations::seq.eq(entry.seq),
-            policy_activations::version.eq(&version),
-            policy_activations::activated_at.eq(entry.recorded_at),
-        ))
-        .execute(conn)?;
+    rows::record_activation(conn, entry.seq, &version, entry.recorded_at)?;
     let parsed = Arc::new(parsed);
     remember(sha, parsed.clone());
     Ok((entry, parsed))
@@ -185,8 +152,7 @@ pub fn activate(
 /// On a ledger with no activation yet, activate the shipped default, as the
 /// system. Call inside a write transaction.
 pub fn activate_default(conn: &mut DbConn) -> Result<bool, ServiceError> {
-    let any: i64 = policy_activations::table.count().get_result(conn)?;
-    if any > 0 {
+    if rows::latest_activation(conn)?.is_some() {
         return Ok(false);
     }
     activate(
@@ -239,22 +205,14 @@ pub fn document(conn: &mut DbConn, version: &str) -> Result<Option<PolicyDocumen
 
 /// [`list`], or only the policy of version `only`.
 fn documents(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<PolicyDocument>, ServiceError> {
-    let mut q = policies::table
-        .order(policies::version.asc())
-        .select((policies::version, policies::sha256, policies::document))
-        .into_boxed();
-    if let Some(v) = only {
-        q = q.filter(policies::version.eq(v));
-    }
-    let mut docs: Vec<(String, String, String)> = q.load(conn)?;
-    let acts: Vec<(i64, String, NaiveDateTime)> = policy_activations::table
-        .order(policy_activations::seq.asc())
-        .select((
-            policy_activations::seq,
-            policy_activations::version,
-            policy_activations::activated_at,
-        ))
-        .load(conn)?;
+    let mut docs: Vec<(String, String, String)> = rows::list(conn, only)?
+        .into_iter()
+        .map(|r| (r.version, r.sha256, r.document))
+        .collect();
+    let acts: Vec<(i64, String, NaiveDateTime)> = rows::activations(conn)?
+        .into_iter()
+        .map(|a| (a.seq, a.version, a.activated_at))
+        .collect();
     let active = acts
         .last()
         .map_or(DEFAULT_VERSION, |(_, v, _)| v.as_str())
@@ -361,13 +319,10 @@ impl Replay {
     /// The tables against the replay: every stored document hashes to what
     /// its activation recorded, and the activations match one for one.
     pub fn table_mismatch(&self, conn: &mut DbConn) -> Result<Option<String>, ServiceError> {
-        let rows: Vec<(String, String, String)> = policies::table
-            .order(policies::version.asc())
-            .select((policies::version, policies::sha256, policies::document))
-            .load(conn)?;
-        let stored: BTreeMap<&str, &str> = rows
+        let docs = rows::list(conn, None)?;
+        let stored: BTreeMap<&str, &str> = docs
             .iter()
-            .map(|(v, s, _)| (v.as_str(), s.as_str()))
+            .map(|r| (r.version.as_str(), r.sha256.as_str()))
             .collect();
         let expected: BTreeMap<&str, &str> = self
             .docs
@@ -379,17 +334,18 @@ impl Replay {
                 "the policies table differs from the policies activated in the ledger".into(),
             ));
         }
-        for (v, sha, text) in &rows {
-            if policy::sha256_hex(text) != *sha {
+        for r in &docs {
+            let v = &r.version;
+            if policy::sha256_hex(&r.document) != r.sha256 {
                 return Ok(Some(format!(
                     "the stored document of policy {v} does not hash to the sha256 its activation recorded"
                 )));
             }
         }
-        let acts: Vec<(i64, String)> = policy_activations::table
-            .order(policy_activations::seq.asc())
-            .select((policy_activations::seq, policy_activations::version))
-            .load(conn)?;
+        let acts: Vec<(i64, String)> = rows::activations(conn)?
+            .into_iter()
+            .map(|a| (a.seq, a.version))
+            .collect();
         if acts != self.activations {
             return Ok(Some(
                 "the policy_activations table differs from the ledger".into(),

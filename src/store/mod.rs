@@ -7,6 +7,7 @@ pub mod disputes;
 pub mod error;
 pub mod ledger;
 pub mod outbox;
+pub mod policies;
 pub mod redactions;
 pub mod schema;
 pub mod tree;
