@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use chrono::NaiveDate;
-//! use escalation_ledger::calendar::{Calendar, Source};
+//! use escalation_ledger::core::calendar::{Calendar, Source};
 //!
 //! let cal = Calendar::default_england();
 //! let friday = NaiveDate::from_ymd_opt(2026, 5, 22).unwrap(); // before the Spring bank holiday

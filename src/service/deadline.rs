@@ -46,6 +46,7 @@ use crate::core::ladder::{
 };
 use crate::core::ledger::{Entry, NewEntry};
 use crate::service::error::ServiceError;
+use crate::service::record::record;
 use crate::store::db::{write_tx, DbConn};
 use crate::store::ledger as store;
 use crate::store::schema::{deadline_misses, deadline_warnings, disputes};
@@ -184,11 +185,12 @@ pub fn sweep(
         });
         let missed_now = misses(&cal, policies, &open, &recorded, now);
         for m in &missed_now {
+            let (mut d, policy) = dispute_and_policy(conn, policies, &m.dispute_id)?;
             let missed = Event::DeadlineMissed {
                 rung: m.rung,
                 due_at: format_due(&m.due_at),
             };
-            crate::service::record::record(conn, &m.dispute_id, &actor, &missed, json!({}))?;
+            record(conn, &policy, &mut d, &actor, &missed, json!({}))?;
             out.missed += 1;
             tracing::info!(dispute = %m.dispute_id, rung = %m.rung, due_at = %format_due(&m.due_at), "deadline missed");
             if let Some(to) = m.escalate_to {
@@ -197,7 +199,7 @@ pub fn sweep(
                     to,
                     rule: Some(AUTO_ESCALATE_RULE.into()),
                 };
-                crate::service::record::record(conn, &m.dispute_id, &actor, &up, json!({}))?;
+                record(conn, &policy, &mut d, &actor, &up, json!({}))?;
                 out.escalated += 1;
                 tracing::info!(dispute = %m.dispute_id, from = %m.rung, %to, "escalated on a missed deadline");
             }
@@ -216,12 +218,30 @@ pub fn sweep(
             now,
             warning_hours,
         ) {
-            record_approaching(conn, &actor, &a)?;
+            let (d, policy) = dispute_and_policy(conn, policies, &a.dispute_id)?;
+            record_approaching(conn, &actor, &a, &d, &policy)?;
             out.approaching += 1;
             tracing::info!(dispute = %a.dispute_id, rung = %a.rung, due_at = %format_due(&a.due_at), "deadline approaching");
         }
         Ok(out)
     })
+}
+
+/// An open dispute the sweep acts on, and the policy it follows.
+fn dispute_and_policy(
+    conn: &mut DbConn,
+    policies: &[Arc<Policy>],
+    id: &str,
+) -> Result<(Dispute, Arc<Policy>), ServiceError> {
+    let d = crate::store::disputes::load_dispute(conn, id)?
+        .ok_or_else(ServiceError::not_found)?
+        .state;
+    let policy = policies
+        .iter()
+        .find(|p| p.version == d.policy)
+        .cloned()
+        .ok_or_else(|| ServiceError::Internal(format!("dispute {id}: no policy {}", d.policy)))?;
+    Ok((d, policy))
 }
 
 /// Append one `deadline_approaching` entry, its `deadline_warnings` row and
@@ -230,6 +250,8 @@ fn record_approaching(
     conn: &mut DbConn,
     actor: &Actor,
     a: &Approach,
+    d: &Dispute,
+    policy: &Policy,
 ) -> Result<Entry, ServiceError> {
     let entry = store::append(
         conn,
@@ -249,7 +271,7 @@ fn record_approaching(
             deadline_warnings::seq.eq(entry.seq),
         ))
         .execute(conn)?;
-    crate::service::notify::enqueue(conn, &entry)?;
+    crate::service::notify::enqueue(conn, &entry, d, policy)?;
     Ok(entry)
 }
 

@@ -18,7 +18,7 @@ use crate::core::registry::Agency;
 use crate::service::deadline;
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::policy_store;
-use crate::service::record::record;
+use crate::service::record::{record, record_raised};
 use crate::service::scrutiny::text;
 use crate::service::whistleblowing::{self as wb, WhistleKey};
 use crate::store::db::{read_tx, write_tx, DbConn};
@@ -189,7 +189,7 @@ pub fn raise(
                 unknown.join(", ")
             )));
         }
-        let entry = record(conn, &id, &actor, &event, payload)?;
+        let (entry, _) = record_raised(conn, &policy, &id, &actor, &event, payload)?;
         if let Some(real) = &whistleblower {
             wb::record_identity(conn, &actor.sub, real, entry.recorded_at)?;
         }
@@ -249,10 +249,11 @@ pub fn act<E: From<ServiceError>>(
         // A whistleblower keeps acting under their pseudonym on their concern.
         let actor = key.mask_for(&rec.state, actor);
         let events = ladder::decide(&rules, &rec.state, &actor, &cmd)?;
+        let mut d = rec.state;
         for (i, event) in events.iter().enumerate() {
             // The command's free text belongs to its first event only.
             let p = if i == 0 { payload.clone() } else { json!({}) };
-            record(conn, id, &actor, event, p)?;
+            record(conn, &rules, &mut d, &actor, event, p)?;
         }
         Ok((actor, reload(conn, id)?))
     })
@@ -287,7 +288,15 @@ pub fn migrate<E: From<ServiceError>>(
             .into());
         }
         let event = ladder::migrate(&active, &rec.state, &actor, to.rung.as_deref())?;
-        record(conn, id, &actor, &event, json!({ "reason": reason }))?;
+        let mut d = rec.state;
+        record(
+            conn,
+            &active,
+            &mut d,
+            &actor,
+            &event,
+            json!({ "reason": reason }),
+        )?;
         Ok((actor, reload(conn, id)?))
     })
     .map_err(Failed::into_caller)

@@ -6,10 +6,11 @@
 //!   (`webhook_registered`, `webhook_deactivated`) whose facts hold the id, the
 //!   target and the URL's origin only; the full URL and the shared secret live
 //!   in `webhooks`, never in the ledger. `verify` rebuilds the table from them.
-//! * [`enqueue`] is called by `service::record::record` for every dispute event, right
+//! * [`enqueue`] is called by `service::record` for every dispute event, right
 //!   after the entry and its projection: one `outbox` row per active endpoint of
 //!   a party agency or of a role due to act next ([`ladder::due_to_act`]). It
-//!   only needs the [`Entry`], so any dispute event goes through the same path.
+//!   takes the entry and the dispute and policy the caller holds, so any dispute
+//!   event goes through the same path.
 //! * [`spawn_sender`] polls due rows, claims each with a lease (so two
 //!   processes never send one row at once), POSTs it, and records the outcome;
 //!   failures are retried with exponential backoff and jitter, then `failed`.
@@ -29,7 +30,7 @@ use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use crate::core::ladder::{self, Actor, Role, Who};
+use crate::core::ladder::{self, Actor, Dispute, Policy, Role, Who};
 use crate::core::ledger::{format_time, Entry, NewEntry};
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
@@ -417,10 +418,15 @@ pub fn delivery_id(seq: i64, webhook_id: &str) -> String {
 }
 
 /// Queue notifications of a dispute entry, in its transaction: one row per
-/// active endpoint of a party agency or of a role due to act next. Generic over
-/// the event: it reads only the entry and the dispute's projected state, so call
-/// it after the projection. Returns how many rows were queued.
-pub fn enqueue(conn: &mut DbConn, entry: &Entry) -> Result<usize, ServiceError> {
+/// active endpoint of a party agency or of a role due to act next on `d`, the
+/// dispute as the entry left it, under `policy`, the one it then follows. The
+/// caller holds both; nothing is reloaded. Returns how many rows were queued.
+pub fn enqueue(
+    conn: &mut DbConn,
+    entry: &Entry,
+    d: &Dispute,
+    policy: &Policy,
+) -> Result<usize, ServiceError> {
     let Some(dispute_id) = &entry.dispute_id else {
         return Ok(0);
     };
@@ -431,13 +437,7 @@ pub fn enqueue(conn: &mut DbConn, entry: &Entry) -> Result<usize, ServiceError> 
     if hooks.is_empty() {
         return Ok(0);
     }
-    let Some(rec) = crate::store::disputes::load_dispute(conn, dispute_id)? else {
-        return Ok(0);
-    };
-    let d = &rec.state;
-    let roles: Vec<Role> = crate::service::policy_store::get(conn, &d.policy)?
-        .map(|p| ladder::due_to_act(&p, d))
-        .unwrap_or_default()
+    let roles: Vec<Role> = ladder::due_to_act(policy, d)
         .into_iter()
         .filter_map(|w| match w {
             Who::Role(r) => Some(r),
