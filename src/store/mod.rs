@@ -6,6 +6,7 @@ pub mod error;
 pub mod ledger;
 pub mod redactions;
 pub mod schema;
+pub mod scrutiny;
 pub mod tree;
 pub mod whistleblowers;
 pub mod witnesses;
