@@ -2,8 +2,8 @@
 //! the scrutiny events, the order a review goes through, where a
 //! recommendation stands, which mediations a dispute can have, and the facts
 //! each event records. The writes, the views and the replay for `verify` are
-//! [`crate::service::scrutiny`]'s; the rows and queries
-//! [`crate::store::scrutiny`]'s.
+//! `service::scrutiny`'s; the rows and queries
+//! `store::scrutiny`'s.
 
 use std::collections::BTreeSet;
 

@@ -3,8 +3,8 @@
 //! synthetic writer [`crate::service::synth`]'s.
 
 pub use crate::core::audit::{
-    audit_lines, AuditOptions, AuditReport, Auditor, EntryLine, Finding, Header, Outcome,
-    Payloads, FILE_NAME, FORMAT, PROGRESS_EVERY,
+    audit_lines, AuditOptions, AuditReport, Auditor, EntryLine, Finding, Header, Outcome, Payloads,
+    FILE_NAME, FORMAT, PROGRESS_EVERY,
 };
 pub use crate::service::export::{
     audit_file, begin_export, bundle_path, export, export_dir, export_entries, header_line,

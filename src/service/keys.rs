@@ -109,8 +109,12 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let e = load_or_create(&path, |_| Err::<String, _>("bad"), || Err::<(String, String), _>("x"))
-            .unwrap_err();
+        let e = load_or_create(
+            &path,
+            |_| Err::<String, _>("bad"),
+            || Err::<(String, String), _>("x"),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), format!("{}: bad", path.display()));
     }
 }

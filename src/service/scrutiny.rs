@@ -50,9 +50,9 @@ use crate::store::scrutiny::{
 pub use crate::core::scrutiny::{
     attendees_json, check_agencies, is_event, mediation_kind, on_behalf_rule, outcome_proposal,
     recommendation_status, review_next, Attendee, RecommendationStatus, RuleError, EVENTS,
-    MEDIATION_CLOSED, MEDIATION_OPENED, MEDIATION_SESSION_RECORDED,
-    RECOMMENDATION_ISSUED, RECOMMENDATION_RESPONSE_RECORDED, REVIEW_ACCEPTED, REVIEW_DECLINED,
-    REVIEW_FINDINGS_RECORDED, REVIEW_REQUESTED,
+    MEDIATION_CLOSED, MEDIATION_OPENED, MEDIATION_SESSION_RECORDED, RECOMMENDATION_ISSUED,
+    RECOMMENDATION_RESPONSE_RECORDED, REVIEW_ACCEPTED, REVIEW_DECLINED, REVIEW_FINDINGS_RECORDED,
+    REVIEW_REQUESTED,
 };
 use crate::core::scrutiny::{
     MediationClosed, MediationOpened, RecommendationIssued, ResponseRecorded, ReviewRequested,

@@ -101,10 +101,7 @@ pub fn erase_payload(conn: &mut DbConn, seq: i64) -> StoreResult<usize> {
 
 /// The `dispute_id` of each of the entries `seqs` (in chunks, for the
 /// databases' parameter limits).
-pub fn disputes_of(
-    conn: &mut DbConn,
-    seqs: &[i64],
-) -> StoreResult<BTreeMap<i64, Option<String>>> {
+pub fn disputes_of(conn: &mut DbConn, seqs: &[i64]) -> StoreResult<BTreeMap<i64, Option<String>>> {
     let mut of = BTreeMap::new();
     for chunk in seqs.chunks(500) {
         let rows: Vec<(i64, Option<String>)> = ledger_entries::table

@@ -211,10 +211,7 @@ pub fn insert_recommendation(conn: &mut DbConn, row: &RecommendationRow) -> Stor
     Ok(())
 }
 
-pub fn find_recommendation(
-    conn: &mut DbConn,
-    id: &str,
-) -> StoreResult<Option<RecommendationRow>> {
+pub fn find_recommendation(conn: &mut DbConn, id: &str) -> StoreResult<Option<RecommendationRow>> {
     Ok(recommendations::table
         .find(id)
         .first::<RecommendationRow>(conn)

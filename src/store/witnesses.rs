@@ -55,7 +55,11 @@ pub fn find(conn: &mut DbConn, name: &str) -> StoreResult<Option<WitnessRow>> {
 }
 
 /// The stored line of `witness`'s cosignature on the checkpoint of `size`.
-pub fn cosignature_line(conn: &mut DbConn, size: i64, witness: &str) -> StoreResult<Option<String>> {
+pub fn cosignature_line(
+    conn: &mut DbConn,
+    size: i64,
+    witness: &str,
+) -> StoreResult<Option<String>> {
     Ok(cosignatures::table
         .find((size, witness))
         .select(cosignatures::line)
