@@ -147,10 +147,10 @@ fn issued_row(e: &Entry, f: &RecommendationIssued) -> RecommendationRow {
 }
 
 /// Apply a review step to its row (status and the seq of the step's entry).
-fn review_step(row: &mut ReviewRow, event: &str, seq: i64) -> Result<(), ServiceError> {
-    let next = rules::review_next(&row.status, event)?;
+fn review_step(row: &mut ReviewRow, event: Event, seq: i64) -> Result<(), ServiceError> {
+    let next = rules::review_next(&row.status, event.as_str())?;
     row.status = next.into();
-    if event == REVIEW_FINDINGS_RECORDED {
+    if event == Event::ReviewFindingsRecorded {
         row.findings_seq = Some(seq);
     } else {
         row.decided_seq = Some(seq);
@@ -392,6 +392,9 @@ pub fn review_action(
     let mut row = rows::find_review(conn, id)?
         .ok_or_else(|| ServiceError::NotFound("no such review".into()))?;
     rules::review_next(&row.status, event)?;
+    // In order, so a review step: one of the scrutiny events.
+    let step = Event::parse(event)
+        .ok_or_else(|| ServiceError::Internal(format!("'{event}' is not a scrutiny event")))?;
     let f = ReviewStep {
         review_id: row.id.clone(),
     };
@@ -403,7 +406,7 @@ pub fn review_action(
         to_facts(&f)?,
         payload,
     )?;
-    review_step(&mut row, event, e.seq)?;
+    review_step(&mut row, step, e.seq)?;
     rows::update_review(conn, &row)?;
     Ok(())
 }
@@ -867,7 +870,7 @@ impl Replay {
                     .get_mut(&f.review_id)
                     .ok_or_else(|| format!("'{}' on unknown review {}", e.event, f.review_id))?;
                 same_dispute(e, &Some(r.dispute_id.clone()))?;
-                review_step(r, &e.event, e.seq).map_err(|x| x.to_string())
+                review_step(r, event, e.seq).map_err(|x| x.to_string())
             }
             Event::RecommendationIssued => {
                 role_is(e, Role::Scrutineer)?;
