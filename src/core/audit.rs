@@ -6,7 +6,7 @@
 //! `GET /v1/ledger/entries` returns. The [`Auditor`] checks the lines one by
 //! one with [`ChainChecker`] and a Merkle [`Frontier`], in memory that does not
 //! grow with the ledger. Writing bundles and reading files are
-//! [`crate::service::export`]'s.
+//! `service::export`'s.
 
 use std::time::Instant;
 

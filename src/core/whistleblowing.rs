@@ -1,7 +1,7 @@
 //! Whistleblowing pseudonyms (seed 5.2), pure: `wb-<hex of the first 16 bytes
 //! of HMAC-SHA256(key, sub)>` stands for the raiser's `sub` in the ledger, the
 //! tables and every response. Where the key comes from (a file) and where the
-//! real `sub` is kept are [`crate::service::whistleblowing`]'s.
+//! real `sub` is kept are `service::whistleblowing`'s.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

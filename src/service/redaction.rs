@@ -62,7 +62,7 @@ pub enum Step {
 }
 
 /// `partnership_admin` requests, `scrutineer` approves. (Who may call the
-/// redaction route at all is [`crate::http::authz`]'s table, which lets only these
+/// redaction route at all is `http::authz`'s table, which lets only these
 /// two roles through; any other is refused here too.)
 pub fn step_for(actor: &Actor) -> Result<Step, ServiceError> {
     match actor.role {

@@ -28,53 +28,50 @@
 //! - A recommendation is `responded` once the SLG answers (once only),
 //!   otherwise `overdue` if its `response_due` is before today (UTC), else `open`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
-use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::core::input;
-use crate::core::ladder::{Actor, Dispute, Policy, Role, Status};
+use crate::core::ladder::{Actor, Dispute, Policy, Role};
 use crate::core::ledger::{format_time, Entry, NewEntry};
 use crate::core::registry::Agency;
+use crate::core::scrutiny::{self as rules, read_facts, Event, MediationStatus, ReviewStatus};
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger::{self as store, StoredEntry};
-use crate::store::schema::{
-    mediation_agencies, mediation_sessions, mediations, recommendations, reviews,
+use crate::store::scrutiny::{
+    self as rows, MediationAgencyRow, MediationRow, RecommendationRow, ReviewRow, SessionRow,
 };
 
-pub const MEDIATION_OPENED: &str = "mediation_opened";
-pub const MEDIATION_SESSION_RECORDED: &str = "mediation_session_recorded";
-pub const MEDIATION_CLOSED: &str = "mediation_closed";
-pub const REVIEW_REQUESTED: &str = "review_requested";
-pub const REVIEW_ACCEPTED: &str = "review_accepted";
-pub const REVIEW_DECLINED: &str = "review_declined";
-pub const REVIEW_FINDINGS_RECORDED: &str = "review_findings_recorded";
-pub const RECOMMENDATION_ISSUED: &str = "recommendation_issued";
-pub const RECOMMENDATION_RESPONSE_RECORDED: &str = "recommendation_response_recorded";
-
-pub const EVENTS: [&str; 9] = [
-    MEDIATION_OPENED,
-    MEDIATION_SESSION_RECORDED,
-    MEDIATION_CLOSED,
+pub use crate::core::scrutiny::{
+    attendees_json, check_agencies, is_event, mediation_kind, on_behalf_rule, outcome_proposal,
+    recommendation_status, review_next, Attendee, RecommendationStatus, RuleError, EVENTS,
+    MEDIATION_CLOSED, MEDIATION_OPENED, MEDIATION_SESSION_RECORDED, RECOMMENDATION_ISSUED,
+    RECOMMENDATION_RESPONSE_RECORDED, REVIEW_ACCEPTED, REVIEW_DECLINED, REVIEW_FINDINGS_RECORDED,
     REVIEW_REQUESTED,
-    REVIEW_ACCEPTED,
-    REVIEW_DECLINED,
-    REVIEW_FINDINGS_RECORDED,
-    RECOMMENDATION_ISSUED,
-    RECOMMENDATION_RESPONSE_RECORDED,
-];
+};
+use crate::core::scrutiny::{
+    MediationClosed, MediationOpened, RecommendationIssued, ResponseRecorded, ReviewRequested,
+    ReviewStep, SessionRecorded,
+};
 
-/// Whether `verify` should replay this event here rather than through the ladder.
-pub fn is_event(event: &str) -> bool {
-    EVENTS.contains(&event)
+/// An open mediation's stored status.
+const OPEN: &str = MediationStatus::Open.as_str();
+
+impl From<RuleError> for ServiceError {
+    fn from(e: RuleError) -> Self {
+        match e {
+            RuleError::Conflict(m) => ServiceError::Conflict(m),
+            RuleError::Unprocessable(m) => ServiceError::Unprocessable(m),
+        }
+    }
 }
 
-// ---- pure checks ----
+// ---- input checks ----
 
 /// Free text: trimmed, not empty, at most 20,000 characters ([`input::text`]).
 pub fn text(field: &str, v: &str) -> Result<String, ServiceError> {
@@ -90,261 +87,6 @@ pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-/// The agencies of a mediation: at least two, no repeats, no empty ids.
-pub fn check_agencies(ids: &[String]) -> Result<(), ServiceError> {
-    let distinct: BTreeSet<&String> = ids.iter().collect();
-    if ids.len() < 2 || distinct.len() != ids.len() || ids.iter().any(|i| i.trim().is_empty()) {
-        return Err(ServiceError::Unprocessable(
-            "agencies must name at least two different registered agencies".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether a mediation of this dispute is the ladder's (`true`: the dispute is
-/// on its policy's mediation rung, `scrutineer` in KRSCP) or outside it
-/// (`false`: an open dispute below it).
-pub fn mediation_kind(policy: &Policy, d: &Dispute) -> Result<bool, ServiceError> {
-    if d.status != Status::Open {
-        return Err(ServiceError::Conflict(format!(
-            "dispute {} is {}; only an open dispute can be mediated",
-            d.id, d.status
-        )));
-    }
-    let (Some(at), Some(mediation)) = (
-        policy.position(d.rung),
-        policy.mediation_rung.and_then(|r| policy.position(r)),
-    ) else {
-        return Err(ServiceError::Conflict(format!(
-            "dispute {} follows policy {}, which has no mediation rung",
-            d.id, policy.version
-        )));
-    };
-    match at.cmp(&mediation) {
-        std::cmp::Ordering::Less => Ok(false),
-        std::cmp::Ordering::Equal => Ok(true),
-        std::cmp::Ordering::Greater => Err(ServiceError::Conflict(format!(
-            "dispute {} is on the {} rung, beyond the scrutineer's",
-            d.id, d.rung
-        ))),
-    }
-}
-
-/// The newest proposal on the mediation rung: a ladder mediation's outcome.
-pub fn outcome_proposal<'a>(policy: &Policy, d: &'a Dispute) -> Option<&'a str> {
-    d.proposals
-        .iter()
-        .rev()
-        .find(|p| Some(p.rung) == policy.mediation_rung)
-        .map(|p| p.id.as_str())
-}
-
-/// A partnership_admin requests a review only on behalf of a child or family.
-/// (Who may request one at all is [`crate::http::authz`]'s table: a party agency's
-/// user or a partnership_admin.)
-pub fn on_behalf_rule(actor: &Actor, on_behalf: bool) -> Result<(), ServiceError> {
-    if actor.role == Role::PartnershipAdmin && !on_behalf {
-        return Err(ServiceError::Unprocessable(
-            "a partnership_admin requests a review on behalf of a child or family: \
-             set on_behalf_of_child_or_family"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether a recorded `review_requested` entry was made by someone who could
-/// (`verify`'s replay): an agency user whose agency is a party to dispute `d`,
-/// or a partnership_admin acting on behalf of a child or family.
-fn requester_could(actor: &Actor, d: &Dispute, on_behalf: bool) -> Result<(), String> {
-    let party =
-        actor.role == Role::Agency && actor.agency.as_ref().is_some_and(|a| d.parties.contains(a));
-    let admin = actor.role == Role::PartnershipAdmin && on_behalf;
-    if party || admin {
-        Ok(())
-    } else {
-        Err(format!(
-            "a {} who is not a party agency's user, nor a partnership_admin on behalf of a child or family",
-            actor.role
-        ))
-    }
-}
-
-/// A review's next status after `event`, or why it is out of order.
-pub fn review_next(status: &str, event: &str) -> Result<&'static str, ServiceError> {
-    match (status, event) {
-        ("requested", REVIEW_ACCEPTED) => Ok("accepted"),
-        ("requested", REVIEW_DECLINED) => Ok("declined"),
-        ("accepted", REVIEW_FINDINGS_RECORDED) => Ok("closed"),
-        (s, REVIEW_FINDINGS_RECORDED) => Err(ServiceError::Conflict(format!(
-            "findings are recorded on an accepted review; this one is {s}"
-        ))),
-        (s, _) => Err(ServiceError::Conflict(format!(
-            "only a requested review is accepted or declined; this one is {s}"
-        ))),
-    }
-}
-
-/// Where a recommendation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecommendationStatus {
-    /// No response yet; the response is not yet due.
-    Open,
-    /// No response, and `response_due` is before today (UTC).
-    Overdue,
-    Responded,
-}
-
-pub fn recommendation_status(
-    response_due: &str,
-    responded: bool,
-    today: NaiveDate,
-) -> RecommendationStatus {
-    if responded {
-        return RecommendationStatus::Responded;
-    }
-    match NaiveDate::parse_from_str(response_due, "%Y-%m-%d") {
-        Ok(due) if due < today => RecommendationStatus::Overdue,
-        _ => RecommendationStatus::Open,
-    }
-}
-
-// ---- facts ----
-
-/// Someone at a mediation session: a role and, where it applies, their agency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Attendee {
-    pub role: Role,
-    /// A registry id.
-    #[serde(default)]
-    pub agency: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MediationOpened {
-    mediation_id: String,
-    ladder: bool,
-    agencies: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SessionRecorded {
-    mediation_id: String,
-    date: String,
-    attendees: Vec<Attendee>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MediationClosed {
-    mediation_id: String,
-    proposal_id: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReviewRequested {
-    review_id: String,
-    on_behalf_of_child_or_family: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReviewStep {
-    review_id: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecommendationIssued {
-    recommendation_id: String,
-    response_due: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResponseRecorded {
-    recommendation_id: String,
-    accepted: bool,
-}
-
-fn to_facts<T: Serialize>(f: &T) -> Result<Value, ServiceError> {
-    serde_json::to_value(f).map_err(|e| ServiceError::Internal(format!("facts: {e}")))
-}
-
-fn read_facts<T: for<'de> Deserialize<'de>>(e: &Entry) -> Result<T, String> {
-    serde_json::from_value(e.facts.clone())
-        .map_err(|err| format!("unreadable '{}' facts: {err}", e.event))
-}
-
-// ---- projection rows ----
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
-#[diesel(table_name = mediations)]
-pub struct MediationRow {
-    pub id: String,
-    pub dispute_id: Option<String>,
-    pub ladder: bool,
-    pub status: String,
-    pub opened_seq: i64,
-    pub opened_at: NaiveDateTime,
-    pub closed_seq: Option<i64>,
-    pub outcome_proposal_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Insertable)]
-#[diesel(table_name = mediation_agencies)]
-pub struct MediationAgencyRow {
-    pub mediation_id: String,
-    pub position: i32,
-    pub agency_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
-#[diesel(table_name = mediation_sessions)]
-pub struct SessionRow {
-    pub seq: i64,
-    pub mediation_id: String,
-    pub held_on: String,
-    pub attendees: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
-#[diesel(table_name = reviews)]
-pub struct ReviewRow {
-    pub id: String,
-    pub dispute_id: String,
-    pub status: String,
-    pub on_behalf: bool,
-    pub requested_by_role: String,
-    pub requested_by_agency: Option<String>,
-    pub requested_seq: i64,
-    pub requested_at: NaiveDateTime,
-    pub decided_seq: Option<i64>,
-    pub findings_seq: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
-#[diesel(table_name = recommendations)]
-pub struct RecommendationRow {
-    pub id: String,
-    pub dispute_id: Option<String>,
-    pub response_due: String,
-    pub issued_seq: i64,
-    pub issued_at: NaiveDateTime,
-    pub response_seq: Option<i64>,
-    pub accepted: Option<bool>,
-}
-
-fn attendees_json(a: &[Attendee]) -> Result<String, String> {
-    let v = serde_json::to_value(a).map_err(|e| e.to_string())?;
-    crate::core::ledger::canonical_json(&v)
-}
-
 // The rows an event produces, shared by the write path and the replay.
 
 fn opened_row(e: &Entry, f: &MediationOpened) -> (MediationRow, Vec<MediationAgencyRow>) {
@@ -352,7 +94,7 @@ fn opened_row(e: &Entry, f: &MediationOpened) -> (MediationRow, Vec<MediationAge
         id: f.mediation_id.clone(),
         dispute_id: e.dispute_id.clone(),
         ladder: f.ladder,
-        status: "open".into(),
+        status: OPEN.into(),
         opened_seq: e.seq,
         opened_at: e.recorded_at,
         closed_seq: None,
@@ -378,7 +120,7 @@ fn requested_row(e: &Entry, f: &ReviewRequested) -> Result<ReviewRow, String> {
             .dispute_id
             .clone()
             .ok_or("a review_requested entry without a dispute_id")?,
-        status: "requested".into(),
+        status: ReviewStatus::Requested.as_str().into(),
         on_behalf: f.on_behalf_of_child_or_family,
         requested_by_role: e.actor.role.as_str().into(),
         requested_by_agency: match e.actor.role {
@@ -405,10 +147,10 @@ fn issued_row(e: &Entry, f: &RecommendationIssued) -> RecommendationRow {
 }
 
 /// Apply a review step to its row (status and the seq of the step's entry).
-fn review_step(row: &mut ReviewRow, event: &str, seq: i64) -> Result<(), ServiceError> {
-    let next = review_next(&row.status, event)?;
+fn review_step(row: &mut ReviewRow, event: Event, seq: i64) -> Result<(), ServiceError> {
+    let next = rules::review_next(&row.status, event.as_str())?;
     row.status = next.into();
-    if event == REVIEW_FINDINGS_RECORDED {
+    if event == Event::ReviewFindingsRecorded {
         row.findings_seq = Some(seq);
     } else {
         row.decided_seq = Some(seq);
@@ -439,6 +181,10 @@ fn append(
     .map_err(ServiceError::from)
 }
 
+fn to_facts<T: serde::Serialize>(f: &T) -> Result<Value, ServiceError> {
+    rules::to_facts(f).map_err(ServiceError::Internal)
+}
+
 fn dispute(conn: &mut DbConn, id: &str) -> Result<Dispute, ServiceError> {
     Ok(crate::store::disputes::load_dispute(conn, id)?
         .ok_or_else(ServiceError::not_found)?
@@ -446,10 +192,7 @@ fn dispute(conn: &mut DbConn, id: &str) -> Result<Dispute, ServiceError> {
 }
 
 fn mediation_row(conn: &mut DbConn, id: &str) -> Result<MediationRow, ServiceError> {
-    mediations::table
-        .find(id)
-        .first::<MediationRow>(conn)
-        .optional()?
+    rows::find_mediation(conn, id)?
         .ok_or_else(|| ServiceError::NotFound("no such mediation".into()))
 }
 
@@ -481,12 +224,7 @@ pub fn open_mediation(
             let d = dispute(conn, d)?;
             let ladder = mediation_kind(&*crate::service::policy_store::of(conn, &d.policy)?, &d)?;
             if ladder {
-                let open: i64 = mediations::table
-                    .filter(mediations::dispute_id.eq(&d.id))
-                    .filter(mediations::ladder.eq(true))
-                    .filter(mediations::status.eq("open"))
-                    .count()
-                    .get_result(conn)?;
+                let open = rows::open_ladder_mediations(conn, &d.id)?;
                 if open > 0 {
                     return Err(ServiceError::Conflict(format!(
                         "dispute {} already has an open mediation on the scrutineer rung",
@@ -511,15 +249,7 @@ pub fn open_mediation(
         payload,
     )?;
     let (row, agencies) = opened_row(&e, &f);
-    diesel::insert_into(mediations::table)
-        .values(&row)
-        .execute(conn)?;
-    // One row at a time: the MultiConnection has no portable batch insert.
-    for a in &agencies {
-        diesel::insert_into(mediation_agencies::table)
-            .values(a)
-            .execute(conn)?;
-    }
+    rows::insert_mediation(conn, &row, &agencies)?;
     Ok(f.mediation_id)
 }
 
@@ -545,7 +275,7 @@ pub fn record_session(
     let ids: Vec<String> = attendees.iter().filter_map(|a| a.agency.clone()).collect();
     unknown_agencies(conn, &ids)?;
     let m = mediation_row(conn, id)?;
-    if m.status != "open" {
+    if m.status != OPEN {
         return Err(ServiceError::Conflict("the mediation is closed".into()));
     }
     let f = SessionRecorded {
@@ -561,14 +291,15 @@ pub fn record_session(
         to_facts(&f)?,
         payload,
     )?;
-    diesel::insert_into(mediation_sessions::table)
-        .values(&SessionRow {
+    rows::insert_session(
+        conn,
+        &SessionRow {
             seq: e.seq,
             mediation_id: m.id,
             held_on: f.date,
             attendees: attendees_json(&f.attendees).map_err(ServiceError::Internal)?,
-        })
-        .execute(conn)?;
+        },
+    )?;
     Ok(())
 }
 
@@ -580,15 +311,12 @@ pub fn close_mediation(
     payload: Value,
 ) -> Result<(), ServiceError> {
     let m = mediation_row(conn, id)?;
-    if m.status != "open" {
+    if m.status != OPEN {
         return Err(ServiceError::Conflict(
             "the mediation is already closed".into(),
         ));
     }
-    let sessions: i64 = mediation_sessions::table
-        .filter(mediation_sessions::mediation_id.eq(&m.id))
-        .count()
-        .get_result(conn)?;
+    let sessions = rows::session_count(conn, &m.id)?;
     if sessions == 0 {
         return Err(ServiceError::Conflict(
             "record at least one session before closing the mediation".into(),
@@ -621,13 +349,7 @@ pub fn close_mediation(
         to_facts(&f)?,
         payload,
     )?;
-    diesel::update(mediations::table.find(&m.id))
-        .set((
-            mediations::status.eq("closed"),
-            mediations::closed_seq.eq(Some(e.seq)),
-            mediations::outcome_proposal_id.eq(f.proposal_id),
-        ))
-        .execute(conn)?;
+    rows::close_mediation(conn, &m.id, e.seq, f.proposal_id)?;
     Ok(())
 }
 
@@ -654,9 +376,7 @@ pub fn request_review(
         payload,
     )?;
     let row = requested_row(&e, &f).map_err(ServiceError::Internal)?;
-    diesel::insert_into(reviews::table)
-        .values(&row)
-        .execute(conn)?;
+    rows::insert_review(conn, &row)?;
     Ok(f.review_id)
 }
 
@@ -669,12 +389,12 @@ pub fn review_action(
     event: &'static str,
     payload: Value,
 ) -> Result<(), ServiceError> {
-    let mut row = reviews::table
-        .find(id)
-        .first::<ReviewRow>(conn)
-        .optional()?
+    let mut row = rows::find_review(conn, id)?
         .ok_or_else(|| ServiceError::NotFound("no such review".into()))?;
-    review_next(&row.status, event)?;
+    rules::review_next(&row.status, event)?;
+    // In order, so a review step: one of the scrutiny events.
+    let step = Event::parse(event)
+        .ok_or_else(|| ServiceError::Internal(format!("'{event}' is not a scrutiny event")))?;
     let f = ReviewStep {
         review_id: row.id.clone(),
     };
@@ -686,14 +406,8 @@ pub fn review_action(
         to_facts(&f)?,
         payload,
     )?;
-    review_step(&mut row, event, e.seq)?;
-    diesel::update(reviews::table.find(&row.id))
-        .set((
-            reviews::status.eq(&row.status),
-            reviews::decided_seq.eq(row.decided_seq),
-            reviews::findings_seq.eq(row.findings_seq),
-        ))
-        .execute(conn)?;
+    review_step(&mut row, step, e.seq)?;
+    rows::update_review(conn, &row)?;
     Ok(())
 }
 
@@ -720,9 +434,7 @@ pub fn issue_recommendation(
         to_facts(&f)?,
         payload,
     )?;
-    diesel::insert_into(recommendations::table)
-        .values(&issued_row(&e, &f))
-        .execute(conn)?;
+    rows::insert_recommendation(conn, &issued_row(&e, &f))?;
     Ok(f.recommendation_id)
 }
 
@@ -734,10 +446,7 @@ pub fn respond(
     accepted: bool,
     payload: Value,
 ) -> Result<(), ServiceError> {
-    let row = recommendations::table
-        .find(id)
-        .first::<RecommendationRow>(conn)
-        .optional()?
+    let row = rows::find_recommendation(conn, id)?
         .ok_or_else(|| ServiceError::NotFound("no such recommendation".into()))?;
     if let Some(seq) = row.response_seq {
         return Err(ServiceError::Conflict(format!(
@@ -756,18 +465,13 @@ pub fn respond(
         to_facts(&f)?,
         payload,
     )?;
-    diesel::update(recommendations::table.find(&row.id))
-        .set((
-            recommendations::response_seq.eq(Some(e.seq)),
-            recommendations::accepted.eq(Some(accepted)),
-        ))
-        .execute(conn)?;
+    rows::set_response(conn, &row.id, e.seq, accepted)?;
     Ok(())
 }
 
 // ---- views ----
 
-fn text_at(conn: &mut DbConn, seq: Option<i64>, key: &str) -> QueryResult<Option<String>> {
+fn text_at(conn: &mut DbConn, seq: Option<i64>, key: &str) -> Result<Option<String>, ServiceError> {
     let Some(seq) = seq else { return Ok(None) };
     Ok(store::payload_of(conn, seq)?
         .and_then(|p| p.get(key).and_then(|v| v.as_str()).map(str::to_string)))
@@ -837,27 +541,13 @@ fn mediation_view(
 
 /// One mediation, or every one (oldest first).
 pub fn mediations(conn: &mut DbConn, id: Option<&str>) -> Result<Vec<MediationView>, ServiceError> {
-    let mut mq = mediations::table
-        .order(mediations::opened_seq.asc())
-        .into_boxed();
-    let mut aq = mediation_agencies::table.into_boxed();
-    let mut sq = mediation_sessions::table
-        .order(mediation_sessions::seq.asc())
-        .into_boxed();
-    if let Some(id) = id {
-        mq = mq.filter(mediations::id.eq(id.to_string()));
-        aq = aq.filter(mediation_agencies::mediation_id.eq(id.to_string()));
-        sq = sq.filter(mediation_sessions::mediation_id.eq(id.to_string()));
-    }
-    let rows: Vec<MediationRow> = mq.load(conn)?;
-    let mut agencies: Vec<MediationAgencyRow> = aq.load(conn)?;
-    agencies.sort();
+    let (rows, agencies, loaded) = rows::load_mediations(conn, id)?;
     let mut by_m: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for a in agencies {
         by_m.entry(a.mediation_id).or_default().push(a.agency_id);
     }
     let mut sessions: BTreeMap<String, Vec<SessionRow>> = BTreeMap::new();
-    for s in sq.load::<SessionRow>(conn)? {
+    for s in loaded {
         sessions.entry(s.mediation_id.clone()).or_default().push(s);
     }
     rows.into_iter()
@@ -896,13 +586,7 @@ pub struct ReviewView {
 }
 
 pub fn reviews(conn: &mut DbConn, id: Option<&str>) -> Result<Vec<ReviewView>, ServiceError> {
-    let mut q = reviews::table
-        .order(reviews::requested_seq.asc())
-        .into_boxed();
-    if let Some(id) = id {
-        q = q.filter(reviews::id.eq(id.to_string()));
-    }
-    let rows: Vec<ReviewRow> = q.load(conn)?;
+    let rows = rows::load_reviews(conn, id)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         out.push(ReviewView {
@@ -958,13 +642,7 @@ pub fn recommendations(
     status: Option<RecommendationStatus>,
     today: NaiveDate,
 ) -> Result<Vec<RecommendationView>, ServiceError> {
-    let mut q = recommendations::table
-        .order(recommendations::issued_seq.asc())
-        .into_boxed();
-    if let Some(id) = id {
-        q = q.filter(recommendations::id.eq(id.to_string()));
-    }
-    let rows: Vec<RecommendationRow> = q.load(conn)?;
+    let rows = rows::load_recommendations(conn, id)?;
     let mut out = Vec::new();
     for r in rows {
         let st = recommendation_status(&r.response_due, r.response_seq.is_some(), today);
@@ -1064,8 +742,11 @@ impl Replay {
                     .ok_or_else(|| format!("'{}' names dispute {d} before it was raised", e.event)),
             }
         };
-        match e.event.as_str() {
-            MEDIATION_OPENED => {
+        let Some(event) = Event::parse(&e.event) else {
+            return Err(format!("'{}' is not a scrutiny event", e.event));
+        };
+        match event {
+            Event::MediationOpened => {
                 role_is(e, Role::Scrutineer)?;
                 let f: MediationOpened = read_facts(e)?;
                 check_agencies(&f.agencies).map_err(|x| x.to_string())?;
@@ -1084,7 +765,7 @@ impl Replay {
                     && self
                         .mediations
                         .values()
-                        .any(|m| m.ladder && m.status == "open" && m.dispute_id == e.dispute_id)
+                        .any(|m| m.ladder && m.status == OPEN && m.dispute_id == e.dispute_id)
                 {
                     return Err("a second open mediation on a dispute's scrutineer rung".into());
                 }
@@ -1096,7 +777,7 @@ impl Replay {
                 self.agencies.extend(agencies);
                 Ok(())
             }
-            MEDIATION_SESSION_RECORDED => {
+            Event::MediationSessionRecorded => {
                 role_is(e, Role::Scrutineer)?;
                 let f: SessionRecorded = read_facts(e)?;
                 parse_date("date", &f.date).map_err(|x| x.to_string())?;
@@ -1114,7 +795,7 @@ impl Replay {
                     .get(&f.mediation_id)
                     .ok_or_else(|| format!("a session of unknown mediation {}", f.mediation_id))?;
                 same_dispute(e, &m.dispute_id)?;
-                if m.status != "open" {
+                if m.status != OPEN {
                     return Err(format!("a session of closed mediation {}", m.id));
                 }
                 *self.session_count.entry(m.id.clone()).or_default() += 1;
@@ -1126,7 +807,7 @@ impl Replay {
                 });
                 Ok(())
             }
-            MEDIATION_CLOSED => {
+            Event::MediationClosed => {
                 role_is(e, Role::Scrutineer)?;
                 let f: MediationClosed = read_facts(e)?;
                 let m = self
@@ -1134,7 +815,7 @@ impl Replay {
                     .get(&f.mediation_id)
                     .ok_or_else(|| format!("closing unknown mediation {}", f.mediation_id))?;
                 same_dispute(e, &m.dispute_id)?;
-                if m.status != "open" {
+                if m.status != OPEN {
                     return Err(format!("mediation {} closed twice", m.id));
                 }
                 if self.session_count.get(&m.id).copied().unwrap_or(0) == 0 {
@@ -1163,16 +844,16 @@ impl Replay {
                     .mediations
                     .get_mut(&f.mediation_id)
                     .ok_or("mediation vanished")?;
-                m.status = "closed".into();
+                m.status = MediationStatus::Closed.as_str().into();
                 m.closed_seq = Some(e.seq);
                 m.outcome_proposal_id = f.proposal_id;
                 Ok(())
             }
-            REVIEW_REQUESTED => {
+            Event::ReviewRequested => {
                 let f: ReviewRequested = read_facts(e)?;
                 let d = dispute_of(&e.dispute_id)?
                     .ok_or("a review_requested entry without a dispute_id")?;
-                requester_could(&e.actor, d, f.on_behalf_of_child_or_family)
+                rules::requester_could(&e.actor, d, f.on_behalf_of_child_or_family)
                     .map_err(|x| format!("review requested by someone who may not: {x}"))?;
                 if self.reviews.contains_key(&f.review_id) {
                     return Err(format!("review {} requested twice", f.review_id));
@@ -1181,7 +862,7 @@ impl Replay {
                 self.reviews.insert(row.id.clone(), row);
                 Ok(())
             }
-            REVIEW_ACCEPTED | REVIEW_DECLINED | REVIEW_FINDINGS_RECORDED => {
+            Event::ReviewAccepted | Event::ReviewDeclined | Event::ReviewFindingsRecorded => {
                 role_is(e, Role::Scrutineer)?;
                 let f: ReviewStep = read_facts(e)?;
                 let r = self
@@ -1189,9 +870,9 @@ impl Replay {
                     .get_mut(&f.review_id)
                     .ok_or_else(|| format!("'{}' on unknown review {}", e.event, f.review_id))?;
                 same_dispute(e, &Some(r.dispute_id.clone()))?;
-                review_step(r, &e.event, e.seq).map_err(|x| x.to_string())
+                review_step(r, event, e.seq).map_err(|x| x.to_string())
             }
-            RECOMMENDATION_ISSUED => {
+            Event::RecommendationIssued => {
                 role_is(e, Role::Scrutineer)?;
                 let f: RecommendationIssued = read_facts(e)?;
                 parse_date("response_due", &f.response_due).map_err(|x| x.to_string())?;
@@ -1206,7 +887,7 @@ impl Replay {
                 self.recommendations.insert(row.id.clone(), row);
                 Ok(())
             }
-            RECOMMENDATION_RESPONSE_RECORDED => {
+            Event::RecommendationResponseRecorded => {
                 role_is(e, Role::Slg)?;
                 let f: ResponseRecorded = read_facts(e)?;
                 let r = self
@@ -1226,13 +907,12 @@ impl Replay {
                 r.accepted = Some(f.accepted);
                 Ok(())
             }
-            other => Err(format!("'{other}' is not a scrutiny event")),
         }
     }
 
     /// Where the scrutiny tables differ from the replay, if they do.
-    pub fn table_mismatch(&self, conn: &mut DbConn) -> QueryResult<Option<String>> {
-        let mut m: Vec<MediationRow> = mediations::table.load(conn)?;
+    pub fn table_mismatch(&self, conn: &mut DbConn) -> Result<Option<String>, ServiceError> {
+        let (mut m, mut a, mut s) = rows::load_mediations(conn, None)?;
         m.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(p) = first_diff(
             &m,
@@ -1243,7 +923,6 @@ impl Replay {
                 "the mediations table differs from the ledger at mediation {p}"
             )));
         }
-        let mut a: Vec<MediationAgencyRow> = mediation_agencies::table.load(conn)?;
         a.sort();
         let mut ea = self.agencies.clone();
         ea.sort();
@@ -1252,14 +931,13 @@ impl Replay {
                 "the mediation_agencies table differs from the ledger at mediation {p}"
             )));
         }
-        let mut s: Vec<SessionRow> = mediation_sessions::table.load(conn)?;
         s.sort_by_key(|r| r.seq);
         if let Some(p) = first_diff(&s, &self.sessions, |r| r.seq.to_string()) {
             return Ok(Some(format!(
                 "the mediation_sessions table differs from the ledger at entry {p}"
             )));
         }
-        let mut r: Vec<ReviewRow> = reviews::table.load(conn)?;
+        let mut r = rows::load_reviews(conn, None)?;
         r.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(p) = first_diff(
             &r,
@@ -1270,7 +948,7 @@ impl Replay {
                 "the reviews table differs from the ledger at review {p}"
             )));
         }
-        let mut c: Vec<RecommendationRow> = recommendations::table.load(conn)?;
+        let mut c = rows::load_recommendations(conn, None)?;
         c.sort_by(|a, b| a.id.cmp(&b.id));
         let ec: Vec<RecommendationRow> = self.recommendations.values().cloned().collect();
         if let Some(p) = first_diff(&c, &ec, |r| r.id.clone()) {
@@ -1319,42 +997,5 @@ mod tests {
         ] {
             assert!(parse_date("d", bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn reviews_follow_their_order() {
-        assert_eq!(
-            review_next("requested", REVIEW_ACCEPTED).ok(),
-            Some("accepted")
-        );
-        assert_eq!(
-            review_next("requested", REVIEW_DECLINED).ok(),
-            Some("declined")
-        );
-        assert_eq!(
-            review_next("accepted", REVIEW_FINDINGS_RECORDED).ok(),
-            Some("closed")
-        );
-        assert!(review_next("requested", REVIEW_FINDINGS_RECORDED).is_err());
-        assert!(review_next("declined", REVIEW_FINDINGS_RECORDED).is_err());
-        assert!(review_next("accepted", REVIEW_DECLINED).is_err());
-        assert!(review_next("closed", REVIEW_ACCEPTED).is_err());
-    }
-
-    #[test]
-    fn overdue_is_unanswered_past_its_date() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        use RecommendationStatus::*;
-        assert_eq!(recommendation_status("2026-11-25", false, today), Overdue);
-        assert_eq!(recommendation_status("2026-11-26", false, today), Open);
-        assert_eq!(recommendation_status("2026-11-25", true, today), Responded);
-    }
-
-    #[test]
-    fn mediation_agencies_are_two_or_more_distinct() {
-        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(check_agencies(&v(&["a", "b"])).is_ok());
-        assert!(check_agencies(&v(&["a"])).is_err());
-        assert!(check_agencies(&v(&["a", "a"])).is_err());
     }
 }

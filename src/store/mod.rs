@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod policies;
 pub mod redactions;
 pub mod schema;
+pub mod scrutiny;
 pub mod tree;
 pub mod whistleblowers;
 pub mod witnesses;

@@ -1,0 +1,438 @@
+//! The scrutineer's rules beside the ladder (seed sections 4.3 and 5.2), pure:
+//! the scrutiny events, the order a review goes through, where a
+//! recommendation stands, which mediations a dispute can have, and the facts
+//! each event records. The writes, the views and the replay for `verify` are
+//! `service::scrutiny`'s; the rows and queries
+//! `store::scrutiny`'s.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::core::ladder::{Actor, Dispute, Policy, Role, Status};
+use crate::core::ledger::Entry;
+
+/// Why a scrutiny rule refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The request conflicts with the state it would change.
+    #[error("{0}")]
+    Conflict(String),
+    /// The input is well formed but not acceptable.
+    #[error("{0}")]
+    Unprocessable(String),
+}
+
+// ---- events ----
+
+/// The scrutiny ledger events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Event {
+    MediationOpened,
+    MediationSessionRecorded,
+    MediationClosed,
+    ReviewRequested,
+    ReviewAccepted,
+    ReviewDeclined,
+    ReviewFindingsRecorded,
+    RecommendationIssued,
+    RecommendationResponseRecorded,
+}
+
+impl Event {
+    pub const ALL: [Event; 9] = [
+        Event::MediationOpened,
+        Event::MediationSessionRecorded,
+        Event::MediationClosed,
+        Event::ReviewRequested,
+        Event::ReviewAccepted,
+        Event::ReviewDeclined,
+        Event::ReviewFindingsRecorded,
+        Event::RecommendationIssued,
+        Event::RecommendationResponseRecorded,
+    ];
+
+    /// The event's name in the ledger.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Event::MediationOpened => "mediation_opened",
+            Event::MediationSessionRecorded => "mediation_session_recorded",
+            Event::MediationClosed => "mediation_closed",
+            Event::ReviewRequested => "review_requested",
+            Event::ReviewAccepted => "review_accepted",
+            Event::ReviewDeclined => "review_declined",
+            Event::ReviewFindingsRecorded => "review_findings_recorded",
+            Event::RecommendationIssued => "recommendation_issued",
+            Event::RecommendationResponseRecorded => "recommendation_response_recorded",
+        }
+    }
+
+    /// The event named `name`, if it is a scrutiny event.
+    pub fn parse(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const MEDIATION_OPENED: &str = Event::MediationOpened.as_str();
+pub const MEDIATION_SESSION_RECORDED: &str = Event::MediationSessionRecorded.as_str();
+pub const MEDIATION_CLOSED: &str = Event::MediationClosed.as_str();
+pub const REVIEW_REQUESTED: &str = Event::ReviewRequested.as_str();
+pub const REVIEW_ACCEPTED: &str = Event::ReviewAccepted.as_str();
+pub const REVIEW_DECLINED: &str = Event::ReviewDeclined.as_str();
+pub const REVIEW_FINDINGS_RECORDED: &str = Event::ReviewFindingsRecorded.as_str();
+pub const RECOMMENDATION_ISSUED: &str = Event::RecommendationIssued.as_str();
+pub const RECOMMENDATION_RESPONSE_RECORDED: &str = Event::RecommendationResponseRecorded.as_str();
+
+pub const EVENTS: [&str; 9] = [
+    MEDIATION_OPENED,
+    MEDIATION_SESSION_RECORDED,
+    MEDIATION_CLOSED,
+    REVIEW_REQUESTED,
+    REVIEW_ACCEPTED,
+    REVIEW_DECLINED,
+    REVIEW_FINDINGS_RECORDED,
+    RECOMMENDATION_ISSUED,
+    RECOMMENDATION_RESPONSE_RECORDED,
+];
+
+/// Whether `verify` should replay this event here rather than through the ladder.
+pub fn is_event(event: &str) -> bool {
+    Event::parse(event).is_some()
+}
+
+// ---- statuses ----
+
+/// Where a mediation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediationStatus {
+    Open,
+    Closed,
+}
+
+impl MediationStatus {
+    /// As stored and shown.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MediationStatus::Open => "open",
+            MediationStatus::Closed => "closed",
+        }
+    }
+}
+
+/// Where a review stands: `requested` → `accepted` → `closed` (findings), or
+/// `requested` → `declined`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewStatus {
+    Requested,
+    Accepted,
+    Declined,
+    /// Findings recorded.
+    Closed,
+}
+
+impl ReviewStatus {
+    /// As stored and shown.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Requested => "requested",
+            ReviewStatus::Accepted => "accepted",
+            ReviewStatus::Declined => "declined",
+            ReviewStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewStatus> {
+        [
+            ReviewStatus::Requested,
+            ReviewStatus::Accepted,
+            ReviewStatus::Declined,
+            ReviewStatus::Closed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// The status after `event`, or why it is out of order.
+    pub fn after(self, event: Event) -> Result<ReviewStatus, RuleError> {
+        match (self, event) {
+            (ReviewStatus::Requested, Event::ReviewAccepted) => Ok(ReviewStatus::Accepted),
+            (ReviewStatus::Requested, Event::ReviewDeclined) => Ok(ReviewStatus::Declined),
+            (ReviewStatus::Accepted, Event::ReviewFindingsRecorded) => Ok(ReviewStatus::Closed),
+            _ => Err(out_of_order(self.as_str(), event.as_str())),
+        }
+    }
+}
+
+fn out_of_order(status: &str, event: &str) -> RuleError {
+    if event == REVIEW_FINDINGS_RECORDED {
+        RuleError::Conflict(format!(
+            "findings are recorded on an accepted review; this one is {status}"
+        ))
+    } else {
+        RuleError::Conflict(format!(
+            "only a requested review is accepted or declined; this one is {status}"
+        ))
+    }
+}
+
+/// A review's next status after `event`, by their stored names, or why it is
+/// out of order ([`ReviewStatus::after`]).
+pub fn review_next(status: &str, event: &str) -> Result<&'static str, RuleError> {
+    match (ReviewStatus::parse(status), Event::parse(event)) {
+        (Some(s), Some(e)) => s.after(e).map(ReviewStatus::as_str),
+        _ => Err(out_of_order(status, event)),
+    }
+}
+
+/// Where a recommendation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecommendationStatus {
+    /// No response yet; the response is not yet due.
+    Open,
+    /// No response, and `response_due` is before today (UTC).
+    Overdue,
+    Responded,
+}
+
+pub fn recommendation_status(
+    response_due: &str,
+    responded: bool,
+    today: NaiveDate,
+) -> RecommendationStatus {
+    if responded {
+        return RecommendationStatus::Responded;
+    }
+    match NaiveDate::parse_from_str(response_due, "%Y-%m-%d") {
+        Ok(due) if due < today => RecommendationStatus::Overdue,
+        _ => RecommendationStatus::Open,
+    }
+}
+
+// ---- checks ----
+
+/// The agencies of a mediation: at least two, no repeats, no empty ids.
+pub fn check_agencies(ids: &[String]) -> Result<(), RuleError> {
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    if ids.len() < 2 || distinct.len() != ids.len() || ids.iter().any(|i| i.trim().is_empty()) {
+        return Err(RuleError::Unprocessable(
+            "agencies must name at least two different registered agencies".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a mediation of this dispute is the ladder's (`true`: the dispute is
+/// on its policy's mediation rung, `scrutineer` in KRSCP) or outside it
+/// (`false`: an open dispute below it).
+pub fn mediation_kind(policy: &Policy, d: &Dispute) -> Result<bool, RuleError> {
+    if d.status != Status::Open {
+        return Err(RuleError::Conflict(format!(
+            "dispute {} is {}; only an open dispute can be mediated",
+            d.id, d.status
+        )));
+    }
+    let (Some(at), Some(mediation)) = (
+        policy.position(d.rung),
+        policy.mediation_rung.and_then(|r| policy.position(r)),
+    ) else {
+        return Err(RuleError::Conflict(format!(
+            "dispute {} follows policy {}, which has no mediation rung",
+            d.id, policy.version
+        )));
+    };
+    match at.cmp(&mediation) {
+        std::cmp::Ordering::Less => Ok(false),
+        std::cmp::Ordering::Equal => Ok(true),
+        std::cmp::Ordering::Greater => Err(RuleError::Conflict(format!(
+            "dispute {} is on the {} rung, beyond the scrutineer's",
+            d.id, d.rung
+        ))),
+    }
+}
+
+/// The newest proposal on the mediation rung: a ladder mediation's outcome.
+pub fn outcome_proposal<'a>(policy: &Policy, d: &'a Dispute) -> Option<&'a str> {
+    d.proposals
+        .iter()
+        .rev()
+        .find(|p| Some(p.rung) == policy.mediation_rung)
+        .map(|p| p.id.as_str())
+}
+
+/// A partnership_admin requests a review only on behalf of a child or family.
+/// (Who may request one at all is `http::authz`'s table: a party agency's
+/// user or a partnership_admin.)
+pub fn on_behalf_rule(actor: &Actor, on_behalf: bool) -> Result<(), RuleError> {
+    if actor.role == Role::PartnershipAdmin && !on_behalf {
+        return Err(RuleError::Unprocessable(
+            "a partnership_admin requests a review on behalf of a child or family: \
+             set on_behalf_of_child_or_family"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a recorded `review_requested` entry was made by someone who could
+/// (`verify`'s replay): an agency user whose agency is a party to dispute `d`,
+/// or a partnership_admin acting on behalf of a child or family.
+pub fn requester_could(actor: &Actor, d: &Dispute, on_behalf: bool) -> Result<(), String> {
+    let party =
+        actor.role == Role::Agency && actor.agency.as_ref().is_some_and(|a| d.parties.contains(a));
+    let admin = actor.role == Role::PartnershipAdmin && on_behalf;
+    if party || admin {
+        Ok(())
+    } else {
+        Err(format!(
+            "a {} who is not a party agency's user, nor a partnership_admin on behalf of a child or family",
+            actor.role
+        ))
+    }
+}
+
+// ---- facts ----
+
+/// Someone at a mediation session: a role and, where it applies, their agency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attendee {
+    pub role: Role,
+    /// A registry id.
+    #[serde(default)]
+    pub agency: Option<String>,
+}
+
+/// The facts of `mediation_opened`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediationOpened {
+    pub mediation_id: String,
+    pub ladder: bool,
+    pub agencies: Vec<String>,
+}
+
+/// The facts of `mediation_session_recorded`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRecorded {
+    pub mediation_id: String,
+    pub date: String,
+    pub attendees: Vec<Attendee>,
+}
+
+/// The facts of `mediation_closed`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediationClosed {
+    pub mediation_id: String,
+    pub proposal_id: Option<String>,
+}
+
+/// The facts of `review_requested`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequested {
+    pub review_id: String,
+    pub on_behalf_of_child_or_family: bool,
+}
+
+/// The facts of `review_accepted`, `review_declined` and `review_findings_recorded`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewStep {
+    pub review_id: String,
+}
+
+/// The facts of `recommendation_issued`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationIssued {
+    pub recommendation_id: String,
+    pub response_due: String,
+}
+
+/// The facts of `recommendation_response_recorded`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseRecorded {
+    pub recommendation_id: String,
+    pub accepted: bool,
+}
+
+/// Facts as the JSON an entry records.
+pub fn to_facts<T: Serialize>(f: &T) -> Result<Value, String> {
+    serde_json::to_value(f).map_err(|e| format!("facts: {e}"))
+}
+
+/// An entry's facts, read back.
+pub fn read_facts<T: for<'de> Deserialize<'de>>(e: &Entry) -> Result<T, String> {
+    serde_json::from_value(e.facts.clone())
+        .map_err(|err| format!("unreadable '{}' facts: {err}", e.event))
+}
+
+/// The attendees of a session as stored: canonical JSON.
+pub fn attendees_json(a: &[Attendee]) -> Result<String, String> {
+    let v = serde_json::to_value(a).map_err(|e| e.to_string())?;
+    crate::core::ledger::canonical_json(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviews_follow_their_order() {
+        assert_eq!(
+            review_next("requested", REVIEW_ACCEPTED).ok(),
+            Some("accepted")
+        );
+        assert_eq!(
+            review_next("requested", REVIEW_DECLINED).ok(),
+            Some("declined")
+        );
+        assert_eq!(
+            review_next("accepted", REVIEW_FINDINGS_RECORDED).ok(),
+            Some("closed")
+        );
+        assert!(review_next("requested", REVIEW_FINDINGS_RECORDED).is_err());
+        assert!(review_next("declined", REVIEW_FINDINGS_RECORDED).is_err());
+        assert!(review_next("accepted", REVIEW_DECLINED).is_err());
+        assert!(review_next("closed", REVIEW_ACCEPTED).is_err());
+    }
+
+    #[test]
+    fn overdue_is_unanswered_past_its_date() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        use RecommendationStatus::*;
+        assert_eq!(recommendation_status("2026-11-25", false, today), Overdue);
+        assert_eq!(recommendation_status("2026-11-26", false, today), Open);
+        assert_eq!(recommendation_status("2026-11-25", true, today), Responded);
+    }
+
+    #[test]
+    fn mediation_agencies_are_two_or_more_distinct() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(check_agencies(&v(&["a", "b"])).is_ok());
+        assert!(check_agencies(&v(&["a"])).is_err());
+        assert!(check_agencies(&v(&["a", "a"])).is_err());
+    }
+
+    #[test]
+    fn event_names_round_trip() {
+        for e in Event::ALL {
+            assert_eq!(Event::parse(e.as_str()), Some(e));
+            assert!(is_event(e.as_str()));
+        }
+        assert!(!is_event("raised"));
+    }
+}
