@@ -16,9 +16,10 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::core::checkpoint::{self, Cosigner};
 use crate::core::ledger::Hash;
 use crate::core::merkle;
-use crate::core::note::{self, Cosigner, Verifier};
+use crate::core::note::Verifier;
 
 /// Why a run did not cosign.
 #[derive(Debug, thiserror::Error)]
@@ -232,12 +233,13 @@ pub async fn run(cfg: &RunConfig) -> Result<Report, WitnessError> {
     let body = http.get_ok("/v1/ledger/checkpoint").await?;
     let text =
         String::from_utf8(body).map_err(|_| Inconsistent("the checkpoint is not UTF-8".into()))?;
-    let opened = note::open_checkpoint(&text, std::slice::from_ref(&log), &[]).map_err(|e| {
-        Inconsistent(format!(
-            "the checkpoint does not verify under the pinned log key {}: {e}",
-            state.log_key
-        ))
-    })?;
+    let opened =
+        checkpoint::open_checkpoint(&text, std::slice::from_ref(&log), &[]).map_err(|e| {
+            Inconsistent(format!(
+                "the checkpoint does not verify under the pinned log key {}: {e}",
+                state.log_key
+            ))
+        })?;
     let cp = opened.checkpoint;
     if cp.origin() != log.name() {
         return Err(Inconsistent(format!(

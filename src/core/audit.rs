@@ -13,10 +13,11 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::core::checkpoint::{self, Checkpoint, CosignatureVerifier};
 use crate::core::ladder::Actor;
 use crate::core::ledger::{self, format_time, ChainChecker, Entry, Hash};
 use crate::core::merkle::Frontier;
-use crate::core::note::{self, Checkpoint, CosignatureVerifier, Verifier};
+use crate::core::note::Verifier;
 
 /// The `format` of line 1.
 pub const FORMAT: &str = "escalation-ledger-bundle/1";
@@ -365,7 +366,7 @@ impl Auditor {
         // unless it is simply not signed by the (bundle's) log key.
         if let Some(t) = &self.opts.trusted_checkpoint {
             let opened =
-                note::open_checkpoint(t, std::slice::from_ref(&log), &[]).map_err(|e| {
+                checkpoint::open_checkpoint(t, std::slice::from_ref(&log), &[]).map_err(|e| {
                     tampered(
                         None,
                         1,
@@ -379,7 +380,7 @@ impl Auditor {
                 root: *opened.checkpoint.root_hash(),
             });
         }
-        let opened = note::open_checkpoint(&h.checkpoint, std::slice::from_ref(&log), &[])
+        let opened = checkpoint::open_checkpoint(&h.checkpoint, std::slice::from_ref(&log), &[])
             .map_err(|e| {
                 tampered(
                     None,
@@ -411,7 +412,7 @@ impl Auditor {
             ));
         }
         for (w, key) in witnesses.iter().zip(&self.opts.witness_keys) {
-            match note::open_checkpoint(
+            match checkpoint::open_checkpoint(
                 &h.checkpoint,
                 std::slice::from_ref(&log),
                 std::slice::from_ref(w),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod checkpoint;
 pub mod deadline;
 pub mod event;
 pub mod input;

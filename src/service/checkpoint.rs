@@ -9,9 +9,10 @@ use std::path::Path;
 
 use chrono::Utc;
 
+use crate::core::checkpoint::Checkpoint;
 use crate::core::ledger::{ledger_time, Hash};
 use crate::core::merkle;
-use crate::core::note::{self, Checkpoint, Signer};
+use crate::core::note::{self, Signer};
 use crate::service::error::ServiceError;
 use crate::service::keys;
 use crate::store::checkpoints::{self, latest};

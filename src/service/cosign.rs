@@ -10,9 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::core::checkpoint::{self, Checkpoint, Cosignature, CosignatureVerifier};
 use crate::core::ladder::Actor;
 use crate::core::ledger::NewEntry;
-use crate::core::note::{self, Checkpoint, Cosignature, CosignatureVerifier, Note};
+use crate::core::note::{self, Note};
 use crate::service::error::ServiceError;
 use crate::store::checkpoints;
 use crate::store::db::DbConn;
@@ -218,7 +219,7 @@ pub fn with_cosignatures(conn: &mut DbConn, size: i64, note: &str) -> Result<Str
         .map(|c| Cosignature::from_line(&c.line))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ServiceError::Internal(format!("a stored cosignature: {e}")))?;
-    note::append_cosignatures(note, &cosigs)
+    checkpoint::append_cosignatures(note, &cosigs)
         .map_err(|e| ServiceError::Internal(format!("appending cosignatures: {e}")))
 }
 

@@ -7,10 +7,11 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::core::audit::{EntryLine, Header, Payloads, FORMAT};
+use crate::core::checkpoint::Checkpoint;
 use crate::core::ladder::Actor;
 use crate::core::ledger::{self, format_time, Hash};
 use crate::core::merkle::Frontier;
-use crate::core::note::{self, Checkpoint};
+use crate::core::note;
 use crate::service::checkpoint::LogKey;
 use crate::service::export::write_line;
 

@@ -17,8 +17,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use escalation_ledger::app::Settings;
+use escalation_ledger::core::checkpoint::{Checkpoint, Cosigner};
 use escalation_ledger::core::ladder::{Partner, Role};
-use escalation_ledger::core::note::{self, Checkpoint, Cosigner, Verifier};
+use escalation_ledger::core::note::{self, Verifier};
 use escalation_ledger::http::authz::{Method, Route, Rule, Scope, DISPUTE_READERS, ROUTES};
 use serde_json::{json, Value};
 

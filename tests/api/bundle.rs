@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use escalation_ledger::core::checkpoint::Checkpoint;
 use escalation_ledger::core::ladder::Role;
 use escalation_ledger::core::ledger::{canonical_json, sha256};
 use escalation_ledger::core::merkle::Frontier;
-use escalation_ledger::core::note::{self, Checkpoint, Signer};
+use escalation_ledger::core::note::{self, Signer};
 use escalation_ledger::service::bundle::{
     self, AuditOptions, EntryLine, Header, Outcome, Payloads,
 };

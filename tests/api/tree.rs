@@ -2,10 +2,11 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use escalation_ledger::core::checkpoint::{self, Checkpoint};
 use escalation_ledger::core::ladder::Role;
 use escalation_ledger::core::ledger::Hash;
 use escalation_ledger::core::merkle;
-use escalation_ledger::core::note::{self, Checkpoint, Verifier};
+use escalation_ledger::core::note::Verifier;
 use serde_json::Value;
 
 use crate::both_backends;
@@ -37,7 +38,8 @@ async fn checkpoint(app: &TestApp) -> Checkpoint {
     let log = Verifier::from_key_string(keys["log"].as_str().unwrap()).expect("log key");
     let (s, body) = text(app, "/v1/ledger/checkpoint").await;
     assert_eq!(s, 200, "{body}");
-    let opened = note::open_checkpoint(&body, &[log], &[]).expect("a valid signed checkpoint");
+    let opened =
+        checkpoint::open_checkpoint(&body, &[log], &[]).expect("a valid signed checkpoint");
     assert_eq!(opened.checkpoint.origin(), keys["origin"].as_str().unwrap());
     opened.checkpoint
 }

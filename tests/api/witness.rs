@@ -5,10 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 use escalation_ledger::cli::witness::{self, RunConfig, WitnessError, WitnessState};
+use escalation_ledger::core::checkpoint::{self, Checkpoint, CosignatureVerifier, Cosigner};
 use escalation_ledger::core::ladder::{Partner, Role};
-use escalation_ledger::core::note::{
-    self, Checkpoint, CosignatureVerifier, Cosigner, Signer, Verifier,
-};
+use escalation_ledger::core::note::{self, Signer, Verifier};
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -62,12 +61,12 @@ async fn cosign_line(app: &TestApp, size: i64, line: &str) -> (u16, Value) {
     .await
 }
 
-fn open(note_text: &str, log: &Verifier, keys: &[String]) -> note::VerifiedCheckpoint {
+fn open(note_text: &str, log: &Verifier, keys: &[String]) -> checkpoint::VerifiedCheckpoint {
     let ws: Vec<CosignatureVerifier> = keys
         .iter()
         .map(|k| CosignatureVerifier::from_key_string(k).expect("vkey"))
         .collect();
-    note::open_checkpoint(note_text, std::slice::from_ref(log), &ws).expect("opens")
+    checkpoint::open_checkpoint(note_text, std::slice::from_ref(log), &ws).expect("opens")
 }
 
 /// Four witnesses registered, three cosign: quorum met; the ledger grows and
