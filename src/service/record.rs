@@ -27,7 +27,7 @@ pub fn record(
 ) -> Result<Entry, ServiceError> {
     let at = ledger::ledger_time(Utc::now());
     let entry = append_and_project(conn, &d.id, actor, event, payload, at)?;
-    ladder::apply(d, actor, event).map_err(ServiceError::Internal)?;
+    ladder::apply(d, &entry.actor, event).map_err(ServiceError::Internal)?;
     // Notifications go in the same transaction: none without its entry, none lost.
     notify::enqueue(conn, &entry, d, policy)?;
     Ok(entry)
@@ -44,7 +44,7 @@ pub fn record_raised(
 ) -> Result<(Entry, Dispute), ServiceError> {
     let at = ledger::ledger_time(Utc::now());
     let entry = append_and_project(conn, id, actor, event, payload, at)?;
-    let d = ladder::start(id, actor, event).map_err(ServiceError::Internal)?;
+    let d = ladder::start(id, &entry.actor, event).map_err(ServiceError::Internal)?;
     notify::enqueue(conn, &entry, &d, policy)?;
     Ok((entry, d))
 }
@@ -67,10 +67,10 @@ pub fn record_at(
     let entry = append_and_project(conn, dispute_id, actor, event, payload, at)?;
     let after = match before {
         Some(mut d) => {
-            ladder::apply(&mut d, actor, event).map_err(ServiceError::Internal)?;
+            ladder::apply(&mut d, &entry.actor, event).map_err(ServiceError::Internal)?;
             d
         }
-        None => ladder::start(dispute_id, actor, event).map_err(ServiceError::Internal)?,
+        None => ladder::start(dispute_id, &entry.actor, event).map_err(ServiceError::Internal)?,
     };
     let policy = policy_store::of(conn, &after.policy)?;
     notify::enqueue(conn, &entry, &after, &policy)?;
@@ -96,6 +96,7 @@ fn append_and_project(
         },
         at,
     )?;
-    disputes::project(conn, dispute_id, actor, event, &entry)?;
+    // The actor as recorded (a whistleblower's pseudonym), never as given.
+    disputes::project(conn, dispute_id, &entry.actor, event, &entry)?;
     Ok(entry)
 }

@@ -10,7 +10,7 @@ use crate::core::ladder::Actor;
 use crate::core::ledger::{self, Entry, Hash, NewEntry};
 use crate::store::db::DbConn;
 use crate::store::error::StoreError;
-use crate::store::schema::{ledger_entries, ledger_payloads};
+use crate::store::schema::{disputes, ledger_entries, ledger_payloads, whistleblower_identities};
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = ledger_entries)]
@@ -122,9 +122,10 @@ pub fn append_chain_only(conn: &mut DbConn, new: NewEntry) -> Result<Entry, Stor
 
 fn append_chain_only_at(
     conn: &mut DbConn,
-    new: NewEntry,
+    mut new: NewEntry,
     at: NaiveDateTime,
 ) -> Result<Entry, StoreError> {
+    new.actor = recorded_actor(conn, new.dispute_id.as_deref(), new.actor)?;
     let head = match head(conn)? {
         Some((seq, h)) => Some((
             seq,
@@ -143,6 +144,44 @@ fn append_chain_only_at(
         ))
         .execute(conn)?;
     Ok(sealed.entry)
+}
+
+/// The actor an entry about `dispute_id` records. Whoever raised a
+/// whistleblowing dispute is recorded under its pseudonym on every entry they
+/// write about it, whatever the route: the actor is inside the hashed entry, so
+/// a real `sub` there could never be erased. Decided here, at the one place
+/// every entry is appended, from the dispute's row and the identity kept
+/// beside it (`whistleblower_identities`), so no route can forget it.
+fn recorded_actor(
+    conn: &mut DbConn,
+    dispute_id: Option<&str>,
+    actor: Actor,
+) -> Result<Actor, StoreError> {
+    let Some(id) = dispute_id else {
+        return Ok(actor);
+    };
+    let raised_by: Option<String> = disputes::table
+        .find(id)
+        .filter(disputes::whistleblowing.eq(true))
+        .select(disputes::raised_by_sub)
+        .first(conn)
+        .optional()?;
+    let Some(pseudonym) = raised_by else {
+        return Ok(actor);
+    };
+    let theirs: i64 = whistleblower_identities::table
+        .find(&pseudonym)
+        .filter(whistleblower_identities::sub.eq(&actor.sub))
+        .count()
+        .get_result(conn)?;
+    Ok(if theirs > 0 {
+        Actor {
+            sub: pseudonym,
+            ..actor
+        }
+    } else {
+        actor
+    })
 }
 
 /// An entry row and its payload row (`None` if missing, `Some((seq, None))` once erased).

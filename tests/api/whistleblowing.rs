@@ -6,6 +6,7 @@ use std::process::Command;
 use escalation_ledger::app::Settings;
 use escalation_ledger::core::ladder::Role;
 use escalation_ledger::http::auth::{Claims, Keys};
+use escalation_ledger::http::authz::{Method, ROUTES};
 use escalation_ledger::service::whistleblowing::WhistleKey;
 use serde_json::{json, Value};
 
@@ -305,8 +306,176 @@ async fn the_sub_never_reaches_the_log(backend: Backend) {
     );
 }
 
+/// Every write route, as the raiser of a whistleblowing concern: every entry
+/// they write about it records the pseudonym, whatever the route (review
+/// requests included), and no response, ledger read, export or log line
+/// carries their real `sub`. Walks `authz::ROUTES`, so a route added later is
+/// walked too.
+async fn every_write_as_the_raiser_records_the_pseudonym(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let served = LoggedServe::start(&db.url, dir.path(), "debug").await;
+    let base = served.base.clone();
+    let keys = Keys::from_secret(SECRET.as_bytes());
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    let mint = |sub: &str, role: Role, agency: Option<&str>| {
+        keys.mint(&Claims {
+            sub: sub.into(),
+            role,
+            agency: agency.map(String::from),
+            partner: None,
+            exp,
+        })
+        .unwrap()
+    };
+    let raiser = mint(SUB, Role::Agency, Some(A));
+    let c = client();
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    let send = |method: &'static str, path: String, body: Value, token: String| {
+        let (c, base) = (c.clone(), base.clone());
+        async move {
+            let req = match method {
+                "DELETE" => c.delete(format!("{base}{path}")),
+                _ => c.post(format!("{base}{path}")),
+            };
+            let mut res = req.bearer_auth(&token).send_json(&body).await.unwrap();
+            let status = res.status().as_u16();
+            let text = String::from_utf8_lossy(&res.body().await.unwrap()).to_string();
+            (status, text)
+        }
+    };
+    let (s, v) = send(
+        "POST",
+        "/v1/disputes".into(),
+        json!({"parties": [A, B], "summary": "Concern", "whistleblowing": true}),
+        raiser.clone(),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let v: Value = serde_json::from_str(&v).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    let pseudonym = v["raised_by"]["sub"].as_str().unwrap().to_string();
+    let (s, v) = send(
+        "POST",
+        format!("/v1/disputes/{id}/proposals"),
+        json!({"resolution": "meet"}),
+        raiser.clone(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let v: Value = serde_json::from_str(&v).unwrap();
+    let pid = v["open_proposal"]["id"].as_str().unwrap().to_string();
+
+    // The ladder's and the scrutineer's routes first, in an order that lets
+    // each succeed; then every other write route the table has.
+    let body_for = |route: &str| match route {
+        "dispute.propose" => json!({"resolution": "meet again"}),
+        "dispute.accept" => json!({}),
+        "review.request" => json!({"dispute_id": id, "concern": "c"}),
+        _ => json!({"reason": "r"}),
+    };
+    let order = [
+        "review.request",
+        "dispute.reject",
+        "dispute.escalate",
+        "dispute.propose",
+        "dispute.withdraw",
+    ];
+    let mut writes: Vec<&escalation_ledger::http::authz::Route> =
+        ROUTES.iter().filter(|r| r.method != Method::Get).collect();
+    writes.sort_by_key(|r| order.iter().position(|o| *o == r.id).unwrap_or(order.len()));
+    let mut walked = 0;
+    for r in writes {
+        let path = r
+            .path
+            .replace("{id}", &id)
+            .replace("{pid}", &pid)
+            .replace("{seq}", "1")
+            .replace("{version}", "krscp-2024-02")
+            .replace("{pseudonym}", &pseudonym);
+        let (status, text) = send(
+            r.method.as_str(),
+            path.clone(),
+            body_for(r.id),
+            raiser.clone(),
+        )
+        .await;
+        bodies.push((format!("{} {path} -> {status}", r.id), text));
+        walked += 1;
+    }
+    assert!(walked >= 20, "only {walked} write routes walked");
+    for (what, text) in &bodies {
+        assert!(!text.contains(SUB), "{what} answered the real sub: {text}");
+    }
+
+    // The ledger: every entry the raiser wrote about the concern is pseudonymous.
+    let auditor = mint("auditor@krscp", Role::Auditor, None);
+    let res = c
+        .get(format!("{base}/v1/ledger/entries?limit=1000"))
+        .bearer_auth(&auditor)
+        .send()
+        .await;
+    let mut res = res.unwrap();
+    let text = String::from_utf8_lossy(&res.body().await.unwrap()).to_string();
+    let entries: Value = serde_json::from_str(&text).unwrap();
+    let entries = entries
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| entries["items"].as_array().cloned().unwrap_or_default());
+    let by_raiser: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["dispute_id"] == id.as_str() && e["actor"]["agency"] == A)
+        .collect();
+    let events: Vec<&str> = by_raiser
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    for e in ["raised", "proposal_made", "review_requested", "escalated"] {
+        assert!(events.contains(&e), "no {e} by the raiser in {events:?}");
+    }
+    for e in &by_raiser {
+        assert_eq!(e["actor"]["sub"], pseudonym.as_str(), "{}", e["event"]);
+    }
+    assert!(!text.contains(SUB), "the ledger holds the real sub");
+    let admin = mint("admin@krscp", Role::PartnershipAdmin, None);
+    for path in [
+        "/v1/ledger/export".to_string(),
+        format!("/v1/disputes/{id}/history"),
+    ] {
+        let mut res = c
+            .get(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let text = String::from_utf8_lossy(&res.body().limit(64 << 20).await.unwrap()).to_string();
+        assert!(text.contains(&pseudonym), "{path}");
+        assert!(!text.contains(SUB), "{path} holds the real sub");
+    }
+    let log = served.stop();
+    assert!(
+        log.contains("review_requested") || log.contains("/v1/admin/reviews"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(SUB),
+        "the whistleblower's sub reached the log:\n{log}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+        .args(["verify", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 both_backends!(
     the_raiser_is_only_a_pseudonym,
     the_raiser_may_withdraw,
-    the_sub_never_reaches_the_log
+    the_sub_never_reaches_the_log,
+    every_write_as_the_raiser_records_the_pseudonym
 );
