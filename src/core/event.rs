@@ -1,28 +1,192 @@
-//! A dispute event as a ledger entry holds it: the event's name in `event`,
-//! its fields in `facts`. Pure.
+//! Every kind of ledger entry, by the name its `event` field holds: one enum,
+//! so that a reader of the ledger (`verify`, the report, the auditor) matches
+//! on all of them and the compiler names a kind it forgot. Pure.
 
-use serde_json::Value;
+use std::fmt;
 
-use crate::core::ladder::Event;
-use crate::core::ledger::Entry;
-
-/// A dispute event's ledger facts: the event's fields without its tag.
-pub fn facts_of(event: &Event) -> Value {
-    let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.remove("event");
-    }
-    v
+/// The kind of a ledger entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LedgerEvent {
+    // ---- the partnership's setup, no dispute ----
+    /// The agency registry, seeded once.
+    RegistrySeeded,
+    /// A ladder policy document activated.
+    PolicyActivated,
+    WitnessRegistered,
+    WebhookRegistered,
+    WebhookDeactivated,
+    /// A payload's erasure asked for (partnership_admin) ...
+    RedactionRequested,
+    /// ... and approved by a scrutineer, in the transaction that erases it.
+    RedactionApproved,
+    // ---- a dispute's steps on the ladder (`core::ladder::Event`) ----
+    Raised,
+    ProposalMade,
+    ProposalAccepted,
+    ProposalRejected,
+    Escalated,
+    DeadlineMissed,
+    Resolved,
+    Withdrawn,
+    PolicyMigrated,
+    /// The sweeper's warning that a dispute's deadline is near (no state change).
+    DeadlineApproaching,
+    // ---- the scrutineer's work beside the ladder ----
+    Scrutiny(ScrutinyEvent),
 }
 
-/// Read a dispute event back from an entry's `event` and `facts`.
-pub fn event_of(entry: &Entry) -> Result<Event, String> {
-    let mut v = entry.facts.clone();
-    match &mut v {
-        Value::Object(m) => {
-            m.insert("event".into(), Value::String(entry.event.clone()));
+/// The scrutineer's ledger events (seed 4.3, 5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScrutinyEvent {
+    MediationOpened,
+    MediationSessionRecorded,
+    MediationClosed,
+    ReviewRequested,
+    ReviewAccepted,
+    ReviewDeclined,
+    ReviewFindingsRecorded,
+    RecommendationIssued,
+    RecommendationResponseRecorded,
+}
+
+impl ScrutinyEvent {
+    pub const ALL: [ScrutinyEvent; 9] = [
+        ScrutinyEvent::MediationOpened,
+        ScrutinyEvent::MediationSessionRecorded,
+        ScrutinyEvent::MediationClosed,
+        ScrutinyEvent::ReviewRequested,
+        ScrutinyEvent::ReviewAccepted,
+        ScrutinyEvent::ReviewDeclined,
+        ScrutinyEvent::ReviewFindingsRecorded,
+        ScrutinyEvent::RecommendationIssued,
+        ScrutinyEvent::RecommendationResponseRecorded,
+    ];
+
+    /// The event's name in the ledger.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ScrutinyEvent::MediationOpened => "mediation_opened",
+            ScrutinyEvent::MediationSessionRecorded => "mediation_session_recorded",
+            ScrutinyEvent::MediationClosed => "mediation_closed",
+            ScrutinyEvent::ReviewRequested => "review_requested",
+            ScrutinyEvent::ReviewAccepted => "review_accepted",
+            ScrutinyEvent::ReviewDeclined => "review_declined",
+            ScrutinyEvent::ReviewFindingsRecorded => "review_findings_recorded",
+            ScrutinyEvent::RecommendationIssued => "recommendation_issued",
+            ScrutinyEvent::RecommendationResponseRecorded => "recommendation_response_recorded",
         }
-        _ => return Err("facts are not an object".into()),
     }
-    serde_json::from_value(v).map_err(|e| format!("unreadable '{}' facts: {e}", entry.event))
+
+    /// The scrutiny event named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<ScrutinyEvent> {
+        ScrutinyEvent::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+}
+
+impl LedgerEvent {
+    /// Every kind but the scrutiny ones, which [`ScrutinyEvent::ALL`] lists.
+    const PLAIN: [LedgerEvent; 17] = [
+        LedgerEvent::RegistrySeeded,
+        LedgerEvent::PolicyActivated,
+        LedgerEvent::WitnessRegistered,
+        LedgerEvent::WebhookRegistered,
+        LedgerEvent::WebhookDeactivated,
+        LedgerEvent::RedactionRequested,
+        LedgerEvent::RedactionApproved,
+        LedgerEvent::Raised,
+        LedgerEvent::ProposalMade,
+        LedgerEvent::ProposalAccepted,
+        LedgerEvent::ProposalRejected,
+        LedgerEvent::Escalated,
+        LedgerEvent::DeadlineMissed,
+        LedgerEvent::Resolved,
+        LedgerEvent::Withdrawn,
+        LedgerEvent::PolicyMigrated,
+        LedgerEvent::DeadlineApproaching,
+    ];
+
+    /// Every kind of entry.
+    pub fn all() -> impl Iterator<Item = LedgerEvent> {
+        LedgerEvent::PLAIN
+            .into_iter()
+            .chain(ScrutinyEvent::ALL.into_iter().map(LedgerEvent::Scrutiny))
+    }
+
+    /// The name an entry's `event` field holds.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LedgerEvent::RegistrySeeded => "registry_seeded",
+            LedgerEvent::PolicyActivated => "policy_activated",
+            LedgerEvent::WitnessRegistered => "witness_registered",
+            LedgerEvent::WebhookRegistered => "webhook_registered",
+            LedgerEvent::WebhookDeactivated => "webhook_deactivated",
+            LedgerEvent::RedactionRequested => "redaction_requested",
+            LedgerEvent::RedactionApproved => "redaction_approved",
+            LedgerEvent::Raised => "raised",
+            LedgerEvent::ProposalMade => "proposal_made",
+            LedgerEvent::ProposalAccepted => "proposal_accepted",
+            LedgerEvent::ProposalRejected => "proposal_rejected",
+            LedgerEvent::Escalated => "escalated",
+            LedgerEvent::DeadlineMissed => "deadline_missed",
+            LedgerEvent::Resolved => "resolved",
+            LedgerEvent::Withdrawn => "withdrawn",
+            LedgerEvent::PolicyMigrated => "policy_migrated",
+            LedgerEvent::DeadlineApproaching => "deadline_approaching",
+            LedgerEvent::Scrutiny(e) => e.as_str(),
+        }
+    }
+
+    /// The kind named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<LedgerEvent> {
+        LedgerEvent::all().find(|e| e.as_str() == name)
+    }
+
+    /// A step of the ladder, replayed by `core::ladder::apply`.
+    pub fn is_ladder(self) -> bool {
+        matches!(
+            self,
+            LedgerEvent::Raised
+                | LedgerEvent::ProposalMade
+                | LedgerEvent::ProposalAccepted
+                | LedgerEvent::ProposalRejected
+                | LedgerEvent::Escalated
+                | LedgerEvent::DeadlineMissed
+                | LedgerEvent::Resolved
+                | LedgerEvent::Withdrawn
+                | LedgerEvent::PolicyMigrated
+        )
+    }
+}
+
+impl fmt::Display for LedgerEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for ScrutinyEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_and_names_are_distinct() {
+        let all: Vec<LedgerEvent> = LedgerEvent::all().collect();
+        assert_eq!(all.len(), 26);
+        let names: std::collections::BTreeSet<&str> = all.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), all.len());
+        for e in all {
+            assert_eq!(LedgerEvent::parse(e.as_str()), Some(e));
+        }
+        assert_eq!(LedgerEvent::parse("no_such_event"), None);
+        assert_eq!(
+            LedgerEvent::parse("review_requested"),
+            Some(LedgerEvent::Scrutiny(ScrutinyEvent::ReviewRequested))
+        );
+    }
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::core::event::LedgerEvent;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -426,18 +427,24 @@ pub enum Event {
 }
 
 impl Event {
-    pub fn name(&self) -> &'static str {
+    /// The kind of entry that records it.
+    pub fn kind(&self) -> LedgerEvent {
         match self {
-            Event::Raised { .. } => "raised",
-            Event::ProposalMade { .. } => "proposal_made",
-            Event::ProposalAccepted { .. } => "proposal_accepted",
-            Event::ProposalRejected { .. } => "proposal_rejected",
-            Event::Escalated { .. } => "escalated",
-            Event::DeadlineMissed { .. } => "deadline_missed",
-            Event::Resolved { .. } => "resolved",
-            Event::Withdrawn => "withdrawn",
-            Event::PolicyMigrated { .. } => "policy_migrated",
+            Event::Raised { .. } => LedgerEvent::Raised,
+            Event::ProposalMade { .. } => LedgerEvent::ProposalMade,
+            Event::ProposalAccepted { .. } => LedgerEvent::ProposalAccepted,
+            Event::ProposalRejected { .. } => LedgerEvent::ProposalRejected,
+            Event::Escalated { .. } => LedgerEvent::Escalated,
+            Event::DeadlineMissed { .. } => LedgerEvent::DeadlineMissed,
+            Event::Resolved { .. } => LedgerEvent::Resolved,
+            Event::Withdrawn => LedgerEvent::Withdrawn,
+            Event::PolicyMigrated { .. } => LedgerEvent::PolicyMigrated,
         }
+    }
+
+    /// The entry's `event` name.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 

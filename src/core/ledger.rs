@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::core::ladder::Actor;
+use crate::core::ladder::{self, Actor};
 
 pub type Hash = [u8; 32];
 pub const ZERO_HASH: Hash = [0; 32];
@@ -225,6 +225,29 @@ impl ChainChecker {
         self.head = Some(e.entry_hash);
         Ok(())
     }
+}
+
+// ---- dispute events as entries ----
+
+/// A dispute event's ledger facts: the event's fields without its tag.
+pub fn facts_of(event: &ladder::Event) -> Value {
+    let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("event");
+    }
+    v
+}
+
+/// Read a dispute event back from an entry's `event` and `facts`.
+pub fn event_of(entry: &Entry) -> Result<ladder::Event, String> {
+    let mut v = entry.facts.clone();
+    match &mut v {
+        Value::Object(m) => {
+            m.insert("event".into(), Value::String(entry.event.clone()));
+        }
+        _ => return Err("facts are not an object".into()),
+    }
+    serde_json::from_value(v).map_err(|e| format!("unreadable '{}' facts: {e}", entry.event))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::core::event::ScrutinyEvent;
 use crate::core::ladder::{Actor, Dispute, Policy, Role, Status};
 use crate::core::ledger::Entry;
 
@@ -28,85 +29,9 @@ pub enum RuleError {
 
 // ---- events ----
 
-/// The scrutiny ledger events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Event {
-    MediationOpened,
-    MediationSessionRecorded,
-    MediationClosed,
-    ReviewRequested,
-    ReviewAccepted,
-    ReviewDeclined,
-    ReviewFindingsRecorded,
-    RecommendationIssued,
-    RecommendationResponseRecorded,
-}
-
-impl Event {
-    pub const ALL: [Event; 9] = [
-        Event::MediationOpened,
-        Event::MediationSessionRecorded,
-        Event::MediationClosed,
-        Event::ReviewRequested,
-        Event::ReviewAccepted,
-        Event::ReviewDeclined,
-        Event::ReviewFindingsRecorded,
-        Event::RecommendationIssued,
-        Event::RecommendationResponseRecorded,
-    ];
-
-    /// The event's name in the ledger.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Event::MediationOpened => "mediation_opened",
-            Event::MediationSessionRecorded => "mediation_session_recorded",
-            Event::MediationClosed => "mediation_closed",
-            Event::ReviewRequested => "review_requested",
-            Event::ReviewAccepted => "review_accepted",
-            Event::ReviewDeclined => "review_declined",
-            Event::ReviewFindingsRecorded => "review_findings_recorded",
-            Event::RecommendationIssued => "recommendation_issued",
-            Event::RecommendationResponseRecorded => "recommendation_response_recorded",
-        }
-    }
-
-    /// The event named `name`, if it is a scrutiny event.
-    pub fn parse(name: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|e| e.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for Event {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-pub const MEDIATION_OPENED: &str = Event::MediationOpened.as_str();
-pub const MEDIATION_SESSION_RECORDED: &str = Event::MediationSessionRecorded.as_str();
-pub const MEDIATION_CLOSED: &str = Event::MediationClosed.as_str();
-pub const REVIEW_REQUESTED: &str = Event::ReviewRequested.as_str();
-pub const REVIEW_ACCEPTED: &str = Event::ReviewAccepted.as_str();
-pub const REVIEW_DECLINED: &str = Event::ReviewDeclined.as_str();
-pub const REVIEW_FINDINGS_RECORDED: &str = Event::ReviewFindingsRecorded.as_str();
-pub const RECOMMENDATION_ISSUED: &str = Event::RecommendationIssued.as_str();
-pub const RECOMMENDATION_RESPONSE_RECORDED: &str = Event::RecommendationResponseRecorded.as_str();
-
-pub const EVENTS: [&str; 9] = [
-    MEDIATION_OPENED,
-    MEDIATION_SESSION_RECORDED,
-    MEDIATION_CLOSED,
-    REVIEW_REQUESTED,
-    REVIEW_ACCEPTED,
-    REVIEW_DECLINED,
-    REVIEW_FINDINGS_RECORDED,
-    RECOMMENDATION_ISSUED,
-    RECOMMENDATION_RESPONSE_RECORDED,
-];
-
 /// Whether `verify` should replay this event here rather than through the ladder.
 pub fn is_event(event: &str) -> bool {
-    Event::parse(event).is_some()
+    ScrutinyEvent::parse(event).is_some()
 }
 
 // ---- statuses ----
@@ -162,18 +87,20 @@ impl ReviewStatus {
     }
 
     /// The status after `event`, or why it is out of order.
-    pub fn after(self, event: Event) -> Result<ReviewStatus, RuleError> {
+    pub fn after(self, event: ScrutinyEvent) -> Result<ReviewStatus, RuleError> {
         match (self, event) {
-            (ReviewStatus::Requested, Event::ReviewAccepted) => Ok(ReviewStatus::Accepted),
-            (ReviewStatus::Requested, Event::ReviewDeclined) => Ok(ReviewStatus::Declined),
-            (ReviewStatus::Accepted, Event::ReviewFindingsRecorded) => Ok(ReviewStatus::Closed),
+            (ReviewStatus::Requested, ScrutinyEvent::ReviewAccepted) => Ok(ReviewStatus::Accepted),
+            (ReviewStatus::Requested, ScrutinyEvent::ReviewDeclined) => Ok(ReviewStatus::Declined),
+            (ReviewStatus::Accepted, ScrutinyEvent::ReviewFindingsRecorded) => {
+                Ok(ReviewStatus::Closed)
+            }
             _ => Err(out_of_order(self.as_str(), event.as_str())),
         }
     }
 }
 
 fn out_of_order(status: &str, event: &str) -> RuleError {
-    if event == REVIEW_FINDINGS_RECORDED {
+    if event == ScrutinyEvent::ReviewFindingsRecorded.as_str() {
         RuleError::Conflict(format!(
             "findings are recorded on an accepted review; this one is {status}"
         ))
@@ -186,10 +113,10 @@ fn out_of_order(status: &str, event: &str) -> RuleError {
 
 /// A review's next status after `event`, by their stored names, or why it is
 /// out of order ([`ReviewStatus::after`]).
-pub fn review_next(status: &str, event: &str) -> Result<&'static str, RuleError> {
-    match (ReviewStatus::parse(status), Event::parse(event)) {
-        (Some(s), Some(e)) => s.after(e).map(ReviewStatus::as_str),
-        _ => Err(out_of_order(status, event)),
+pub fn review_next(status: &str, event: ScrutinyEvent) -> Result<&'static str, RuleError> {
+    match ReviewStatus::parse(status) {
+        Some(s) => s.after(event).map(ReviewStatus::as_str),
+        None => Err(out_of_order(status, event.as_str())),
     }
 }
 
@@ -393,21 +320,21 @@ mod tests {
     #[test]
     fn reviews_follow_their_order() {
         assert_eq!(
-            review_next("requested", REVIEW_ACCEPTED).ok(),
+            review_next("requested", ScrutinyEvent::ReviewAccepted).ok(),
             Some("accepted")
         );
         assert_eq!(
-            review_next("requested", REVIEW_DECLINED).ok(),
+            review_next("requested", ScrutinyEvent::ReviewDeclined).ok(),
             Some("declined")
         );
         assert_eq!(
-            review_next("accepted", REVIEW_FINDINGS_RECORDED).ok(),
+            review_next("accepted", ScrutinyEvent::ReviewFindingsRecorded).ok(),
             Some("closed")
         );
-        assert!(review_next("requested", REVIEW_FINDINGS_RECORDED).is_err());
-        assert!(review_next("declined", REVIEW_FINDINGS_RECORDED).is_err());
-        assert!(review_next("accepted", REVIEW_DECLINED).is_err());
-        assert!(review_next("closed", REVIEW_ACCEPTED).is_err());
+        assert!(review_next("requested", ScrutinyEvent::ReviewFindingsRecorded).is_err());
+        assert!(review_next("declined", ScrutinyEvent::ReviewFindingsRecorded).is_err());
+        assert!(review_next("accepted", ScrutinyEvent::ReviewDeclined).is_err());
+        assert!(review_next("closed", ScrutinyEvent::ReviewAccepted).is_err());
     }
 
     #[test]
@@ -429,8 +356,8 @@ mod tests {
 
     #[test]
     fn event_names_round_trip() {
-        for e in Event::ALL {
-            assert_eq!(Event::parse(e.as_str()), Some(e));
+        for e in ScrutinyEvent::ALL {
+            assert_eq!(ScrutinyEvent::parse(e.as_str()), Some(e));
             assert!(is_event(e.as_str()));
         }
         assert!(!is_event("raised"));

@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use crate::core::event::ScrutinyEvent;
 use crate::core::ladder::Actor;
 use crate::service::disputes::{load_admitted, Admit, Failed};
 use crate::service::error::{ServiceError, ServiceResult};
@@ -114,7 +115,7 @@ pub fn review_step(
     conn: &mut DbConn,
     actor: &Actor,
     id: &str,
-    event: &'static str,
+    event: ScrutinyEvent,
     payload: Value,
 ) -> ServiceResult<ReviewView> {
     write_tx(conn, |conn| {

@@ -11,6 +11,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::core::checkpoint::{self, Checkpoint, Cosignature, CosignatureVerifier};
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::Actor;
 use crate::core::ledger::NewEntry;
 use crate::core::note::{self, Note};
@@ -19,9 +20,6 @@ use crate::store::checkpoints;
 use crate::store::db::DbConn;
 use crate::store::ledger as store;
 use crate::store::witnesses::{self, CosignatureRow, WitnessRow};
-
-/// The ledger event that registers a witness.
-pub const EVENT_REGISTERED: &str = "witness_registered";
 
 /// A registered witness.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -98,7 +96,7 @@ pub fn register(
         conn,
         NewEntry {
             dispute_id: None,
-            event: EVENT_REGISTERED.into(),
+            event: LedgerEvent::WitnessRegistered.as_str().into(),
             actor: actor.clone(),
             facts: json!({ "name": name, "key": key }),
             payload: json!({}),

@@ -40,6 +40,7 @@ use serde_json::json;
 use crate::core::calendar::{Calendar, Source};
 use crate::core::deadline::{approaching, due_at_with, misses, Approach};
 pub use crate::core::deadline::{format_due, Open};
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::{
     Actor, Dispute, Event, Policy, Role, Rung, RungRule, Status, AUTO_ESCALATE_RULE,
     DEADLINE_SWEEPER,
@@ -50,9 +51,6 @@ use crate::service::record::record;
 use crate::store::db::{write_tx, DbConn};
 use crate::store::ledger as store;
 use crate::store::schema::{deadline_misses, deadline_warnings, disputes};
-
-/// The ledger event that warns a deadline is near.
-pub const EVENT_APPROACHING: &str = "deadline_approaching";
 
 /// The default warning lead time: one working day.
 pub const DEFAULT_WARNING_HOURS: u32 = 8;
@@ -257,7 +255,7 @@ fn record_approaching(
         conn,
         NewEntry {
             dispute_id: Some(a.dispute_id.clone()),
-            event: EVENT_APPROACHING.into(),
+            event: LedgerEvent::DeadlineApproaching.as_str().into(),
             actor: actor.clone(),
             facts: json!({ "rung": a.rung, "due_at": format_due(&a.due_at) }),
             payload: json!({}),
@@ -300,7 +298,7 @@ impl Replay {
             return Err("a deadline warning recorded by someone other than the sweeper".into());
         }
         let f: ApproachFacts = serde_json::from_value(e.facts.clone())
-            .map_err(|err| format!("unreadable '{EVENT_APPROACHING}' facts: {err}"))?;
+            .map_err(|err| format!("unreadable 'deadline_approaching' facts: {err}"))?;
         let due = chrono::DateTime::parse_from_rfc3339(&f.due_at)
             .map_err(|_| format!("deadline warning due_at '{}' is not RFC 3339", f.due_at))?;
         if format_due(&due.naive_utc()) != f.due_at {

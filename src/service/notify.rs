@@ -30,6 +30,7 @@ use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::{self, Actor, Dispute, Policy, Role, Who};
 use crate::core::ledger::{format_time, Entry, NewEntry};
 use crate::service::error::ServiceError;
@@ -37,11 +38,6 @@ use crate::store::db::DbConn;
 use crate::store::ledger as store;
 use crate::store::outbox::{self as queue, DeliveryStatus};
 use crate::store::schema::{outbox, webhooks};
-
-/// The ledger event that registers an endpoint.
-pub const EVENT_REGISTERED: &str = "webhook_registered";
-/// The ledger event that deactivates one.
-pub const EVENT_DEACTIVATED: &str = "webhook_deactivated";
 
 /// The Standard Webhooks secret prefix.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -188,7 +184,7 @@ pub fn register(
         conn,
         NewEntry {
             dispute_id: None,
-            event: EVENT_REGISTERED.into(),
+            event: LedgerEvent::WebhookRegistered.as_str().into(),
             actor: actor.clone(),
             facts: json!({ "id": id, "target": target, "origin": origin }),
             payload: json!({}),
@@ -238,7 +234,7 @@ pub fn deactivate(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Webhook,
         conn,
         NewEntry {
             dispute_id: None,
-            event: EVENT_DEACTIVATED.into(),
+            event: LedgerEvent::WebhookDeactivated.as_str().into(),
             actor: actor.clone(),
             facts: json!({ "id": id }),
             payload: json!({}),
@@ -516,8 +512,8 @@ impl Replay {
             .and_then(|v| v.as_str())
             .ok_or_else(|| format!("{} without an id", e.event))?
             .to_string();
-        match e.event.as_str() {
-            EVENT_REGISTERED => {
+        match LedgerEvent::parse(&e.event) {
+            Some(LedgerEvent::WebhookRegistered) => {
                 let target: Target = e
                     .facts
                     .get("target")

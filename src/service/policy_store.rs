@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::{Actor, Policy};
 use crate::core::ledger::{Entry, NewEntry};
 use crate::core::policy::{self, DEFAULT_VERSION};
@@ -22,8 +23,6 @@ use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger as store;
 use crate::store::policies as rows;
-
-pub const EVENT_ACTIVATED: &str = "policy_activated";
 
 type Cache = BTreeMap<String, (String, Arc<Policy>)>;
 static CACHE: RwLock<Cache> = RwLock::new(BTreeMap::new());
@@ -137,7 +136,7 @@ pub fn activate(
         conn,
         NewEntry {
             dispute_id: None,
-            event: EVENT_ACTIVATED.into(),
+            event: LedgerEvent::PolicyActivated.as_str().into(),
             actor: actor.clone(),
             facts: json!({ "version": version, "sha256": sha }),
             payload: json!({}),
@@ -282,13 +281,11 @@ impl Replay {
                 .get(k)
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
-                .ok_or_else(|| format!("{EVENT_ACTIVATED} without {k}"))
+                .ok_or_else(|| format!("policy_activated without {k}"))
         };
         let (version, sha) = (field("version")?, field("sha256")?);
         if e.actor.role != crate::core::ladder::Role::PartnershipAdmin {
-            return Err(format!(
-                "{EVENT_ACTIVATED} by someone other than partnership_admin"
-            ));
+            return Err("policy_activated by someone other than partnership_admin".into());
         }
         if self.docs.entry(version.clone()).or_insert(sha.clone()) != &sha {
             return Err(format!(

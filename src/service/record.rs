@@ -4,8 +4,8 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 
-use crate::core::event::facts_of;
 use crate::core::ladder::{self, Actor, Dispute, Event, Policy};
+use crate::core::ledger::facts_of;
 use crate::core::ledger::{self, Entry, NewEntry};
 use crate::service::error::ServiceError;
 use crate::service::{notify, policy_store};

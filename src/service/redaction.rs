@@ -15,15 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::{Actor, Role};
 use crate::core::ledger::NewEntry;
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger::{self as store, StoredEntry};
 use crate::store::redactions::{self, RedactionRow};
-
-pub const REQUESTED: &str = "redaction_requested";
-pub const APPROVED: &str = "redaction_approved";
 
 /// One row of `redactions`: the target entry, its request and (once done) approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -120,7 +118,7 @@ pub fn redact(
                 conn,
                 NewEntry {
                     dispute_id,
-                    event: REQUESTED.into(),
+                    event: LedgerEvent::RedactionRequested.as_str().into(),
                     actor: actor.clone(),
                     facts: json!({ "seq": target }),
                     payload,
@@ -150,7 +148,7 @@ pub fn redact(
                 conn,
                 NewEntry {
                     dispute_id,
-                    event: APPROVED.into(),
+                    event: LedgerEvent::RedactionApproved.as_str().into(),
                     actor: actor.clone(),
                     facts: json!({ "seq": target, "request_seq": pending.requested_seq }),
                     payload,
@@ -204,7 +202,10 @@ pub struct Replay {
 
 impl Replay {
     pub fn is_redaction(event: &str) -> bool {
-        event == REQUESTED || event == APPROVED
+        matches!(
+            LedgerEvent::parse(event),
+            Some(LedgerEvent::RedactionRequested | LedgerEvent::RedactionApproved)
+        )
     }
 
     /// Note whether an entry's payload is present; call for every entry, in order.
@@ -217,10 +218,10 @@ impl Replay {
     /// Replay one `redaction_requested` or `redaction_approved` entry.
     pub fn apply(&mut self, s: &StoredEntry) -> Result<(), String> {
         let e = &s.entry;
-        let target = match e.event.as_str() {
-            REQUESTED => {
+        let target = match LedgerEvent::parse(&e.event) {
+            Some(LedgerEvent::RedactionRequested) => {
                 let f: RequestFacts = serde_json::from_value(e.facts.clone())
-                    .map_err(|err| format!("unreadable '{REQUESTED}' facts: {err}"))?;
+                    .map_err(|err| format!("unreadable 'redaction_requested' facts: {err}"))?;
                 if e.actor.role != Role::PartnershipAdmin {
                     return Err(format!(
                         "a redaction requested by a {}, not a partnership_admin",
@@ -244,9 +245,9 @@ impl Replay {
                 );
                 f.seq
             }
-            APPROVED => {
+            Some(LedgerEvent::RedactionApproved) => {
                 let f: ApprovalFacts = serde_json::from_value(e.facts.clone())
-                    .map_err(|err| format!("unreadable '{APPROVED}' facts: {err}"))?;
+                    .map_err(|err| format!("unreadable 'redaction_approved' facts: {err}"))?;
                 if e.actor.role != Role::Scrutineer {
                     return Err(format!(
                         "a redaction approved by a {}, not a scrutineer",
@@ -284,7 +285,7 @@ impl Replay {
                 open.approved_seq = Some(e.seq);
                 f.seq
             }
-            other => return Err(format!("'{other}' is not a redaction event")),
+            _ => return Err(format!("'{}' is not a redaction event", e.event)),
         };
         self.links.push((e.seq, e.dispute_id.clone(), target));
         Ok(())

@@ -35,11 +35,12 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::core::event::ScrutinyEvent as Event;
 use crate::core::input;
 use crate::core::ladder::{Actor, Dispute, Policy, Role};
 use crate::core::ledger::{format_time, Entry, NewEntry};
 use crate::core::registry::Agency;
-use crate::core::scrutiny::{self as rules, read_facts, Event, MediationStatus, ReviewStatus};
+use crate::core::scrutiny::{self as rules, read_facts, MediationStatus, ReviewStatus};
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger::{self as store, StoredEntry};
@@ -49,10 +50,7 @@ use crate::store::scrutiny::{
 
 pub use crate::core::scrutiny::{
     attendees_json, check_agencies, is_event, mediation_kind, on_behalf_rule, outcome_proposal,
-    recommendation_status, review_next, Attendee, RecommendationStatus, RuleError, EVENTS,
-    MEDIATION_CLOSED, MEDIATION_OPENED, MEDIATION_SESSION_RECORDED, RECOMMENDATION_ISSUED,
-    RECOMMENDATION_RESPONSE_RECORDED, REVIEW_ACCEPTED, REVIEW_DECLINED, REVIEW_FINDINGS_RECORDED,
-    REVIEW_REQUESTED,
+    recommendation_status, review_next, Attendee, RecommendationStatus, RuleError,
 };
 use crate::core::scrutiny::{
     MediationClosed, MediationOpened, RecommendationIssued, ResponseRecorded, ReviewRequested,
@@ -148,7 +146,7 @@ fn issued_row(e: &Entry, f: &RecommendationIssued) -> RecommendationRow {
 
 /// Apply a review step to its row (status and the seq of the step's entry).
 fn review_step(row: &mut ReviewRow, event: Event, seq: i64) -> Result<(), ServiceError> {
-    let next = rules::review_next(&row.status, event.as_str())?;
+    let next = rules::review_next(&row.status, event)?;
     row.status = next.into();
     if event == Event::ReviewFindingsRecorded {
         row.findings_seq = Some(seq);
@@ -164,7 +162,7 @@ fn append(
     conn: &mut DbConn,
     actor: &Actor,
     dispute_id: Option<String>,
-    event: &str,
+    event: Event,
     facts: Value,
     payload: Value,
 ) -> Result<Entry, ServiceError> {
@@ -172,7 +170,7 @@ fn append(
         conn,
         NewEntry {
             dispute_id,
-            event: event.into(),
+            event: event.as_str().into(),
             actor: actor.clone(),
             facts,
             payload,
@@ -244,7 +242,7 @@ pub fn open_mediation(
         conn,
         actor,
         dispute_id,
-        MEDIATION_OPENED,
+        Event::MediationOpened,
         to_facts(&f)?,
         payload,
     )?;
@@ -287,7 +285,7 @@ pub fn record_session(
         conn,
         actor,
         m.dispute_id.clone(),
-        MEDIATION_SESSION_RECORDED,
+        Event::MediationSessionRecorded,
         to_facts(&f)?,
         payload,
     )?;
@@ -345,7 +343,7 @@ pub fn close_mediation(
         conn,
         actor,
         m.dispute_id.clone(),
-        MEDIATION_CLOSED,
+        Event::MediationClosed,
         to_facts(&f)?,
         payload,
     )?;
@@ -371,7 +369,7 @@ pub fn request_review(
         conn,
         actor,
         Some(d.id),
-        REVIEW_REQUESTED,
+        Event::ReviewRequested,
         to_facts(&f)?,
         payload,
     )?;
@@ -386,15 +384,12 @@ pub fn review_action(
     conn: &mut DbConn,
     actor: &Actor,
     id: &str,
-    event: &'static str,
+    step: Event,
     payload: Value,
 ) -> Result<(), ServiceError> {
     let mut row = rows::find_review(conn, id)?
         .ok_or_else(|| ServiceError::NotFound("no such review".into()))?;
-    rules::review_next(&row.status, event)?;
-    // In order, so a review step: one of the scrutiny events.
-    let step = Event::parse(event)
-        .ok_or_else(|| ServiceError::Internal(format!("'{event}' is not a scrutiny event")))?;
+    rules::review_next(&row.status, step)?;
     let f = ReviewStep {
         review_id: row.id.clone(),
     };
@@ -402,7 +397,7 @@ pub fn review_action(
         conn,
         actor,
         Some(row.dispute_id.clone()),
-        event,
+        step,
         to_facts(&f)?,
         payload,
     )?;
@@ -430,7 +425,7 @@ pub fn issue_recommendation(
         conn,
         actor,
         dispute_id,
-        RECOMMENDATION_ISSUED,
+        Event::RecommendationIssued,
         to_facts(&f)?,
         payload,
     )?;
@@ -461,7 +456,7 @@ pub fn respond(
         conn,
         actor,
         row.dispute_id.clone(),
-        RECOMMENDATION_RESPONSE_RECORDED,
+        Event::RecommendationResponseRecorded,
         to_facts(&f)?,
         payload,
     )?;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::{self, Dispute};
 use crate::service::cosign;
 use crate::service::deadline;
@@ -255,12 +256,14 @@ impl Replayed {
 
     fn replay_one(&mut self, s: &store::StoredEntry) -> Result<(), String> {
         let e = &s.entry;
-        match (&e.dispute_id, e.event.as_str()) {
-            (_, event) if scrutiny::is_event(event) => {
+        let kind = LedgerEvent::parse(&e.event)
+            .ok_or_else(|| format!("unknown ledger event '{}'", e.event))?;
+        match (kind, &e.dispute_id) {
+            (LedgerEvent::Scrutiny(_), _) => {
                 self.scrutiny
                     .apply(s, &self.disputes, &self.registry, &self.policies)
             }
-            (None, "registry_seeded") => {
+            (LedgerEvent::RegistrySeeded, None) => {
                 let list = e
                     .facts
                     .get("agencies")
@@ -271,7 +274,7 @@ impl Replayed {
                 self.registry.extend(list);
                 Ok(())
             }
-            (None, cosign::EVENT_REGISTERED) => {
+            (LedgerEvent::WitnessRegistered, None) => {
                 if e.actor.role != ladder::Role::PartnershipAdmin {
                     return Err(
                         "a witness registered by someone other than partnership_admin".into(),
@@ -288,12 +291,13 @@ impl Replayed {
                 self.witnesses.push(w);
                 Ok(())
             }
-            (None, notify::EVENT_REGISTERED | notify::EVENT_DEACTIVATED) => self.webhooks.apply(e),
-            (None, policy_store::EVENT_ACTIVATED) => self.policies.apply(e),
-            (None, other) => Err(format!("unknown ledger event '{other}'")),
-            (Some(_), deadline::EVENT_APPROACHING) => self.warnings.apply(e, &self.disputes),
-            (Some(id), _) => {
-                let event = crate::core::event::event_of(e)?;
+            (LedgerEvent::WebhookRegistered | LedgerEvent::WebhookDeactivated, None) => {
+                self.webhooks.apply(e)
+            }
+            (LedgerEvent::PolicyActivated, None) => self.policies.apply(e),
+            (LedgerEvent::DeadlineApproaching, Some(_)) => self.warnings.apply(e, &self.disputes),
+            (kind, Some(id)) if kind.is_ladder() => {
+                let event = crate::core::ledger::event_of(e)?;
                 self.check_policy(&event)?;
                 let rung_before = match self.disputes.get_mut(id) {
                     None => {
@@ -315,6 +319,8 @@ impl Replayed {
                 }
                 Ok(())
             }
+            (kind, None) => Err(format!("a '{kind}' entry that names no dispute")),
+            (kind, Some(_)) => Err(format!("a '{kind}' entry that names a dispute")),
         }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::{Actor, Role};
 use crate::core::ledger::NewEntry;
 use crate::core::registry::Agency;
@@ -50,7 +51,7 @@ pub fn seed_registry(conn: &mut DbConn, seed: &[Agency]) -> Result<bool, StoreEr
         conn,
         NewEntry {
             dispute_id: None,
-            event: "registry_seeded".into(),
+            event: LedgerEvent::RegistrySeeded.as_str().into(),
             actor: system_actor(),
             facts: serde_json::json!({ "agencies": seed }),
             payload: serde_json::json!({}),

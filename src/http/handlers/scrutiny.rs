@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::core::event::ScrutinyEvent;
 use crate::http::authz::{Allowed, ForDispute};
 use crate::http::error::{AppError, Problem};
 use crate::http::handlers::disputes::admit;
@@ -239,7 +240,7 @@ async fn review_step(
     state: &AppState,
     actor: crate::core::ladder::Actor,
     id: String,
-    event: &'static str,
+    event: ScrutinyEvent,
     payload: Value,
 ) -> Result<HttpResponse, AppError> {
     let v = run(&state.pool, move |conn| {
@@ -268,7 +269,7 @@ pub async fn accept_review(
         &state,
         actor,
         id.into_inner(),
-        scrutiny::REVIEW_ACCEPTED,
+        ScrutinyEvent::ReviewAccepted,
         payload,
     )
     .await
@@ -293,7 +294,7 @@ pub async fn decline_review(
         &state,
         actor,
         id.into_inner(),
-        scrutiny::REVIEW_DECLINED,
+        ScrutinyEvent::ReviewDeclined,
         payload,
     )
     .await
@@ -318,7 +319,7 @@ pub async fn record_findings(
         &state,
         actor,
         id.into_inner(),
-        scrutiny::REVIEW_FINDINGS_RECORDED,
+        ScrutinyEvent::ReviewFindingsRecorded,
         payload,
     )
     .await
