@@ -11,4 +11,5 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod registry;
+pub mod report;
 pub mod whistleblowing;
