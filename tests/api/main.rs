@@ -16,6 +16,7 @@ mod notify;
 mod openapi;
 mod policies;
 mod ratelimit;
+mod reports;
 mod redaction;
 mod scrutiny;
 mod tamper;
