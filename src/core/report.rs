@@ -138,9 +138,8 @@ pub struct Period {
 impl Period {
     /// From `YYYY-MM-DD` texts; refused if either is not a date or `from > to`.
     pub fn parse(from: &str, to: &str) -> Result<Period, String> {
-        let date = |field: &str, s: &str| {
-            crate::core::input::date(field, s).map_err(|e| e.to_string())
-        };
+        let date =
+            |field: &str, s: &str| crate::core::input::date(field, s).map_err(|e| e.to_string());
         let (from, to) = (date("from", from)?, date("to", to)?);
         if from > to {
             return Err(format!("from ({from}) is after to ({to})"));
@@ -199,7 +198,11 @@ impl LedgerRef {
         let cp = Checkpoint::parse(parsed.text()).map_err(|e| format!("checkpoint: {e}"))?;
         let mut text = format!("{}\n", parsed.text());
         let mut any = false;
-        for s in parsed.signatures().iter().filter(|s| s.name() == cp.origin()) {
+        for s in parsed
+            .signatures()
+            .iter()
+            .filter(|s| s.name() == cp.origin())
+        {
             text.push_str(&s.to_line());
             any = true;
         }
@@ -423,7 +426,9 @@ impl Tally {
             }
             "raised" | "escalated" | "resolved" | "withdrawn" | "policy_migrated"
             | "deadline_missed" => self.dispute_event(e, day, in_period)?,
-            "review_requested" | "review_accepted" | "review_declined"
+            "review_requested"
+            | "review_accepted"
+            | "review_declined"
             | "review_findings_recorded"
                 if in_period =>
             {
@@ -547,7 +552,10 @@ impl Tally {
         let Tally { opts, .. } = self;
         let n = |v: u64| Some(v);
         let map = |m: BTreeMap<String, u64>| -> BTreeMap<String, Count> {
-            m.into_iter().filter(|(_, v)| *v > 0).map(|(k, v)| (k, Some(v))).collect()
+            m.into_iter()
+                .filter(|(_, v)| *v > 0)
+                .map(|(k, v)| (k, Some(v)))
+                .collect()
         };
         let mut by_entry = BTreeMap::new();
         let mut highest = BTreeMap::new();
@@ -719,11 +727,18 @@ fn suppress(f: &mut Figures, below: u64) {
     any |= hide(&mut r.issued, "recommendations.issued");
     any |= hide(&mut r.accepted, "recommendations.accepted");
     any |= hide(&mut r.not_accepted, "recommendations.not_accepted");
-    any |= hide(&mut r.awaiting_response, "recommendations.awaiting_response");
+    any |= hide(
+        &mut r.awaiting_response,
+        "recommendations.awaiting_response",
+    );
     any |= hide(&mut r.overdue, "recommendations.overdue");
     if few_closed {
         let d = &mut f.working_days_to_close;
-        for (v, name) in [(&mut d.median, "median"), (&mut d.p90, "p90"), (&mut d.max, "max")] {
+        for (v, name) in [
+            (&mut d.median, "median"),
+            (&mut d.p90, "p90"),
+            (&mut d.max, "max"),
+        ] {
             *v = None;
             out.insert(format!("working_days_to_close.{name}"));
         }
@@ -931,28 +946,94 @@ mod tests {
     #[test]
     fn london_dates_follow_summer_time() {
         // 23:30 UTC on 1 July is 00:30 on 2 July in London; in January it is the same day.
-        let summer = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap().and_hms_opt(23, 30, 0).unwrap();
-        assert_eq!(london_date(&summer), NaiveDate::from_ymd_opt(2025, 7, 2).unwrap());
-        let winter = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(23, 30, 0).unwrap();
-        assert_eq!(london_date(&winter), NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        let summer = NaiveDate::from_ymd_opt(2025, 7, 1)
+            .unwrap()
+            .and_hms_opt(23, 30, 0)
+            .unwrap();
+        assert_eq!(
+            london_date(&summer),
+            NaiveDate::from_ymd_opt(2025, 7, 2).unwrap()
+        );
+        let winter = NaiveDate::from_ymd_opt(2025, 1, 1)
+            .unwrap()
+            .and_hms_opt(23, 30, 0)
+            .unwrap();
+        assert_eq!(
+            london_date(&winter),
+            NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+        );
     }
 
     #[test]
     fn a_small_year() {
         let es = vec![
-            entry(0, at(0, 10), None, "policy_activated", json!({"version": "krscp-2024-02", "sha256": "ab"})),
+            entry(
+                0,
+                at(0, 10),
+                None,
+                "policy_activated",
+                json!({"version": "krscp-2024-02", "sha256": "ab"}),
+            ),
             entry(1, at(1, 10), Some("d1"), "raised", raised("agencies")),
-            entry(2, at(2, 10), Some("d1"), "escalated", json!({"from": "agencies", "to": "slg"})),
-            entry(3, at(8, 10), Some("d1"), "resolved", json!({"proposal_id": "p"})),
+            entry(
+                2,
+                at(2, 10),
+                Some("d1"),
+                "escalated",
+                json!({"from": "agencies", "to": "slg"}),
+            ),
+            entry(
+                3,
+                at(8, 10),
+                Some("d1"),
+                "resolved",
+                json!({"proposal_id": "p"}),
+            ),
             entry(4, at(9, 10), Some("d2"), "raised", raised("slg")),
             entry(5, at(10, 10), Some("d2"), "withdrawn", json!({})),
             entry(6, at(11, 10), Some("d3"), "raised", raised("agencies")),
-            entry(7, at(20, 10), Some("d3"), "deadline_missed", json!({"rung": "agencies", "due_at": "x"})),
-            entry(8, at(20, 10), Some("d3"), "escalated", json!({"from": "agencies", "to": "slg", "rule": AUTO_ESCALATE_RULE})),
-            entry(9, at(30, 10), None, "recommendation_issued", json!({"recommendation_id": "r1", "response_due": "2025-05-01"})),
-            entry(10, at(31, 10), None, "recommendation_issued", json!({"recommendation_id": "r2", "response_due": "2027-01-01"})),
-            entry(11, at(32, 10), None, "recommendation_response_recorded", json!({"recommendation_id": "r2", "accepted": true})),
-            entry(12, at(400, 10), Some("d3"), "resolved", json!({"proposal_id": "q"})),
+            entry(
+                7,
+                at(20, 10),
+                Some("d3"),
+                "deadline_missed",
+                json!({"rung": "agencies", "due_at": "x"}),
+            ),
+            entry(
+                8,
+                at(20, 10),
+                Some("d3"),
+                "escalated",
+                json!({"from": "agencies", "to": "slg", "rule": AUTO_ESCALATE_RULE}),
+            ),
+            entry(
+                9,
+                at(30, 10),
+                None,
+                "recommendation_issued",
+                json!({"recommendation_id": "r1", "response_due": "2025-05-01"}),
+            ),
+            entry(
+                10,
+                at(31, 10),
+                None,
+                "recommendation_issued",
+                json!({"recommendation_id": "r2", "response_due": "2027-01-01"}),
+            ),
+            entry(
+                11,
+                at(32, 10),
+                None,
+                "recommendation_response_recorded",
+                json!({"recommendation_id": "r2", "accepted": true}),
+            ),
+            entry(
+                12,
+                at(400, 10),
+                Some("d3"),
+                "resolved",
+                json!({"proposal_id": "q"}),
+            ),
         ];
         let cal = Calendar::default_england();
         let f = figures(&es, opts(Audience::Internal), ledger(), &cal).unwrap();
@@ -976,7 +1057,9 @@ mod tests {
         let p = figures(&es, opts(Audience::Public), ledger(), &cal).unwrap();
         assert_eq!(p.raised, None);
         assert!(p.suppressed.contains(&"raised".to_string()));
-        assert!(p.suppressed.contains(&"escalations.agencies->slg".to_string()));
+        assert!(p
+            .suppressed
+            .contains(&"escalations.agencies->slg".to_string()));
         assert_eq!(p.working_days_to_close.median, None);
         assert_eq!(p.recommendations.list, None);
         // Zero is not suppressed.

@@ -12,8 +12,8 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::http::error::AppError;
 use crate::http::handlers::{
-    agencies, disputes, health, ledger, policies, proofs, redactions, reports, scrutiny,
-    webhooks, whistleblowing, witnesses,
+    agencies, disputes, health, ledger, policies, proofs, redactions, reports, scrutiny, webhooks,
+    whistleblowing, witnesses,
 };
 
 /// Largest accepted JSON body.

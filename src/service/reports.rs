@@ -80,7 +80,10 @@ pub fn from_bundle(path: &Path, opts: Options) -> Result<Figures, String> {
             .map_err(|e| format!("line {n}: {e}"))
             .and_then(|l| l.to_entry().map_err(|e| format!("line {n}: {e}")))?;
         if e.seq != expected {
-            return Err(format!("line {n}: seq {} where {expected} was expected", e.seq));
+            return Err(format!(
+                "line {n}: seq {} where {expected} was expected",
+                e.seq
+            ));
         }
         tally.feed(&e)?;
         expected += 1;

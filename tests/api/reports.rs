@@ -88,7 +88,10 @@ async fn resolve(app: &TestApp, proposer: &str, acceptors: &[String], id: &str) 
     }
     let (_, v) = app.get(&app.agency(A), &format!("/v1/disputes/{id}")).await;
     let (_, w) = app
-        .get(&app.role(Role::PartnershipAdmin), &format!("/v1/disputes/{id}"))
+        .get(
+            &app.role(Role::PartnershipAdmin),
+            &format!("/v1/disputes/{id}"),
+        )
         .await;
     assert!(
         v["status"] == "resolved" || w["status"] == "resolved",
@@ -120,8 +123,20 @@ async fn scripted_year(app: &TestApp) {
     )
     .await;
     let rid = r["id"].as_str().expect("review id").to_string();
-    ok(app, &sc, &format!("/v1/admin/reviews/{rid}/accept"), json!({"reason": "Within scope"})).await;
-    ok(app, &sc, &format!("/v1/admin/reviews/{rid}/findings"), json!({"findings": "Timescales not met"})).await;
+    ok(
+        app,
+        &sc,
+        &format!("/v1/admin/reviews/{rid}/accept"),
+        json!({"reason": "Within scope"}),
+    )
+    .await;
+    ok(
+        app,
+        &sc,
+        &format!("/v1/admin/reviews/{rid}/findings"),
+        json!({"findings": "Timescales not met"}),
+    )
+    .await;
     let r = ok(
         app,
         &admin,
@@ -130,14 +145,26 @@ async fn scripted_year(app: &TestApp) {
     )
     .await;
     let rid = r["id"].as_str().expect("review id").to_string();
-    ok(app, &sc, &format!("/v1/admin/reviews/{rid}/decline"), json!({"reason": "Complaints process"})).await;
+    ok(
+        app,
+        &sc,
+        &format!("/v1/admin/reviews/{rid}/decline"),
+        json!({"reason": "Complaints process"}),
+    )
+    .await;
     resolve(app, &admin, &[], &d1).await;
     // Complex: enters at slg; withdrawn.
     let d2 = app.raise_at(&[A, B], false, true, &days_ago(250)).await;
     withdraw(app, &app.agency(A), &d2).await;
     // Three parties: enters at slg; resolved there.
     let d3 = app.raise_at(&[A, B, C], false, false, &days_ago(200)).await;
-    resolve(app, &slg, &[app.agency(A), app.agency(B), app.agency(C)], &d3).await;
+    resolve(
+        app,
+        &slg,
+        &[app.agency(A), app.agency(B), app.agency(C)],
+        &d3,
+    )
+    .await;
     // Left open: the sweeper records their missed deadlines (one urgent).
     app.raise_at(&[A, B], false, false, &days_ago(150)).await;
     app.raise_at(&[A, C], true, false, &days_ago(100)).await;
@@ -165,7 +192,13 @@ async fn scripted_year(app: &TestApp) {
                "notes": "Met"}),
     )
     .await;
-    ok(app, &sc, &format!("/v1/admin/mediations/{mid}/close"), json!({"outcome": "Agreed"})).await;
+    ok(
+        app,
+        &sc,
+        &format!("/v1/admin/mediations/{mid}/close"),
+        json!({"outcome": "Agreed"}),
+    )
+    .await;
 
     // Recommendations: overdue, awaiting, accepted, not accepted.
     let past = (Utc::now().date_naive() - Days::new(30)).to_string();
@@ -186,8 +219,20 @@ async fn scripted_year(app: &TestApp) {
     rec("2099-12-31".into()).await;
     let yes = rec("2099-12-31".into()).await;
     let no = rec("2099-12-31".into()).await;
-    ok(app, &slg, &format!("/v1/admin/recommendations/{yes}/response"), json!({"accepted": true, "actions": "Done"})).await;
-    ok(app, &slg, &format!("/v1/admin/recommendations/{no}/response"), json!({"accepted": false, "reasons": "Not now"})).await;
+    ok(
+        app,
+        &slg,
+        &format!("/v1/admin/recommendations/{yes}/response"),
+        json!({"accepted": true, "actions": "Done"}),
+    )
+    .await;
+    ok(
+        app,
+        &slg,
+        &format!("/v1/admin/recommendations/{no}/response"),
+        json!({"accepted": false, "reasons": "Not now"}),
+    )
+    .await;
 
     // The deadline sweeper, now: d0, d4 and d5 are past due on `agencies`.
     let pool = app.pool.clone();
@@ -332,18 +377,36 @@ async fn a_year_of_disputes(backend: Backend) {
     );
     let r = &v["recommendations"];
     assert_eq!(
-        (&r["issued"], &r["accepted"], &r["not_accepted"], &r["awaiting_response"], &r["overdue"]),
+        (
+            &r["issued"],
+            &r["accepted"],
+            &r["not_accepted"],
+            &r["awaiting_response"],
+            &r["overdue"]
+        ),
         (&json!(4), &json!(1), &json!(1), &json!(1), &json!(1)),
         "{r}"
     );
     let list = r["list"].as_array().expect("list");
     assert_eq!(list.len(), 4);
-    assert!(list.iter().all(|x| x.get("theme").is_none() && x.get("text").is_none()));
-    assert_eq!(v["policies"].as_array().map(Vec::len), Some(1), "{}", v["policies"]);
+    assert!(list
+        .iter()
+        .all(|x| x.get("theme").is_none() && x.get("text").is_none()));
+    assert_eq!(
+        v["policies"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        v["policies"]
+    );
     assert_eq!(v["policies"][0]["version"], "krscp-2024-02");
     assert_eq!(v["suppressed"], json!([]));
     // No payload text anywhere in the figures.
-    for text in ["Publish timescales", "Timeliness", "joint visit", "Threshold"] {
+    for text in [
+        "Publish timescales",
+        "Timeliness",
+        "joint visit",
+        "Threshold",
+    ] {
         assert!(!body.contains(text), "{text} in {body}");
     }
 
@@ -380,7 +443,10 @@ async fn small_counts_are_suppressed(backend: Backend) {
     assert_eq!(v["working_days_to_close"]["count"], 5);
     assert!(v["urgent"].is_null());
     assert!(v["recommendations"]["issued"].is_null());
-    assert!(v["recommendations"]["list"].is_null(), "its length would tell");
+    assert!(
+        v["recommendations"]["list"].is_null(),
+        "its length would tell"
+    );
     let suppressed: Vec<&str> = v["suppressed"]
         .as_array()
         .expect("suppressed")
@@ -436,16 +502,26 @@ async fn csv_and_refusals(backend: Backend) {
     let csv = String::from_utf8(res.body().await.expect("body").to_vec()).expect("utf-8");
     assert!(csv.contains("section,item,value\r\nraised,,1\r\n"), "{csv}");
     assert!(csv.contains("by_entry_rung,agencies,1\r\n"), "{csv}");
-    assert!(csv.contains("\r\n\r\nsection,version,sha256,activated_at\r\n") || csv.contains("section,activated_at,sha256,version"), "{csv}");
+    assert!(
+        csv.contains("\r\n\r\nsection,version,sha256,activated_at\r\n")
+            || csv.contains("section,activated_at,sha256,version"),
+        "{csv}"
+    );
 
     let size = app.size().await;
     for q in [
         format!("/v1/reports/escalations?from={}&to={}", p.to, p.from),
         "/v1/reports/escalations?from=2026-02-30&to=2026-03-01".to_string(),
         "/v1/reports/escalations?from=2026-1-1&to=2026-03-01".to_string(),
-        format!("/v1/reports/escalations?from={}&to={}&audience=everyone", p.from, p.to),
+        format!(
+            "/v1/reports/escalations?from={}&to={}&audience=everyone",
+            p.from, p.to
+        ),
         "/v1/reports/escalations?from=2026-01-01".to_string(),
-        format!("/v1/reports/escalations?from={}&to={}&colour=red", p.from, p.to),
+        format!(
+            "/v1/reports/escalations?from={}&to={}&colour=red",
+            p.from, p.to
+        ),
     ] {
         let mut res = app
             .client

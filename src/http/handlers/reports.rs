@@ -30,7 +30,11 @@ fn wants_csv(req: &HttpRequest) -> bool {
         .get_all(header::ACCEPT)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|m| m.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv")))
+        .any(|m| {
+            m.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"))
+        })
 }
 
 #[utoipa::path(tag = "reports", security(("bearer" = [])),
@@ -57,7 +61,10 @@ pub async fn escalations_report(
         suppress_below: state.report_suppress_below,
     };
     let key = state.log.clone();
-    let figures = run(&state.pool, move |conn| reports::escalations(conn, &key, opts)).await?;
+    let figures = run(&state.pool, move |conn| {
+        reports::escalations(conn, &key, opts)
+    })
+    .await?;
     if wants_csv(&req) {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
