@@ -73,6 +73,8 @@ pub struct Settings {
     /// Derives whistleblowers' pseudonyms. The default is a fresh random key
     /// (pseudonyms then change on restart): `serve` loads a persistent one.
     pub whistleblowing_key: WhistleKey,
+    /// Public reports suppress counts from 1 to this minus one (`REPORT_SUPPRESS_BELOW`).
+    pub report_suppress_below: u64,
 }
 
 impl Default for Settings {
@@ -84,6 +86,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             whistleblowing_key: WhistleKey::generate()
                 .unwrap_or_else(|_| WhistleKey::from_bytes(uuid::Uuid::new_v4().as_bytes())),
+            report_suppress_below: crate::core::report::DEFAULT_SUPPRESS_BELOW,
         }
     }
 }
@@ -102,6 +105,7 @@ pub fn server(
         log,
         witness_quorum: settings.witness_quorum,
         whistleblowing_key: settings.whistleblowing_key,
+        report_suppress_below: settings.report_suppress_below,
     });
     let auth = web::Data::new(auth.into());
     let limits = web::Data::new(RateLimits::new(

@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::config::{
     AuditArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat, PolicyCmd,
-    ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
+    ReportArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
 use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
@@ -36,6 +36,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
+        Some(Cmd::Report(args)) => report_cmd(args),
         Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
         Some(Cmd::Policy(cmd)) => return policy_cmd(cmd),
@@ -145,6 +146,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             rate_limit_per_address: args.rate_limit_per_address,
             trust_forwarded_for: args.trust_forwarded_for,
             whistleblowing_key,
+            report_suppress_below: args.report_suppress_below,
         };
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
@@ -354,6 +356,18 @@ fn audit_cmd(args: AuditArgs) -> ExitCode {
         print_audit(&report);
     }
     ExitCode::from(report.outcome.exit_code())
+}
+
+fn report_cmd(args: ReportArgs) -> Result<(), String> {
+    let opts = crate::core::report::Options {
+        period: crate::core::report::Period::parse(&args.from, &args.to)?,
+        audience: args.audience.parse()?,
+        suppress_below: args.suppress_below,
+    };
+    let figures = crate::service::reports::from_bundle(&args.bundle, opts)?;
+    let text = figures.canonical()?;
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| format!("stdout: {e}"))
 }
 
 fn print_audit(r: &bundle::AuditReport) {

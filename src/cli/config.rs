@@ -92,6 +92,10 @@ pub enum Cmd {
     Export(ExportArgs),
     /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
     Audit(AuditArgs),
+    /// The annual report's escalation figures, offline from an export bundle:
+    /// RFC 8785 JSON on stdout, byte-identical to GET /v1/reports/escalations
+    /// at the bundle's size. Exit 2 if the bundle cannot be read.
+    Report(ReportArgs),
     /// Write a valid synthetic bundle of N entries, for benchmarking `audit`.
     #[command(hide = true)]
     BundleSynth(SynthArgs),
@@ -167,6 +171,26 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The export directory, or its bundle.jsonl.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// First day of the period, a London date (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    pub from: String,
+    /// Last day of the period, a London date (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    pub to: String,
+    /// `internal` or `public` (small counts suppressed).
+    #[arg(long, default_value = "internal")]
+    pub audience: String,
+    /// With `public`: suppress every count from 1 to this minus one; the
+    /// server's setting must match for byte-identical output.
+    #[arg(long, env = "REPORT_SUPPRESS_BELOW", default_value_t = crate::core::report::DEFAULT_SUPPRESS_BELOW, value_parser = clap::value_parser!(u64).range(1..))]
+    pub suppress_below: u64,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct SynthArgs {
     #[arg(long)]
     pub entries: u64,
@@ -238,6 +262,10 @@ pub struct ServeArgs {
     /// the TCP peer: only behind a proxy that overwrites those headers.
     #[arg(long, env = "TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Public reports (`GET /v1/reports/escalations?audience=public`) suppress
+    /// every count from 1 to this minus one.
+    #[arg(long, env = "REPORT_SUPPRESS_BELOW", default_value_t = crate::core::report::DEFAULT_SUPPRESS_BELOW, value_parser = clap::value_parser!(u64).range(1..))]
+    pub report_suppress_below: u64,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

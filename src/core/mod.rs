@@ -12,5 +12,6 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod registry;
+pub mod report;
 pub mod scrutiny;
 pub mod whistleblowing;

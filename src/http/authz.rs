@@ -209,6 +209,18 @@ pub const TEXT_READERS: Roles = Roles {
     ..EVERYONE
 };
 
+/// The annual report's figures (seed 9.1): the SLG publishes them, the
+/// partners and the scrutineer check them, an auditor reproduces them. Not
+/// agency users or chief officers, whose view is narrower than every dispute.
+const REPORT_READERS: Roles = Roles {
+    partnership_admin: Allow,
+    slg: Allow,
+    scrutineer: Allow,
+    statutory_partner: Allow,
+    auditor: Allow,
+    ..NOBODY
+};
+
 /// Agency users: they raise disputes between their agency and others.
 const AGENCY_USERS: Roles = Roles {
     agency: Allow,
@@ -355,6 +367,8 @@ pub static ROUTES: &[Route] = &[
     row("policy.list",             Get,    "/v1/policies",                              ROLE,    EVERYONE),
     row("policy.read",             Get,    "/v1/policies/{version}",                    ROLE,    EVERYONE),
     row("policy.activate",         Post,   "/v1/policies",                              ROLE,    ADMIN),
+    // ---- the annual report: figures, no free text ----
+    row("report.escalations",      Get,    "/v1/reports/escalations",                   ROLE,    REPORT_READERS),
 ];
 
 /// The row for `method` on the path template `path`, if there is one.

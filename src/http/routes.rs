@@ -12,7 +12,7 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::http::error::AppError;
 use crate::http::handlers::{
-    agencies, disputes, health, ledger, policies, proofs, redactions, scrutiny, webhooks,
+    agencies, disputes, health, ledger, policies, proofs, redactions, reports, scrutiny, webhooks,
     whistleblowing, witnesses,
 };
 
@@ -75,7 +75,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         // ---- ladder policies ----
         .service(policies::list_policies)
         .service(policies::activate_policy)
-        .service(policies::get_policy);
+        .service(policies::get_policy)
+        // ---- the annual report ----
+        .service(reports::escalations_report);
 }
 
 pub async fn openapi_json() -> HttpResponse {

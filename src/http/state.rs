@@ -1,5 +1,5 @@
 //! What every handler shares: the pool, the log's key, the witness quorum and
-//! the whistleblowing key.
+//! the whistleblowing key, the report's suppression threshold.
 
 use crate::http::error::AppError;
 use crate::service::checkpoint::LogKey;
@@ -13,6 +13,8 @@ pub struct AppState {
     pub witness_quorum: u32,
     /// Derives whistleblowers' pseudonyms ([`crate::service::whistleblowing`]).
     pub whistleblowing_key: WhistleKey,
+    /// Public reports suppress counts from 1 to this minus one.
+    pub report_suppress_below: u64,
 }
 
 /// [`crate::store::db::run`] for handlers: database work on the blocking pool,

@@ -352,6 +352,7 @@ fn request(
     let (query, body) = match route.id {
         "ledger.inclusion" => ("?seq=0", None),
         "ledger.consistency" => ("?from=1", None),
+        "report.escalations" => ("?from=2026-01-01&to=2026-12-31", None),
         "dispute.raise" => (
             "",
             Some(json!({"parties": [w.agency.unwrap_or(A), B], "summary": "matrix"})),

@@ -17,6 +17,7 @@ mod openapi;
 mod policies;
 mod ratelimit;
 mod redaction;
+mod reports;
 mod scrutiny;
 mod tamper;
 mod tree;

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod policies;
 pub mod proofs;
 pub mod redactions;
+pub mod reports;
 pub mod scrutiny;
 pub mod webhooks;
 pub mod whistleblowing;
