@@ -190,8 +190,10 @@ impl Calendar {
     }
 
     /// The calendar built from the embedded feed ([`DEFAULT_FEED`]).
+    // The embedded feed is our own data, compiled in and checked by the tests
+    // below: it cannot fail to parse at run time.
+    #[allow(clippy::expect_used)]
     pub fn default_england() -> Self {
-        // The embedded feed is our own data, checked by the tests below.
         Self::from_json(DEFAULT_FEED).expect("the embedded bank holiday feed is valid")
     }
 
@@ -280,6 +282,8 @@ impl Calendar {
     /// # Panics
     /// Only if the result is past chrono's last date (year 262143); use
     /// [`Calendar::checked_add_working_days`] for untrusted `n`.
+    // A documented panic for trusted `n`; the service calls the checked form.
+    #[allow(clippy::expect_used)]
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> NaiveDate {
         self.checked_add_working_days(start, n)
             .expect("working day past chrono's last date")
@@ -348,6 +352,8 @@ impl Calendar {
     ///
     /// # Panics
     /// Only if the result is past chrono's last date (year 262143).
+    // A documented panic for trusted `hours`; the service calls the checked form.
+    #[allow(clippy::expect_used)]
     pub fn add_working_hours(&self, start: NaiveDateTime, hours: u32) -> NaiveDateTime {
         self.checked_add_working_hours(start, hours)
             .expect("working time past chrono's last date")
