@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::core::checkpoint::{self, Checkpoint, CosignatureVerifier};
 use crate::core::ladder::Actor;
@@ -59,17 +60,22 @@ fn included() -> Payloads {
     Payloads::Included
 }
 
-/// One entry line: exactly the shape of `GET /v1/ledger/entries` (`api::EntryView`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// One entry's wire shape: a bundle line, and each item of `GET
+// /v1/ledger/entries` and a dispute's history (named `EntryView` in the API
+// document). One type, so the two can never drift apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EntryView)]
 pub struct EntryLine {
     pub seq: i64,
     pub recorded_at: String,
     pub dispute_id: Option<String>,
     pub event: String,
     pub actor: Actor,
+    #[schema(value_type = Object)]
     pub facts: Value,
-    /// The canonical payload as JSON; null once erased or when withheld.
+    /// The canonical payload as JSON; null once erased or when withheld from this caller.
+    #[schema(value_type = Option<Object>)]
     pub payload: Option<Value>,
     pub payload_hash: String,
     pub prev_hash: String,

@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::core::ladder::{Actor, ProposalStatus, Rung, Status};
+use crate::core::audit::EntryLine;
+use crate::core::ladder::{ProposalStatus, Rung, Status};
 use crate::core::ledger::format_time;
 use crate::service::deadline::format_due;
 use crate::service::disputes::DisputeRead;
@@ -59,22 +60,8 @@ pub struct DisputeView {
     pub overdue: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntryView {
-    pub seq: i64,
-    pub recorded_at: String,
-    pub dispute_id: Option<String>,
-    pub event: String,
-    pub actor: Actor,
-    #[schema(value_type = Object)]
-    pub facts: Value,
-    /// The canonical payload as JSON; null once erased or when withheld from this caller.
-    #[schema(value_type = Option<Object>)]
-    pub payload: Option<Value>,
-    pub payload_hash: String,
-    pub prev_hash: String,
-    pub entry_hash: String,
-}
+/// An entry as the API shows it: the bundle's line format, one type for both.
+pub type EntryView = EntryLine;
 
 fn text_field(payload: Option<&Value>, key: &str) -> Option<String> {
     payload
@@ -141,22 +128,11 @@ pub fn dispute_view(read: DisputeRead, with_text: bool) -> DisputeView {
 
 /// A ledger entry; its payload only `with_payload`.
 pub fn entry_view(s: StoredEntry, with_payload: bool) -> EntryView {
-    let e = s.entry;
-    EntryView {
-        seq: e.seq,
-        recorded_at: format_time(&e.recorded_at),
-        dispute_id: e.dispute_id,
-        event: e.event,
-        actor: e.actor,
-        facts: e.facts,
-        payload: s
-            .payload
-            .filter(|_| with_payload)
-            .and_then(|p| serde_json::from_str(&p).ok()),
-        payload_hash: hex::encode(e.payload_hash),
-        prev_hash: hex::encode(e.prev_hash),
-        entry_hash: hex::encode(e.entry_hash),
-    }
+    let payload = s
+        .payload
+        .filter(|_| with_payload)
+        .and_then(|p| serde_json::from_str(&p).ok());
+    EntryLine::from_entry(s.entry, payload)
 }
 
 /// Many entries, as one caller sees them.
