@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 
 use crate::core::input::{self, InvalidInput};
 use crate::core::ladder::{self, Actor, Command, Dispute, LadderError, Policy, Rung, Status};
-use crate::core::registry::Agency;
 use crate::service::deadline;
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::policy_store;
@@ -138,11 +137,6 @@ fn reload(conn: &mut DbConn, id: &str) -> ServiceResult<DisputeRead> {
     read(conn, rec)
 }
 
-/// The agency registry.
-pub fn agencies(conn: &mut DbConn) -> ServiceResult<Vec<Agency>> {
-    Ok(crate::store::agencies::list_agencies(conn)?)
-}
-
 /// A new dispute as asked for.
 #[derive(Debug, Clone)]
 pub struct NewDispute {
@@ -182,13 +176,7 @@ pub fn raise(
             new.complex,
             new.whistleblowing,
         )?;
-        let unknown = crate::store::agencies::unknown_agencies(conn, &new.parties)?;
-        if !unknown.is_empty() {
-            return Err(ServiceError::Unprocessable(format!(
-                "unknown agency ids: {}",
-                unknown.join(", ")
-            )));
-        }
+        crate::service::registry::require_known(conn, &new.parties)?;
         let (entry, _) = record_raised(conn, &policy, &id, &actor, &event, payload)?;
         if let Some(real) = &whistleblower {
             wb::record_identity(conn, &actor.sub, real, entry.recorded_at)?;

@@ -16,6 +16,7 @@ pub mod policies;
 pub mod policy_store;
 pub mod record;
 pub mod redaction;
+pub mod registry;
 pub mod reports;
 pub mod scrutiny;
 pub mod synth;

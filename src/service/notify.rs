@@ -175,9 +175,7 @@ pub fn register(
 ) -> Result<Registered, ServiceError> {
     let origin = origin_of(url)?;
     if let Target::Agency(a) = &target {
-        if !crate::store::agencies::unknown_agencies(conn, std::slice::from_ref(a))?.is_empty() {
-            return Err(ServiceError::Unprocessable(format!("unknown agency '{a}'")));
-        }
+        crate::service::registry::require_known(conn, std::slice::from_ref(a))?;
     }
     let id = format!("wh_{}", uuid::Uuid::new_v4().simple());
     let entry = store::append(

@@ -194,18 +194,6 @@ fn mediation_row(conn: &mut DbConn, id: &str) -> Result<MediationRow, ServiceErr
         .ok_or_else(|| ServiceError::NotFound("no such mediation".into()))
 }
 
-fn unknown_agencies(conn: &mut DbConn, ids: &[String]) -> Result<(), ServiceError> {
-    let unknown = crate::store::agencies::unknown_agencies(conn, ids)?;
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(ServiceError::Unprocessable(format!(
-            "unknown agency ids: {}",
-            unknown.join(", ")
-        )))
-    }
-}
-
 /// Open a mediation; `payload` is `{"topic"}`. Returns its id.
 pub fn open_mediation(
     conn: &mut DbConn,
@@ -215,7 +203,7 @@ pub fn open_mediation(
     payload: Value,
 ) -> Result<String, ServiceError> {
     check_agencies(&agencies)?;
-    unknown_agencies(conn, &agencies)?;
+    crate::service::registry::require_known(conn, &agencies)?;
     let ladder = match &dispute_id {
         None => false,
         Some(d) => {
@@ -271,7 +259,7 @@ pub fn record_session(
         ));
     }
     let ids: Vec<String> = attendees.iter().filter_map(|a| a.agency.clone()).collect();
-    unknown_agencies(conn, &ids)?;
+    crate::service::registry::require_known(conn, &ids)?;
     let m = mediation_row(conn, id)?;
     if m.status != OPEN {
         return Err(ServiceError::Conflict("the mediation is closed".into()));

@@ -6,7 +6,7 @@ use crate::core::registry::Agency;
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::state::{run, AppState};
-use crate::service::disputes;
+use crate::service::registry;
 
 #[utoipa::path(tag = "registry", security(("bearer" = [])),
     responses((status = 200, body = [Agency]), (status = 401, body = Problem)))]
@@ -15,6 +15,6 @@ pub async fn list_agencies(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    let list = run(&state.pool, disputes::agencies).await?;
+    let list = run(&state.pool, registry::agencies).await?;
     Ok(HttpResponse::Ok().json(list))
 }
