@@ -1,7 +1,6 @@
 //! Wiring: open the store, migrate, seed, and build the HTTP server.
 
 use std::net::{SocketAddr, TcpListener};
-use std::time::Duration;
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
@@ -13,7 +12,7 @@ use crate::http::error;
 use crate::http::ratelimit::{self, RateLimits};
 use crate::http::routes;
 use crate::http::state::AppState;
-use crate::service::checkpoint::{self, LogKey};
+use crate::service::checkpoint::LogKey;
 use crate::service::whistleblowing::WhistleKey;
 use crate::store::db::{self, write_tx, Pool};
 
@@ -199,43 +198,4 @@ pub fn start(
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     Ok((server(pool, auth, log, settings, listener, workers)?, local))
-}
-
-/// Sign a checkpoint every `every` while the ledger grows (call inside the actix system).
-pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(every);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let key = log.clone();
-            let signed = crate::store::db::run(&pool, move |conn| {
-                write_tx(conn, |conn| checkpoint::sign_current(conn, &key))
-            })
-            .await;
-            if let Err(e) = signed {
-                tracing::error!(error = %e, "periodic checkpoint failed");
-            }
-        }
-    });
-}
-
-/// Record missed deadlines, and warn of those within `warning_hours` working
-/// hours (0: no warnings), every `every` (call inside the actix system). Each
-/// sweep is one write transaction, so several instances may run it at once.
-pub fn spawn_deadline_sweeper(pool: Pool, every: Duration, warning_hours: u32) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(every);
-        loop {
-            tick.tick().await;
-            let swept = crate::store::db::run(&pool, move |conn| {
-                let policies = crate::service::policy_store::all(conn)?;
-                crate::service::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
-            })
-            .await;
-            if let Err(e) = swept {
-                tracing::error!(error = %e, "deadline sweep failed");
-            }
-        }
-    });
 }

@@ -126,10 +126,10 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let auth = common.authenticator(jwks).await?;
         if !args.checkpoint_interval.is_zero() {
-            app::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
+            crate::workers::checkpointer::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
         }
         if !args.deadline_sweep.is_zero() {
-            app::spawn_deadline_sweeper(
+            crate::workers::sweeper::spawn_deadline_sweeper(
                 pool.clone(),
                 args.deadline_sweep,
                 args.deadline_warning_hours,

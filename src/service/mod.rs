@@ -19,6 +19,7 @@ pub mod redaction;
 pub mod registry;
 pub mod reports;
 pub mod scrutiny;
+pub mod scrutiny_replay;
 pub mod synth;
 pub mod verify;
 pub mod webhooks;

@@ -20,7 +20,6 @@ use crate::core::registry::Agency;
 use crate::service::notify;
 use crate::service::policy_store;
 use crate::service::redaction::{self, Redacted};
-use crate::service::scrutiny;
 use crate::store::checkpoints;
 use crate::store::ledger as store;
 use crate::store::tree::{self, DbNodes};
@@ -228,7 +227,7 @@ struct Replayed {
     entered: BTreeMap<String, (NaiveDateTime, i64)>,
     registry: Vec<Agency>,
     witnesses: Vec<cosign::Witness>,
-    scrutiny: scrutiny::Replay,
+    scrutiny: crate::service::scrutiny_replay::Replay,
     webhooks: notify::Replay,
     warnings: deadline::Replay,
     policies: policy_store::Replay,

@@ -1,3 +1,6 @@
 //! The background tasks.
+
+pub mod checkpointer;
 pub mod holidays;
 pub mod sender;
+pub mod sweeper;
