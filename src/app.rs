@@ -73,6 +73,9 @@ pub struct Settings {
     /// Derives whistleblowers' pseudonyms. The default is a fresh random key
     /// (pseudonyms then change on restart): `serve` loads a persistent one.
     pub whistleblowing_key: WhistleKey,
+    /// On SIGTERM, how long in-flight requests may take before the workers
+    /// are stopped (`SHUTDOWN_GRACE`).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             whistleblowing_key: WhistleKey::generate()
                 .unwrap_or_else(|_| WhistleKey::from_bytes(uuid::Uuid::new_v4().as_bytes())),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -104,6 +108,8 @@ pub fn server(
         whistleblowing_key: settings.whistleblowing_key,
     });
     let auth = web::Data::new(auth.into());
+    crate::http::metrics::install();
+    let grace = settings.shutdown_grace;
     let limits = web::Data::new(RateLimits::new(
         settings.rate_limit_per_subject,
         settings.rate_limit_per_address,
@@ -116,6 +122,8 @@ pub fn server(
             .wrap(middleware::from_fn(ratelimit::middleware))
             .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
+            // Outermost: times and counts every request, refusals included.
+            .wrap(middleware::from_fn(crate::http::metrics::track))
             .app_data(state.clone())
             .app_data(auth.clone())
             .app_data(limits.clone())
@@ -135,9 +143,38 @@ pub fn server(
             .into_app()
     })
     .workers(workers)
+    // On SIGTERM: stop accepting, let requests in flight finish for up to this long.
+    .shutdown_timeout(grace.as_secs().max(1))
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Serve `GET /metrics` alone on `addr` (`METRICS_BIND`), with no token.
+pub fn start_metrics(
+    pool: Pool,
+    witness_quorum: u32,
+    addr: &str,
+) -> std::io::Result<(Server, SocketAddr)> {
+    use crate::http::handlers::metrics::{metrics, MetricsState};
+    crate::http::metrics::install();
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let state = web::Data::new(MetricsState {
+        pool,
+        witness_quorum,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(metrics))
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
+    Ok((server, local))
 }
 
 /// Log every refused request (403, and 404 for an authenticated caller, which
@@ -204,6 +241,9 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
         tick.tick().await;
         loop {
             tick.tick().await;
+            let Some(_busy) = crate::workers::shutdown::busy() else {
+                return;
+            };
             let key = log.clone();
             let signed = crate::store::db::run(&pool, move |conn| {
                 write_tx(conn, |conn| checkpoint::sign_current(conn, &key))
@@ -224,13 +264,20 @@ pub fn spawn_deadline_sweeper(pool: Pool, every: Duration, warning_hours: u32) {
         let mut tick = actix_web::rt::time::interval(every);
         loop {
             tick.tick().await;
+            let Some(_busy) = crate::workers::shutdown::busy() else {
+                return;
+            };
             let swept = crate::store::db::run(&pool, move |conn| {
                 let policies = crate::service::policy_store::all(conn)?;
                 crate::service::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
             })
             .await;
-            if let Err(e) = swept {
-                tracing::error!(error = %e, "deadline sweep failed");
+            let outcome = if swept.is_ok() { "ok" } else { "error" };
+            metrics::counter!(crate::http::metrics::SWEEPS, "outcome" => outcome).increment(1);
+            match swept {
+                Ok(_) => metrics::gauge!(crate::http::metrics::SWEEP_LAST_SUCCESS)
+                    .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0),
+                Err(e) => tracing::error!(error = %e, "deadline sweep failed"),
             }
         }
     });

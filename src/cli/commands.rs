@@ -26,7 +26,7 @@ pub fn main() -> ExitCode {
     init_logs(cli.common.log_format);
     let result = match cli.command {
         None => serve(&cli.common, ServeArgs::from_env()),
-        Some(Cmd::Serve(args)) => serve(&cli.common, args),
+        Some(Cmd::Serve(args)) => serve(&cli.common, *args),
         Some(Cmd::Migrate(db)) => {
             let url = cli.common.database_url(&db);
             app::prepare(&url, 1).map(|_| println!("migrations applied; registry seeded"))
@@ -145,14 +145,49 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             rate_limit_per_address: args.rate_limit_per_address,
             trust_forwarded_for: args.trust_forwarded_for,
             whistleblowing_key,
+            shutdown_grace: args.shutdown_grace,
         };
+        let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
         println!("escalation-ledger listening on http://{addr}");
+        if let Some(bind) = &args.metrics_bind {
+            let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum, bind)
+                .map_err(|e| format!("bind METRICS_BIND {bind}: {e}"))?;
+            actix_web::rt::spawn(metrics);
+            println!("metrics on http://{maddr}/metrics");
+        }
+        // SIGTERM: the server stops accepting and finishes the requests in
+        // flight (actix, within the grace); the background tasks take no new
+        // work, and we wait for what they have started and for every open
+        // transaction, within what is left of the grace.
+        let grace = args.shutdown_grace;
+        let deadline = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+        let seen = deadline.clone();
+        actix_web::rt::spawn(async move {
+            use actix_web::rt::signal::unix::{signal, SignalKind};
+            if let Ok(mut term) = signal(SignalKind::terminate()) {
+                if term.recv().await.is_some() {
+                    tracing::info!(grace = ?grace, "SIGTERM: draining requests, then stopping the workers");
+                    *seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(std::time::Instant::now() + grace);
+                    crate::workers::shutdown::begin();
+                }
+            }
+        });
         println!("database: {}", crate::store::db::redact_url(&url));
         println!("mint a token:  cargo run --release -- token --sub you@kingston --role agency --agency kingston-council");
         println!("then:          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/agencies");
-        server.await.map_err(|e| e.to_string())
+        server.await.map_err(|e| e.to_string())?;
+        crate::workers::shutdown::begin();
+        let until = deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|| std::time::Instant::now() + grace);
+        if crate::workers::shutdown::drain(until).await {
+            tracing::info!("stopped cleanly: no request, task or transaction in progress");
+        }
+        Ok(())
     })
 }
 

@@ -72,7 +72,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run the service (the default when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and seed the agency registry.
     Migrate(DbArgs),
     /// Print a bearer token that `serve` accepts.
@@ -238,6 +238,14 @@ pub struct ServeArgs {
     /// the TCP peer: only behind a proxy that overwrites those headers.
     #[arg(long, env = "TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Serve `GET /metrics` (Prometheus text, no token) on this separate
+    /// address, e.g. `127.0.0.1:9464`; unset: no metrics listener.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// On SIGTERM: how long requests in flight and the background tasks'
+    /// work in progress may take before the process exits, e.g. `30s`.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: std::time::Duration,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod disputes;
 pub mod error;
 pub mod export;
+pub mod figures;
 pub mod holidays;
 pub mod keys;
 pub mod ledger;

@@ -5,6 +5,7 @@ pub mod checkpoints;
 pub mod db;
 pub mod disputes;
 pub mod error;
+pub mod figures;
 pub mod ledger;
 pub mod outbox;
 pub mod policies;

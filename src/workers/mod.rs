@@ -1,3 +1,4 @@
 //! The background tasks.
 pub mod holidays;
 pub mod sender;
+pub mod shutdown;
