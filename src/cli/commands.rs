@@ -4,8 +4,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::config::{
-    AuditArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat, PolicyCmd,
-    ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
+    AuditArgs, BackupArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat,
+    PolicyCmd, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
 use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
@@ -35,6 +35,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Verify(db)) => return verify_cmd(&cli.common.database_url(&db)),
         Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
+        Some(Cmd::Backup(args)) => backup_cmd(&cli.common, args),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
         Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
@@ -357,6 +358,23 @@ fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
         args.out.join(bundle::FILE_NAME).display()
     );
     println!("log key: {}", header.log_key);
+    Ok(())
+}
+
+fn backup_cmd(common: &Common, args: BackupArgs) -> Result<(), String> {
+    let url = common.database_url(&args.db);
+    let b = crate::service::backup::backup(&url, &args.out)?;
+    println!(
+        "backed up {} pages to {}; the copy verifies: {} entries, head {}",
+        b.pages,
+        args.out.display(),
+        b.report.size,
+        b.report.head_hash.as_deref().unwrap_or("(empty)")
+    );
+    println!(
+        "the keys are not in the database: back up {} too (see docs/operations.md)",
+        common.data_dir.display()
+    );
     Ok(())
 }
 

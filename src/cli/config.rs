@@ -90,6 +90,9 @@ pub enum Cmd {
     Openapi,
     /// Write the whole ledger as an audit bundle: DIR/bundle.jsonl, checkpoint.txt, keys.json.
     Export(ExportArgs),
+    /// A consistent online copy of a SQLite database (WAL included) to FILE,
+    /// verified; for PostgreSQL it refuses and points to `pg_dump`.
+    Backup(BackupArgs),
     /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
     Audit(AuditArgs),
     /// Write a valid synthetic bundle of N entries, for benchmarking `audit`.
@@ -142,6 +145,15 @@ impl Common {
 #[derive(Debug, Args, Clone)]
 pub struct ExportArgs {
     /// The directory to write (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BackupArgs {
+    /// The file to write; it must not exist.
     #[arg(long)]
     pub out: PathBuf,
     #[command(flatten)]

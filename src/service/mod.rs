@@ -1,5 +1,6 @@
 //! The use cases, each one write transaction.
 
+pub mod backup;
 pub mod bundle;
 pub mod casework;
 pub mod checkpoint;

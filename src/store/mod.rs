@@ -1,6 +1,7 @@
 //! Diesel only: the backends, the schema and one module per aggregate.
 
 pub mod agencies;
+pub mod backup;
 pub mod checkpoints;
 pub mod db;
 pub mod disputes;

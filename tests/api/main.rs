@@ -3,6 +3,7 @@
 mod helpers;
 
 mod authz_matrix;
+mod backup;
 mod bad_input;
 mod bundle;
 mod cli;
