@@ -36,6 +36,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
         Some(Cmd::Backup(args)) => backup_cmd(&cli.common, args),
+        Some(Cmd::Probe { url }) => return probe_cmd(&url),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
         Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
@@ -359,6 +360,48 @@ fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
     );
     println!("log key: {}", header.log_key);
     Ok(())
+}
+
+/// One plain-HTTP GET with a 3 s timeout: 0 on a 2xx status line, else 1.
+fn probe_cmd(url: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let probe = || -> Result<bool, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or("probe speaks plain http:// only")?;
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+            .map_err(|e| format!("{host}: {e}"))?
+            .next()
+            .ok_or(format!("{host}: no address"))?;
+        let timeout = std::time::Duration::from_secs(3);
+        let mut s =
+            std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        write!(
+            s,
+            "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(|e| e.to_string())?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).map_err(|e| e.to_string())?;
+        Ok(head.starts_with(b"HTTP/1.") && head[9] == b'2')
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("{url}: not ready");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn backup_cmd(common: &Common, args: BackupArgs) -> Result<(), String> {

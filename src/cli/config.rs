@@ -93,6 +93,14 @@ pub enum Cmd {
     /// A consistent online copy of a SQLite database (WAL included) to FILE,
     /// verified; for PostgreSQL it refuses and points to `pg_dump`.
     Backup(BackupArgs),
+    /// GET URL and exit 0 on a 2xx answer, else 1: the container's
+    /// HEALTHCHECK (the image has no shell or curl).
+    #[command(hide = true)]
+    Probe {
+        /// e.g. `http://127.0.0.1:8080/readyz`; plain http only.
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
     Audit(AuditArgs),
     /// Write a valid synthetic bundle of N entries, for benchmarking `audit`.

@@ -80,6 +80,17 @@ async fn sigterm_under_load_loses_nothing(backend: Backend) {
     .await
     .expect("join");
     let base = served.base.clone();
+    // The image's HEALTHCHECK: `probe` exits 0 on a ready service.
+    let probe = |url: String| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_escalation-ledger"))
+            .args(["probe", "--url", &url])
+            .output()
+            .expect("probe runs")
+            .status
+            .code()
+    };
+    assert_eq!(probe(format!("{base}/readyz")), Some(0));
+    assert_eq!(probe(format!("{base}/no/such/route")), Some(1));
     let token = Keys::from_secret(SECRET.as_bytes())
         .mint(&Claims {
             sub: "user@kingston-council".into(),
@@ -141,6 +152,11 @@ async fn sigterm_under_load_loses_nothing(backend: Backend) {
     assert!(took < Duration::from_secs(12), "took {took:?} (grace 10 s)");
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(log.contains("stopped cleanly"), "{log}");
+    assert_eq!(
+        probe(format!("{base}/readyz")),
+        Some(1),
+        "a stopped service is not ready"
+    );
 
     let created: Vec<&String> = outcomes
         .iter()
