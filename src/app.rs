@@ -1,6 +1,7 @@
 //! Wiring: open the store, migrate, seed, and build the HTTP server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
@@ -74,6 +75,9 @@ pub struct Settings {
     pub whistleblowing_key: WhistleKey,
     /// Public reports suppress counts from 1 to this minus one (`REPORT_SUPPRESS_BELOW`).
     pub report_suppress_below: u64,
+    /// On SIGTERM, how long in-flight requests may take before the workers
+    /// are stopped (`SHUTDOWN_GRACE`).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -86,6 +90,7 @@ impl Default for Settings {
             whistleblowing_key: WhistleKey::generate()
                 .unwrap_or_else(|_| WhistleKey::from_bytes(uuid::Uuid::new_v4().as_bytes())),
             report_suppress_below: crate::core::report::DEFAULT_SUPPRESS_BELOW,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -107,6 +112,8 @@ pub fn server(
         report_suppress_below: settings.report_suppress_below,
     });
     let auth = web::Data::new(auth.into());
+    crate::http::metrics::install();
+    let grace = settings.shutdown_grace;
     let limits = web::Data::new(RateLimits::new(
         settings.rate_limit_per_subject,
         settings.rate_limit_per_address,
@@ -119,6 +126,8 @@ pub fn server(
             .wrap(middleware::from_fn(ratelimit::middleware))
             .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
+            // Outermost: times and counts every request, refusals included.
+            .wrap(middleware::from_fn(crate::http::metrics::track))
             .app_data(state.clone())
             .app_data(auth.clone())
             .app_data(limits.clone())
@@ -138,9 +147,38 @@ pub fn server(
             .into_app()
     })
     .workers(workers)
+    // On SIGTERM: stop accepting, let requests in flight finish for up to this long.
+    .shutdown_timeout(grace.as_secs().max(1))
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Serve `GET /metrics` alone on `addr` (`METRICS_BIND`), with no token.
+pub fn start_metrics(
+    pool: Pool,
+    witness_quorum: u32,
+    addr: &str,
+) -> std::io::Result<(Server, SocketAddr)> {
+    use crate::http::handlers::metrics::{metrics, MetricsState};
+    crate::http::metrics::install();
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let state = web::Data::new(MetricsState {
+        pool,
+        witness_quorum,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(metrics))
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
+    Ok((server, local))
 }
 
 /// Log every refused request (403, and 404 for an authenticated caller, which

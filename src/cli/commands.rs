@@ -4,8 +4,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::config::{
-    AuditArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat, PolicyCmd,
-    ReportArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
+    AuditArgs, BackupArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat,
+    PolicyCmd, ReportArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
 use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
@@ -26,7 +26,7 @@ pub fn main() -> ExitCode {
     init_logs(cli.common.log_format);
     let result = match cli.command {
         None => serve(&cli.common, ServeArgs::from_env()),
-        Some(Cmd::Serve(args)) => serve(&cli.common, args),
+        Some(Cmd::Serve(args)) => serve(&cli.common, *args),
         Some(Cmd::Migrate(db)) => {
             let url = cli.common.database_url(&db);
             app::prepare(&url, 1).map(|_| println!("migrations applied; registry seeded"))
@@ -35,6 +35,8 @@ pub fn main() -> ExitCode {
         Some(Cmd::Verify(db)) => return verify_cmd(&cli.common.database_url(&db)),
         Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
+        Some(Cmd::Backup(args)) => backup_cmd(&cli.common, args),
+        Some(Cmd::Probe { url }) => return probe_cmd(&url),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
         Some(Cmd::Report(args)) => report_cmd(args),
         Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
@@ -147,14 +149,49 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             trust_forwarded_for: args.trust_forwarded_for,
             whistleblowing_key,
             report_suppress_below: args.report_suppress_below,
+            shutdown_grace: args.shutdown_grace,
         };
+        let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
         println!("escalation-ledger listening on http://{addr}");
+        if let Some(bind) = &args.metrics_bind {
+            let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum, bind)
+                .map_err(|e| format!("bind METRICS_BIND {bind}: {e}"))?;
+            actix_web::rt::spawn(metrics);
+            println!("metrics on http://{maddr}/metrics");
+        }
+        // SIGTERM: the server stops accepting and finishes the requests in
+        // flight (actix, within the grace); the background tasks take no new
+        // work, and we wait for what they have started and for every open
+        // transaction, within what is left of the grace.
+        let grace = args.shutdown_grace;
+        let deadline = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+        let seen = deadline.clone();
+        actix_web::rt::spawn(async move {
+            use actix_web::rt::signal::unix::{signal, SignalKind};
+            if let Ok(mut term) = signal(SignalKind::terminate()) {
+                if term.recv().await.is_some() {
+                    tracing::info!(grace = ?grace, "SIGTERM: draining requests, then stopping the workers");
+                    *seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(std::time::Instant::now() + grace);
+                    crate::workers::shutdown::begin();
+                }
+            }
+        });
         println!("database: {}", crate::store::db::redact_url(&url));
         println!("mint a token:  cargo run --release -- token --sub you@kingston --role agency --agency kingston-council");
         println!("then:          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/agencies");
-        server.await.map_err(|e| e.to_string())
+        server.await.map_err(|e| e.to_string())?;
+        crate::workers::shutdown::begin();
+        let until = deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|| std::time::Instant::now() + grace);
+        if crate::workers::shutdown::drain(until).await {
+            tracing::info!("stopped cleanly: no request, task or transaction in progress");
+        }
+        Ok(())
     })
 }
 
@@ -324,6 +361,65 @@ fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
         args.out.join(bundle::FILE_NAME).display()
     );
     println!("log key: {}", header.log_key);
+    Ok(())
+}
+
+/// One plain-HTTP GET with a 3 s timeout: 0 on a 2xx status line, else 1.
+fn probe_cmd(url: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let probe = || -> Result<bool, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or("probe speaks plain http:// only")?;
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+            .map_err(|e| format!("{host}: {e}"))?
+            .next()
+            .ok_or(format!("{host}: no address"))?;
+        let timeout = std::time::Duration::from_secs(3);
+        let mut s =
+            std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        write!(
+            s,
+            "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(|e| e.to_string())?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).map_err(|e| e.to_string())?;
+        Ok(head.starts_with(b"HTTP/1.") && head[9] == b'2')
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("{url}: not ready");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn backup_cmd(common: &Common, args: BackupArgs) -> Result<(), String> {
+    let url = common.database_url(&args.db);
+    let b = crate::service::backup::backup(&url, &args.out)?;
+    println!(
+        "backed up {} pages to {}; the copy verifies: {} entries, head {}",
+        b.pages,
+        args.out.display(),
+        b.report.size,
+        b.report.head_hash.as_deref().unwrap_or("(empty)")
+    );
+    println!(
+        "the keys are not in the database: back up {} too (see docs/operations.md)",
+        common.data_dir.display()
+    );
     Ok(())
 }
 

@@ -72,7 +72,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run the service (the default when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and seed the agency registry.
     Migrate(DbArgs),
     /// Print a bearer token that `serve` accepts.
@@ -90,6 +90,17 @@ pub enum Cmd {
     Openapi,
     /// Write the whole ledger as an audit bundle: DIR/bundle.jsonl, checkpoint.txt, keys.json.
     Export(ExportArgs),
+    /// A consistent online copy of a SQLite database (WAL included) to FILE,
+    /// verified; for PostgreSQL it refuses and points to `pg_dump`.
+    Backup(BackupArgs),
+    /// GET URL and exit 0 on a 2xx answer, else 1: the container's
+    /// HEALTHCHECK (the image has no shell or curl).
+    #[command(hide = true)]
+    Probe {
+        /// e.g. `http://127.0.0.1:8080/readyz`; plain http only.
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
     Audit(AuditArgs),
     /// The annual report's escalation figures, offline from an export bundle:
@@ -146,6 +157,15 @@ impl Common {
 #[derive(Debug, Args, Clone)]
 pub struct ExportArgs {
     /// The directory to write (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BackupArgs {
+    /// The file to write; it must not exist.
     #[arg(long)]
     pub out: PathBuf,
     #[command(flatten)]
@@ -266,6 +286,14 @@ pub struct ServeArgs {
     /// every count from 1 to this minus one.
     #[arg(long, env = "REPORT_SUPPRESS_BELOW", default_value_t = crate::core::report::DEFAULT_SUPPRESS_BELOW, value_parser = clap::value_parser!(u64).range(1..))]
     pub report_suppress_below: u64,
+    /// Serve `GET /metrics` (Prometheus text, no token) on this separate
+    /// address, e.g. `127.0.0.1:9464`; unset: no metrics listener.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// On SIGTERM: how long requests in flight and the background tasks'
+    /// work in progress may take before the process exits, e.g. `30s`.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: std::time::Duration,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -9,6 +9,7 @@ pub mod input;
 pub mod ladder;
 pub mod ledger;
 pub mod merkle;
+pub mod metrics;
 pub mod note;
 pub mod policy;
 pub mod registry;

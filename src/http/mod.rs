@@ -5,6 +5,7 @@ pub mod authz;
 pub mod error;
 pub mod handlers;
 pub mod jwks;
+pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;

@@ -1,5 +1,6 @@
 //! The use cases, each one write transaction.
 
+pub mod backup;
 pub mod bundle;
 pub mod casework;
 pub mod checkpoint;
@@ -8,6 +9,7 @@ pub mod deadline;
 pub mod disputes;
 pub mod error;
 pub mod export;
+pub mod figures;
 pub mod holidays;
 pub mod keys;
 pub mod ledger;

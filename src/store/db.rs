@@ -228,6 +228,7 @@ where
     // SQLite admits one writer at a time. Queue this process's writers on a
     // mutex rather than in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms)
     // make the latency tail; other processes still wait in `busy_timeout`.
+    let _open = OpenTx::new();
     let _writer = match (&*conn, lock) {
         (DbConn::Sqlite(_), true) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
         _ => None,
@@ -293,6 +294,30 @@ where
 }
 
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+static OPEN_TX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Transactions ([`write_tx`], [`read_tx`]) open in this process right now:
+/// graceful shutdown waits for them to end.
+pub fn open_transactions() -> usize {
+    OPEN_TX.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts one open transaction while it lives.
+struct OpenTx;
+
+impl OpenTx {
+    fn new() -> Self {
+        OPEN_TX.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        OpenTx
+    }
+}
+
+impl Drop for OpenTx {
+    fn drop(&mut self) {
+        OPEN_TX.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 /// The advisory lock class for appends ("ledg" in ASCII); the second key is the schema.
 const LEDGER_LOCK: i32 = 0x6c65_6467;

@@ -1,10 +1,12 @@
 //! Diesel only: the backends, the schema and one module per aggregate.
 
 pub mod agencies;
+pub mod backup;
 pub mod checkpoints;
 pub mod db;
 pub mod disputes;
 pub mod error;
+pub mod figures;
 pub mod ledger;
 pub mod outbox;
 pub mod policies;

@@ -13,6 +13,10 @@ pub fn spawn_checkpointer(pool: Pool, log: LogKey, every: Duration) {
         tick.tick().await;
         loop {
             tick.tick().await;
+            // No new work once shutdown has begun; the guard holds it open.
+            let Some(_busy) = crate::workers::shutdown::busy() else {
+                return;
+            };
             let key = log.clone();
             let signed = crate::store::db::run(&pool, move |conn| {
                 write_tx(conn, |conn| checkpoint::sign_current(conn, &key))

@@ -13,6 +13,9 @@ pub fn spawn_watcher(watch: Watch, every: Duration) {
         tick.tick().await;
         loop {
             tick.tick().await;
+            let Some(_busy) = crate::workers::shutdown::busy() else {
+                return;
+            };
             watch = match actix_web::rt::task::spawn_blocking(move || {
                 watch.check();
                 watch

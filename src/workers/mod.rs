@@ -3,4 +3,5 @@
 pub mod checkpointer;
 pub mod holidays;
 pub mod sender;
+pub mod shutdown;
 pub mod sweeper;

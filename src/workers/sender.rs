@@ -140,11 +140,16 @@ pub fn spawn_sender(pool: Pool, cfg: SenderConfig) {
     actix_web::rt::spawn(async move {
         let client = awc::Client::builder().timeout(cfg.timeout).finish();
         loop {
+            // Stops between rounds once shutdown begins.
+            let Some(busy) = crate::workers::shutdown::busy() else {
+                return;
+            };
             match send_due(&pool, &client, &cfg).await {
                 Ok(n) if n as i64 >= cfg.batch => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "outbox round failed"),
             }
+            drop(busy);
             actix_web::rt::time::sleep(cfg.poll).await;
         }
     });

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod authz_matrix;
+mod backup;
 mod bad_input;
 mod bundle;
 mod cli;
@@ -12,6 +13,7 @@ mod holidays;
 mod identity;
 mod ladder_walk;
 mod ledger;
+mod metrics;
 mod notify;
 mod openapi;
 mod policies;
@@ -19,6 +21,7 @@ mod ratelimit;
 mod redaction;
 mod reports;
 mod scrutiny;
+mod shutdown;
 mod tamper;
 mod tree;
 mod whistleblowing;

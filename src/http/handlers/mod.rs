@@ -8,6 +8,7 @@ pub mod agencies;
 pub mod disputes;
 pub mod health;
 pub mod ledger;
+pub mod metrics;
 pub mod policies;
 pub mod proofs;
 pub mod redactions;
