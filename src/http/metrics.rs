@@ -36,12 +36,14 @@ const APPEND_BUCKETS: [f64; 12] = [
 pub fn install() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
+        // Setting buckets fails only for an empty list; ours are constants,
+        // so the fallback (default summaries) is never taken.
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &HTTP_BUCKETS)
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(APPEND_DURATION.into()), &APPEND_BUCKETS)
             })
-            .expect("non-empty buckets")
+            .unwrap_or_else(|_| PrometheusBuilder::new())
             .build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {

@@ -66,7 +66,7 @@ pub fn sqlite_backup(src: &Path, out: &Path) -> Result<i32, String> {
     }
     let source = open(src, ffi::SQLITE_OPEN_READWRITE)?;
     let dest = open(out, ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE)?;
-    let main = CString::new("main").expect("no NUL");
+    let main = c"main";
     // SAFETY: both handles are open; `main` outlives the call.
     let backup =
         unsafe { ffi::sqlite3_backup_init(dest.0, main.as_ptr(), source.0, main.as_ptr()) };
