@@ -33,7 +33,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,8 +48,9 @@ use crate::core::ledger::{Entry, NewEntry};
 use crate::service::error::ServiceError;
 use crate::service::record::record;
 use crate::store::db::{write_tx, DbConn};
+use crate::store::deadlines as rows;
+use crate::store::disputes::OpenRow;
 use crate::store::ledger as store;
-use crate::store::schema::{deadline_misses, deadline_warnings, disputes};
 
 /// The default warning lead time: one working day.
 pub const DEFAULT_WARNING_HOURS: u32 = 8;
@@ -111,8 +111,6 @@ pub struct Swept {
     pub approaching: usize,
 }
 
-type OpenRow = (String, String, String, String, bool, NaiveDateTime);
-
 fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, ServiceError> {
     s.parse().map_err(ServiceError::Internal)
 }
@@ -144,18 +142,7 @@ pub fn sweep(
     let now = now.naive_utc();
     let cal = calendar();
     write_tx(conn, |conn| {
-        let rows: Vec<OpenRow> = disputes::table
-            .filter(disputes::status.eq(Status::Open.as_str()))
-            .select((
-                disputes::id,
-                disputes::policy,
-                disputes::status,
-                disputes::rung,
-                disputes::urgent,
-                disputes::rung_entered_at,
-            ))
-            .order(disputes::id.asc())
-            .load(conn)?;
+        let rows = rows::open(conn, Status::Open.as_str())?;
         let open = rows
             .into_iter()
             .map(open_from)
@@ -165,16 +152,8 @@ pub fn sweep(
                 .map(|(d, r)| Ok((d, parse(&r)?)))
                 .collect::<Result<BTreeSet<_>, ServiceError>>()
         };
-        let recorded = keys(
-            deadline_misses::table
-                .select((deadline_misses::dispute_id, deadline_misses::rung))
-                .load(conn)?,
-        )?;
-        let warned = keys(
-            deadline_warnings::table
-                .select((deadline_warnings::dispute_id, deadline_warnings::rung))
-                .load(conn)?,
-        )?;
+        let recorded = keys(rows::missed(conn)?)?;
+        let warned = keys(rows::warned(conn)?)?;
         let actor = sweeper_actor();
         let mut out = Swept::default();
         // Through the service's due_at, so a deadline beyond the feed is warned of.
@@ -261,14 +240,15 @@ fn record_approaching(
             payload: json!({}),
         },
     )?;
-    diesel::insert_into(deadline_warnings::table)
-        .values((
-            deadline_warnings::dispute_id.eq(&a.dispute_id),
-            deadline_warnings::rung.eq(a.rung.to_string()),
-            deadline_warnings::due_at.eq(a.due_at),
-            deadline_warnings::seq.eq(entry.seq),
-        ))
-        .execute(conn)?;
+    rows::insert_warning(
+        conn,
+        &rows::WarningRow {
+            dispute_id: a.dispute_id.clone(),
+            rung: a.rung.to_string(),
+            due_at: a.due_at,
+            seq: entry.seq,
+        },
+    )?;
     crate::service::notify::enqueue(conn, &entry, d, policy)?;
     Ok(entry)
 }
@@ -336,18 +316,9 @@ impl Replay {
         &self,
         conn: &mut DbConn,
     ) -> Result<Option<(String, String)>, ServiceError> {
-        let rows: Vec<(String, String, NaiveDateTime, i64)> = deadline_warnings::table
-            .select((
-                deadline_warnings::dispute_id,
-                deadline_warnings::rung,
-                deadline_warnings::due_at,
-                deadline_warnings::seq,
-            ))
-            .order((deadline_warnings::dispute_id, deadline_warnings::rung))
-            .load(conn)?;
         let mut stored: BTreeMap<(String, String), (String, i64)> = BTreeMap::new();
-        for (d, r, due, seq) in rows {
-            stored.insert((d, r), (format_due(&due), seq));
+        for w in rows::warnings(conn)? {
+            stored.insert((w.dispute_id, w.rung), (format_due(&w.due_at), w.seq));
         }
         let differs = stored
             .iter()

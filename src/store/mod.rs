@@ -4,6 +4,7 @@ pub mod agencies;
 pub mod backup;
 pub mod checkpoints;
 pub mod db;
+pub mod deadlines;
 pub mod disputes;
 pub mod error;
 pub mod figures;
