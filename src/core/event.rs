@@ -1,6 +1,6 @@
 //! Every kind of ledger entry, by the name its `event` field holds: one enum,
-//! so that a reader of the ledger (`verify`, the report, the auditor) matches
-//! on all of them and the compiler names a kind it forgot. Pure.
+//! so that a reader of the ledger (`service::verify`'s replay) matches on all
+//! of them and the compiler names a kind it forgot. Pure.
 
 use std::fmt;
 
@@ -139,22 +139,6 @@ impl LedgerEvent {
     /// The kind named `name`, if there is one.
     pub fn parse(name: &str) -> Option<LedgerEvent> {
         LedgerEvent::all().find(|e| e.as_str() == name)
-    }
-
-    /// A step of the ladder, replayed by `core::ladder::apply`.
-    pub fn is_ladder(self) -> bool {
-        matches!(
-            self,
-            LedgerEvent::Raised
-                | LedgerEvent::ProposalMade
-                | LedgerEvent::ProposalAccepted
-                | LedgerEvent::ProposalRejected
-                | LedgerEvent::Escalated
-                | LedgerEvent::DeadlineMissed
-                | LedgerEvent::Resolved
-                | LedgerEvent::Withdrawn
-                | LedgerEvent::PolicyMigrated
-        )
     }
 }
 

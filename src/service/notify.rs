@@ -11,7 +11,7 @@
 //!   a party agency or of a role due to act next ([`ladder::due_to_act`]). It
 //!   takes the entry and the dispute and policy the caller holds, so any dispute
 //!   event goes through the same path.
-//! * [`spawn_sender`] polls due rows, claims each with a lease (so two
+//! * `workers::sender::spawn_sender` polls due rows, claims each with a lease (so two
 //!   processes never send one row at once), POSTs it, and records the outcome;
 //!   failures are retried with exponential backoff and jitter, then `failed`.
 //!

@@ -295,7 +295,18 @@ impl Replayed {
             }
             (LedgerEvent::PolicyActivated, None) => self.policies.apply(e),
             (LedgerEvent::DeadlineApproaching, Some(_)) => self.warnings.apply(e, &self.disputes),
-            (kind, Some(id)) if kind.is_ladder() => {
+            (
+                LedgerEvent::Raised
+                | LedgerEvent::ProposalMade
+                | LedgerEvent::ProposalAccepted
+                | LedgerEvent::ProposalRejected
+                | LedgerEvent::Escalated
+                | LedgerEvent::DeadlineMissed
+                | LedgerEvent::Resolved
+                | LedgerEvent::Withdrawn
+                | LedgerEvent::PolicyMigrated,
+                Some(id),
+            ) => {
                 let event = crate::core::ledger::event_of(e)?;
                 self.check_policy(&event)?;
                 let rung_before = match self.disputes.get_mut(id) {
@@ -318,8 +329,31 @@ impl Replayed {
                 }
                 Ok(())
             }
-            (kind, None) => Err(format!("a '{kind}' entry that names no dispute")),
-            (kind, Some(_)) => Err(format!("a '{kind}' entry that names a dispute")),
+            // Replayed beside this, by `redaction::Replay` (see `verify_snapshot`).
+            (LedgerEvent::RedactionRequested | LedgerEvent::RedactionApproved, _) => {
+                Err(format!("a '{kind}' entry out of the redaction replay"))
+            }
+            (
+                LedgerEvent::RegistrySeeded
+                | LedgerEvent::PolicyActivated
+                | LedgerEvent::WitnessRegistered
+                | LedgerEvent::WebhookRegistered
+                | LedgerEvent::WebhookDeactivated,
+                Some(_),
+            ) => Err(format!("a '{kind}' entry that names a dispute")),
+            (
+                LedgerEvent::Raised
+                | LedgerEvent::ProposalMade
+                | LedgerEvent::ProposalAccepted
+                | LedgerEvent::ProposalRejected
+                | LedgerEvent::Escalated
+                | LedgerEvent::DeadlineMissed
+                | LedgerEvent::Resolved
+                | LedgerEvent::Withdrawn
+                | LedgerEvent::PolicyMigrated
+                | LedgerEvent::DeadlineApproaching,
+                None,
+            ) => Err(format!("a '{kind}' entry that names no dispute")),
         }
     }
 }

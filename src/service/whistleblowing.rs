@@ -5,7 +5,7 @@
 //! `sub` is kept only in `whistleblower_identities`
 //! ([`crate::store::whistleblowers`]), which only the `scrutineer` can read
 //! (`GET /v1/admin/whistleblowing/{pseudonym}`, by `http::authz`'s table).
-//! Nothing logs the real `sub` of a whistleblower (see `http::whistleblowing::loggable_sub`).
+//! Nothing logs the real `sub` of a whistleblower (see `http::state::loggable_sub`).
 
 use std::path::Path;
 
