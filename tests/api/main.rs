@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod concurrency;
 mod deadlines;
+mod forged;
 mod holidays;
 mod identity;
 mod ladder_walk;
