@@ -1059,10 +1059,10 @@ mod tests {
                         }
                         prop_assert!(d.proposals.iter().filter(|p| p.status == ProposalStatus::Open).count() <= 1);
                     }
-                    Err(_) => prop_assert_eq!(&d, &before),
-                }
-                if before.status != Status::Open {
-                    prop_assert_eq!(&d, &before);
+                    // `decide` takes `&d`: a refusal cannot change it, so
+                    // there is nothing to check (a closed dispute's refusal
+                    // is checked above: an Ok on it fails).
+                    Err(_) => {}
                 }
             }
         }
