@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_table;
 mod authz_matrix;
 mod bad_input;
 mod bundle;
