@@ -18,6 +18,7 @@ mod notify;
 mod openapi;
 mod policies;
 mod ratelimit;
+mod readme;
 mod redaction;
 mod scrutiny;
 mod tamper;

@@ -147,8 +147,51 @@ async fn forged_tokens_do_not_drain_a_subject(backend: Backend) {
     assert_eq!(s, 429);
 }
 
+/// GET `/v1/agencies` as `token` with `header` set: the status.
+async fn get_with(app: &TestApp, token: &str, header: (&str, &str)) -> u16 {
+    app.client
+        .get(format!("{}/v1/agencies", app.base))
+        .bearer_auth(token)
+        .insert_header(header)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// README: `TRUST_FORWARDED_FOR` keys the address limit on `Forwarded` /
+/// `X-Forwarded-For` instead of the TCP peer. Off, every client behind the
+/// one peer shares its bucket whatever the headers say; on, each forwarded
+/// address has its own.
+async fn trust_forwarded_for_keys_the_address_limit_on_the_header(backend: Backend) {
+    for trust in [false, true] {
+        let app = TestApp::spawn_with_settings(
+            backend,
+            Settings {
+                rate_limit_per_subject: 0,
+                rate_limit_per_address: 2,
+                trust_forwarded_for: trust,
+                ..Settings::default()
+            },
+        )
+        .await;
+        let tok = app.agency("kingston-council");
+        let one = ("x-forwarded-for", "203.0.113.1");
+        assert_eq!(get_with(&app, &tok, one).await, 200);
+        assert_eq!(get_with(&app, &tok, one).await, 200);
+        assert_eq!(get_with(&app, &tok, one).await, 429, "trust {trust}");
+        let two = ("x-forwarded-for", "203.0.113.2");
+        let three = ("forwarded", "for=203.0.113.3");
+        let want = if trust { 200 } else { 429 };
+        assert_eq!(get_with(&app, &tok, two).await, want, "trust {trust}");
+        assert_eq!(get_with(&app, &tok, three).await, want, "trust {trust}");
+    }
+}
+
 both_backends!(
     a_subject_over_its_limit_gets_429_and_writes_nothing,
     the_address_limit_spans_subjects,
     forged_tokens_do_not_drain_a_subject,
+    trust_forwarded_for_keys_the_address_limit_on_the_header,
 );
