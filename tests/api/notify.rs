@@ -180,6 +180,33 @@ async fn register(
     (v["id"].as_str().unwrap().to_string(), secret)
 }
 
+/// Wait until no delivery is pending on any endpoint, and return each
+/// endpoint's deliveries listing. Rows are written in their entry's
+/// transaction, so once none is pending nothing more can arrive: what the
+/// receiver holds then is final (no fixed sleep stands in for "nothing else").
+async fn settled(app: &TestApp) -> BTreeMap<String, Vec<Value>> {
+    let admin = app.role(Role::PartnershipAdmin);
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, list) = app.get(&admin, "/v1/admin/webhooks").await;
+        assert_eq!(s, 200, "{list}");
+        let mut all = BTreeMap::new();
+        for w in list.as_array().unwrap() {
+            let id = w["id"].as_str().unwrap();
+            let (s, d) = app
+                .get(&admin, &format!("/v1/admin/webhooks/{id}/deliveries"))
+                .await;
+            assert_eq!(s, 200, "{d}");
+            all.insert(id.to_string(), d.as_array().unwrap().clone());
+        }
+        if all.values().flatten().all(|d| d["status"] != "pending") {
+            return all;
+        }
+        assert!(Instant::now() < end, "deliveries still pending: {all:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Party agency endpoints hear every step, the `slg` role only once the dispute
 /// reaches its rung, a non-party agency nothing; every body is signed.
 async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) {
@@ -256,7 +283,10 @@ async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) 
         rx.on("/kingston").len() >= 2 && !rx.on("/slg").is_empty()
     })
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let queued = settled(&app).await;
+    assert_eq!(queued[&kingston].len(), 2, "{queued:?}");
+    assert_eq!(queued[&slg].len(), 1, "{queued:?}");
+    assert!(queued[&richmond].is_empty(), "nothing queued for a non-party: {queued:?}");
 
     let k = rx.on("/kingston");
     assert_eq!(k.len(), 2, "{k:?}");
@@ -614,14 +644,14 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
     .await;
     let (_, slg_secret) =
         register(&app, json!({"role": "slg"}), &format!("{base}/slg"), None).await;
-    register(
+    let (sp, _) = register(
         &app,
         json!({"role": "statutory_partner"}),
         &format!("{base}/sp"),
         None,
     )
     .await;
-    register(
+    let (richmond, _) = register(
         &app,
         json!({"agency": "richmond-council"}),
         &format!("{base}/richmond"),
@@ -667,7 +697,10 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
         rx.on("/kingston").len() >= 3 && rx.on("/slg").len() >= 3
     })
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let queued = settled(&app).await;
+    assert_eq!(queued[&kingston].len(), 3, "{queued:?}");
+    assert!(queued[&sp].is_empty(), "{queued:?}");
+    assert!(queued[&richmond].is_empty(), "{queued:?}");
     for (path, secret) in [("/kingston", &k_secret), ("/slg", &slg_secret)] {
         let got = rx.on(path);
         let bodies: Vec<Value> = got.iter().map(check_body).collect();
