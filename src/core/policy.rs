@@ -396,10 +396,15 @@ mod tests {
     fn any_actor() -> impl Strategy<Value = Actor> {
         let partner = prop_oneof![Just(Partner::La), Just(Partner::Icb), Just(Partner::Police)];
         prop_oneof![
-            prop_oneof![Just("a"), Just("b"), Just("c"), Just("x")]
-                .prop_map(|a| actor(Role::Agency, Some(a), None)),
+            prop_oneof![Just("a"), Just("b"), Just("c"), Just("x")].prop_map(|a| actor(
+                Role::Agency,
+                Some(a),
+                None
+            )),
             Just(actor(Role::Slg, None, None)),
-            partner.clone().prop_map(|p| actor(Role::StatutoryPartner, None, Some(p))),
+            partner
+                .clone()
+                .prop_map(|p| actor(Role::StatutoryPartner, None, Some(p))),
             partner.prop_map(|p| actor(Role::ChiefOfficer, None, Some(p))),
             Just(actor(Role::Scrutineer, None, None)),
             Just(actor(Role::PartnershipAdmin, None, None)),
@@ -473,10 +478,14 @@ mod tests {
         complex: bool,
         steps: &[(Actor, u8)],
     ) -> Result<crate::core::ladder::Dispute, TestCaseError> {
-        let parties: Vec<String> = if three { vec!["a", "b", "c"] } else { vec!["a", "b"] }
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let parties: Vec<String> = if three {
+            vec!["a", "b", "c"]
+        } else {
+            vec!["a", "b"]
+        }
+        .into_iter()
+        .map(str::to_string)
+        .collect();
         let raiser = actor(Role::Agency, Some("a"), None);
         let raised = raise(policy, &raiser, &parties, false, complex, false)
             .map_err(|e| TestCaseError::fail(format!("raise: {e:?}")))?;
@@ -484,7 +493,9 @@ mod tests {
         for (n, (who, c)) in steps.iter().enumerate() {
             let last = d.proposals.last().map(|p| p.id.clone()).unwrap_or_default();
             let cmd = match c {
-                0 => Command::Propose { proposal_id: format!("p{n}") },
+                0 => Command::Propose {
+                    proposal_id: format!("p{n}"),
+                },
                 1 | 2 => Command::Accept { proposal_id: last },
                 3 => Command::Reject { proposal_id: last },
                 4 => Command::Escalate,

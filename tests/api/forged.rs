@@ -117,7 +117,13 @@ async fn a_second_deadline_missed_on_a_rung_is_named(backend: Backend) {
     let id = clean_dispute(&app).await;
     let missed = json!({"rung": "agencies", "due_at": DUE});
     assert_eq!(
-        forge(&app, Some(&id), sweeper_actor(), "deadline_missed", missed.clone()),
+        forge(
+            &app,
+            Some(&id),
+            sweeper_actor(),
+            "deadline_missed",
+            missed.clone()
+        ),
         3
     );
     assert_eq!(
@@ -132,11 +138,23 @@ async fn a_deadline_warned_of_twice_is_named(backend: Backend) {
     let id = clean_dispute(&app).await;
     let warned = json!({"rung": "agencies", "due_at": DUE});
     assert_eq!(
-        forge(&app, Some(&id), sweeper_actor(), "deadline_approaching", warned.clone()),
+        forge(
+            &app,
+            Some(&id),
+            sweeper_actor(),
+            "deadline_approaching",
+            warned.clone()
+        ),
         3
     );
     assert_eq!(
-        forge(&app, Some(&id), sweeper_actor(), "deadline_approaching", warned),
+        forge(
+            &app,
+            Some(&id),
+            sweeper_actor(),
+            "deadline_approaching",
+            warned
+        ),
         4
     );
     refused_at(&app, 4, "deadline on agencies warned of twice");
@@ -150,7 +168,11 @@ async fn a_dispute_raised_under_a_policy_not_in_force_is_named(backend: Backend)
     let seq = forge(
         &app,
         Some("00000000-0000-4000-8000-000000000001"),
-        person("user@kingston-council", Role::Agency, Some("kingston-council")),
+        person(
+            "user@kingston-council",
+            Role::Agency,
+            Some("kingston-council"),
+        ),
         "raised",
         json!({"policy": "wt-2023", "rung": "agencies", "parties": ["kingston-council", "cafcass"],
                "urgent": false, "complex": false}),
@@ -344,7 +366,11 @@ async fn a_failure_after_the_entry_keeps_nothing(backend: Backend) {
         before.0["size"].as_i64().map(|n| n + 1)
     );
     assert!(after.1 > before.1, "a new leaf");
-    assert_eq!((after.2, after.3), (1, 2), "a proposal and its notification");
+    assert_eq!(
+        (after.2, after.3),
+        (1, 2),
+        "a proposal and its notification"
+    );
     assert!(app.verify().ok);
 }
 
@@ -365,7 +391,10 @@ async fn the_tree_and_checkpoints_refuse_change(backend: Backend) {
             "DELETE FROM merkle_nodes WHERE level = 0 AND idx = 0",
             "merkle_nodes is append-only",
         ),
-        ("UPDATE checkpoints SET note = 'x'", "checkpoints is append-only"),
+        (
+            "UPDATE checkpoints SET note = 'x'",
+            "checkpoints is append-only",
+        ),
         ("DELETE FROM checkpoints", "checkpoints is append-only"),
     ];
     if backend == Backend::Postgres {

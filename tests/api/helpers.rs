@@ -167,9 +167,13 @@ impl TestApp {
     /// Run one of the independent Python checkers in `scripts/` against this
     /// app, with `token` in `LEDGER_TOKEN`.
     pub async fn python(&self, script: &str, token: String) -> std::process::Output {
-        python_run(script, vec![self.base.clone()], vec![("LEDGER_TOKEN".into(), token)]).await
+        python_run(
+            script,
+            vec![self.base.clone()],
+            vec![("LEDGER_TOKEN".into(), token)],
+        )
+        .await
     }
-
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let mut res = self

@@ -327,7 +327,12 @@ fn missed_due_ats(app: &crate::helpers::TestApp, dispute: &str) -> Vec<String> {
         .expect("entries")
         .into_iter()
         .filter(|s| s.entry.event == "deadline_missed")
-        .map(|s| s.entry.facts["due_at"].as_str().expect("due_at").to_string())
+        .map(|s| {
+            s.entry.facts["due_at"]
+                .as_str()
+                .expect("due_at")
+                .to_string()
+        })
         .collect()
 }
 
@@ -364,12 +369,20 @@ async fn a_new_feed_changes_no_recorded_deadline(backend: Backend) {
     let install = |name: &str, body: &str| {
         let file = dir.path().join(name);
         std::fs::write(&file, body).expect("write");
-        let out = run(dir.path(), &["holidays", "import", &file.display().to_string()]);
+        let out = run(
+            dir.path(),
+            &["holidays", "import", &file.display().to_string()],
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
     };
     install("a.json", DEFAULT_FEED);
     let first = app
-        .raise_at(&["kingston-council", "cafcass"], false, false, "2026-01-05 09:00:00")
+        .raise_at(
+            &["kingston-council", "cafcass"],
+            false,
+            false,
+            "2026-01-05 09:00:00",
+        )
         .await;
     sweep_until_missed(&app, dir.path(), &first).await;
     assert_eq!(missed_due_ats(&app, &first), [UNDER_A]);
@@ -380,10 +393,19 @@ async fn a_new_feed_changes_no_recorded_deadline(backend: Backend) {
     ]);
     install("b.json", &b);
     let second = app
-        .raise_at(&["richmond-council", "cafcass"], false, false, "2026-01-05 09:00:00")
+        .raise_at(
+            &["richmond-council", "cafcass"],
+            false,
+            false,
+            "2026-01-05 09:00:00",
+        )
         .await;
     sweep_until_missed(&app, dir.path(), &second).await;
-    assert_eq!(missed_due_ats(&app, &second), [UNDER_B], "new disputes use B");
+    assert_eq!(
+        missed_due_ats(&app, &second),
+        [UNDER_B],
+        "new disputes use B"
+    );
     assert_eq!(
         missed_due_ats(&app, &first),
         [UNDER_A],

@@ -152,13 +152,20 @@ async fn python_script_checks_a_saved_file_and_fails_on_each_fault(backend: Back
     let (code, out) = check("intact.json", entries.clone()).await;
     assert_eq!(code, Some(0), "{out}");
     let head = entries[4]["entry_hash"].as_str().unwrap();
-    assert_eq!(out.trim(), format!("chain intact: 5 entries, head {head}"), "no payload skipped");
+    assert_eq!(
+        out.trim(),
+        format!("chain intact: 5 entries, head {head}"),
+        "no payload skipped"
+    );
 
     let mut edited = entries.clone();
     edited[3]["payload"]["resolution"] = json!("meet on Tuesday");
     let (code, out) = check("payload.json", edited).await;
     assert_eq!(code, Some(1), "{out}");
-    assert_eq!(out.trim(), "chain broken at seq 3: payload does not match payload_hash");
+    assert_eq!(
+        out.trim(),
+        "chain broken at seq 3: payload does not match payload_hash"
+    );
 
     let mut edited = entries.clone();
     edited[4]["prev_hash"] = json!("0".repeat(64));
@@ -173,7 +180,10 @@ async fn python_script_checks_a_saved_file_and_fails_on_each_fault(backend: Back
     gap.remove(2);
     let (code, out) = check("gap.json", gap).await;
     assert_eq!(code, Some(1), "{out}");
-    assert_eq!(out.trim(), "chain broken at seq 2: entry 2 is missing (found seq 3 next)");
+    assert_eq!(
+        out.trim(),
+        "chain broken at seq 2: entry 2 is missing (found seq 3 next)"
+    );
 
     // A payload withheld (null) cannot be hashed: the chain still holds, and
     // the script names the entry it could not check.

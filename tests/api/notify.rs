@@ -286,7 +286,10 @@ async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) 
     let queued = settled(&app).await;
     assert_eq!(queued[&kingston].len(), 2, "{queued:?}");
     assert_eq!(queued[&slg].len(), 1, "{queued:?}");
-    assert!(queued[&richmond].is_empty(), "nothing queued for a non-party: {queued:?}");
+    assert!(
+        queued[&richmond].is_empty(),
+        "nothing queued for a non-party: {queued:?}"
+    );
 
     let k = rx.on("/kingston");
     assert_eq!(k.len(), 2, "{k:?}");
@@ -562,12 +565,7 @@ async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
     let second = actix_web::rt::task::spawn_blocking(move || serve(&url, &d))
         .await
         .unwrap();
-    let accepted = || -> Vec<Got> {
-        rx.all()
-            .into_iter()
-            .filter(|g| g.answered < 300)
-            .collect()
-    };
+    let accepted = || -> Vec<Got> { rx.all().into_iter().filter(|g| g.answered < 300).collect() };
     wait_until("every notification after the restart", 60, || {
         let ids: BTreeSet<String> = accepted().into_iter().map(|g| g.id).collect();
         ids.len() >= expected.len()

@@ -454,7 +454,12 @@ fn the_cli_checks_documents() {
 /// hour after the true London time).
 async fn wt_2023_due_times_are_the_hand_computed_ones(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (s, doc) = activate(&app, &app.role(Role::PartnershipAdmin), json!({"version": WT})).await;
+    let (s, doc) = activate(
+        &app,
+        &app.role(Role::PartnershipAdmin),
+        json!({"version": WT}),
+    )
+    .await;
     assert_eq!(s, 201, "{doc}");
     let k = app.agency("kingston-council");
     for (at, urgent, want, why) in [

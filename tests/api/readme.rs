@@ -155,7 +155,10 @@ async fn serve_keeps_the_readme_promises() {
         .filter(|v| v["span"]["http.method"].is_string())
         .collect();
     for v in &in_requests {
-        assert!(find_str(&v["span"], "request_id").is_some(), "no request_id: {v}");
+        assert!(
+            find_str(&v["span"], "request_id").is_some(),
+            "no request_id: {v}"
+        );
     }
     let raised = lines
         .iter()
@@ -166,5 +169,8 @@ async fn serve_keeps_the_readme_promises() {
         .iter()
         .filter_map(|v| find_str(&v["span"], "request_id"))
         .collect();
-    assert!(ids.len() >= 3, "one id per request, not one for all: {ids:?}");
+    assert!(
+        ids.len() >= 3,
+        "one id per request, not one for all: {ids:?}"
+    );
 }
