@@ -151,3 +151,76 @@ fn routes_match_the_hand_written_access_table() {
     assert_eq!(ROUTES.len(), TABLE.len(), "{wrong:#?}");
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// The routes actix itself mounts (its resource map, and which methods each
+/// resource answers), not the OpenAPI document: every one has a row in the
+/// hand-written table, and every row is mounted.
+#[actix_web::test]
+async fn actix_mounts_exactly_the_tables_routes() {
+    use actix_web::{test, web, App, HttpRequest, HttpResponse};
+    use std::collections::BTreeSet;
+    use utoipa_actix_web::AppExt as _;
+
+    const DUMP: &str = "/__resource_map__";
+    let app = test::init_service(
+        App::new()
+            .into_utoipa_app()
+            .configure(escalation_ledger::http::routes::routes)
+            .default_service(web::to(|req: HttpRequest| async move {
+                if req.path() == DUMP {
+                    HttpResponse::Ok().body(format!("{:?}", req.resource_map()))
+                } else {
+                    HttpResponse::ImATeapot().finish()
+                }
+            }))
+            .into_app(),
+    )
+    .await;
+    let dump = String::from_utf8(
+        test::call_and_read_body(&app, test::TestRequest::get().uri(DUMP).to_request())
+            .await
+            .to_vec(),
+    )
+    .expect("utf-8");
+    // Every resource's pattern, as actix's Debug of its `ResourceDef` shows it.
+    let patterns: BTreeSet<String> = dump
+        .split("patterns: Single(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("\")").map(|(p, _)| p.to_string()))
+        .filter(|p| p.starts_with('/'))
+        .collect();
+    assert!(patterns.len() >= 30, "{dump}");
+    let mut mounted = BTreeSet::new();
+    for p in &patterns {
+        let concrete: String = p
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in ["GET", "POST", "DELETE", "PUT", "PATCH"] {
+            let req = test::TestRequest::default()
+                .method(method.parse().unwrap())
+                .uri(&concrete)
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            // The default service (418) answers only what no route took.
+            if res.status().as_u16() != 418 {
+                mounted.insert((method.to_string(), p.clone()));
+            }
+        }
+    }
+    let table: BTreeSet<(String, String)> = TABLE
+        .iter()
+        .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
+        .collect();
+    let unlisted: Vec<_> = mounted.difference(&table).collect();
+    let unmounted: Vec<_> = table.difference(&mounted).collect();
+    assert!(
+        unlisted.is_empty(),
+        "mounted, not in the table: {unlisted:?}"
+    );
+    assert!(
+        unmounted.is_empty(),
+        "in the table, not mounted: {unmounted:?}"
+    );
+}
