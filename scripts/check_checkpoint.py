@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check escalation-ledger's checkpoint and Merkle proofs without its code.
 
-Usage: check_checkpoint.py BASE_URL    (a bearer token in $LEDGER_TOKEN)
+Usage: check_checkpoint.py BASE_URL    (a bearer token in $LEDGER_TOKEN; optionally
+       the log's verifier key, pinned out of band, in $LEDGER_LOG_KEY)
 
 Written from the specifications, not from the service:
   - RFC 9162 section 2.1: the tree hash, and the inclusion (2.1.3.2) and
@@ -146,7 +147,12 @@ def main(argv):
         return 2
     base = argv[1]
     keys = get(base, "/v1/ledger/keys")
-    text = check_note(get(base, "/v1/ledger/checkpoint", raw=True), keys["log"])
+    # A key pinned out of band ($LEDGER_LOG_KEY) is what the note must verify
+    # under; without one, the log's own published key is trusted on first use.
+    pinned = os.environ.get("LEDGER_LOG_KEY", "").strip()
+    text = check_note(get(base, "/v1/ledger/checkpoint", raw=True), pinned or keys["log"])
+    if pinned and keys["log"] != pinned:
+        raise ValueError("the log publishes key %s, not the pinned %s" % (keys["log"], pinned))
     origin, size, root = text.splitlines()[:3]
     size, root = int(size), base64.b64decode(root)
     if origin != keys["origin"]:

@@ -376,4 +376,192 @@ mod tests {
         assert!(e.message.contains("auto_escalate"), "{e}");
         assert_eq!(e.line, line_of(&t, "auto_escalate = true"));
     }
+
+    // ---- rung skipping, over every shipped policy and generated ones ----
+
+    use crate::core::ladder::{
+        apply, decide, raise, start, Actor, Command, Event, Partner, ProposalStatus, Status,
+    };
+    use proptest::prelude::*;
+
+    fn actor(role: Role, agency: Option<&str>, partner: Option<Partner>) -> Actor {
+        Actor {
+            sub: format!("{role}-{agency:?}-{partner:?}"),
+            role,
+            agency: agency.map(str::to_string),
+            partner,
+        }
+    }
+
+    fn any_actor() -> impl Strategy<Value = Actor> {
+        let partner = prop_oneof![Just(Partner::La), Just(Partner::Icb), Just(Partner::Police)];
+        prop_oneof![
+            prop_oneof![Just("a"), Just("b"), Just("c"), Just("x")].prop_map(|a| actor(
+                Role::Agency,
+                Some(a),
+                None
+            )),
+            Just(actor(Role::Slg, None, None)),
+            partner
+                .clone()
+                .prop_map(|p| actor(Role::StatutoryPartner, None, Some(p))),
+            partner.prop_map(|p| actor(Role::ChiefOfficer, None, Some(p))),
+            Just(actor(Role::Scrutineer, None, None)),
+            Just(actor(Role::PartnershipAdmin, None, None)),
+            Just(actor(Role::Auditor, None, None)),
+        ]
+    }
+
+    const WHO: [&str; 6] = [
+        "party_agency",
+        "slg",
+        "statutory_partner",
+        "chief_officer",
+        "scrutineer",
+        "partnership_admin",
+    ];
+    const ACCEPT: [&str; 4] = [
+        "\"party_agencies\"",
+        "\"none\"",
+        "{ all_partners = \"statutory_partner\" }",
+        "{ all_partners = \"chief_officer\" }",
+    ];
+
+    /// A policy document of 2 to 6 rungs (names from a fixed pool, so the
+    /// interned names stay few), each with its own proposers, acceptors and
+    /// escalators (bit masks over [`WHO`]); the last rung escalates nowhere.
+    fn any_document() -> impl Strategy<Value = String> {
+        (2usize..=6).prop_flat_map(|n| {
+            proptest::collection::vec((1u8..64, 0usize..4, 1u8..64), n).prop_map(move |rungs| {
+                let names: Vec<String> = (0..n).map(|i| format!("gen_rung_{i}")).collect();
+                let who = |mask: u8| {
+                    let list: Vec<String> = WHO
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask & (1 << i) != 0)
+                        .map(|(_, w)| format!("\"{w}\""))
+                        .collect();
+                    format!("[{}]", list.join(", "))
+                };
+                let mut doc = format!(
+                    "version = \"generated\"\ntitle = \"generated\"\n\n[entry]\nrung = \"{first}\"\n\
+                     many_parties = 3\nmany_parties_rung = \"{second}\"\ncomplex_rung = \"{second}\"\n\n\
+                     [roles]\nmediation_rung = \"{second}\"\nchief_officers_from = \"{last}\"\n",
+                    first = names[0],
+                    second = names[1],
+                    last = names[n - 1],
+                );
+                for (i, (propose, accept, escalate)) in rungs.iter().enumerate() {
+                    let last = i == n - 1;
+                    doc.push_str(&format!(
+                        "\n[[rung]]\nname = \"{}\"\npropose = {}\naccept = {}\nescalate = {}\n\
+                         target_working_days = {}\nurgent_target_working_hours = {}\n",
+                        names[i],
+                        who(*propose),
+                        ACCEPT[*accept],
+                        if last { "[]".to_string() } else { who(*escalate) },
+                        if last { 0 } else { 5 },
+                        if last { 0 } else { 8 },
+                    ));
+                }
+                doc
+            })
+        })
+    }
+
+    /// Random commands by random callers on a dispute under `policy`: every
+    /// `escalated` event goes from the rung the dispute is on to the next one,
+    /// a closed dispute refuses everything, at most one proposal is open.
+    fn walk(
+        policy: &Policy,
+        three: bool,
+        complex: bool,
+        steps: &[(Actor, u8)],
+    ) -> Result<crate::core::ladder::Dispute, TestCaseError> {
+        let parties: Vec<String> = if three {
+            vec!["a", "b", "c"]
+        } else {
+            vec!["a", "b"]
+        }
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        let raiser = actor(Role::Agency, Some("a"), None);
+        let raised = raise(policy, &raiser, &parties, false, complex, false)
+            .map_err(|e| TestCaseError::fail(format!("raise: {e:?}")))?;
+        let mut d = start("d", &raiser, &raised).map_err(TestCaseError::fail)?;
+        for (n, (who, c)) in steps.iter().enumerate() {
+            let last = d.proposals.last().map(|p| p.id.clone()).unwrap_or_default();
+            let cmd = match c {
+                0 => Command::Propose {
+                    proposal_id: format!("p{n}"),
+                },
+                1 | 2 => Command::Accept { proposal_id: last },
+                3 => Command::Reject { proposal_id: last },
+                4 => Command::Escalate,
+                _ => Command::Withdraw,
+            };
+            let outcome = decide(policy, &d, who, &cmd);
+            if d.status != Status::Open {
+                prop_assert!(outcome.is_err(), "a closed dispute took {cmd:?}");
+                continue;
+            }
+            let Ok(events) = outcome else { continue };
+            for e in &events {
+                if let Event::Escalated { from, to, .. } = e {
+                    prop_assert_eq!(*from, d.rung);
+                    prop_assert_eq!(Some(*to), policy.next(*from), "from {}", from);
+                }
+                apply(&mut d, who, e).map_err(TestCaseError::fail)?;
+            }
+            prop_assert!(
+                d.proposals
+                    .iter()
+                    .filter(|p| p.status == ProposalStatus::Open)
+                    .count()
+                    <= 1
+            );
+        }
+        Ok(d)
+    }
+
+    fn any_steps() -> impl Strategy<Value = Vec<(Actor, u8)>> {
+        proptest::collection::vec((any_actor(), 0u8..6), 0..80)
+    }
+
+    proptest! {
+        #[test]
+        fn no_shipped_policy_skips_a_rung(
+            which in 0usize..SHIPPED.len(),
+            three in any::<bool>(),
+            complex in any::<bool>(),
+            steps in any_steps(),
+        ) {
+            let policy = parse(SHIPPED[which].1).expect("shipped");
+            walk(&policy, three, complex, &steps)?;
+        }
+
+        #[test]
+        fn no_generated_policy_skips_a_rung(
+            doc in any_document(),
+            three in any::<bool>(),
+            complex in any::<bool>(),
+            steps in any_steps(),
+        ) {
+            let policy = parse(&doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
+            walk(&policy, three, complex, &steps)?;
+        }
+    }
+
+    /// The walk does climb: the escalations it checks are reached.
+    #[test]
+    fn the_walk_climbs_the_ladder() {
+        let p = parse(SHIPPED[0].1).expect("krscp");
+        let steps = [
+            (actor(Role::Agency, Some("a"), None), 4),
+            (actor(Role::Slg, None, None), 4),
+        ];
+        let d = walk(&p, false, false, &steps).expect("walk");
+        assert_eq!(d.rung, p.rungs[2].rung);
+    }
 }

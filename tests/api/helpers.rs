@@ -167,18 +167,12 @@ impl TestApp {
     /// Run one of the independent Python checkers in `scripts/` against this
     /// app, with `token` in `LEDGER_TOKEN`.
     pub async fn python(&self, script: &str, token: String) -> std::process::Output {
-        let path = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
-        let base = self.base.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            std::process::Command::new("python3")
-                .arg(path)
-                .arg(base)
-                .env("LEDGER_TOKEN", token)
-                .output()
-                .expect("python3 runs")
-        })
+        python_run(
+            script,
+            vec![self.base.clone()],
+            vec![("LEDGER_TOKEN".into(), token)],
+        )
         .await
-        .expect("join")
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
@@ -330,6 +324,25 @@ impl TestApp {
         }
         .map_err(|e| e.to_string())
     }
+}
+
+/// Run a checker in `scripts/` with `args` and extra environment `env`.
+pub async fn python_run(
+    script: &str,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+) -> std::process::Output {
+    let path = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(path)
+            .args(args)
+            .envs(env)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .expect("join")
 }
 
 /// Declare an async test once and run it on both backends.

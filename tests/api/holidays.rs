@@ -222,7 +222,10 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
     let default = Calendar::default_england();
     let today = Utc::now().date_naive();
-    let made_up: Vec<NaiveDate> = (1..=3)
+    // Four working days from tomorrow: the dispute's window holds at least
+    // three of them whether it is raised today or, past midnight, tomorrow
+    // (the expectation below is computed from its recorded `opened_at`).
+    let made_up: Vec<NaiveDate> = (1..=4)
         .map(|n| default.add_working_days(today, n))
         .collect();
     let custom_body = feed_with(&made_up);
@@ -317,3 +320,107 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
 }
 
 both_backends!(serve_counts_with_the_imported_feed_and_reloads_it);
+
+/// The `due_at` of every `deadline_missed` entry of `dispute`, in ledger order.
+fn missed_due_ats(app: &crate::helpers::TestApp, dispute: &str) -> Vec<String> {
+    escalation_ledger::store::ledger::entries(&mut app.conn(), Some(dispute), 0, 100)
+        .expect("entries")
+        .into_iter()
+        .filter(|s| s.entry.event == "deadline_missed")
+        .map(|s| {
+            s.entry.facts["due_at"]
+                .as_str()
+                .expect("due_at")
+                .to_string()
+        })
+        .collect()
+}
+
+/// Run `serve` with its sweeper on `data_dir`'s feed until `dispute` has a
+/// recorded miss, then stop it.
+async fn sweep_until_missed(app: &crate::helpers::TestApp, dir: &Path, dispute: &str) {
+    let served = LoggedServe::start_with(
+        &app.db.url,
+        dir,
+        "info",
+        &[("DEADLINE_SWEEP", "100ms"), ("HOLIDAYS_RELOAD", "0s")],
+    )
+    .await;
+    let end = Instant::now() + Duration::from_secs(30);
+    while missed_due_ats(app, dispute).is_empty() {
+        assert!(Instant::now() < end, "the sweeper never recorded the miss");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    served.stop();
+}
+
+/// Invariant 14. A dispute entered `agencies` (5 working days) on Monday
+/// 2026-01-05 09:00 UTC (GMT in January). Under feed A (the embedded one, no
+/// holiday that week) it was due Monday 2026-01-12 17:00: Jan 6, 7, 8, 9, 12.
+/// Feed B adds holidays on Jan 7 and 8, so a dispute judged under it is due
+/// Wednesday 2026-01-14 17:00: Jan 6, 9, 12, 13, 14. The miss recorded under A
+/// keeps A's time after B is imported, `verify` (run on feed B) passes, and
+/// only the dispute swept afterwards is judged under B.
+async fn a_new_feed_changes_no_recorded_deadline(backend: Backend) {
+    const UNDER_A: &str = "2026-01-12T17:00:00Z";
+    const UNDER_B: &str = "2026-01-14T17:00:00Z";
+    let app = crate::helpers::TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let install = |name: &str, body: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, body).expect("write");
+        let out = run(
+            dir.path(),
+            &["holidays", "import", &file.display().to_string()],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    install("a.json", DEFAULT_FEED);
+    let first = app
+        .raise_at(
+            &["kingston-council", "cafcass"],
+            false,
+            false,
+            "2026-01-05 09:00:00",
+        )
+        .await;
+    sweep_until_missed(&app, dir.path(), &first).await;
+    assert_eq!(missed_due_ats(&app, &first), [UNDER_A]);
+
+    let b = feed_with(&[
+        NaiveDate::from_ymd_opt(2026, 1, 7).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 1, 8).unwrap(),
+    ]);
+    install("b.json", &b);
+    let second = app
+        .raise_at(
+            &["richmond-council", "cafcass"],
+            false,
+            false,
+            "2026-01-05 09:00:00",
+        )
+        .await;
+    sweep_until_missed(&app, dir.path(), &second).await;
+    assert_eq!(
+        missed_due_ats(&app, &second),
+        [UNDER_B],
+        "new disputes use B"
+    );
+    assert_eq!(
+        missed_due_ats(&app, &first),
+        [UNDER_A],
+        "the recorded miss is unchanged and not recorded again"
+    );
+
+    let r = app.verify();
+    assert!(r.ok && r.size == 6, "{r:?}");
+    let out = Command::new(BIN)
+        .args(["verify", "--database-url", &app.db.url])
+        .env("DATA_DIR", dir.path())
+        .env_remove("HOLIDAYS_FILE")
+        .output()
+        .expect("verify");
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+both_backends!(a_new_feed_changes_no_recorded_deadline);

@@ -546,6 +546,54 @@ async fn claims_map_from_groups(backend: Backend) {
     assert!(app.verify().ok);
 }
 
+/// README: the key set is re-read every `JWKS_REFRESH` in the background.
+/// With unknown-kid re-reads ruled out (`min_refetch` of an hour, and no
+/// request in between), a key added to the JWKS appears and a removed one is
+/// dropped, and a token signed by the removed key, whose kid the verifier
+/// knew, is refused.
+#[actix_web::test]
+async fn the_jwks_is_refreshed_in_the_background() {
+    let (url, body, hits) = jwks_server(jwks(&["rsa-1", "ed-1"])).await;
+    let mut cfg = config(JwksSource::Url(url), ClaimsMap::default());
+    cfg.refresh = Duration::from_millis(200);
+    cfg.min_refetch = Duration::from_secs(3600);
+    let v = JwksVerifier::start(cfg).await.expect("jwks fetched");
+    let app = TestApp::spawn_with_auth(Backend::Sqlite, Authenticator::Jwks(v.clone())).await;
+    let (s, _, b) = raise_as(
+        &app,
+        &mint("rsa-1", &agency_claims("kingston-council")),
+        "kingston-council",
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+
+    *body.lock().unwrap() = jwks(&["ed-1", "rsa-2"]);
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    while v.kids() != ["ed-1", "rsa-2"] {
+        assert!(
+            std::time::Instant::now() < end,
+            "never re-read: {:?}",
+            v.kids()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(*hits.lock().unwrap() >= 2, "re-read by the refresher");
+    let (s, _, b) = raise_as(
+        &app,
+        &mint("rsa-1", &agency_claims("kingston-council")),
+        "kingston-council",
+    )
+    .await;
+    assert_eq!(s, 401, "the removed key is refused: {b}");
+    let (s, _, b) = raise_as(
+        &app,
+        &mint("rsa-2", &agency_claims("richmond-council")),
+        "richmond-council",
+    )
+    .await;
+    assert_eq!(s, 201, "the added key is accepted: {b}");
+}
+
 both_backends!(
     asymmetric_tokens_raise_disputes,
     keys_rotate_over_http_without_a_restart,

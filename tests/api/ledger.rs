@@ -106,4 +106,99 @@ async fn ledger_endpoints(backend: Backend) {
     assert_eq!(v["head_hash"], head["head_hash"]);
 }
 
-both_backends!(python_script_recomputes_the_chain, ledger_endpoints);
+/// `verify_chain.py --file` (README) on a saved entries array, and seen to
+/// fail: an edited payload, an edited `prev_hash`, a gap; a null payload is
+/// reported, never skipped in silence.
+async fn python_script_checks_a_saved_file_and_fails_on_each_fault(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&["kingston-council", "cafcass"], false).await;
+    let (s, _) = app
+        .post(
+            &app.agency("cafcass"),
+            &format!("/v1/disputes/{id}/proposals"),
+            json!({"resolution": "meet on Monday"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.raise(&["richmond-council", "cafcass"], false).await;
+    let (s, saved) = app
+        .get(&app.role(Role::PartnershipAdmin), "/v1/ledger/entries")
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    let entries = saved.as_array().expect("entries").clone();
+    assert_eq!(entries.len(), 5);
+    assert!(
+        entries.iter().all(|e| e["payload"].is_object()),
+        "partnership_admin reads every payload: {saved}"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let check = |name: &str, entries: Vec<serde_json::Value>| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, serde_json::to_vec(&entries).unwrap()).expect("write");
+        let args = vec!["--file".to_string(), file.display().to_string()];
+        async move {
+            let out = crate::helpers::python_run("verify_chain.py", args, vec![]).await;
+            (
+                out.status.code(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            )
+        }
+    };
+
+    let (code, out) = check("intact.json", entries.clone()).await;
+    assert_eq!(code, Some(0), "{out}");
+    let head = entries[4]["entry_hash"].as_str().unwrap();
+    assert_eq!(
+        out.trim(),
+        format!("chain intact: 5 entries, head {head}"),
+        "no payload skipped"
+    );
+
+    let mut edited = entries.clone();
+    edited[3]["payload"]["resolution"] = json!("meet on Tuesday");
+    let (code, out) = check("payload.json", edited).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out.trim(),
+        "chain broken at seq 3: payload does not match payload_hash"
+    );
+
+    let mut edited = entries.clone();
+    edited[4]["prev_hash"] = json!("0".repeat(64));
+    let (code, out) = check("prev.json", edited).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out.trim(),
+        "chain broken at seq 4: prev_hash does not match the previous entry_hash"
+    );
+
+    let mut gap = entries.clone();
+    gap.remove(2);
+    let (code, out) = check("gap.json", gap).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out.trim(),
+        "chain broken at seq 2: entry 2 is missing (found seq 3 next)"
+    );
+
+    // A payload withheld (null) cannot be hashed: the chain still holds, and
+    // the script names the entry it could not check.
+    let mut withheld = entries.clone();
+    withheld[3]["payload"] = serde_json::Value::Null;
+    let (code, out) = check("null.json", withheld).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("null payloads (erased, or withheld from this token; payload_hash not checked): 1 at seq 3"),
+        "{out}"
+    );
+}
+
+both_backends!(
+    python_script_recomputes_the_chain,
+    ledger_endpoints,
+    python_script_checks_a_saved_file_and_fails_on_each_fault,
+);

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_table;
 mod authz_matrix;
 mod backup;
 mod bad_input;
@@ -9,6 +10,7 @@ mod bundle;
 mod cli;
 mod concurrency;
 mod deadlines;
+mod forged;
 mod holidays;
 mod identity;
 mod ladder_walk;
@@ -18,6 +20,7 @@ mod notify;
 mod openapi;
 mod policies;
 mod ratelimit;
+mod readme;
 mod redaction;
 mod reports;
 mod scrutiny;

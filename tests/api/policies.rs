@@ -45,8 +45,26 @@ async fn documents_are_served_with_their_hashes(backend: Backend) {
         assert_eq!(doc["document"], text);
         assert_eq!(doc["sha256"], policy::sha256_hex(text));
     }
+    // Computed outside the code: `sha256sum assets/policies/*.toml`.
+    let vectors = [
+        (
+            KRSCP,
+            "317e41a40ac12a7557be3499749fb2dfd8028b00856f5e6a165134c10c442453",
+        ),
+        (
+            WT,
+            "eee3785d278cf350a1adfdaad4397f1b9ddae2d2b44a8e1e5daee09554316133",
+        ),
+    ];
+    assert_eq!(policy::SHIPPED.len(), vectors.len());
+    for (v, want) in vectors {
+        assert_eq!(by(v)["sha256"], want, "{v} in the list");
+        let (_, doc) = app.get(&tok, &format!("/v1/policies/{v}")).await;
+        assert_eq!(doc["sha256"], want, "{v}");
+    }
     let (_, entries) = app.get(&tok, "/v1/ledger/entries?from=1&limit=1").await;
     assert_eq!(entries[0]["event"], "policy_activated");
+    assert_eq!(entries[0]["facts"]["sha256"], vectors[0].1);
     assert_eq!(
         entries[0]["facts"],
         json!({"version": KRSCP, "sha256": by(KRSCP)["sha256"]})
@@ -428,10 +446,74 @@ fn the_cli_checks_documents() {
     assert_eq!(code, 2);
 }
 
+/// WT-2023 due times worked out by hand, not with the code's calendar, from
+/// the README's rules: working days are Monday to Friday except the bank
+/// holidays of England and Wales, working hours 09:00 to 17:00; a target of N
+/// working days ends at 17:00 on the Nth working day after entry; UTC is read
+/// as UK wall time (the documented simplification: in BST a deadline falls an
+/// hour after the true London time).
+async fn wt_2023_due_times_are_the_hand_computed_ones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (s, doc) = activate(
+        &app,
+        &app.role(Role::PartnershipAdmin),
+        json!({"version": WT}),
+    )
+    .await;
+    assert_eq!(s, 201, "{doc}");
+    let k = app.agency("kingston-council");
+    for (at, urgent, want, why) in [
+        (
+            "2026-06-01 10:00:00",
+            false,
+            "2026-06-08T17:00:00Z",
+            "Mon in BST: Jun 2, 3, 4, 5, 8, at 17:00 (UTC as wall time)",
+        ),
+        (
+            "2026-10-22 10:00:00",
+            false,
+            "2026-10-29T17:00:00Z",
+            "Thu over the clock change of Oct 25: Oct 23, 26, 27, 28, 29, at 17:00",
+        ),
+        (
+            "2026-12-24 10:30:00",
+            false,
+            "2027-01-05T17:00:00Z",
+            "Christmas Eve: Dec 25 and 28 (Boxing Day's substitute) and Jan 1 are holidays: Dec 29, 30, 31, Jan 4, 5",
+        ),
+        (
+            "2026-12-24 15:00:00",
+            true,
+            "2026-12-29T15:00:00Z",
+            "urgent, 8 working hours: 2 on Dec 24 (15:00-17:00), then 6 on Dec 29",
+        ),
+        (
+            "2026-07-01 16:30:00",
+            true,
+            "2026-07-02T16:30:00Z",
+            "urgent, raised at 16:30: half an hour on Jul 1, then 7.5 on Jul 2",
+        ),
+    ] {
+        let id = app
+            .raise_at(&["kingston-council", "cafcass"], urgent, false, at)
+            .await;
+        let (s, d) = app.get(&k, &format!("/v1/disputes/{id}")).await;
+        assert_eq!(s, 200, "{d}");
+        assert_eq!(
+            (d["policy"].as_str(), d["rung"].as_str()),
+            (Some(WT), Some("agencies")),
+            "{d}"
+        );
+        assert_eq!(d["due_at"], want, "{why}: {d}");
+    }
+    assert!(app.verify().ok);
+}
+
 both_backends!(
     documents_are_served_with_their_hashes,
     refused_activations_write_nothing,
     a_new_policy_leaves_open_disputes_on_their_rules,
+    wt_2023_due_times_are_the_hand_computed_ones,
     partnership_admin_migrates_explicitly,
     an_uploaded_document_sets_the_rules,
     a_policy_rule_escalates_on_its_own,

@@ -163,7 +163,10 @@ async fn an_edited_rung_entered_at_is_named(backend: Backend) {
     let id = history(&app).await;
     let tok = app.agency("kingston-council");
     let due = |v: serde_json::Value| v["due_at"].as_str().map(str::to_string);
-    let before = due(app.get(&tok, &format!("/v1/disputes/{id}")).await.1);
+    let (s, view) = app.get(&tok, &format!("/v1/disputes/{id}")).await;
+    assert_eq!(s, 200, "{view}");
+    let before = due(view);
+    assert!(before.is_some(), "the slg rung has a target");
     let sql =
         format!("UPDATE disputes SET rung_entered_at = '2026-01-05 09:00:00' WHERE id = '{id}'");
     app.sql(&sql, &sql).unwrap();

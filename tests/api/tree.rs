@@ -94,9 +94,15 @@ async fn proofs_verify_against_signed_checkpoints(backend: Backend) {
     )
     .expect("the second checkpoint extends the first");
 
-    let (_, entries) = app
+    let (s, entries) = app
         .get(&app.role(Role::Auditor), "/v1/ledger/entries?limit=100")
         .await;
+    assert_eq!(s, 200, "{entries}");
+    assert_eq!(
+        entries.as_array().unwrap().len() as u64,
+        second.size(),
+        "a proof checked for every entry: {entries}"
+    );
     for e in entries.as_array().unwrap() {
         let seq = e["seq"].as_u64().unwrap();
         let (s, p) = app
@@ -233,4 +239,61 @@ async fn an_independent_implementation_accepts_checkpoint_and_proofs(backend: Ba
     assert!(stdout.contains("independent check ok: size 13"), "{stdout}");
 }
 
-both_backends!(an_independent_implementation_accepts_checkpoint_and_proofs);
+/// The independent checker is seen to fail: on a stored tree node corrupted
+/// before any checkpoint was signed (the log signs the corrupted root, which
+/// the entries do not give), and on a log key other than the one pinned.
+async fn the_independent_checker_rejects_a_bad_tree_and_a_wrong_key(backend: Backend) {
+    use crate::helpers::python_run;
+    use escalation_ledger::core::note::Signer;
+    let run = |app: &TestApp, pinned: Option<String>| {
+        let mut env = vec![("LEDGER_TOKEN".to_string(), app.role(Role::Auditor))];
+        env.extend(pinned.map(|k| ("LEDGER_LOG_KEY".to_string(), k)));
+        python_run("check_checkpoint.py", vec![app.base.clone()], env)
+    };
+    let say = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    let app = TestApp::spawn(backend).await;
+    grow(&app, 3).await;
+    // Pinned to the log's own key, the check passes: the key is what fails below.
+    let own = app.log.verifier_key();
+    let out = run(&app, Some(own)).await;
+    assert!(out.status.success(), "{}", say(&out));
+    let other = Signer::generate(crate::helpers::ORIGIN)
+        .expect("key")
+        .verifier_key();
+    let out = run(&app, Some(other)).await;
+    assert_eq!(out.status.code(), Some(1), "{}", say(&out));
+    assert!(
+        say(&out).contains("check failed: no signature by the log key"),
+        "{}",
+        say(&out)
+    );
+
+    // Size 5: its root reads the stored perfect subtree over leaves 0..4.
+    let app = TestApp::spawn(backend).await;
+    grow(&app, 3).await;
+    app.sql(
+        "DROP TRIGGER merkle_nodes_no_update; UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 0",
+        "ALTER TABLE merkle_nodes DISABLE TRIGGER merkle_nodes_no_update; \
+         UPDATE merkle_nodes SET hash = decode(repeat('00', 32), 'hex') WHERE level = 2 AND idx = 0",
+    )
+    .unwrap();
+    let out = run(&app, None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", say(&out));
+    assert!(
+        say(&out).contains("check failed: the recomputed root differs from the signed checkpoint"),
+        "{}",
+        say(&out)
+    );
+}
+
+both_backends!(
+    an_independent_implementation_accepts_checkpoint_and_proofs,
+    the_independent_checker_rejects_a_bad_tree_and_a_wrong_key,
+);
