@@ -52,6 +52,10 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     // Moving a dispute to another policy is an administrative act.
     ("POST",   "/v1/disputes/{id}/migrate",                 "dispute", ".....A."),
     // The whole ledger spans every dispute: not agency users, not chief officers.
+    // The annual report's escalation figures (issue 12): the SLG publishes
+    // them; the statutory partners, the scrutineer, the administration and the
+    // auditor reproduce them. Not agency users, not chief officers.
+    ("GET",    "/v1/reports/escalations",                   "role",    ".AA.AAA"),
     ("GET",    "/v1/ledger/head",                           "role",    ".AA.AAA"),
     ("GET",    "/v1/ledger/entries",                        "role",    ".AA.AAA"),
     ("GET",    "/v1/ledger/verify",                         "role",    ".AA.AAA"),
