@@ -253,6 +253,28 @@ impl Replayed {
         }
     }
 
+    /// An escalation leaves the rung the open dispute is on for the next rung
+    /// of the policy it follows: never a skip (invariant 6), whoever wrote it.
+    fn check_one_rung(&self, id: &str, event: &ladder::Event) -> Result<(), String> {
+        let ladder::Event::Escalated { from, to, .. } = event else {
+            return Ok(());
+        };
+        let d = self
+            .disputes
+            .get(id)
+            .ok_or_else(|| format!("an escalation of dispute {id}, never raised"))?;
+        let next = self.policies.policy(&d.policy).and_then(|p| p.next(*from));
+        if d.status != ladder::Status::Open || d.rung != *from || next != Some(*to) {
+            return Err(format!(
+                "an escalation from {from} to {to}, but the dispute is {} on {} and the next rung is {}",
+                d.status,
+                d.rung,
+                next.map_or("none".to_string(), |r| r.to_string())
+            ));
+        }
+        Ok(())
+    }
+
     fn replay_one(&mut self, s: &store::StoredEntry) -> Result<(), String> {
         let e = &s.entry;
         let kind = LedgerEvent::parse(&e.event)
@@ -309,6 +331,7 @@ impl Replayed {
             ) => {
                 let event = crate::core::ledger::event_of(e)?;
                 self.check_policy(&event)?;
+                self.check_one_rung(id, &event)?;
                 let rung_before = match self.disputes.get_mut(id) {
                     None => {
                         let d = ladder::start(id, &e.actor, &event)?;

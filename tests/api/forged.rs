@@ -262,6 +262,40 @@ async fn a_stored_cosignature_that_does_not_verify_is_named(backend: Backend) {
     );
 }
 
+/// A person's escalation that skips a rung (invariant 6): `verify` names it,
+/// even with the dispute's row edited to match.
+async fn an_escalation_that_skips_a_rung_is_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = clean_dispute(&app).await;
+    let seq = forge(
+        &app,
+        Some(&id),
+        person("lead@kingston", Role::Agency, Some("kingston-council")),
+        "escalated",
+        json!({"from": "agencies", "to": "scrutineer"}),
+    );
+    assert_eq!(seq, 3);
+    refused_at(&app, 3, "an escalation from agencies to scrutineer");
+
+    // The next rung, by the same person: accepted by the replay (only the
+    // unprojected tables then differ).
+    let app = TestApp::spawn(backend).await;
+    let id = clean_dispute(&app).await;
+    forge(
+        &app,
+        Some(&id),
+        person("lead@kingston", Role::Agency, Some("kingston-council")),
+        "escalated",
+        json!({"from": "agencies", "to": "slg"}),
+    );
+    let r = app.verify();
+    assert_eq!(
+        (r.ok, r.first_bad_seq, r.mismatched_dispute.as_deref()),
+        (false, None, Some(id.as_str())),
+        "{r:?}"
+    );
+}
+
 both_backends!(
     an_automatic_escalation_without_a_missed_deadline_is_named,
     a_second_deadline_missed_on_a_rung_is_named,
@@ -269,6 +303,7 @@ both_backends!(
     a_dispute_raised_under_a_policy_not_in_force_is_named,
     a_migration_to_a_policy_never_activated_is_named,
     a_stored_cosignature_that_does_not_verify_is_named,
+    an_escalation_that_skips_a_rung_is_named,
 );
 
 fn count(app: &TestApp, table: &str) -> i64 {
