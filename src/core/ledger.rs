@@ -257,6 +257,23 @@ mod tests {
     use chrono::NaiveDate;
     use serde_json::json;
 
+    /// Ledger time keeps whole microseconds and drops the rest (cargo-mutants
+    /// found no test holding `/ 1000 * 1000`).
+    #[test]
+    fn ledger_time_truncates_to_microseconds() {
+        let t = NaiveDate::from_ymd_opt(2026, 1, 5)
+            .unwrap()
+            .and_hms_nano_opt(9, 0, 0, 123_456_789)
+            .unwrap()
+            .and_utc();
+        let want = NaiveDate::from_ymd_opt(2026, 1, 5)
+            .unwrap()
+            .and_hms_micro_opt(9, 0, 0, 123_456)
+            .unwrap();
+        assert_eq!(ledger_time(t), want);
+        assert_eq!(format_time(&ledger_time(t)), "2026-01-05T09:00:00.123456Z");
+    }
+
     #[test]
     fn canonical_json_sorts_keys_and_escapes_like_jcs() {
         let v = json!({"b": [1, true, null], "a": "x\u{1}\n\"é", "\u{e000}": 1, "\u{1f600}": 2});
