@@ -18,6 +18,7 @@ mod ledger;
 mod metrics;
 mod notify;
 mod openapi;
+mod pg_roles;
 mod policies;
 mod ratelimit;
 mod readme;
