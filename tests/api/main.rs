@@ -16,6 +16,7 @@ mod identity;
 mod ladder_walk;
 mod ledger;
 mod metrics;
+mod metrics_role;
 mod notify;
 mod openapi;
 mod policies;
