@@ -24,6 +24,7 @@ fn init_logs(format: LogFormat) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.common.log_format);
+    crate::store::db::set_sqlite_synchronous(cli.common.sqlite_synchronous.into());
     let result = match cli.command {
         None => serve(&cli.common, ServeArgs::from_env()),
         Some(Cmd::Serve(args)) => serve(&cli.common, *args),

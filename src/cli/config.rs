@@ -51,9 +51,38 @@ pub struct Common {
     /// feed built into the binary. `holidays import` installs here.
     #[arg(long, env = "HOLIDAYS_FILE", global = true)]
     pub holidays_file: Option<PathBuf>,
+    /// How SQLite syncs at commit: `full` (default: an acknowledged action is
+    /// in the synced WAL and survives an OS crash or power loss), `normal`
+    /// (faster; an OS crash may lose the last acknowledged actions), `extra`.
+    /// PostgreSQL keeps its own `synchronous_commit` (on).
+    #[arg(
+        long,
+        env = "SQLITE_SYNCHRONOUS",
+        default_value = "full",
+        global = true
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
     /// `text` or `json` log lines; the level comes from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+    Extra,
+}
+
+impl From<SqliteSynchronous> for crate::store::db::SqliteSync {
+    fn from(s: SqliteSynchronous) -> Self {
+        use crate::store::db::SqliteSync;
+        match s {
+            SqliteSynchronous::Normal => SqliteSync::Normal,
+            SqliteSynchronous::Full => SqliteSync::Full,
+            SqliteSynchronous::Extra => SqliteSync::Extra,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -19,6 +19,7 @@ mod metrics;
 mod metrics_role;
 mod notify;
 mod openapi;
+mod os_crash;
 mod policies;
 mod ratelimit;
 mod readme;
