@@ -12,8 +12,8 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "deploy/check: $1 is missing"
 need hadolint; need kubernetes-validate; need systemd-analyze; need python3
 [ -x "$BIN" ] || { echo "deploy/check: no binary at $BIN (cargo build first)" >&2; exit 1; }
 
-echo "== hadolint Dockerfile"
-hadolint Dockerfile && echo "hadolint: no findings" || fail=1
+echo "== hadolint Dockerfile deploy/podman/Containerfile.local"
+hadolint Dockerfile deploy/podman/Containerfile.local && echo "hadolint: no findings" || fail=1
 
 echo "== kubernetes-validate --strict deploy/k8s"
 kubernetes-validate --strict --quiet deploy/k8s/*.yaml && echo "kubernetes-validate: all passed" || fail=1

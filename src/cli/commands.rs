@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::config::{
     AuditArgs, BackupArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat,
-    PolicyCmd, ReportArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
+    PolicyCmd, ReportArgs, RestoreArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
 use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
@@ -24,6 +24,7 @@ fn init_logs(format: LogFormat) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.common.log_format);
+    crate::store::db::set_sqlite_synchronous(cli.common.sqlite_synchronous.into());
     let result = match cli.command {
         None => serve(&cli.common, ServeArgs::from_env()),
         Some(Cmd::Serve(args)) => serve(&cli.common, *args),
@@ -36,6 +37,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Witness(args)) => return witness_cmd(args),
         Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
         Some(Cmd::Backup(args)) => backup_cmd(&cli.common, args),
+        Some(Cmd::Restore(args)) => restore_cmd(&cli.common, args),
         Some(Cmd::Probe { url }) => return probe_cmd(&url),
         Some(Cmd::Audit(args)) => return audit_cmd(args),
         Some(Cmd::Report(args)) => report_cmd(args),
@@ -420,6 +422,38 @@ fn backup_cmd(common: &Common, args: BackupArgs) -> Result<(), String> {
         "the keys are not in the database: back up {} too (see docs/operations.md)",
         common.data_dir.display()
     );
+    Ok(())
+}
+
+/// `restore --bundle DIR --database-url URL`: see `service::restore`.
+fn restore_cmd(common: &Common, args: RestoreArgs) -> Result<(), String> {
+    let url = common.database_url(&args.db);
+    let mut policy_texts = Vec::new();
+    for p in &args.policies {
+        policy_texts
+            .push(std::fs::read_to_string(p).map_err(|e| format!("policy {}: {e}", p.display()))?);
+    }
+    let opts = crate::service::restore::RestoreOptions {
+        log_key: args.log_key.clone(),
+        witness_keys: args.witness_keys.clone(),
+        policy_texts,
+    };
+    let r = crate::service::restore::restore(&args.bundle, &url, opts)?;
+    if r.log_key_from_bundle {
+        eprintln!("warning: the bundle was audited with the log key it names; pin the key you trust with --log-key");
+    }
+    for id in &r.webhooks {
+        eprintln!("warning: webhook {id} was restored with its origin only and a new secret; deactivate it and register the endpoint again");
+    }
+    println!(
+        "restored {} entries ({} disputes, {} cosignatures) into {}; verify: ok",
+        r.size,
+        r.disputes,
+        r.cosignatures,
+        crate::store::db::redact_url(&url)
+    );
+    println!("head {}", r.head_hash.as_deref().unwrap_or("(empty)"));
+    println!("root {}", r.root);
     Ok(())
 }
 

@@ -51,9 +51,38 @@ pub struct Common {
     /// feed built into the binary. `holidays import` installs here.
     #[arg(long, env = "HOLIDAYS_FILE", global = true)]
     pub holidays_file: Option<PathBuf>,
+    /// How SQLite syncs at commit: `full` (default: an acknowledged action is
+    /// in the synced WAL and survives an OS crash or power loss), `normal`
+    /// (faster; an OS crash may lose the last acknowledged actions), `extra`.
+    /// PostgreSQL keeps its own `synchronous_commit` (on).
+    #[arg(
+        long,
+        env = "SQLITE_SYNCHRONOUS",
+        default_value = "full",
+        global = true
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
     /// `text` or `json` log lines; the level comes from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+    Extra,
+}
+
+impl From<SqliteSynchronous> for crate::store::db::SqliteSync {
+    fn from(s: SqliteSynchronous) -> Self {
+        use crate::store::db::SqliteSync;
+        match s {
+            SqliteSynchronous::Normal => SqliteSync::Normal,
+            SqliteSynchronous::Full => SqliteSync::Full,
+            SqliteSynchronous::Extra => SqliteSync::Extra,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -93,6 +122,11 @@ pub enum Cmd {
     /// A consistent online copy of a SQLite database (WAL included) to FILE,
     /// verified; for PostgreSQL it refuses and points to `pg_dump`.
     Backup(BackupArgs),
+    /// Rebuild an EMPTY database (either backend) from an export bundle: audit
+    /// it, replay every entry through the projections, store the checkpoint
+    /// and cosignatures, run verify, all in one transaction; prints the head
+    /// hash and root. Refuses a non-empty database or a bundle that fails the audit.
+    Restore(RestoreArgs),
     /// GET URL and exit 0 on a 2xx answer, else 1: the container's
     /// HEALTHCHECK (the image has no shell or curl).
     #[command(hide = true)]
@@ -168,6 +202,25 @@ pub struct BackupArgs {
     /// The file to write; it must not exist.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestoreArgs {
+    /// The export directory, or its bundle.jsonl.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The log's verifier key to trust; default: the key named in the bundle (with a warning).
+    #[arg(long)]
+    pub log_key: Option<String>,
+    /// A witness's cosignature verifier key the audit must check; repeatable.
+    #[arg(long = "witness-key")]
+    pub witness_keys: Vec<String>,
+    /// A policy document activated in the ledger but not shipped with the
+    /// binary (an activation records only its hash); repeatable.
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }

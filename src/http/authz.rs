@@ -221,6 +221,13 @@ const REPORT_READERS: Roles = Roles {
     ..NOBODY
 };
 
+/// `GET /metrics` behind a role: the auditor, whose token a Prometheus
+/// scraper holds (it already reads the whole ledger, without free text).
+const METRICS_READERS: Roles = Roles {
+    auditor: Allow,
+    ..NOBODY
+};
+
 /// Agency users: they raise disputes between their agency and others.
 const AGENCY_USERS: Roles = Roles {
     agency: Allow,
@@ -309,6 +316,9 @@ pub static ROUTES: &[Route] = &[
     row("health",                  Get,    "/healthz",                                  Public,  EVERYONE),
     row("ready",                   Get,    "/readyz",                                   Public,  EVERYONE),
     row("openapi",                 Get,    "/openapi.json",                             Public,  EVERYONE),
+    // Prometheus figures (counts, no dispute ids or text): the auditor's token
+    // a scraper holds. `METRICS_BIND` serves the same, open, on its own listener.
+    row("metrics",                 Get,    "/metrics",                                  ROLE,    METRICS_READERS),
     // ---- registry and disputes ----
     row("agencies.list",           Get,    "/v1/agencies",                              ROLE,    EVERYONE),
     row("dispute.raise",           Post,   "/v1/disputes",                              ROLE,    AGENCY_USERS),

@@ -12,8 +12,8 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::http::error::AppError;
 use crate::http::handlers::{
-    agencies, disputes, health, ledger, policies, proofs, redactions, reports, scrutiny, webhooks,
-    whistleblowing, witnesses,
+    agencies, disputes, health, ledger, metrics, policies, proofs, redactions, reports, scrutiny,
+    webhooks, whistleblowing, witnesses,
 };
 
 /// Largest accepted JSON body.
@@ -24,6 +24,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .route("/openapi.json", web::get().to(openapi_json))
+        // Behind a role; `METRICS_BIND` serves it open on a listener of its own.
+        .service(metrics::metrics_for_role)
         // ---- registry and disputes ----
         .service(agencies::list_agencies)
         .service(disputes::raise_dispute)

@@ -20,6 +20,7 @@ pub mod record;
 pub mod redaction;
 pub mod registry;
 pub mod reports;
+pub mod restore;
 pub mod scrutiny;
 pub mod scrutiny_replay;
 pub mod synth;

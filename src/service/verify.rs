@@ -64,6 +64,12 @@ pub fn verify(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
     read_tx(conn, verify_snapshot)
 }
 
+/// [`verify`] inside the caller's transaction (which it neither opens nor
+/// ends): `restore` checks what it wrote before committing it.
+pub fn verify_in_transaction(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
+    verify_snapshot(conn)
+}
+
 fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
     let mut chain = ChainChecker::default();
     let mut state = Replayed {

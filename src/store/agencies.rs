@@ -61,7 +61,8 @@ pub fn seed_registry(conn: &mut DbConn, seed: &[Agency]) -> Result<bool, StoreEr
     Ok(true)
 }
 
-fn insert_agencies(conn: &mut DbConn, list: &[Agency]) -> QueryResult<()> {
+/// The registry's rows, as a `registry_seeded` entry lists them (also `restore`).
+pub fn insert_agencies(conn: &mut DbConn, list: &[Agency]) -> QueryResult<()> {
     for a in list {
         diesel::insert_into(agencies::table)
             .values((

@@ -65,6 +65,54 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// How SQLite syncs at commit (`PRAGMA synchronous`, in WAL mode).
+///
+/// `Full` (the default) syncs the WAL at every commit, so an acknowledged
+/// action survives an OS crash or power loss; `Normal` syncs only at
+/// checkpoints and may lose the last commits before such a crash (never
+/// corrupts); `Extra` also syncs the directory. `SQLITE_SYNCHRONOUS` sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteSync {
+    Normal = 1,
+    Full = 2,
+    Extra = 3,
+}
+
+impl SqliteSync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteSync::Normal => "NORMAL",
+            SqliteSync::Full => "FULL",
+            SqliteSync::Extra => "EXTRA",
+        }
+    }
+}
+
+static SQLITE_SYNC: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(SqliteSync::Full as u8);
+
+/// Set the `synchronous` level of SQLite connections opened from now on (the
+/// CLI does it once, before any pool exists).
+pub fn set_sqlite_synchronous(s: SqliteSync) {
+    SQLITE_SYNC.store(s as u8, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The level new SQLite connections get.
+pub fn sqlite_synchronous() -> SqliteSync {
+    match SQLITE_SYNC.load(std::sync::atomic::Ordering::SeqCst) {
+        1 => SqliteSync::Normal,
+        3 => SqliteSync::Extra,
+        _ => SqliteSync::Full,
+    }
+}
+
+fn sqlite_pragmas(sync: SqliteSync) -> String {
+    format!(
+        "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
+        sync.as_str()
+    )
+}
+
 /// r2d2 manager that picks the backend from the URL and keeps the real
 /// connection error (the derived `establish` would hide it).
 #[derive(Debug, Clone)]
@@ -85,11 +133,8 @@ impl ManageConnection for Manager {
                 let path = p.to_string_lossy();
                 let mut c =
                     SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
-                c.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL;",
-                )
-                .map_err(r2d2::Error::QueryError)?;
+                c.batch_execute(&sqlite_pragmas(sqlite_synchronous()))
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(c))
             }
         }
@@ -350,5 +395,25 @@ mod tests {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://***@h/db");
+    }
+
+    /// An acknowledgement means the WAL is synced: FULL unless set otherwise.
+    #[test]
+    fn sqlite_syncs_at_commit_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let pool = pool(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        #[derive(QueryableByName)]
+        struct Sync {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            synchronous: i32,
+        }
+        let got: Vec<Sync> = diesel::sql_query("PRAGMA synchronous")
+            .load(&mut *conn)
+            .unwrap();
+        assert_eq!(got[0].synchronous, 2, "PRAGMA synchronous is not FULL");
+        assert!(sqlite_pragmas(SqliteSync::Normal).contains("synchronous = NORMAL;"));
+        assert!(sqlite_pragmas(SqliteSync::Extra).contains("synchronous = EXTRA;"));
     }
 }

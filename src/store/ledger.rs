@@ -150,6 +150,29 @@ fn append_chain_only_at(
     Ok(sealed.entry)
 }
 
+/// Insert an entry exactly as a bundle states it (already sealed, hashes
+/// given), with its payload (`None`: erased) and its Merkle leaf: the one
+/// write `service::restore` makes to the ledger tables. The caller checks
+/// the chain; the primary key on `seq` and the unique `entry_hash` refuse a
+/// duplicate. Call inside [`crate::store::db::write_tx`].
+pub fn insert_verbatim(
+    conn: &mut DbConn,
+    entry: &Entry,
+    payload: Option<String>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(ledger_entries::table)
+        .values(EntryRow::from_entry(entry))
+        .execute(conn)?;
+    diesel::insert_into(ledger_payloads::table)
+        .values((
+            ledger_payloads::seq.eq(entry.seq),
+            ledger_payloads::payload.eq(payload),
+        ))
+        .execute(conn)?;
+    crate::store::tree::add_leaf(conn, entry.seq, &entry.entry_hash)?;
+    Ok(())
+}
+
 /// The actor an entry about `dispute_id` records. Whoever raised a
 /// whistleblowing dispute is recorded under its pseudonym on every entry they
 /// write about it, whatever the route: the actor is inside the hashed entry, so

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod policies;
 pub mod redactions;
+pub mod restore;
 pub mod schema;
 pub mod scrutiny;
 pub mod tree;

@@ -30,6 +30,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/healthz",                                  "public",  "AAAAAAA"),
     ("GET",    "/readyz",                                   "public",  "AAAAAAA"),
     ("GET",    "/openapi.json",                             "public",  "AAAAAAA"),
+    // Prometheus figures behind a role (issue 13 §5): the scraper's auditor
+    // token; no one else. METRICS_BIND serves them open on its own listener.
+    ("GET",    "/metrics",                                  "role",    "......A"),
     // The registry is common knowledge in the partnership.
     ("GET",    "/v1/agencies",                              "role",    "AAAAAAA"),
     // Only agencies raise disagreements (seed 5.2: a practitioner, via the agency).
