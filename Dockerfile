@@ -8,6 +8,10 @@
 
 # ---- build ----
 FROM rust:1.89-slim-bookworm AS build
+# libpq-dev: diesel's PostgreSQL backend links libpq (SQLite is bundled).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq-dev=15.18-0+deb12u1 \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # --locked: exactly the dependencies in Cargo.lock. The cache mounts keep the
@@ -19,8 +23,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && install -d -m 0700 /out/data
 
 # ---- run ----
-# distroless/cc: glibc and libgcc only, no shell, no package manager; nonroot is uid 65532.
-FROM gcr.io/distroless/cc-debian12:nonroot
+# Debian slim with libpq5 alone: the binary links libpq at run time, which a
+# distroless/cc base lacks (it would not start). The service runs as uid 65532.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5=15.18-0+deb12u1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 65532 nonroot \
+    && useradd --uid 65532 --gid 65532 --no-create-home --shell /usr/sbin/nologin nonroot
 COPY --from=build /out/escalation-ledger /usr/local/bin/escalation-ledger
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
