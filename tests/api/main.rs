@@ -15,6 +15,7 @@ mod holidays;
 mod identity;
 mod ladder_walk;
 mod ledger;
+mod london;
 mod metrics;
 mod notify;
 mod openapi;
