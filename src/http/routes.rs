@@ -26,6 +26,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .route("/openapi.json", web::get().to(openapi_json))
         // ---- registry and disputes ----
         .service(agencies::list_agencies)
+        .service(agencies::create_agency)
+        .service(agencies::read_agency)
+        .service(agencies::update_agency)
+        .service(agencies::retire_agency)
         .service(disputes::raise_dispute)
         .service(disputes::list_disputes)
         .service(disputes::get_dispute)

@@ -23,6 +23,7 @@ mod policies;
 mod ratelimit;
 mod readme;
 mod redaction;
+mod registry;
 mod reports;
 mod scrutiny;
 mod shutdown;
