@@ -4,8 +4,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::config::{
-    AuditArgs, BackupArgs, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd, LogFormat,
-    PolicyCmd, ReportArgs, RestoreArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
+    AuditArgs, BackupArgs, CalendarCmd, Cli, Cmd, Common, ExportArgs, HolidaysArgs, HolidaysCmd,
+    LogFormat, PolicyCmd, ReportArgs, RestoreArgs, ServeArgs, SynthArgs, TokenArgs, WitnessArgs,
 };
 use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
@@ -44,6 +44,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
         Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
         Some(Cmd::Policy(cmd)) => return policy_cmd(cmd),
+        Some(Cmd::Calendar(cmd)) => return calendar_cmd(&cli.common, cmd),
         Some(Cmd::Openapi) => {
             let doc = routes::ApiDoc::openapi_pretty();
             println!("{doc}");
@@ -247,6 +248,43 @@ fn verify_cmd(url: &str) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `calendar due`: the due instant on stdout (RFC 3339 UTC), counted by
+/// `core::deadline::due` on the feed `serve` would load. 0 printed, 1 the feed
+/// is refused, 2 the answer is out of range.
+fn calendar_cmd(common: &Common, cmd: CalendarCmd) -> ExitCode {
+    use crate::core::calendar::{london_date, Source};
+    use crate::core::deadline::{due, Target};
+    let CalendarCmd::Due(args) = cmd;
+    let loaded = match common.holidays().load() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let target = match (args.working_days, args.working_hours) {
+        (Some(n), None) => Target::WorkingDays(n),
+        (None, Some(n)) => Target::WorkingHours(n),
+        _ => {
+            eprintln!("error: give one of --working-days and --working-hours");
+            return ExitCode::from(2);
+        }
+    };
+    let cal = &loaded.calendar;
+    let Some(at) = due(cal, target, args.from) else {
+        eprintln!("error: the due time is past the last date the calendar can count to");
+        return ExitCode::from(2);
+    };
+    if cal.source_between(london_date(args.from), london_date(at)) == Source::Computed {
+        eprintln!(
+            "note: {} does not cover every year counted; bank holidays there come from the statutory rules",
+            loaded.origin
+        );
+    }
+    println!("{}", at.format("%Y-%m-%dT%H:%M:%SZ"));
+    ExitCode::SUCCESS
 }
 
 fn holidays_cmd(common: &Common, args: HolidaysArgs) -> ExitCode {

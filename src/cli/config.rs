@@ -147,6 +147,41 @@ pub enum Cmd {
     /// Ladder policy documents: check one before activating it (POST /v1/policies).
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Working-time arithmetic, counted as the service counts deadlines.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCmd {
+    /// Print when a deadline counted from --from falls due, as RFC 3339 UTC:
+    /// 17:00 London time on the N-th working day after the London date of
+    /// --from, or N working hours (09:00 to 17:00 London time, Monday to
+    /// Friday less bank holidays) after it. Holidays come from the feed
+    /// `serve` uses (--holidays-file / HOLIDAYS_FILE, else
+    /// DATA_DIR/bank-holidays.json if imported, else the built-in feed).
+    /// Exit 1 if the feed is refused, 2 if the answer is out of range.
+    Due(DueArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["working_days", "working_hours"])))]
+pub struct DueArgs {
+    /// The instant the clock starts, RFC 3339 (e.g. 2027-03-26T16:00:00Z).
+    #[arg(long, value_parser = parse_instant)]
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// Due at 17:00 London time on the N-th working day after --from's London date.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub working_days: Option<u32>,
+    /// Due N working hours after --from.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub working_hours: Option<u32>,
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("not an RFC 3339 instant (e.g. 2027-03-26T16:00:00Z): {e}"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,12 @@
 //! Working days in England: Monday to Friday, less the bank holidays of
-//! England and Wales (substitute days included).
+//! England and Wales (substitute days included), and working hours, 09:00 to
+//! 17:00 UK wall time (`Europe/London`, [`ZONE`]).
+//!
+//! Instants are UTC everywhere else in the service; here they are turned into
+//! London wall time to count ([`london`], [`london_date`]) and back
+//! ([`from_london`]): [`Calendar::working_hours_after`] and
+//! [`Calendar::close_after_working_days`] take and give UTC instants, so a
+//! deadline at 17:00 in London is 16:00 UTC during British Summer Time.
 //!
 //! Pure: no actix, no diesel. Holidays come from a feed in the GOV.UK
 //! `bank-holidays.json` shape (only the `england-and-wales` division is read);
@@ -35,7 +42,11 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta,
+    TimeZone, Utc, Weekday,
+};
+use chrono_tz::Tz;
 use serde::Deserialize;
 
 /// The feed embedded in the binary: England and Wales, 2018 to 2027.
@@ -312,10 +323,10 @@ impl Calendar {
     /// closing time is that 17:00, not the next morning. `hours == 0` gives
     /// `start` unchanged.
     ///
-    /// Times are naive UK local wall-clock times (convert from UTC with the
-    /// Europe/London zone before calling, and back after). The clocks change
-    /// only on Sundays, at night, so wall-clock arithmetic inside a working
-    /// day is exact.
+    /// Times are naive London wall-clock times; for instants, call
+    /// [`Calendar::working_hours_after`], which converts with [`ZONE`] on the
+    /// way in and out. The clocks change only on Sundays, at night, so
+    /// wall-clock arithmetic inside a working day is exact.
     pub fn checked_add_working_hours(
         &self,
         start: NaiveDateTime,
@@ -357,6 +368,64 @@ impl Calendar {
     pub fn add_working_hours(&self, start: NaiveDateTime, hours: u32) -> NaiveDateTime {
         self.checked_add_working_hours(start, hours)
             .expect("working time past chrono's last date")
+    }
+}
+
+/// The zone working time is counted in: UK wall time.
+pub const ZONE: Tz = chrono_tz::Europe::London;
+
+/// The London wall-clock time at the instant `t`.
+pub fn london(t: DateTime<Utc>) -> NaiveDateTime {
+    t.with_timezone(&ZONE).naive_local()
+}
+
+/// The London date at the instant `t`: 23:30 UTC on a summer day is already
+/// the next day in London.
+pub fn london_date(t: DateTime<Utc>) -> NaiveDate {
+    london(t).date()
+}
+
+/// The instant a London wall-clock time names. A time the clocks skip (01:00
+/// to 01:59 on the last Sunday of March) is read an hour later, as a clock
+/// that was not put forward would show it; a time they repeat (01:00 to 01:59
+/// on the last Sunday of October) is its first occurrence, in summer time.
+/// `None` only at the ends of chrono's range. Working time never falls on
+/// either: the clocks change on Sundays, at night.
+pub fn from_london(local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    let utc = |t: DateTime<Tz>| t.with_timezone(&Utc);
+    match ZONE.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(utc(t)),
+        LocalResult::None => {
+            let later = local.checked_add_signed(TimeDelta::hours(1))?;
+            ZONE.from_local_datetime(&later).earliest().map(utc)
+        }
+    }
+}
+
+impl Calendar {
+    /// The instant `hours` working hours after the instant `start`, counted
+    /// in London wall time ([`Calendar::checked_add_working_hours`] between
+    /// [`london`] and [`from_london`]): across a clock change an answer at
+    /// 10:00 London is 09:00 UTC in summer and 10:00 UTC in winter. `None`
+    /// past chrono's last date. `hours == 0` gives `start` unchanged.
+    pub fn working_hours_after(&self, start: DateTime<Utc>, hours: u32) -> Option<DateTime<Utc>> {
+        if hours == 0 {
+            return Some(start);
+        }
+        from_london(self.checked_add_working_hours(london(start), hours)?)
+    }
+
+    /// The instant of 17:00 London time on the `days`-th working day after
+    /// the London date of `start` ([`Calendar::checked_add_working_days`]):
+    /// 16:00 UTC in summer, 17:00 UTC in winter. `days == 0` is 17:00 on
+    /// that London date. `None` past chrono's last date.
+    pub fn close_after_working_days(
+        &self,
+        start: DateTime<Utc>,
+        days: u32,
+    ) -> Option<DateTime<Utc>> {
+        let day = self.checked_add_working_days(london_date(start), days)?;
+        from_london(day.and_time(CLOSING))
     }
 }
 
@@ -443,6 +512,7 @@ fn last_monday(date: NaiveDate) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -886,6 +956,215 @@ mod tests {
             prop_assert!(cal.is_working_day(end.date()));
             prop_assert!(end.time() > OPENING && end.time() <= CLOSING);
             prop_assert!(cal.add_working_hours(t, hours + 1) > end);
+        }
+    }
+
+    // ---- London time, across both clock changes ----
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("rfc 3339")
+            .with_timezone(&Utc)
+    }
+
+    fn rfc(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+
+    /// The last Sunday of a month: the clocks change at 01:00 UTC on the last
+    /// Sunday of March (forward) and of October (back). Written from that
+    /// rule, not from chrono-tz, so the properties below check the zone too.
+    fn last_sunday(year: i32, month: u32) -> NaiveDate {
+        let mut d = date(year, month + 1, 1).pred_opt().expect("a day");
+        while d.weekday() != Weekday::Sun {
+            d = d.pred_opt().expect("a day");
+        }
+        d
+    }
+
+    fn change(year: i32, month: u32) -> DateTime<Utc> {
+        last_sunday(year, month)
+            .and_hms_opt(1, 0, 0)
+            .expect("01:00")
+            .and_utc()
+    }
+
+    /// London wall time by the rule: UTC+1 from the March change to the October one.
+    fn wall(t: DateTime<Utc>) -> NaiveDateTime {
+        let bst = t >= change(t.year(), 3) && t < change(t.year(), 10);
+        t.naive_utc() + TimeDelta::hours(i64::from(bst))
+    }
+
+    /// Working time counted a minute at a time: the instant the `minutes`-th
+    /// working minute after `start` ends.
+    fn by_the_minute(cal: &Calendar, start: DateTime<Utc>, minutes: u32) -> DateTime<Utc> {
+        let (mut t, mut left) = (start, minutes);
+        while left > 0 {
+            let w = wall(t);
+            if cal.is_working_day(w.date()) && w.time() >= OPENING && w.time() < CLOSING {
+                left -= 1;
+            }
+            t += TimeDelta::minutes(1);
+        }
+        t
+    }
+
+    /// Whole-minute instants within a week either side of a clock change,
+    /// 2018 to 2035 (feed years and computed ones).
+    fn near_a_clock_change() -> impl Strategy<Value = DateTime<Utc>> {
+        (2018i32..2036, prop::bool::ANY, -7 * 24 * 60i64..7 * 24 * 60).prop_map(
+            |(year, spring, minutes)| {
+                change(year, if spring { 3 } else { 10 }) + TimeDelta::minutes(minutes)
+            },
+        )
+    }
+
+    #[test]
+    fn the_clock_changes_are_on_the_last_sundays() {
+        assert_eq!(rfc(change(2026, 3)), "2026-03-29T01:00:00Z");
+        assert_eq!(rfc(change(2026, 10)), "2026-10-25T01:00:00Z");
+        assert_eq!(rfc(change(2027, 3)), "2027-03-28T01:00:00Z");
+        assert_eq!(rfc(change(2027, 10)), "2027-10-31T01:00:00Z");
+        let just = |s| london(utc(s)).format("%H:%M").to_string();
+        assert_eq!(just("2027-03-28T00:59:00Z"), "00:59");
+        assert_eq!(just("2027-03-28T01:00:00Z"), "02:00");
+        assert_eq!(just("2026-10-25T00:59:00Z"), "01:59");
+        assert_eq!(just("2026-10-25T01:00:00Z"), "01:00");
+    }
+
+    #[test]
+    fn london_dates_and_wall_times() {
+        // 23:30 UTC on a summer day is 00:30 the next day in London.
+        assert_eq!(london_date(utc("2026-07-01T23:30:00Z")), date(2026, 7, 2));
+        assert_eq!(london_date(utc("2026-01-01T23:30:00Z")), date(2026, 1, 1));
+        // A skipped wall time is read an hour later; a repeated one is the first.
+        let skipped = at(2027, 3, 28, 1, 30);
+        assert_eq!(
+            from_london(skipped).map(rfc).as_deref(),
+            Some("2027-03-28T01:30:00Z")
+        );
+        let repeated = at(2026, 10, 25, 1, 30);
+        assert_eq!(
+            from_london(repeated).map(rfc).as_deref(),
+            Some("2026-10-25T00:30:00Z")
+        );
+        assert_eq!(
+            from_london(at(2026, 7, 1, 17, 0)).map(rfc).as_deref(),
+            Some("2026-07-01T16:00:00Z")
+        );
+    }
+
+    /// Computed by hand, each with the London wall times it passes through.
+    #[test]
+    fn working_hours_in_london_by_hand() {
+        let cal = england();
+        let hours = |from: &str, n| cal.working_hours_after(utc(from), n).map(rfc);
+        // Good Friday 26 March 2027, 16:00 GMT: not a working day. The clocks
+        // go forward on Sunday 28th, Monday 29th is Easter Monday: the count
+        // starts Tuesday 30 March 09:00 BST, and ends 11:00 BST = 10:00 UTC.
+        assert_eq!(
+            hours("2027-03-26T16:00:00Z", 2).as_deref(),
+            Some("2027-03-30T10:00:00Z")
+        );
+        // Friday 23 October 2026, 15:00 UTC = 16:00 BST: 1 hour on Friday, the
+        // clocks go back on Sunday 25th, 7 hours on Monday 26th from 09:00 GMT.
+        assert_eq!(
+            hours("2026-10-23T15:00:00Z", 8).as_deref(),
+            Some("2026-10-26T16:00:00Z")
+        );
+        // Ending at the close: 17:00 BST on that Friday.
+        assert_eq!(
+            hours("2026-10-23T15:00:00Z", 1).as_deref(),
+            Some("2026-10-23T16:00:00Z")
+        );
+        // 16:30 UTC in June is 17:30 BST, after the close: Tuesday 10:00 BST.
+        assert_eq!(
+            hours("2026-06-01T16:30:00Z", 1).as_deref(),
+            Some("2026-06-02T09:00:00Z")
+        );
+        // 07:30 UTC in June is 08:30 BST, before opening: 10:00 BST that day.
+        assert_eq!(
+            hours("2026-06-01T07:30:00Z", 1).as_deref(),
+            Some("2026-06-01T09:00:00Z")
+        );
+        // Monday 30 March 2026 (BST): 09:00 BST + 1 hour = 10:00 BST.
+        assert_eq!(
+            hours("2026-03-30T08:00:00Z", 1).as_deref(),
+            Some("2026-03-30T09:00:00Z")
+        );
+        // Winter is UTC.
+        assert_eq!(
+            hours("2026-01-05T09:00:00Z", 9).as_deref(),
+            Some("2026-01-06T10:00:00Z")
+        );
+        assert_eq!(
+            hours("2026-06-01T11:00:00Z", 0).as_deref(),
+            Some("2026-06-01T11:00:00Z")
+        );
+    }
+
+    #[test]
+    fn working_days_in_london_by_hand() {
+        let cal = england();
+        let days = |from: &str, n| cal.close_after_working_days(utc(from), n).map(rfc);
+        // Wednesday 25 March 2026 + 5: Thu 26, Fri 27, (clocks forward Sun 29),
+        // Mon 30, Tue 31, Wed 1 April; 17:00 BST = 16:00 UTC.
+        assert_eq!(
+            days("2026-03-25T10:00:00Z", 5).as_deref(),
+            Some("2026-04-01T16:00:00Z")
+        );
+        // Friday 23 October 2026 (BST) + 1: Monday 26th, 17:00 GMT.
+        assert_eq!(
+            days("2026-10-23T10:00:00Z", 1).as_deref(),
+            Some("2026-10-26T17:00:00Z")
+        );
+        // 23:30 UTC on Monday 1 June is Tuesday 00:30 in London: + 1 is Wednesday.
+        assert_eq!(
+            days("2026-06-01T23:30:00Z", 1).as_deref(),
+            Some("2026-06-03T16:00:00Z")
+        );
+        // Friday 28 August 2026 + 5, past the summer bank holiday: Monday 7 September.
+        assert_eq!(
+            days("2026-08-28T10:30:00Z", 5).as_deref(),
+            Some("2026-09-07T16:00:00Z")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn working_hours_match_counting_minutes_in_london(
+            start in near_a_clock_change(), hours in 1u32..40,
+        ) {
+            let cal = england();
+            let due = cal.working_hours_after(start, hours).expect("in range");
+            prop_assert_eq!(due, by_the_minute(&cal, start, hours * 60));
+            let w = wall(due);
+            prop_assert_eq!(london(due), w);
+            prop_assert!(cal.is_working_day(w.date()));
+            prop_assert!(w.time() > OPENING && w.time() <= CLOSING);
+        }
+
+        #[test]
+        fn working_days_close_at_17_london(start in near_a_clock_change(), days in 0u32..30) {
+            let cal = england();
+            let due = cal.close_after_working_days(start, days).expect("in range");
+            let w = wall(due);
+            prop_assert_eq!(w.time(), CLOSING);
+            prop_assert_eq!(cal.working_days_between(wall(start).date(), w.date()), i64::from(days));
+            prop_assert!(days == 0 || cal.is_working_day(w.date()));
+            // 16:00 UTC in summer time, 17:00 UTC in winter.
+            let summer =
+                w.date() >= last_sunday(w.year(), 3) && w.date() < last_sunday(w.year(), 10);
+            prop_assert_eq!(due.hour(), if summer { 16 } else { 17 });
+        }
+
+        #[test]
+        fn london_wall_time_round_trips(t in near_a_clock_change()) {
+            prop_assert_eq!(london(t), wall(t));
+            let back = from_london(london(t)).expect("in range");
+            // Only the repeated hour in October has two instants; the first is given.
+            let repeated = t >= change(t.year(), 10) && t < change(t.year(), 10) + TimeDelta::hours(1);
+            prop_assert_eq!(back, if repeated { t - TimeDelta::hours(1) } else { t });
         }
     }
 }

@@ -3,18 +3,18 @@
 //! [`Calendar`], whether an open dispute is past it ([`misses`]) or near it
 //! ([`approaching`]). The service records what these decide.
 //!
-//! Time zone simplification: the calendar counts UK wall-clock working time,
-//! and the service treats its UTC timestamps as UK wall time. In winter (GMT)
-//! that is exact; during British Summer Time every `due_at` is one hour later
-//! than the true 17:00 (or working-hour) instant in London. A `due_at` is shown
-//! in UTC (`Z`).
+//! Every time here is an instant in UTC (the `NaiveDateTime`s are the
+//! ledger's UTC times); working time is counted in London wall time by
+//! [`Calendar::working_hours_after`] and [`Calendar::close_after_working_days`],
+//! across both clock changes. So a five-working-day deadline in summer falls
+//! at 17:00 BST, shown and recorded as `16:00:00Z`. A `due_at` is shown in UTC (`Z`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{NaiveDateTime, Timelike};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 
-use crate::core::calendar::{Calendar, Source, CLOSING};
+use crate::core::calendar::{london_date, Calendar, Source};
 use crate::core::ladder::{Policy, Rung, RungRule, Status};
 
 /// `due_at` as shown and recorded: UTC, RFC 3339, whole seconds.
@@ -22,30 +22,65 @@ pub fn format_due(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// When a dispute entering this rung at `entered` (UTC, read as UK wall time)
-/// is due, and whether the answer relied on computed rather than loaded
-/// holidays; `None` when the rung has no target.
+/// What a deadline counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// 17:00 London time on the n-th working day after the London date started.
+    WorkingDays(u32),
+    /// n working hours (09:00 to 17:00 London time, on working days).
+    WorkingHours(u32),
+}
+
+/// The instant a target counted from `from` falls due, whole seconds, or
+/// `None` past chrono's last date. The one computation the service's
+/// deadlines and `escalation-ledger calendar due` share.
+pub fn due(cal: &Calendar, target: Target, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let due = match target {
+        Target::WorkingDays(n) => cal.close_after_working_days(from, n)?,
+        Target::WorkingHours(n) => cal.working_hours_after(from, n)?,
+    };
+    Some(due.with_nanosecond(0).unwrap_or(due))
+}
+
+/// The target a rung sets for a dispute: working hours when urgent and the
+/// rung sets them, else working days; `None` when it sets neither.
+pub fn target_of(rule: &RungRule, urgent: bool) -> Option<Target> {
+    if urgent && rule.urgent_target_working_hours > 0 {
+        Some(Target::WorkingHours(rule.urgent_target_working_hours))
+    } else if rule.target_working_days > 0 {
+        Some(Target::WorkingDays(rule.target_working_days))
+    } else {
+        None
+    }
+}
+
+/// When a dispute entering this rung at `entered` (UTC) is due (UTC), and
+/// whether the answer relied on computed rather than loaded holidays; `None`
+/// when the rung has no target.
 ///
 /// Urgent disputes count `urgent_target_working_hours` working hours
-/// ([`Calendar::add_working_hours`]); others count `target_working_days`
-/// working days after the day entered ([`Calendar::add_working_days`]) and are
-/// due at 17:00 on the last of them.
+/// ([`Calendar::working_hours_after`]); others count `target_working_days`
+/// working days after the London date entered
+/// ([`Calendar::close_after_working_days`]) and are due at 17:00 London time
+/// on the last of them.
 pub fn due_at_with(
     cal: &Calendar,
     rule: &RungRule,
     urgent: bool,
     entered: NaiveDateTime,
 ) -> Option<(NaiveDateTime, Source)> {
-    let due = if urgent && rule.urgent_target_working_hours > 0 {
-        cal.checked_add_working_hours(entered, rule.urgent_target_working_hours)?
-    } else if rule.target_working_days > 0 {
-        cal.checked_add_working_days(entered.date(), rule.target_working_days)?
-            .and_time(CLOSING)
-    } else {
-        return None;
-    };
-    let due = due.with_nanosecond(0).unwrap_or(due);
-    Some((due, cal.source_between(entered.date(), due.date())))
+    let from = entered.and_utc();
+    let at = due(cal, target_of(rule, urgent)?, from)?;
+    Some((
+        at.naive_utc(),
+        cal.source_between(london_date(from), london_date(at)),
+    ))
+}
+
+/// [`Calendar::working_hours_after`] on the ledger's naive UTC times.
+fn hours_after(cal: &Calendar, t: NaiveDateTime, hours: u32) -> Option<NaiveDateTime> {
+    cal.working_hours_after(t.and_utc(), hours)
+        .map(|t| t.naive_utc())
 }
 
 /// What deciding a deadline needs from a dispute row.
@@ -123,8 +158,9 @@ pub struct Approach {
 /// (`warned`) nor recorded missed (`missed`) on that rung. Pure.
 ///
 /// "Within the lead" is `now + lead_hours working hours >= due_at`
-/// ([`Calendar::add_working_hours`]), so with the default 8 the warning goes
-/// one working day ahead: at 17:00 on the Friday for a Monday 17:00 deadline.
+/// ([`Calendar::working_hours_after`]), so with the default 8 the warning goes
+/// one working day ahead: at 17:00 London time on the Friday for a Monday
+/// 17:00 deadline.
 /// `lead_hours == 0` warns nobody. A rung whose whole target is no longer than
 /// the lead (an urgent dispute's 8 working hours at the default) is not warned:
 /// the notice that it entered the rung already says as much.
@@ -140,7 +176,7 @@ pub fn approaching(
     if lead_hours == 0 {
         return Vec::new();
     }
-    let Some(horizon) = cal.checked_add_working_hours(now, lead_hours) else {
+    let Some(horizon) = hours_after(cal, now, lead_hours) else {
         return Vec::new();
     };
     open.iter()
@@ -153,9 +189,7 @@ pub fn approaching(
             if now > due || horizon < due {
                 return None;
             }
-            let short = cal
-                .checked_add_working_hours(d.rung_entered_at, lead_hours)
-                .is_none_or(|t| t >= due);
+            let short = hours_after(cal, d.rung_entered_at, lead_hours).is_none_or(|t| t >= due);
             if short {
                 return None;
             }
@@ -213,9 +247,10 @@ mod tests {
             at(2026, 8, 28, 10, 30),
         )
         .expect("target");
-        assert_eq!(format_due(&due), "2026-09-07T17:00:00Z");
+        // 17:00 BST on Monday 7 September.
+        assert_eq!(format_due(&due), "2026-09-07T16:00:00Z");
         assert_eq!(src, Source::Feed);
-        // Urgent: 2 h on Friday, 6 h from Tuesday 09:00.
+        // Urgent, from 16:00 BST: 1 h on Friday, 7 h from Tuesday 09:00 BST.
         let (due, _) = due_at_with(
             &calendar(),
             &rule(Rung::from_static("agencies")),
@@ -224,6 +259,28 @@ mod tests {
         )
         .expect("target");
         assert_eq!(format_due(&due), "2026-09-01T15:00:00Z");
+    }
+
+    #[test]
+    fn across_the_clock_changes() {
+        let agencies = rule(Rung::from_static("agencies"));
+        let due = |urgent, entered| {
+            let (due, _) = due_at_with(&calendar(), &agencies, urgent, entered).expect("target");
+            format_due(&due)
+        };
+        // Friday 23 October 2026, 16:00 BST; the clocks go back on Sunday:
+        // 1 h on Friday, 7 h on Monday from 09:00 GMT.
+        assert_eq!(due(true, at(2026, 10, 23, 15, 0)), "2026-10-26T16:00:00Z");
+        // Five working days from the same Friday: Friday 30 October, 17:00 GMT.
+        assert_eq!(due(false, at(2026, 10, 23, 15, 0)), "2026-10-30T17:00:00Z");
+        // Good Friday 26 March 2027, 16:00 GMT, urgent: the clocks go forward
+        // on Sunday, Easter Monday is off; Tuesday 30 March 09:00 to 17:00 BST.
+        assert_eq!(due(true, at(2027, 3, 26, 16, 0)), "2027-03-30T16:00:00Z");
+        // Five working days from Wednesday 24 March 2027 (GMT): Thu 25,
+        // (Good Friday), Tue 30, Wed 31, Thu 1, Fri 2 April at 17:00 BST.
+        assert_eq!(due(false, at(2027, 3, 24, 12, 0)), "2027-04-02T16:00:00Z");
+        assert_eq!(target_of(&agencies, true), Some(Target::WorkingHours(8)));
+        assert_eq!(target_of(&agencies, false), Some(Target::WorkingDays(5)));
     }
 
     #[test]
@@ -298,8 +355,9 @@ mod tests {
             ),
         ];
         let none = BTreeSet::new();
-        assert!(misses(&calendar(), &ps, &d, &none, at(2026, 9, 7, 17, 0)).is_empty());
-        let m = misses(&calendar(), &ps, &d, &none, at(2026, 9, 7, 17, 1));
+        // Due 17:00 BST = 16:00 UTC.
+        assert!(misses(&calendar(), &ps, &d, &none, at(2026, 9, 7, 16, 0)).is_empty());
+        let m = misses(&calendar(), &ps, &d, &none, at(2026, 9, 7, 16, 1));
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].escalate_to, Some(Rung::from_static("slg")));
         assert_eq!(m[1].escalate_to, None);
@@ -313,7 +371,7 @@ mod tests {
     fn a_warning_goes_one_working_day_ahead_once() {
         let ps = [std::sync::Arc::new(Policy::krscp())];
         let cal = calendar();
-        // Due Monday 7 September 2026 at 17:00 (see above).
+        // Due Monday 7 September 2026 at 17:00 BST, 16:00 UTC (see above).
         let d = [
             open(
                 "a",
@@ -332,22 +390,23 @@ mod tests {
         let none = BTreeSet::new();
         let warn = |now, lead| approaching(&ps, &cal, &d, &none, &none, now, lead);
         assert!(
-            warn(at(2026, 9, 4, 16, 59), 8).is_empty(),
+            warn(at(2026, 9, 4, 15, 59), 8).is_empty(),
             "9 working hours left"
         );
-        let w = warn(at(2026, 9, 4, 17, 0), 8);
+        // 17:00 BST on the Friday.
+        let w = warn(at(2026, 9, 4, 16, 0), 8);
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].dispute_id, "a");
-        assert_eq!(format_due(&w[0].due_at), "2026-09-07T17:00:00Z");
+        assert_eq!(format_due(&w[0].due_at), "2026-09-07T16:00:00Z");
         // The weekend and Monday morning: still within the lead, not yet past due.
         assert_eq!(warn(at(2026, 9, 5, 12, 0), 8).len(), 1);
-        assert_eq!(warn(at(2026, 9, 7, 17, 0), 8).len(), 1);
+        assert_eq!(warn(at(2026, 9, 7, 16, 0), 8).len(), 1);
         // Past due: a miss, not a warning.
-        assert!(warn(at(2026, 9, 7, 17, 1), 8).is_empty());
+        assert!(warn(at(2026, 9, 7, 16, 1), 8).is_empty());
         // Lead 0 warns nobody; a longer lead warns earlier.
         assert!(warn(at(2026, 9, 7, 12, 0), 0).is_empty());
-        assert_eq!(warn(at(2026, 9, 3, 17, 0), 16).len(), 1);
-        assert!(warn(at(2026, 9, 3, 16, 0), 16).is_empty());
+        assert_eq!(warn(at(2026, 9, 3, 16, 0), 16).len(), 1);
+        assert!(warn(at(2026, 9, 3, 15, 0), 16).is_empty());
         // Once warned, or once missed, on that rung: never again.
         let done: BTreeSet<_> = [("a".to_string(), Rung::from_static("agencies"))].into();
         assert!(approaching(&ps, &cal, &d, &done, &none, at(2026, 9, 7, 9, 0), 8).is_empty());

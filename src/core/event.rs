@@ -10,6 +10,12 @@ pub enum LedgerEvent {
     // ---- the partnership's setup, no dispute ----
     /// The agency registry, seeded once.
     RegistrySeeded,
+    /// An agency added to the registry by `partnership_admin` (name in the payload).
+    AgencyRegistered,
+    /// An agency renamed or given another kind (name in the payload).
+    AgencyUpdated,
+    /// An agency retired: it stays in old disputes, new ones cannot name it.
+    AgencyRetired,
     /// A ladder policy document activated.
     PolicyActivated,
     WitnessRegistered,
@@ -85,8 +91,11 @@ impl ScrutinyEvent {
 
 impl LedgerEvent {
     /// Every kind but the scrutiny ones, which [`ScrutinyEvent::ALL`] lists.
-    const PLAIN: [LedgerEvent; 17] = [
+    const PLAIN: [LedgerEvent; 20] = [
         LedgerEvent::RegistrySeeded,
+        LedgerEvent::AgencyRegistered,
+        LedgerEvent::AgencyUpdated,
+        LedgerEvent::AgencyRetired,
         LedgerEvent::PolicyActivated,
         LedgerEvent::WitnessRegistered,
         LedgerEvent::WebhookRegistered,
@@ -116,6 +125,9 @@ impl LedgerEvent {
     pub const fn as_str(self) -> &'static str {
         match self {
             LedgerEvent::RegistrySeeded => "registry_seeded",
+            LedgerEvent::AgencyRegistered => "agency_registered",
+            LedgerEvent::AgencyUpdated => "agency_updated",
+            LedgerEvent::AgencyRetired => "agency_retired",
             LedgerEvent::PolicyActivated => "policy_activated",
             LedgerEvent::WitnessRegistered => "witness_registered",
             LedgerEvent::WebhookRegistered => "webhook_registered",
@@ -161,7 +173,7 @@ mod tests {
     #[test]
     fn every_name_parses_back_and_names_are_distinct() {
         let all: Vec<LedgerEvent> = LedgerEvent::all().collect();
-        assert_eq!(all.len(), 26);
+        assert_eq!(all.len(), 29);
         let names: std::collections::BTreeSet<&str> = all.iter().map(|e| e.as_str()).collect();
         assert_eq!(names.len(), all.len());
         for e in all {

@@ -126,7 +126,7 @@ pub fn review_next(status: &str, event: ScrutinyEvent) -> Result<&'static str, R
 pub enum RecommendationStatus {
     /// No response yet; the response is not yet due.
     Open,
-    /// No response, and `response_due` is before today (UTC).
+    /// No response, and `response_due` is before today (a London date).
     Overdue,
     Responded,
 }

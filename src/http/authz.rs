@@ -61,6 +61,7 @@ pub enum Scope {
 pub enum Method {
     Get,
     Post,
+    Patch,
     Delete,
 }
 
@@ -69,15 +70,17 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Patch => "PATCH",
             Method::Delete => "DELETE",
         }
     }
 
-    /// `GET`, `POST` or `DELETE` (any case); anything else is not routed.
+    /// `GET`, `POST`, `PATCH` or `DELETE` (any case); anything else is not routed.
     pub fn parse(s: &str) -> Option<Method> {
         match s.to_ascii_uppercase().as_str() {
             "GET" => Some(Method::Get),
             "POST" => Some(Method::Post),
+            "PATCH" => Some(Method::Patch),
             "DELETE" => Some(Method::Delete),
             _ => None,
         }
@@ -305,7 +308,7 @@ const fn row(
     }
 }
 
-use Method::{Delete, Get, Post};
+use Method::{Delete, Get, Patch, Post};
 use Scope::{Dispute, Public};
 const ROLE: Scope = Scope::Role;
 
@@ -321,6 +324,11 @@ pub static ROUTES: &[Route] = &[
     row("metrics",                 Get,    "/metrics",                                  ROLE,    METRICS_READERS),
     // ---- registry and disputes ----
     row("agencies.list",           Get,    "/v1/agencies",                              ROLE,    EVERYONE),
+    row("agency.read",             Get,    "/v1/agencies/{id}",                         ROLE,    EVERYONE),
+    // The registry belongs to the partnership: its administration changes it.
+    row("agency.create",           Post,   "/v1/agencies",                              ROLE,    ADMIN),
+    row("agency.update",           Patch,  "/v1/agencies/{id}",                         ROLE,    ADMIN),
+    row("agency.retire",           Post,   "/v1/agencies/{id}/retire",                  ROLE,    ADMIN),
     row("dispute.raise",           Post,   "/v1/disputes",                              ROLE,    AGENCY_USERS),
     // Everyone may list; the list holds only the disputes they see (`list_scope`).
     row("dispute.list",            Get,    "/v1/disputes",                              ROLE,    EVERYONE),

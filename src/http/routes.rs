@@ -28,6 +28,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(metrics::metrics_for_role)
         // ---- registry and disputes ----
         .service(agencies::list_agencies)
+        .service(agencies::create_agency)
+        .service(agencies::read_agency)
+        .service(agencies::update_agency)
+        .service(agencies::retire_agency)
         .service(disputes::raise_dispute)
         .service(disputes::list_disputes)
         .service(disputes::get_dispute)

@@ -23,11 +23,11 @@
 //! entry records the `due_at` it was judged against; a later feed never
 //! rewrites it, and `verify` does not recompute it.
 //!
-//! Time zone simplification: the calendar counts UK wall-clock working time,
-//! and the service treats its UTC timestamps as UK wall time. In winter (GMT)
-//! that is exact; during British Summer Time every `due_at` is one hour later
-//! than the true 17:00 (or working-hour) instant in London, i.e. deadlines err
-//! in the dispute's favour by an hour. A `due_at` is shown in UTC (`Z`).
+//! Working time is 09:00 to 17:00 London time (`Europe/London`, both clock
+//! changes included; [`crate::core::calendar::ZONE`]); the service's instants,
+//! and every `due_at` shown or recorded, are UTC (`Z`). `verify` takes a
+//! recorded `due_at` as written, so entries recorded before deadlines were
+//! counted in London time (when UTC was read as UK wall time) still verify.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

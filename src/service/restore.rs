@@ -34,7 +34,7 @@ use crate::core::event::{LedgerEvent, ScrutinyEvent};
 use crate::core::ledger::{self, Entry};
 use crate::core::note::Note;
 use crate::core::policy;
-use crate::core::registry::Agency;
+use crate::core::registry::{Agency, AgencyKind};
 use crate::core::scrutiny::{
     attendees_json, read_facts, MediationClosed, MediationOpened, RecommendationIssued,
     ResponseRecorded, ReviewRequested, ReviewStep, SessionRecorded,
@@ -209,7 +209,7 @@ fn replay_file(
         }
         let payload = parsed.canonical_payload().map_err(|e| bad(entry.seq, e))?;
         crate::store::ledger::insert_verbatim(conn, &entry, payload)?;
-        project(conn, &entry, opts, &mut out)?;
+        project(conn, &entry, parsed.payload.as_ref(), opts, &mut out)?;
         out.size += 1;
         out.head_hash = Some(hex::encode(entry.entry_hash));
     }
@@ -256,6 +256,7 @@ fn seq_fact(e: &Entry, key: &str) -> Result<i64, ServiceError> {
 fn project(
     conn: &mut DbConn,
     e: &Entry,
+    payload: Option<&serde_json::Value>,
     opts: &RestoreOptions,
     out: &mut Restored,
 ) -> Result<(), ServiceError> {
@@ -267,6 +268,35 @@ fn project(
                 serde_json::from_value(e.facts.get("agencies").cloned().unwrap_or_default())
                     .map_err(|err| bad(e.seq, format!("bad registry: {err}")))?;
             agencies::insert_agencies(conn, &list)?;
+        }
+        kind_event @ (LedgerEvent::AgencyRegistered | LedgerEvent::AgencyUpdated) => {
+            let id = str_fact(e, "agency")?;
+            let kind: AgencyKind =
+                serde_json::from_value(e.facts.get("kind").cloned().unwrap_or_default())
+                    .map_err(|err| bad(e.seq, format!("bad agency kind: {err}")))?;
+            // An erased name comes back as the id: the bundle no longer holds it.
+            let name = payload
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+                .unwrap_or(id)
+                .to_string();
+            if kind_event == LedgerEvent::AgencyRegistered {
+                agencies::insert_agency(
+                    conn,
+                    &Agency {
+                        id: id.to_string(),
+                        name,
+                        kind,
+                        statutory_partner: None,
+                        retired_at: None,
+                    },
+                )?;
+            } else {
+                agencies::update_agency(conn, id, &name, kind)?;
+            }
+        }
+        LedgerEvent::AgencyRetired => {
+            agencies::retire_agency(conn, str_fact(e, "agency")?, e.recorded_at)?;
         }
         LedgerEvent::PolicyActivated => {
             let (version, sha) = (str_fact(e, "version")?, str_fact(e, "sha256")?);

@@ -26,7 +26,7 @@
 //! - A review goes `requested` → `accepted` → `closed` (findings), or
 //!   `requested` → `declined`.
 //! - A recommendation is `responded` once the SLG answers (once only),
-//!   otherwise `overdue` if its `response_due` is before today (UTC), else `open`.
+//!   otherwise `overdue` if its `response_due` is before today (a London date), else `open`.
 
 use std::collections::BTreeMap;
 
@@ -80,8 +80,10 @@ pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ServiceError> {
     input::date(field, s).map_err(ServiceError::from)
 }
 
+/// Today's date in London (`Europe/London`): from 23:00 UTC in summer it is
+/// already tomorrow.
 pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    crate::core::calendar::london_date(Utc::now())
 }
 
 // The rows an event produces, shared by the write path and the replay.

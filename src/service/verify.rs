@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 
 use crate::core::ledger::{format_time, ChainChecker};
 use crate::core::merkle::{self, Frontier};
-use crate::core::registry::Agency;
+use crate::core::registry::{Registry, SeedAgency};
 use crate::service::notify;
 use crate::service::policy_store;
 use crate::service::redaction::{self, Redacted};
@@ -231,7 +231,8 @@ struct Replayed {
     /// When each dispute was put on the rung it is on: the `recorded_at` and
     /// `seq` of that entry (its `raised`, or the latest that moved its rung).
     entered: BTreeMap<String, (NaiveDateTime, i64)>,
-    registry: Vec<Agency>,
+    /// The registry at this point: seed, then every agency entry.
+    registry: Registry,
     witnesses: Vec<cosign::Witness>,
     scrutiny: crate::service::scrutiny_replay::Replay,
     webhooks: notify::Replay,
@@ -288,7 +289,7 @@ impl Replayed {
         match (kind, &e.dispute_id) {
             (LedgerEvent::Scrutiny(_), _) => {
                 self.scrutiny
-                    .apply(s, &self.disputes, &self.registry, &self.policies)
+                    .apply(s, &self.disputes, self.registry.agencies(), &self.policies)
             }
             (LedgerEvent::RegistrySeeded, None) => {
                 let list = e
@@ -296,11 +297,18 @@ impl Replayed {
                     .get("agencies")
                     .cloned()
                     .ok_or("registry_seeded without agencies")?;
-                let list: Vec<Agency> =
+                let list: Vec<SeedAgency> =
                     serde_json::from_value(list).map_err(|err| format!("bad registry: {err}"))?;
-                self.registry.extend(list);
-                Ok(())
+                self.registry
+                    .seed(list)
+                    .map_err(|err| format!("bad registry: {err}"))
             }
+            (
+                LedgerEvent::AgencyRegistered
+                | LedgerEvent::AgencyUpdated
+                | LedgerEvent::AgencyRetired,
+                None,
+            ) => crate::service::registry::replay(&mut self.registry, kind, s),
             (LedgerEvent::WitnessRegistered, None) => {
                 if e.actor.role != ladder::Role::PartnershipAdmin {
                     return Err(
@@ -337,6 +345,12 @@ impl Replayed {
             ) => {
                 let event = crate::core::ledger::event_of(e)?;
                 self.check_policy(&event)?;
+                // A new dispute names agencies in the registry, none retired, at that point.
+                if let ladder::Event::Raised { parties, .. } = &event {
+                    self.registry
+                        .check_active(parties)
+                        .map_err(|err| format!("a dispute raised naming {err}"))?;
+                }
                 self.check_one_rung(id, &event)?;
                 let rung_before = match self.disputes.get_mut(id) {
                     None => {
@@ -364,6 +378,9 @@ impl Replayed {
             }
             (
                 LedgerEvent::RegistrySeeded
+                | LedgerEvent::AgencyRegistered
+                | LedgerEvent::AgencyUpdated
+                | LedgerEvent::AgencyRetired
                 | LedgerEvent::PolicyActivated
                 | LedgerEvent::WitnessRegistered
                 | LedgerEvent::WebhookRegistered
@@ -391,14 +408,11 @@ type Mismatch = Result<(), (Option<String>, String)>;
 
 fn compare(conn: &mut DbConn, state: &Replayed) -> Result<Mismatch, ServiceError> {
     let replay = &state.disputes;
-    let mut stored = crate::store::agencies::list_agencies(conn)?;
-    let mut expected = state.registry.to_vec();
-    stored.sort_by(|a, b| a.id.cmp(&b.id));
-    expected.sort_by(|a, b| a.id.cmp(&b.id));
-    if stored != expected {
+    let stored = crate::store::agencies::list_agencies(conn)?;
+    if let Some(problem) = state.registry.differs(&stored) {
         return Ok(Err((
             None,
-            "the agencies table differs from the registry in the ledger".into(),
+            format!("the agencies table differs from the registry in the ledger: {problem}"),
         )));
     }
     let tables = crate::store::disputes::all_disputes(conn)?;

@@ -6,6 +6,7 @@ diesel::table! {
         name -> Text,
         kind -> Text,
         statutory_partner -> Nullable<Text>,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 

@@ -35,6 +35,11 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/metrics",                                  "role",    "......A"),
     // The registry is common knowledge in the partnership.
     ("GET",    "/v1/agencies",                              "role",    "AAAAAAA"),
+    ("GET",    "/v1/agencies/{id}",                         "role",    "AAAAAAA"),
+    // The partnership adds a particular school, renames or retires an agency (issue 10 §7).
+    ("POST",   "/v1/agencies",                              "role",    ".....A."),
+    ("PATCH",  "/v1/agencies/{id}",                         "role",    ".....A."),
+    ("POST",   "/v1/agencies/{id}/retire",                  "role",    ".....A."),
     // Only agencies raise disagreements (seed 5.2: a practitioner, via the agency).
     ("POST",   "/v1/disputes",                              "role",    "A......"),
     // Everyone may list; the list is filtered to what they may see.

@@ -124,6 +124,7 @@ async fn send(
     let m = match method {
         Method::Get => awc::http::Method::GET,
         Method::Post => awc::http::Method::POST,
+        Method::Patch => awc::http::Method::PATCH,
         Method::Delete => awc::http::Method::DELETE,
     };
     let mut req = app.client.request(m, format!("{}{path}", app.base));
@@ -159,6 +160,8 @@ struct Fixture {
     review_to_decline: String,
     recommendation: String,
     webhook: String,
+    /// An agency the partnership added, to read, rename and retire.
+    agency: String,
     pseudonym: String,
     /// An entry whose payload may be redacted.
     seq: i64,
@@ -276,6 +279,14 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     let webhook = id_of(ok(s, &v));
+    let (s, v) = app
+        .post(
+            &admin,
+            "/v1/agencies",
+            json!({"id": "matrix-school", "name": "Matrix School", "kind": "education"}),
+        )
+        .await;
+    let agency = id_of(ok(s, &v));
 
     // A witness, and its cosignature of a signed checkpoint.
     let witness = Cosigner::generate("matrix-witness").expect("key");
@@ -308,6 +319,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         review_to_decline,
         recommendation,
         webhook,
+        agency,
         pseudonym,
         seq,
         cosignature,
@@ -336,6 +348,7 @@ fn request(
         "review" => &f.review,
         "recommendation" => &f.recommendation,
         "webhook" => &f.webhook,
+        "agency" => &f.agency,
         _ => "",
     };
     let path = route
@@ -358,6 +371,11 @@ fn request(
             Some(json!({"parties": [w.agency.unwrap_or(A), B], "summary": "matrix"})),
         ),
         "dispute.propose" => ("", Some(json!({"resolution": "matrix"}))),
+        "agency.create" => (
+            "",
+            Some(json!({"id": format!("matrix-{n}"), "name": "Matrix", "kind": "childcare"})),
+        ),
+        "agency.update" => ("", Some(json!({"name": format!("Matrix School {n}")}))),
         "dispute.accept" => ("", Some(json!({}))),
         "dispute.reject" | "dispute.escalate" | "dispute.withdraw" | "redaction.redact" => {
             ("", Some(reason))

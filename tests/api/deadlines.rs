@@ -66,18 +66,19 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = raise(&app, false, "2026-08-28 10:30:00").await;
     let v = dispute(&app, &id).await;
-    // Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 September (Mon 31 August is a holiday).
-    assert_eq!(v["due_at"], "2026-09-07T17:00:00Z", "{v}");
+    // Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 September (Mon 31 August is a
+    // holiday), at 17:00 BST = 16:00 UTC.
+    assert_eq!(v["due_at"], "2026-09-07T16:00:00Z", "{v}");
     assert_eq!(v["overdue"], true, "the real clock is past September 2026");
 
     let krscp = || vec![Policy::krscp()];
-    let s = sweep(&app, krscp(), "2026-09-07T17:00:00Z").await;
+    let s = sweep(&app, krscp(), "2026-09-07T16:00:00Z").await;
     assert_eq!(s.missed, 0, "not yet past due");
     assert!(events(&app, &id, "deadline_missed").await.is_empty());
 
     // Two sweeps at the same instant on the same database.
     let total: usize = app
-        .sweep_twice_at_once(0, "2026-09-07T17:00:01Z")
+        .sweep_twice_at_once(0, "2026-09-07T16:00:01Z")
         .await
         .iter()
         .map(|s| s.missed)
@@ -89,7 +90,7 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
     assert_eq!(missed.len(), 1, "{missed:?}");
     assert_eq!(
         missed[0]["facts"],
-        json!({"rung": "agencies", "due_at": "2026-09-07T17:00:00Z"})
+        json!({"rung": "agencies", "due_at": "2026-09-07T16:00:00Z"})
     );
     assert_eq!(missed[0]["actor"]["sub"], "system:deadline-sweeper");
     let v = dispute(&app, &id).await;
@@ -106,7 +107,9 @@ async fn friday_before_a_bank_holiday(backend: Backend) {
     assert_eq!(r.mismatched_dispute.as_deref(), Some(id.as_str()), "{r:?}");
 }
 
-/// An urgent dispute is due in working hours: 2 on Friday, 6 on Tuesday.
+/// An urgent dispute is due in working hours: raised at 15:00 UTC = 16:00 BST
+/// on Friday, 1 hour that day, then 7 on Tuesday from 09:00 BST: 16:00 BST,
+/// which is 15:00 UTC.
 async fn urgent_dispute_due_in_working_hours(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = raise(&app, true, "2026-08-28 15:00:00").await;

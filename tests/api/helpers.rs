@@ -190,6 +190,21 @@ impl TestApp {
         )
     }
 
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let mut res = self
+            .client
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send_json(&body)
+            .await
+            .expect("request");
+        let body = res.body().await.expect("body");
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
     /// Raise a dispute as the first party's agency user; returns its id.
     pub async fn raise(&self, parties: &[&str], complex: bool) -> String {
         let (s, v) = self

@@ -657,8 +657,9 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
     )
     .await;
 
-    // Complex, so on the SLG rung from Friday 28 August 2026 10:30: due
-    // Monday 7 September at 17:00 (Monday 31 August is a bank holiday).
+    // Complex, so on the SLG rung from Friday 28 August 2026 10:30 UTC: due
+    // Monday 7 September at 17:00 BST, 16:00 UTC (Monday 31 August is a bank
+    // holiday).
     let id = app
         .raise_at(
             &["kingston-council", "cafcass"],
@@ -667,7 +668,7 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
             "2026-08-28 10:30:00",
         )
         .await;
-    let none = sweep_at(&app, 8, "2026-09-04T16:59:00Z").await;
+    let none = sweep_at(&app, 8, "2026-09-04T15:59:00Z").await;
     assert_eq!(
         (none.approaching, none.missed),
         (0, 0),
@@ -676,9 +677,10 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
     let off = sweep_at(&app, 0, "2026-09-07T12:00:00Z").await;
     assert_eq!(off.approaching, 0, "0 turns warnings off");
 
-    // Two sweepers at once, one working day before: one warning between them.
+    // Two sweepers at once, one working day before (17:00 BST on the
+    // Friday): one warning between them.
     let total: usize = app
-        .sweep_twice_at_once(8, "2026-09-04T17:00:00Z")
+        .sweep_twice_at_once(8, "2026-09-04T16:00:00Z")
         .await
         .iter()
         .map(|s| s.approaching)
@@ -688,7 +690,7 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
         sweep_at(&app, 8, "2026-09-07T09:00:00Z").await.approaching,
         0
     );
-    let late = sweep_at(&app, 8, "2026-09-07T17:00:01Z").await;
+    let late = sweep_at(&app, 8, "2026-09-07T16:00:01Z").await;
     assert_eq!((late.approaching, late.missed), (0, 1));
 
     wait_until("three notifications each for kingston and slg", 30, || {
@@ -741,7 +743,7 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
     assert_eq!(warned.len(), 1, "{history}");
     assert_eq!(
         warned[0]["facts"],
-        json!({"rung": "slg", "due_at": "2026-09-07T17:00:00Z"})
+        json!({"rung": "slg", "due_at": "2026-09-07T16:00:00Z"})
     );
     assert_eq!(warned[0]["actor"]["sub"], "system:deadline-sweeper");
     let (_, deliveries) = app

@@ -449,9 +449,8 @@ fn the_cli_checks_documents() {
 /// WT-2023 due times worked out by hand, not with the code's calendar, from
 /// the README's rules: working days are Monday to Friday except the bank
 /// holidays of England and Wales, working hours 09:00 to 17:00; a target of N
-/// working days ends at 17:00 on the Nth working day after entry; UTC is read
-/// as UK wall time (the documented simplification: in BST a deadline falls an
-/// hour after the true London time).
+/// working days ends at 17:00 on the Nth working day after entry; all of it in
+/// London time (`Europe/London`), so 17:00 in summer time is 16:00 UTC.
 async fn wt_2023_due_times_are_the_hand_computed_ones(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (s, doc) = activate(
@@ -466,14 +465,14 @@ async fn wt_2023_due_times_are_the_hand_computed_ones(backend: Backend) {
         (
             "2026-06-01 10:00:00",
             false,
-            "2026-06-08T17:00:00Z",
-            "Mon in BST: Jun 2, 3, 4, 5, 8, at 17:00 (UTC as wall time)",
+            "2026-06-08T16:00:00Z",
+            "Mon in BST: Jun 2, 3, 4, 5, 8, at 17:00 BST = 16:00 UTC",
         ),
         (
             "2026-10-22 10:00:00",
             false,
             "2026-10-29T17:00:00Z",
-            "Thu over the clock change of Oct 25: Oct 23, 26, 27, 28, 29, at 17:00",
+            "Thu over the clock change of Oct 25: Oct 23, 26, 27, 28, 29, at 17:00 GMT",
         ),
         (
             "2026-12-24 10:30:00",
@@ -490,8 +489,8 @@ async fn wt_2023_due_times_are_the_hand_computed_ones(backend: Backend) {
         (
             "2026-07-01 16:30:00",
             true,
-            "2026-07-02T16:30:00Z",
-            "urgent, raised at 16:30: half an hour on Jul 1, then 7.5 on Jul 2",
+            "2026-07-02T16:00:00Z",
+            "urgent, raised at 16:30 UTC = 17:30 BST, after the close: 8 hours on Jul 2, to 17:00 BST",
         ),
     ] {
         let id = app

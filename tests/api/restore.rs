@@ -97,6 +97,27 @@ async fn history(app: &TestApp) -> Vec<String> {
     assert_eq!(s, 200, "{v}");
 
     let w = Cosigner::generate("witness.example/w1").expect("witness key");
+    // The partnership's registry changes: added, renamed, retired.
+    let (s, v) = app
+        .post(
+            &admin,
+            "/v1/agencies",
+            json!({"id": "st-marys-primary", "name": "St Mary's Primary", "kind": "education"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .patch(
+            &admin,
+            "/v1/agencies/st-marys-primary",
+            json!({"name": "St Mary's C of E Primary"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(&admin, "/v1/agencies/st-marys-primary/retire", json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
     let (s, v) = app
         .post(
             &admin,

@@ -342,6 +342,7 @@ async fn every_write_as_the_raiser_records_the_pseudonym(backend: Backend) {
         async move {
             let req = match method {
                 "DELETE" => c.delete(format!("{base}{path}")),
+                "PATCH" => c.patch(format!("{base}{path}")),
                 _ => c.post(format!("{base}{path}")),
             };
             let mut res = req.bearer_auth(&token).send_json(&body).await.unwrap();
