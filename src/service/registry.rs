@@ -6,9 +6,16 @@ use crate::service::error::{ServiceError, ServiceResult};
 use crate::store::agencies;
 use crate::store::db::DbConn;
 
-/// The agency registry.
-pub fn agencies(conn: &mut DbConn) -> ServiceResult<Vec<Agency>> {
-    Ok(agencies::list_agencies(conn)?)
+/// Up to `limit` agencies of the registry with ids after `after`, by id.
+/// The registry is a few hundred rows at most, read whole and cut here.
+pub fn agencies(conn: &mut DbConn, after: Option<&str>, limit: i64) -> ServiceResult<Vec<Agency>> {
+    let mut all = agencies::list_agencies(conn)?;
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(all
+        .into_iter()
+        .filter(|a| after.is_none_or(|k| a.id.as_str() > k))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect())
 }
 
 /// Refuse (422) unless every id in `ids` names an agency in the registry.
