@@ -113,10 +113,8 @@ async fn the_raiser_is_only_a_pseudonym(backend: Backend) {
         assert_eq!(s, 200, "{who}: {body}");
         assert!(!body.contains(SUB), "{who} sees the sub in the history");
         let v: Value = serde_json::from_str(&body).unwrap();
-        let entries = v
-            .as_array()
-            .cloned()
-            .unwrap_or_else(|| v["entries"].as_array().cloned().unwrap_or_default());
+        assert!(v["next"].is_null(), "{who}: the history fits one page");
+        let entries = v["items"].as_array().cloned().unwrap_or_default();
         let raised = entries
             .iter()
             .find(|e| e["event"] == "raised")
