@@ -160,10 +160,10 @@ def main(argv):
 
     leaves = []
     while len(leaves) < size:
-        page = get(base, "/v1/ledger/entries?from=%d&limit=1000" % len(leaves))
-        if not page:
+        page = get(base, "/v1/ledger/entries?from=%d&limit=200" % len(leaves))
+        if not page["items"]:
             break
-        leaves.extend(bytes.fromhex(e["entry_hash"]) for e in page)
+        leaves.extend(bytes.fromhex(e["entry_hash"]) for e in page["items"])
     leaves = leaves[:size]
     if mth(leaves) != root:
         raise ValueError("the recomputed root differs from the signed checkpoint")

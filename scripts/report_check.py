@@ -30,18 +30,19 @@ AUTO = "auto_escalate_on_deadline"
 
 
 def fetch_entries(base, token):
-    out, start = [], 0
+    """Every entry, following each page's `next` cursor."""
+    out, path = [], "/v1/ledger/entries?limit=200"
     while True:
         req = urllib.request.Request(
-            f"{base}/v1/ledger/entries?from={start}&limit=1000",
+            f"{base}{path}",
             headers={"Authorization": f"Bearer {token}"},
         )
         with urllib.request.urlopen(req) as r:
             page = json.load(r)
-        if not page:
+        out.extend(page["items"])
+        if page["next"] is None:
             return out
-        out.extend(page)
-        start = page[-1]["seq"] + 1
+        path = "/v1/ledger/entries?limit=200&cursor=" + page["next"]
 
 
 def london_day(recorded_at):

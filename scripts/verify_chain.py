@@ -3,7 +3,7 @@
 
 Usage:
     verify_chain.py BASE_URL            # token in $LEDGER_TOKEN
-    verify_chain.py --file entries.json # a saved GET /v1/ledger/entries array
+    verify_chain.py --file entries.json # saved entries: an array, or a GET /v1/ledger/entries page
 
 Follows docs/ledger-format.md, not the service's code: RFC 8785 canonical JSON,
 payload_hash = SHA-256(payload), entry_hash = SHA-256(0x00 || canonical entry).
@@ -91,18 +91,22 @@ def fetch(base, token, path):
 
 
 def fetch_all(base, token):
-    entries = []
+    """Every entry, following each page's `next` cursor."""
+    entries, path = [], "/v1/ledger/entries?limit=200"
     while True:
-        page = fetch(base, token, "/v1/ledger/entries?from=%d&limit=1000" % len(entries))
-        if not page:
+        page = fetch(base, token, path)
+        entries.extend(page["items"])
+        if page["next"] is None:
             return entries
-        entries.extend(page)
+        path = "/v1/ledger/entries?limit=200&cursor=" + page["next"]
 
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "--file":
         with open(argv[2], encoding="utf-8") as f:
             entries, head = json.load(f), None
+        if isinstance(entries, dict):
+            entries = entries["items"]
     elif len(argv) == 2:
         token = os.environ.get("LEDGER_TOKEN", "")
         entries = fetch_all(argv[1], token)

@@ -336,6 +336,7 @@ pub static ROUTES: &[Route] = &[
     row("dispute.history",         Get,    "/v1/disputes/{id}/history",                 Dispute, DISPUTE_READERS),
     // Then `ladder::decide` applies the rung's rules.
     row("dispute.propose",         Post,   "/v1/disputes/{id}/proposals",               Dispute, LADDER_ACTORS),
+    row("dispute.proposal",        Get,    "/v1/disputes/{id}/proposals/{pid}",         Dispute, DISPUTE_READERS),
     row("dispute.accept",          Post,   "/v1/disputes/{id}/proposals/{pid}/accept",  Dispute, LADDER_ACTORS),
     row("dispute.reject",          Post,   "/v1/disputes/{id}/proposals/{pid}/reject",  Dispute, LADDER_ACTORS),
     row("dispute.escalate",        Post,   "/v1/disputes/{id}/escalate",                Dispute, LADDER_ACTORS),
@@ -354,6 +355,7 @@ pub static ROUTES: &[Route] = &[
     row("ledger.witnessed",        Get,    "/v1/ledger/checkpoint/witnessed",           ROLE,    EVERYONE),
     row("ledger.keys",             Get,    "/v1/ledger/keys",                           ROLE,    EVERYONE),
     row("witness.list",            Get,    "/v1/ledger/witnesses",                      ROLE,    EVERYONE),
+    row("witness.read",            Get,    "/v1/ledger/witnesses/{name}",               ROLE,    EVERYONE),
     // A cosignature is stored only if it verifies under a registered witness's key.
     row("witness.cosign",          Post,   "/v1/ledger/cosignatures",                   ROLE,    EVERYONE),
     row("witness.register",        Post,   "/v1/admin/witnesses",                       ROLE,    ADMIN),
@@ -362,6 +364,7 @@ pub static ROUTES: &[Route] = &[
     // ---- notifications ----
     row("webhook.register",        Post,   "/v1/admin/webhooks",                        ROLE,    ADMIN),
     row("webhook.list",            Get,    "/v1/admin/webhooks",                        ROLE,    ADMIN),
+    row("webhook.read",            Get,    "/v1/admin/webhooks/{id}",                   ROLE,    ADMIN),
     row("webhook.deactivate",      Delete, "/v1/admin/webhooks/{id}",                   ROLE,    ADMIN),
     row("webhook.deliveries",      Get,    "/v1/admin/webhooks/{id}/deliveries",        ROLE,    ADMIN),
     // ---- whistleblowing ----
@@ -371,15 +374,18 @@ pub static ROUTES: &[Route] = &[
     row("mediation.list",          Get,    "/v1/admin/mediations",                      ROLE,    SCRUTINY_READERS),
     row("mediation.read",          Get,    "/v1/admin/mediations/{id}",                 ROLE,    SCRUTINY_READERS),
     row("mediation.session",       Post,   "/v1/admin/mediations/{id}/sessions",        ROLE,    SCRUTINEER),
+    row("mediation.session_read",  Get,    "/v1/admin/mediations/{id}/sessions/{session}", ROLE, SCRUTINY_READERS),
     row("mediation.close",         Post,   "/v1/admin/mediations/{id}/close",           ROLE,    SCRUTINEER),
     // The dispute is the one the body names.
     row("review.request",          Post,   "/v1/admin/reviews",                         Dispute, REVIEW_REQUESTERS),
     row("review.list",             Get,    "/v1/admin/reviews",                         ROLE,    SCRUTINY_READERS),
+    row("review.read",             Get,    "/v1/admin/reviews/{id}",                    ROLE,    SCRUTINY_READERS),
     row("review.accept",           Post,   "/v1/admin/reviews/{id}/accept",             ROLE,    SCRUTINEER),
     row("review.decline",          Post,   "/v1/admin/reviews/{id}/decline",            ROLE,    SCRUTINEER),
     row("review.findings",         Post,   "/v1/admin/reviews/{id}/findings",           ROLE,    SCRUTINEER),
     row("recommendation.issue",    Post,   "/v1/admin/recommendations",                 ROLE,    SCRUTINEER),
     row("recommendation.list",     Get,    "/v1/admin/recommendations",                 ROLE,    RECOMMENDATION_READERS),
+    row("recommendation.read",     Get,    "/v1/admin/recommendations/{id}",            ROLE,    RECOMMENDATION_READERS),
     row("recommendation.respond",  Post,   "/v1/admin/recommendations/{id}/response",   ROLE,    SLG),
     // ---- ladder policies: anyone may read the rules in force ----
     row("policy.list",             Get,    "/v1/policies",                              ROLE,    EVERYONE),

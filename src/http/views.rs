@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::core::audit::EntryLine;
 use crate::core::ladder::{ProposalStatus, Rung, Status};
 use crate::core::ledger::format_time;
+use crate::http::paging::{Page, Paging};
 use crate::service::deadline::format_due;
 use crate::service::disputes::DisputeRead;
 use crate::store::ledger::StoredEntry;
@@ -22,6 +23,8 @@ pub struct RaisedBy {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProposalView {
     pub id: String,
+    /// The `proposed` entry.
+    pub seq: i64,
     pub rung: Rung,
     pub status: ProposalStatus,
     pub proposed_by: String,
@@ -58,6 +61,10 @@ pub struct DisputeView {
     pub due_at: Option<String>,
     /// Open and past `due_at` now.
     pub overdue: bool,
+    /// On the answer to a request that wrote to the ledger (raising, a ladder
+    /// action, migrating): the `seq` of the (last) entry it wrote. Absent on reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
 /// An entry as the API shows it: the bundle's line format, one type for both.
@@ -79,6 +86,7 @@ pub fn dispute_view(read: DisputeRead, with_text: bool) -> DisputeView {
         proposal_payloads,
         due_at,
         overdue,
+        written_seq,
     } = read;
     let raised = raised.filter(|_| with_text);
     let proposals: Vec<ProposalView> = rec
@@ -87,8 +95,9 @@ pub fn dispute_view(read: DisputeRead, with_text: bool) -> DisputeView {
         .iter()
         .zip(rec.proposal_meta.iter())
         .zip(proposal_payloads.iter())
-        .map(|((p, (at, _)), payload)| ProposalView {
+        .map(|((p, (at, seq)), payload)| ProposalView {
             id: p.id.clone(),
+            seq: *seq,
             rung: p.rung,
             status: p.status,
             proposed_by: p.proposed_by.clone(),
@@ -123,6 +132,7 @@ pub fn dispute_view(read: DisputeRead, with_text: bool) -> DisputeView {
         child_ref: text_field(raised.as_ref(), "child_ref"),
         open_proposal,
         proposals,
+        seq: written_seq,
     }
 }
 
@@ -135,9 +145,9 @@ pub fn entry_view(s: StoredEntry, with_payload: bool) -> EntryView {
     EntryLine::from_entry(s.entry, payload)
 }
 
-/// Many entries, as one caller sees them.
-pub fn entry_views(list: Vec<StoredEntry>, with_payload: bool) -> Vec<EntryView> {
-    list.into_iter()
+/// A page of entries, as one caller sees them; cursors carry the `seq`.
+pub fn entry_page(paging: &Paging, list: Vec<StoredEntry>, with_payload: bool) -> Page<EntryView> {
+    paging
+        .page(list, |s| s.entry.seq)
         .map(|s| entry_view(s, with_payload))
-        .collect()
 }

@@ -11,7 +11,8 @@ use crate::core::ladder::Actor;
 use crate::service::disputes::{load_admitted, Admit, Failed};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::scrutiny::{
-    self, Attendee, MediationView, RecommendationStatus, RecommendationView, ReviewView,
+    self, Attendee, MediationView, Pick, RecommendationStatus, RecommendationView, ReviewView,
+    SessionView,
 };
 use crate::store::db::{read_tx, write_tx, DbConn};
 
@@ -21,16 +22,16 @@ fn one<T>(mut v: Vec<T>, what: &str) -> ServiceResult<T> {
 }
 
 fn mediation_view(conn: &mut DbConn, id: &str) -> ServiceResult<MediationView> {
-    one(scrutiny::mediations(conn, Some(id))?, "mediation")
+    one(scrutiny::mediations(conn, Pick::One(id))?, "mediation")
 }
 
 fn review_view(conn: &mut DbConn, id: &str) -> ServiceResult<ReviewView> {
-    one(scrutiny::reviews(conn, Some(id))?, "review")
+    one(scrutiny::reviews(conn, Pick::One(id))?, "review")
 }
 
 fn recommendation_view(conn: &mut DbConn, id: &str) -> ServiceResult<RecommendationView> {
     one(
-        scrutiny::recommendations(conn, Some(id), None, scrutiny::today())?,
+        scrutiny::recommendations(conn, Pick::One(id), None, scrutiny::today())?,
         "recommendation",
     )
 }
@@ -45,11 +46,16 @@ pub fn open_mediation(
 ) -> ServiceResult<MediationView> {
     write_tx(conn, |conn| {
         let id = scrutiny::open_mediation(conn, actor, dispute_id, agencies, payload)?;
-        mediation_view(conn, &id)
+        let v = mediation_view(conn, &id)?;
+        Ok(MediationView {
+            seq: Some(v.opened_seq),
+            ..v
+        })
     })
 }
 
-/// Record a session of mediation `id`.
+/// Record a session of mediation `id`; the session recorded (its `seq` is
+/// its entry's).
 pub fn record_session(
     conn: &mut DbConn,
     actor: &Actor,
@@ -57,10 +63,24 @@ pub fn record_session(
     date: NaiveDate,
     attendees: Vec<Attendee>,
     payload: Value,
-) -> ServiceResult<MediationView> {
+) -> ServiceResult<SessionView> {
     write_tx(conn, |conn| {
         scrutiny::record_session(conn, actor, id, date, attendees, payload)?;
-        mediation_view(conn, id)
+        mediation_view(conn, id)?
+            .sessions
+            .pop()
+            .ok_or_else(|| ServiceError::Internal(format!("mediation {id}: session vanished")))
+    })
+}
+
+/// Session `seq` of mediation `id`.
+pub fn session(conn: &mut DbConn, id: &str, seq: i64) -> ServiceResult<SessionView> {
+    read_tx(conn, |conn| {
+        mediation_view(conn, id)?
+            .sessions
+            .into_iter()
+            .find(|s| s.seq == seq)
+            .ok_or_else(|| ServiceError::NotFound(format!("mediation {id} has no session {seq}")))
     })
 }
 
@@ -73,13 +93,23 @@ pub fn close_mediation(
 ) -> ServiceResult<MediationView> {
     write_tx(conn, |conn| {
         scrutiny::close_mediation(conn, actor, id, payload)?;
-        mediation_view(conn, id)
+        let v = mediation_view(conn, id)?;
+        Ok(MediationView {
+            seq: v.closed_seq,
+            ..v
+        })
     })
 }
 
-/// Every mediation.
-pub fn mediations(conn: &mut DbConn) -> ServiceResult<Vec<MediationView>> {
-    read_tx(conn, |conn| scrutiny::mediations(conn, None))
+/// Up to `limit` mediations opened after entry `after`, oldest first.
+pub fn mediations(
+    conn: &mut DbConn,
+    after: Option<i64>,
+    limit: i64,
+) -> ServiceResult<Vec<MediationView>> {
+    read_tx(conn, |conn| {
+        scrutiny::mediations(conn, Pick::Page { after, limit })
+    })
 }
 
 /// Mediation `id`.
@@ -105,7 +135,11 @@ pub fn request_review<E: From<ServiceError>>(
             on_behalf_of_child_or_family,
             payload,
         )?;
-        Ok::<_, Failed<E>>(review_view(conn, &id)?)
+        let v = review_view(conn, &id)?;
+        Ok::<_, Failed<E>>(ReviewView {
+            seq: Some(v.requested_seq),
+            ..v
+        })
     })
     .map_err(Failed::into_caller)
 }
@@ -120,13 +154,27 @@ pub fn review_step(
 ) -> ServiceResult<ReviewView> {
     write_tx(conn, |conn| {
         scrutiny::review_action(conn, actor, id, event, payload)?;
-        review_view(conn, id)
+        let v = review_view(conn, id)?;
+        // Findings come after the decision: the later entry is this step's.
+        let seq = v.findings_seq.or(v.decided_seq);
+        Ok(ReviewView { seq, ..v })
     })
 }
 
-/// Every review.
-pub fn reviews(conn: &mut DbConn) -> ServiceResult<Vec<ReviewView>> {
-    read_tx(conn, |conn| scrutiny::reviews(conn, None))
+/// Up to `limit` reviews requested after entry `after`, oldest first.
+pub fn reviews(
+    conn: &mut DbConn,
+    after: Option<i64>,
+    limit: i64,
+) -> ServiceResult<Vec<ReviewView>> {
+    read_tx(conn, |conn| {
+        scrutiny::reviews(conn, Pick::Page { after, limit })
+    })
+}
+
+/// Review `id`.
+pub fn review(conn: &mut DbConn, id: &str) -> ServiceResult<ReviewView> {
+    read_tx(conn, |conn| review_view(conn, id))
 }
 
 /// Issue a recommendation (about a dispute, or a theme in the payload).
@@ -139,7 +187,11 @@ pub fn issue_recommendation(
 ) -> ServiceResult<RecommendationView> {
     write_tx(conn, |conn| {
         let id = scrutiny::issue_recommendation(conn, actor, dispute_id, response_due, payload)?;
-        recommendation_view(conn, &id)
+        let v = recommendation_view(conn, &id)?;
+        Ok(RecommendationView {
+            seq: Some(v.issued_seq),
+            ..v
+        })
     })
 }
 
@@ -153,17 +205,27 @@ pub fn respond(
 ) -> ServiceResult<RecommendationView> {
     write_tx(conn, |conn| {
         scrutiny::respond(conn, actor, id, accepted, payload)?;
-        recommendation_view(conn, id)
+        let v = recommendation_view(conn, id)?;
+        let seq = v.response.as_ref().map(|r| r.seq);
+        Ok(RecommendationView { seq, ..v })
     })
 }
 
-/// Recommendations, by status as of `today`.
+/// Up to `limit` recommendations issued after entry `after`, oldest first,
+/// only those `status` as of `today` where given.
 pub fn recommendations(
     conn: &mut DbConn,
     status: Option<RecommendationStatus>,
     today: NaiveDate,
+    after: Option<i64>,
+    limit: i64,
 ) -> ServiceResult<Vec<RecommendationView>> {
     read_tx(conn, |conn| {
-        scrutiny::recommendations(conn, None, status, today)
+        scrutiny::recommendations(conn, Pick::Page { after, limit }, status, today)
     })
+}
+
+/// Recommendation `id`.
+pub fn recommendation(conn: &mut DbConn, id: &str) -> ServiceResult<RecommendationView> {
+    read_tx(conn, |conn| recommendation_view(conn, id))
 }

@@ -126,6 +126,25 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Witness>, ServiceError> {
         .collect())
 }
 
+/// Up to `limit` witnesses named after `after`, by name.
+pub fn page(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Witness>, ServiceError> {
+    Ok(witnesses::page(conn, after, limit)?
+        .into_iter()
+        .map(Witness::from)
+        .collect())
+}
+
+/// The witness named `name`.
+pub fn get(conn: &mut DbConn, name: &str) -> Result<Witness, ServiceError> {
+    witnesses::find(conn, name)?
+        .map(Witness::from)
+        .ok_or_else(|| ServiceError::NotFound(format!("no witness '{name}'")))
+}
+
 /// The checkpoint text of the stored signed checkpoint of `size`, if any.
 fn checkpoint_at(conn: &mut DbConn, size: i64) -> Result<Option<Checkpoint>, ServiceError> {
     let stored = checkpoints::note_at(conn, size)?;

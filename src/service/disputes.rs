@@ -103,6 +103,9 @@ pub struct DisputeRead {
     pub due_at: Option<NaiveDateTime>,
     /// Open and past `due_at` now.
     pub overdue: bool,
+    /// The `seq` of the (last) ledger entry the request that answers with
+    /// this wrote; `None` on a read.
+    pub written_seq: Option<i64>,
 }
 
 fn read(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
@@ -128,6 +131,7 @@ fn read(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
         proposal_payloads,
         due_at,
         overdue,
+        written_seq: None,
     })
 }
 
@@ -183,7 +187,10 @@ pub fn raise(
         }
         let rec = crate::store::disputes::load_dispute(conn, &id)?
             .ok_or_else(|| ServiceError::Internal("raised dispute vanished".into()))?;
-        read(conn, rec)
+        Ok(DisputeRead {
+            written_seq: Some(entry.seq),
+            ..read(conn, rec)?
+        })
     })
 }
 
@@ -238,12 +245,17 @@ pub fn act<E: From<ServiceError>>(
         let actor = key.mask_for(&rec.state, actor);
         let events = ladder::decide(&rules, &rec.state, &actor, &cmd)?;
         let mut d = rec.state;
+        let mut last = None;
         for (i, event) in events.iter().enumerate() {
             // The command's free text belongs to its first event only.
             let p = if i == 0 { payload.clone() } else { json!({}) };
-            record(conn, &rules, &mut d, &actor, event, p)?;
+            last = Some(record(conn, &rules, &mut d, &actor, event, p)?.seq);
         }
-        Ok((actor, reload(conn, id)?))
+        let read = DisputeRead {
+            written_seq: last,
+            ..reload(conn, id)?
+        };
+        Ok((actor, read))
     })
     .map_err(Failed::into_caller)
 }
@@ -277,7 +289,7 @@ pub fn migrate<E: From<ServiceError>>(
         }
         let event = ladder::migrate(&active, &rec.state, &actor, to.rung.as_deref())?;
         let mut d = rec.state;
-        record(
+        let entry = record(
             conn,
             &active,
             &mut d,
@@ -285,7 +297,11 @@ pub fn migrate<E: From<ServiceError>>(
             &event,
             json!({ "reason": reason }),
         )?;
-        Ok((actor, reload(conn, id)?))
+        let read = DisputeRead {
+            written_seq: Some(entry.seq),
+            ..reload(conn, id)?
+        };
+        Ok((actor, read))
     })
     .map_err(Failed::into_caller)
 }
@@ -303,15 +319,19 @@ pub fn get<E: From<ServiceError>>(
     .map_err(Failed::into_caller)
 }
 
-/// Dispute `id`'s ledger entries, oldest first.
+/// Up to `limit` of dispute `id`'s ledger entries after `after` (a `seq`),
+/// oldest first.
 pub fn history<E: From<ServiceError>>(
     conn: &mut DbConn,
     id: &str,
+    after: Option<i64>,
+    limit: i64,
     admit: impl Admit<E>,
 ) -> Result<(Actor, Vec<StoredEntry>), E> {
     read_tx(conn, |conn| {
         let (actor, _, _) = load_admitted(conn, id, admit)?;
-        Ok((actor, store::entries(conn, Some(id), 0, i64::MAX)?))
+        let from = after.map_or(0, |s| s.saturating_add(1));
+        Ok((actor, store::entries(conn, Some(id), from, limit)?))
     })
     .map_err(Failed::into_caller)
 }
@@ -327,7 +347,7 @@ pub enum Visible {
     Nothing,
 }
 
-/// A list request.
+/// A list request: filters, then a keyset page (newest first).
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub status: Option<Status>,
@@ -335,28 +355,15 @@ pub struct ListQuery {
     pub rung: Option<String>,
     pub agency: Option<String>,
     pub overdue: Option<bool>,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
-}
-
-/// One page of disputes.
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub items: Vec<DisputeRead>,
+    /// Only disputes raised before this `raised_seq` (the last one of the page before).
+    pub before: Option<i64>,
+    /// At most this many.
     pub limit: i64,
-    pub offset: i64,
-    pub next_offset: Option<i64>,
 }
 
-/// A page of the disputes `visible` lets the caller see.
-pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<Page> {
-    let limit = q.limit.unwrap_or(50);
-    let offset = q.offset.unwrap_or(0);
-    if !(1..=200).contains(&limit) || offset < 0 {
-        return Err(ServiceError::BadRequest(
-            "limit must be 1 to 200 and offset not negative".into(),
-        ));
-    }
+/// Up to `q.limit` of the disputes `visible` lets the caller see, newest
+/// first (by the `raised` entry's `seq`).
+pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<Vec<DisputeRead>> {
     let mut filter = ListFilter {
         status: q.status,
         rung: None,
@@ -367,10 +374,10 @@ pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<
             _ => None,
         },
         only_rungs: None,
-        limit: limit + 1,
-        offset,
+        before: q.before,
+        limit: q.limit,
     };
-    let mut items = if visible == Visible::Nothing {
+    let items = if visible == Visible::Nothing {
         Vec::new()
     } else {
         read_tx(conn, |conn| {
@@ -413,12 +420,5 @@ pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<
                 .collect::<ServiceResult<Vec<_>>>()
         })?
     };
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    Ok(Page {
-        items,
-        limit,
-        offset,
-        next_offset: more.then_some(offset + limit),
-    })
+    Ok(items)
 }

@@ -32,20 +32,22 @@ pub fn ready(conn: &mut DbConn) -> ServiceResult<()> {
         .map_err(|e| ServiceError::Unavailable(format!("database: {e}")))
 }
 
-/// Entries from `from` (default 0), at most `limit` (1 to 1000, default 100).
+/// Up to `limit` entries from `from` (default 0), or after `after` (a
+/// cursor's `seq`, which wins), oldest first.
 pub fn entries(
     conn: &mut DbConn,
     from: Option<i64>,
-    limit: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
 ) -> ServiceResult<Vec<StoredEntry>> {
-    let from = from.unwrap_or(0);
-    let limit = limit.unwrap_or(100);
-    if from < 0 || !(1..=1000).contains(&limit) {
-        return Err(ServiceError::BadRequest(
-            "from must not be negative and limit must be 1 to 1000".into(),
-        ));
+    if from.is_some_and(|f| f < 0) {
+        return Err(ServiceError::BadRequest("from must not be negative".into()));
     }
-    Ok(store::entries(conn, None, from, limit)?)
+    let start = match after {
+        Some(s) => s.saturating_add(1),
+        None => from.unwrap_or(0),
+    };
+    Ok(store::entries(conn, None, start, limit)?)
 }
 
 /// Tree sizes a proof may name: at least `min`, at most the stored tree.
@@ -113,8 +115,17 @@ pub fn witnessed(conn: &mut DbConn) -> ServiceResult<(i64, Vec<String>)> {
 }
 
 /// The registered witnesses.
-pub fn witnesses(conn: &mut DbConn) -> ServiceResult<Vec<Witness>> {
-    cosign::list(conn)
+pub fn witnesses(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> ServiceResult<Vec<Witness>> {
+    read_tx(conn, |conn| cosign::page(conn, after, limit))
+}
+
+/// The witness named `name`.
+pub fn witness(conn: &mut DbConn, name: &str) -> ServiceResult<Witness> {
+    read_tx(conn, |conn| cosign::get(conn, name))
 }
 
 /// Register witness `name` with its `cosignature/v1` verifier key.

@@ -91,6 +91,10 @@ pub struct Webhook {
     pub deactivated_seq: Option<i64>,
     pub created_at: String,
     pub deliveries: DeliveryCounts,
+    /// On the answer to a request that wrote to the ledger (deactivating):
+    /// the `seq` of the entry it wrote. Absent on reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
 /// A new endpoint, with its secret: the only time the secret is shown.
@@ -100,6 +104,8 @@ pub struct Registered {
     pub target: Target,
     pub url: String,
     pub registered_seq: i64,
+    /// The `seq` of the entry this registration wrote (`registered_seq`).
+    pub seq: i64,
     /// The Standard Webhooks signing secret, `whsec_` + base64.
     pub secret: String,
 }
@@ -207,6 +213,7 @@ pub fn register(
         target,
         url: url.to_string(),
         registered_seq: entry.seq,
+        seq: entry.seq,
         secret: format!("{SECRET_PREFIX}{secret}"),
     })
 }
@@ -244,7 +251,12 @@ pub fn deactivate(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Webhook,
             webhooks::deactivated_seq.eq(Some(entry.seq)),
         ))
         .execute(conn)?;
-    get(conn, id)?.ok_or_else(|| ServiceError::Internal(format!("webhook {id} vanished")))
+    let w =
+        get(conn, id)?.ok_or_else(|| ServiceError::Internal(format!("webhook {id} vanished")))?;
+    Ok(Webhook {
+        seq: Some(entry.seq),
+        ..w
+    })
 }
 
 type HookRow = (
@@ -258,7 +270,13 @@ type HookRow = (
     NaiveDateTime,
 );
 
-fn hooks(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<Webhook>, ServiceError> {
+/// Which endpoints [`hooks`] loads: one by id, or a keyset page by `registered_seq`.
+enum Hooks<'a> {
+    One(&'a str),
+    Page { after: Option<i64>, limit: i64 },
+}
+
+fn hooks(conn: &mut DbConn, pick: Hooks<'_>) -> Result<Vec<Webhook>, ServiceError> {
     let mut q = webhooks::table
         .select((
             webhooks::id,
@@ -272,10 +290,18 @@ fn hooks(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<Webhook>, ServiceE
         ))
         .order(webhooks::registered_seq.asc())
         .into_boxed();
-    if let Some(id) = only {
-        q = q.filter(webhooks::id.eq(id.to_string()));
+    match pick {
+        Hooks::One(id) => q = q.filter(webhooks::id.eq(id.to_string())),
+        Hooks::Page { after, limit } => {
+            if let Some(after) = after {
+                q = q.filter(webhooks::registered_seq.gt(after));
+            }
+            q = q.limit(limit);
+        }
     }
     let rows: Vec<HookRow> = q.load(conn)?;
+    // The counts of these endpoints only (at most a page of ids).
+    let only: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let mut counts: BTreeMap<String, DeliveryCounts> = BTreeMap::new();
     let mut cq = outbox::table
         .group_by((outbox::webhook_id, outbox::status))
@@ -286,9 +312,7 @@ fn hooks(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<Webhook>, ServiceE
             diesel::dsl::max(outbox::last_attempt_at),
         ))
         .into_boxed();
-    if let Some(id) = only {
-        cq = cq.filter(outbox::webhook_id.eq(id.to_string()));
-    }
+    cq = cq.filter(outbox::webhook_id.eq_any(only));
     type CountRow = (String, String, i64, Option<NaiveDateTime>);
     let mut last: BTreeMap<String, NaiveDateTime> = BTreeMap::new();
     for (w, status, n, at) in cq.load::<CountRow>(conn)? {
@@ -330,19 +354,25 @@ fn hooks(conn: &mut DbConn, only: Option<&str>) -> Result<Vec<Webhook>, ServiceE
                 registered_seq: reg,
                 deactivated_seq: deact,
                 created_at: format_time(&created),
+                seq: None,
             })
         })
         .collect()
 }
 
-/// Every endpoint, oldest first, with its delivery counts.
-pub fn list(conn: &mut DbConn) -> Result<Vec<Webhook>, ServiceError> {
-    hooks(conn, None)
+/// Up to `limit` endpoints registered after entry `after`, oldest first,
+/// with their delivery counts.
+pub fn list(
+    conn: &mut DbConn,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Webhook>, ServiceError> {
+    hooks(conn, Hooks::Page { after, limit })
 }
 
 /// One endpoint.
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Webhook>, ServiceError> {
-    Ok(hooks(conn, Some(id))?.pop())
+    Ok(hooks(conn, Hooks::One(id))?.pop())
 }
 
 type OutboxRow = (
@@ -358,8 +388,14 @@ type OutboxRow = (
     NaiveDateTime,
 );
 
-/// An endpoint's deliveries, by `seq` (404 if there is no such endpoint).
-pub fn deliveries(conn: &mut DbConn, id: &str, limit: i64) -> Result<Vec<Delivery>, ServiceError> {
+/// Up to `limit` of an endpoint's deliveries after entry `after`, by `seq`
+/// (404 if there is no such endpoint).
+pub fn deliveries(
+    conn: &mut DbConn,
+    id: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Delivery>, ServiceError> {
     let exists: i64 = webhooks::table
         .filter(webhooks::id.eq(id))
         .count()
@@ -369,6 +405,7 @@ pub fn deliveries(conn: &mut DbConn, id: &str, limit: i64) -> Result<Vec<Deliver
     }
     let rows: Vec<OutboxRow> = outbox::table
         .filter(outbox::webhook_id.eq(id))
+        .filter(outbox::seq.gt(after.unwrap_or(-1)))
         .select((
             outbox::id,
             outbox::seq,

@@ -7,10 +7,22 @@ use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::policy_store::{self, PolicyDocument, PolicySummary, Source};
 use crate::store::db::{read_tx, write_tx, DbConn};
 
-/// Every policy the service holds, the active one marked.
-pub fn summaries(conn: &mut DbConn) -> ServiceResult<Vec<PolicySummary>> {
+/// Up to `limit` of the policies the service holds (stored or shipped) with
+/// versions after `after`, by version, the active one marked. A handful at
+/// most, read whole and cut here.
+pub fn summaries(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> ServiceResult<Vec<PolicySummary>> {
     let list = read_tx(conn, policy_store::list)?;
-    Ok(list.into_iter().map(|d| d.summary).collect())
+    let mut all: Vec<PolicySummary> = list.into_iter().map(|d| d.summary).collect();
+    all.sort_by(|a, b| a.version.cmp(&b.version));
+    Ok(all
+        .into_iter()
+        .filter(|p| after.is_none_or(|k| p.version.as_str() > k))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect())
 }
 
 /// Policy `version`'s document, byte for byte, with its hash.

@@ -41,9 +41,16 @@ fn admin_only(actor: &Actor) -> ServiceResult<()> {
     }
 }
 
-/// The agency registry, retired agencies included.
-pub fn agencies(conn: &mut DbConn) -> ServiceResult<Vec<Agency>> {
-    Ok(agencies::list_agencies(conn)?)
+/// Up to `limit` agencies of the registry with ids after `after`, by id.
+/// The registry is a few hundred rows at most, read whole and cut here.
+pub fn agencies(conn: &mut DbConn, after: Option<&str>, limit: i64) -> ServiceResult<Vec<Agency>> {
+    let mut all = agencies::list_agencies(conn)?;
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(all
+        .into_iter()
+        .filter(|a| after.is_none_or(|k| a.id.as_str() > k))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect())
 }
 
 /// One agency, retired or not; 400 for an id that could not be one.

@@ -43,6 +43,7 @@ use crate::core::scrutiny::{self as rules, MediationStatus, ReviewStatus};
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger::{self as store};
+pub use crate::store::scrutiny::Pick;
 use crate::store::scrutiny::{
     self as rows, MediationAgencyRow, MediationRow, RecommendationRow, ReviewRow, SessionRow,
 };
@@ -492,6 +493,10 @@ pub struct MediationView {
     pub outcome: Option<String>,
     /// For a ladder mediation: the scrutineer-rung proposal that is its outcome.
     pub outcome_proposal_id: Option<String>,
+    /// On the answer to a request that wrote to the ledger: the `seq` of the
+    /// entry it wrote. Absent on reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
 fn mediation_view(
@@ -523,12 +528,13 @@ fn mediation_view(
         sessions: out,
         closed_seq: m.closed_seq,
         outcome_proposal_id: m.outcome_proposal_id,
+        seq: None,
     })
 }
 
-/// One mediation, or every one (oldest first).
-pub fn mediations(conn: &mut DbConn, id: Option<&str>) -> Result<Vec<MediationView>, ServiceError> {
-    let (rows, agencies, loaded) = rows::load_mediations(conn, id)?;
+/// One mediation, or a page of them (oldest first).
+pub fn mediations(conn: &mut DbConn, pick: Pick<'_>) -> Result<Vec<MediationView>, ServiceError> {
+    let (rows, agencies, loaded) = rows::load_mediations(conn, pick)?;
     let mut by_m: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for a in agencies {
         by_m.entry(a.mediation_id).or_default().push(a.agency_id);
@@ -570,10 +576,15 @@ pub struct ReviewView {
     pub decision_reason: Option<String>,
     pub findings_seq: Option<i64>,
     pub findings: Option<String>,
+    /// On the answer to a request that wrote to the ledger: the `seq` of the
+    /// entry it wrote. Absent on reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
-pub fn reviews(conn: &mut DbConn, id: Option<&str>) -> Result<Vec<ReviewView>, ServiceError> {
-    let rows = rows::load_reviews(conn, id)?;
+/// One review, or a page of them (oldest first).
+pub fn reviews(conn: &mut DbConn, pick: Pick<'_>) -> Result<Vec<ReviewView>, ServiceError> {
+    let rows = rows::load_reviews(conn, pick)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         out.push(ReviewView {
@@ -592,6 +603,7 @@ pub fn reviews(conn: &mut DbConn, id: Option<&str>) -> Result<Vec<ReviewView>, S
             requested_seq: r.requested_seq,
             decided_seq: r.decided_seq,
             findings_seq: r.findings_seq,
+            seq: None,
         });
     }
     Ok(out)
@@ -621,15 +633,27 @@ pub struct RecommendationView {
     pub issued_at: String,
     pub issued_seq: i64,
     pub response: Option<ResponseView>,
+    /// On the answer to a request that wrote to the ledger: the `seq` of the
+    /// entry it wrote. Absent on reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
+/// One recommendation, or a page of them (oldest first), only those `status`
+/// on `today` where given.
 pub fn recommendations(
     conn: &mut DbConn,
-    id: Option<&str>,
+    pick: Pick<'_>,
     status: Option<RecommendationStatus>,
     today: NaiveDate,
 ) -> Result<Vec<RecommendationView>, ServiceError> {
-    let rows = rows::load_recommendations(conn, id)?;
+    let day = today.format("%Y-%m-%d").to_string();
+    let standing = status.map(|s| match s {
+        RecommendationStatus::Responded => rows::Standing::Responded,
+        RecommendationStatus::Open => rows::Standing::DueFrom(&day),
+        RecommendationStatus::Overdue => rows::Standing::OverdueOn(&day),
+    });
+    let rows = rows::load_recommendations(conn, pick, standing)?;
     let mut out = Vec::new();
     for r in rows {
         let st = recommendation_status(&r.response_due, r.response_seq.is_some(), today);
@@ -655,6 +679,7 @@ pub fn recommendations(
             issued_at: format_time(&r.issued_at),
             issued_seq: r.issued_seq,
             response,
+            seq: None,
         });
     }
     Ok(out)

@@ -259,7 +259,7 @@ impl Replay {
 
     /// Where the scrutiny tables differ from the replay, if they do.
     pub fn table_mismatch(&self, conn: &mut DbConn) -> Result<Option<String>, ServiceError> {
-        let (mut m, mut a, mut s) = rows::load_mediations(conn, None)?;
+        let (mut m, mut a, mut s) = rows::load_mediations(conn, rows::Pick::All)?;
         m.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(p) = first_diff(
             &m,
@@ -284,7 +284,7 @@ impl Replay {
                 "the mediation_sessions table differs from the ledger at entry {p}"
             )));
         }
-        let mut r = rows::load_reviews(conn, None)?;
+        let mut r = rows::load_reviews(conn, rows::Pick::All)?;
         r.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(p) = first_diff(
             &r,
@@ -295,7 +295,7 @@ impl Replay {
                 "the reviews table differs from the ledger at review {p}"
             )));
         }
-        let mut c = rows::load_recommendations(conn, None)?;
+        let mut c = rows::load_recommendations(conn, rows::Pick::All, None)?;
         c.sort_by(|a, b| a.id.cmp(&b.id));
         let ec: Vec<RecommendationRow> = self.recommendations.values().cloned().collect();
         if let Some(p) = first_diff(&c, &ec, |r| r.id.clone()) {

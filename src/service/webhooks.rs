@@ -3,7 +3,7 @@
 //! sender are [`crate::service::notify`]'s.
 
 use crate::core::ladder::Actor;
-use crate::service::error::ServiceResult;
+use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::notify::{self, Delivery, Registered, Target, Webhook};
 use crate::store::db::{read_tx, write_tx, DbConn};
 
@@ -23,9 +23,16 @@ pub fn register(
     })
 }
 
-/// Every endpoint with its delivery status.
-pub fn list(conn: &mut DbConn) -> ServiceResult<Vec<Webhook>> {
-    read_tx(conn, notify::list)
+/// Up to `limit` endpoints registered after entry `after`, with their delivery status.
+pub fn list(conn: &mut DbConn, after: Option<i64>, limit: i64) -> ServiceResult<Vec<Webhook>> {
+    read_tx(conn, |conn| notify::list(conn, after, limit))
+}
+
+/// Endpoint `id`.
+pub fn get(conn: &mut DbConn, id: &str) -> ServiceResult<Webhook> {
+    read_tx(conn, |conn| {
+        notify::get(conn, id)?.ok_or_else(|| ServiceError::NotFound(format!("no webhook {id}")))
+    })
 }
 
 /// Deactivate endpoint `id`: its pending deliveries are not sent.
@@ -33,7 +40,12 @@ pub fn deactivate(conn: &mut DbConn, actor: &Actor, id: &str) -> ServiceResult<W
     write_tx(conn, |conn| notify::deactivate(conn, actor, id))
 }
 
-/// Endpoint `id`'s deliveries by seq.
-pub fn deliveries(conn: &mut DbConn, id: &str) -> ServiceResult<Vec<Delivery>> {
-    read_tx(conn, |conn| notify::deliveries(conn, id, 10_000))
+/// Up to `limit` of endpoint `id`'s deliveries after entry `after`, by seq.
+pub fn deliveries(
+    conn: &mut DbConn,
+    id: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> ServiceResult<Vec<Delivery>> {
+    read_tx(conn, |conn| notify::deliveries(conn, id, after, limit))
 }

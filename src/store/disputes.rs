@@ -370,8 +370,10 @@ pub struct ListFilter {
     /// Only disputes this judges to keep (working days are not SQL: the
     /// service's overdue filter); paging applies after it.
     pub keep: Option<Keep>,
+    /// Keyset paging, newest first: only disputes raised before this `raised_seq`.
+    pub before: Option<i64>,
+    /// At most this many rows.
     pub limit: i64,
-    pub offset: i64,
 }
 
 pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRecord>, StoreError> {
@@ -406,10 +408,14 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
             ),
         );
     }
-    let q = q.order((disputes::opened_at.desc(), disputes::id.asc()));
+    if let Some(before) = f.before {
+        q = q.filter(disputes::raised_seq.lt(before));
+    }
+    // `raised_seq` is unique and grows with time: a stable keyset, newest first.
+    let q = q.order(disputes::raised_seq.desc());
     let rows: Vec<DisputeRow> = match &f.keep {
-        None => q.limit(f.limit).offset(f.offset).load(conn)?,
-        // Judge every matching row, then page.
+        None => q.limit(f.limit).load(conn)?,
+        // Judge the matching rows in order until the page is full.
         Some(keep) => {
             let mut kept = Vec::new();
             for row in q.load::<DisputeRow>(conn)? {
@@ -423,10 +429,12 @@ pub fn list_disputes(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<DisputeRec
                 );
                 if keep(open)? {
                     kept.push(row);
+                    if i64::try_from(kept.len()).unwrap_or(i64::MAX) >= f.limit {
+                        break;
+                    }
                 }
             }
             kept.into_iter()
-                .skip(usize::try_from(f.offset).unwrap_or(0))
                 .take(usize::try_from(f.limit).unwrap_or(0))
                 .collect()
         }

@@ -138,11 +138,20 @@ pub fn close_mediation(
     Ok(())
 }
 
-/// One mediation (or every one, oldest first) with its agencies (sorted) and
-/// sessions (by seq).
+/// Which rows of a table keyed by a `seq` to load: every one (for `verify`),
+/// one by id, or a keyset page (after a `seq`, at most `limit`, oldest first).
+#[derive(Debug, Clone, Copy)]
+pub enum Pick<'a> {
+    All,
+    One(&'a str),
+    Page { after: Option<i64>, limit: i64 },
+}
+
+/// One mediation or a page of them (by `opened_seq`) with their agencies
+/// (sorted) and sessions (by seq).
 pub fn load_mediations(
     conn: &mut DbConn,
-    id: Option<&str>,
+    pick: Pick<'_>,
 ) -> StoreResult<(Vec<MediationRow>, Vec<MediationAgencyRow>, Vec<SessionRow>)> {
     let mut mq = mediations::table
         .order(mediations::opened_seq.asc())
@@ -151,12 +160,26 @@ pub fn load_mediations(
     let mut sq = mediation_sessions::table
         .order(mediation_sessions::seq.asc())
         .into_boxed();
-    if let Some(id) = id {
-        mq = mq.filter(mediations::id.eq(id.to_string()));
-        aq = aq.filter(mediation_agencies::mediation_id.eq(id.to_string()));
-        sq = sq.filter(mediation_sessions::mediation_id.eq(id.to_string()));
-    }
-    let rows: Vec<MediationRow> = mq.load(conn)?;
+    let rows: Vec<MediationRow> = match pick {
+        // No id list: clear of bind-parameter limits however many there are.
+        Pick::All => mq.load(conn)?,
+        Pick::One(id) => {
+            aq = aq.filter(mediation_agencies::mediation_id.eq(id.to_string()));
+            sq = sq.filter(mediation_sessions::mediation_id.eq(id.to_string()));
+            mq.filter(mediations::id.eq(id.to_string())).load(conn)?
+        }
+        Pick::Page { after, limit } => {
+            if let Some(after) = after {
+                mq = mq.filter(mediations::opened_seq.gt(after));
+            }
+            let rows: Vec<MediationRow> = mq.limit(limit).load(conn)?;
+            // At most a page of ids (201).
+            let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+            aq = aq.filter(mediation_agencies::mediation_id.eq_any(ids.clone()));
+            sq = sq.filter(mediation_sessions::mediation_id.eq_any(ids));
+            rows
+        }
+    };
     let mut agencies: Vec<MediationAgencyRow> = aq.load(conn)?;
     agencies.sort();
     let sessions: Vec<SessionRow> = sq.load(conn)?;
@@ -191,13 +214,20 @@ pub fn update_review(conn: &mut DbConn, row: &ReviewRow) -> StoreResult<()> {
     Ok(())
 }
 
-/// One review, or every one, by `requested_seq`.
-pub fn load_reviews(conn: &mut DbConn, id: Option<&str>) -> StoreResult<Vec<ReviewRow>> {
+/// One review, or a page of them by `requested_seq`.
+pub fn load_reviews(conn: &mut DbConn, pick: Pick<'_>) -> StoreResult<Vec<ReviewRow>> {
     let mut q = reviews::table
         .order(reviews::requested_seq.asc())
         .into_boxed();
-    if let Some(id) = id {
-        q = q.filter(reviews::id.eq(id.to_string()));
+    match pick {
+        Pick::All => {}
+        Pick::One(id) => q = q.filter(reviews::id.eq(id.to_string())),
+        Pick::Page { after, limit } => {
+            if let Some(after) = after {
+                q = q.filter(reviews::requested_seq.gt(after));
+            }
+            q = q.limit(limit);
+        }
     }
     Ok(q.load(conn)?)
 }
@@ -229,16 +259,49 @@ pub fn set_response(conn: &mut DbConn, id: &str, seq: i64, accepted: bool) -> St
     Ok(())
 }
 
-/// One recommendation, or every one, by `issued_seq`.
+/// Where a recommendation stands, as SQL can tell on `today` (`YYYY-MM-DD`):
+/// responded, or due on or after today, or past due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing<'a> {
+    Responded,
+    DueFrom(&'a str),
+    OverdueOn(&'a str),
+}
+
+/// One recommendation, or a page of them by `issued_seq`, only those
+/// `standing` where given.
 pub fn load_recommendations(
     conn: &mut DbConn,
-    id: Option<&str>,
+    pick: Pick<'_>,
+    standing: Option<Standing<'_>>,
 ) -> StoreResult<Vec<RecommendationRow>> {
     let mut q = recommendations::table
         .order(recommendations::issued_seq.asc())
         .into_boxed();
-    if let Some(id) = id {
-        q = q.filter(recommendations::id.eq(id.to_string()));
+    // `response_due` is `YYYY-MM-DD`: text order is date order.
+    match standing {
+        None => {}
+        Some(Standing::Responded) => q = q.filter(recommendations::response_seq.is_not_null()),
+        Some(Standing::DueFrom(today)) => {
+            q = q
+                .filter(recommendations::response_seq.is_null())
+                .filter(recommendations::response_due.ge(today.to_string()))
+        }
+        Some(Standing::OverdueOn(today)) => {
+            q = q
+                .filter(recommendations::response_seq.is_null())
+                .filter(recommendations::response_due.lt(today.to_string()))
+        }
+    }
+    match pick {
+        Pick::All => {}
+        Pick::One(id) => q = q.filter(recommendations::id.eq(id.to_string())),
+        Pick::Page { after, limit } => {
+            if let Some(after) = after {
+                q = q.filter(recommendations::issued_seq.gt(after));
+            }
+            q = q.limit(limit);
+        }
     }
     Ok(q.load(conn)?)
 }

@@ -49,6 +49,18 @@ pub fn list(conn: &mut DbConn) -> StoreResult<Vec<WitnessRow>> {
     Ok(witnesses::table.order(witnesses::name.asc()).load(conn)?)
 }
 
+/// Up to `limit` witnesses named after `after`, by name.
+pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> StoreResult<Vec<WitnessRow>> {
+    let mut q = witnesses::table
+        .order(witnesses::name.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(witnesses::name.gt(after.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
 /// The witness named `name`, if registered.
 pub fn find(conn: &mut DbConn, name: &str) -> StoreResult<Option<WitnessRow>> {
     Ok(witnesses::table.find(name).first(conn).optional()?)

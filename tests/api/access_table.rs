@@ -52,6 +52,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     // Ladder actions: whoever sees the dispute, but the auditor; the rung's
     // rules (the ladder) then say who acts on which rung.
     ("POST",   "/v1/disputes/{id}/proposals",               "dispute", "PAACAA."),
+    // A proposal is read by whoever reads its dispute (issue 10: every created
+    // thing has its own GET).
+    ("GET",    "/v1/disputes/{id}/proposals/{pid}",         "dispute", "PAACAA."),
     ("POST",   "/v1/disputes/{id}/proposals/{pid}/accept",  "dispute", "PAACAA."),
     ("POST",   "/v1/disputes/{id}/proposals/{pid}/reject",  "dispute", "PAACAA."),
     ("POST",   "/v1/disputes/{id}/escalate",                "dispute", "PAACAA."),
@@ -75,6 +78,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/v1/ledger/checkpoint/witnessed",           "role",    "AAAAAAA"),
     ("GET",    "/v1/ledger/keys",                           "role",    "AAAAAAA"),
     ("GET",    "/v1/ledger/witnesses",                      "role",    "AAAAAAA"),
+    ("GET",    "/v1/ledger/witnesses/{name}",               "role",    "AAAAAAA"),
     // A cosignature proves itself (it must verify under a registered key).
     ("POST",   "/v1/ledger/cosignatures",                   "role",    "AAAAAAA"),
     ("POST",   "/v1/admin/witnesses",                       "role",    ".....A."),
@@ -85,6 +89,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     // Notification endpoints are configured by the administration.
     ("POST",   "/v1/admin/webhooks",                        "role",    ".....A."),
     ("GET",    "/v1/admin/webhooks",                        "role",    ".....A."),
+    ("GET",    "/v1/admin/webhooks/{id}",                   "role",    ".....A."),
     ("DELETE", "/v1/admin/webhooks/{id}",                   "role",    ".....A."),
     ("GET",    "/v1/admin/webhooks/{id}/deliveries",        "role",    ".....A."),
     // Only the scrutineer learns who a whistleblower is (seed 5.2).
@@ -94,17 +99,20 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/v1/admin/mediations",                      "role",    "....AA."),
     ("GET",    "/v1/admin/mediations/{id}",                 "role",    "....AA."),
     ("POST",   "/v1/admin/mediations/{id}/sessions",        "role",    "....A.."),
+    ("GET",    "/v1/admin/mediations/{id}/sessions/{session}", "role", "....AA."),
     ("POST",   "/v1/admin/mediations/{id}/close",           "role",    "....A.."),
     // A party, or the administration for a child or family, asks for an
     // independent review; the scrutineer conducts it.
     ("POST",   "/v1/admin/reviews",                         "dispute", "P....A."),
     ("GET",    "/v1/admin/reviews",                         "role",    "....AA."),
+    ("GET",    "/v1/admin/reviews/{id}",                    "role",    "....AA."),
     ("POST",   "/v1/admin/reviews/{id}/accept",             "role",    "....A.."),
     ("POST",   "/v1/admin/reviews/{id}/decline",            "role",    "....A.."),
     ("POST",   "/v1/admin/reviews/{id}/findings",           "role",    "....A.."),
     // Formal recommendations go from the scrutineer to the SLG, which answers.
     ("POST",   "/v1/admin/recommendations",                 "role",    "....A.."),
     ("GET",    "/v1/admin/recommendations",                 "role",    ".A..AA."),
+    ("GET",    "/v1/admin/recommendations/{id}",            "role",    ".A..AA."),
     ("POST",   "/v1/admin/recommendations/{id}/response",   "role",    ".A....."),
     // Anyone may read the ladder rules; the administration activates them.
     ("GET",    "/v1/policies",                              "role",    "AAAAAAA"),

@@ -155,6 +155,8 @@ fn id_of(v: &Value) -> String {
 /// The things the routes' path parameters name.
 struct Fixture {
     mediation: String,
+    /// A session of `mediation`: its `seq`.
+    session: i64,
     review: String,
     /// A second review, to decline (the first is accepted).
     review_to_decline: String,
@@ -203,14 +205,11 @@ async fn disputes(app: &TestApp, with_proposals: bool) -> Disputes {
     if with_proposals {
         let body = json!({"resolution": "joint visit"});
         let (s, v) = app.post(&app.agency(B), &propose(&low), body.clone()).await;
-        low_pid = ok(s, &v)["open_proposal"]["id"]
-            .as_str()
-            .expect("pid")
-            .to_string();
+        low_pid = ok(s, &v)["id"].as_str().expect("pid").to_string();
         let chief = app.partner(Role::ChiefOfficer, Partner::Icb);
         let (s, v) = app.post(&chief, &propose(&high), body).await;
         assert_eq!(ok(s, &v)["rung"], "chief_executives");
-        high_pid = v["open_proposal"]["id"].as_str().expect("pid").to_string();
+        high_pid = v["id"].as_str().expect("pid").to_string();
     }
     Disputes {
         low,
@@ -227,7 +226,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (s, v) = app
         .get(&app.role(Role::Slg), &format!("/v1/disputes/{d}/history"))
         .await;
-    let seq = ok(s, &v)[0]["seq"].as_i64().expect("seq");
+    let seq = ok(s, &v)["items"][0]["seq"].as_i64().expect("seq");
     let (s, v) = app
         .post(
             &app.agency(A),
@@ -247,6 +246,14 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     let mediation = id_of(ok(s, &v));
+    let (s, v) = app
+        .post(
+            &sc,
+            &format!("/v1/admin/mediations/{mediation}/sessions"),
+            json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+        )
+        .await;
+    let session = ok(s, &v)["seq"].as_i64().expect("session seq");
     let (s, v) = app
         .post(
             &app.agency(A),
@@ -315,6 +322,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     assert_eq!(s, 404);
     Fixture {
         mediation,
+        session,
         review,
         review_to_decline,
         recommendation,
@@ -356,6 +364,8 @@ fn request(
         .replace("{id}", id)
         .replace("{pid}", pid)
         .replace("{seq}", &f.seq.to_string())
+        .replace("{session}", &f.session.to_string())
+        .replace("{name}", "matrix-witness")
         .replace("{pseudonym}", &f.pseudonym)
         .replace(
             "{version}",

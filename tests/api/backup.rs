@@ -74,7 +74,7 @@ async fn backup_is_consistent_while_writing(backend: Backend) {
             &format!("/v1/ledger/entries?from={}&limit=1", copy.size - 1),
         )
         .await;
-    let hash = entries[0]["entry_hash"]
+    let hash = entries["items"][0]["entry_hash"]
         .as_str()
         .unwrap_or_default()
         .to_string();

@@ -230,7 +230,7 @@ async fn health_and_readiness(backend: Backend) {
     }
     let (s, v) = app.get(&app.agency(A), "/v1/agencies").await;
     assert_eq!(s, 200);
-    let list = v.as_array().unwrap();
+    let list = v["items"].as_array().unwrap();
     assert!(list.len() >= 30);
     let la: Vec<&Value> = list
         .iter()

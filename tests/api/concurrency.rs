@@ -29,8 +29,8 @@ async fn parallel_clients_on_different_disputes(backend: Backend) {
                     json!({"resolution": "r"}),
                 )
                 .await;
-            assert_eq!(s, 200, "{v}");
-            let pid = v["open_proposal"]["id"].as_str().unwrap().to_string();
+            assert_eq!(s, 201, "{v}");
+            let pid = v["id"].as_str().unwrap().to_string();
             for who in [a, b] {
                 let (s, v) = app
                     .post(
@@ -58,9 +58,9 @@ async fn parallel_clients_on_the_same_dispute(backend: Backend) {
     let path = format!("/v1/disputes/{id}/proposals");
     let proposals =
         join_all((0..CLIENTS).map(|_| app.post(&tok, &path, json!({"resolution": "mine"})))).await;
-    let won = proposals.iter().filter(|(s, _)| *s == 200).count();
+    let won = proposals.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(won, 1, "exactly one proposal is opened");
-    assert!(proposals.iter().all(|(s, _)| *s == 200 || *s == 409));
+    assert!(proposals.iter().all(|(s, _)| *s == 201 || *s == 409));
 
     let path = format!("/v1/disputes/{id}/escalate");
     let escalations =

@@ -395,7 +395,7 @@ async fn a_failure_after_the_entry_keeps_nothing(backend: Backend) {
     let (s, v) = app
         .post(&tok, &propose, json!({"resolution": "meet on Monday"}))
         .await;
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(s, 201, "{v}");
     let after = traces(&app).await;
     assert_eq!(
         after.0["size"].as_i64(),

@@ -175,6 +175,22 @@ impl TestApp {
         .await
     }
 
+    /// Every item of the list at `path`, following its pages' `next` cursors.
+    pub async fn all(&self, token: &str, path: &str) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut url = path.to_string();
+        loop {
+            let (s, v) = self.get(token, &url).await;
+            assert_eq!(s, 200, "{url}: {v}");
+            items.extend(v["items"].as_array().expect("a page").iter().cloned());
+            match v["next"].as_str() {
+                Some(c) => url = format!("{path}{sep}cursor={c}"),
+                None => return items,
+            }
+        }
+    }
+
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let mut res = self
             .client

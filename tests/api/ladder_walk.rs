@@ -26,11 +26,9 @@ async fn propose(app: &TestApp, token: &str, id: &str) -> (u16, serde_json::Valu
     .await
 }
 
+/// The id of the proposal a propose answered with.
 fn pid(v: &serde_json::Value) -> String {
-    v["open_proposal"]["id"]
-        .as_str()
-        .expect("open proposal")
-        .to_string()
+    v["id"].as_str().expect("the new proposal").to_string()
 }
 
 /// From `agencies` to `secretary_of_state`, one rung at a time, with a refusal on every rung.
@@ -47,7 +45,7 @@ async fn full_walk(backend: Backend) {
 
     // agencies: a party proposes, the other rejects; the dispute stays on its rung.
     let (s, v) = propose(&app, &app.agency(A), &id).await;
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(s, 201, "{v}");
     let p = pid(&v);
     let (s, _) = propose(&app, &app.agency(B), &id).await;
     assert_eq!(s, 409, "one open proposal at a time");
@@ -76,7 +74,7 @@ async fn full_walk(backend: Backend) {
     // slg: only the SLG proposes; the parties accept; an agency may escalate.
     assert_eq!(propose(&app, &app.agency(A), &id).await.0, 403);
     let (s, v) = propose(&app, &app.role(Role::Slg), &id).await;
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(s, 201, "{v}");
     let p = pid(&v);
     let accept = format!("/v1/disputes/{id}/proposals/{p}/accept");
     assert_eq!(
@@ -126,7 +124,7 @@ async fn full_walk(backend: Backend) {
         404
     );
     let (s, _) = propose(&app, &app.role(Role::Scrutineer), &id).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 201);
     let (s, v) = escalate(&app, &app.role(Role::Scrutineer), &id).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["rung"], "chief_executives");
@@ -151,7 +149,13 @@ async fn full_walk(backend: Backend) {
     );
     assert_eq!(propose(&app, &app.role(Role::Scrutineer), &id).await.0, 403);
     let (s, v) = propose(&app, &app.role(Role::PartnershipAdmin), &id).await;
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(s, 201, "{v}");
+    let (_, v) = app
+        .get(
+            &app.role(Role::PartnershipAdmin),
+            &format!("/v1/disputes/{id}"),
+        )
+        .await;
     assert_eq!(v["status"], "resolved");
 
     // Closed: every action is a conflict.
@@ -174,7 +178,7 @@ async fn full_walk(backend: Backend) {
         .get(&app.agency(A), &format!("/v1/disputes/{id}/history"))
         .await;
     assert_eq!(s, 200);
-    let events: Vec<&str> = h
+    let events: Vec<&str> = h["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -257,7 +261,7 @@ async fn partners_and_chief_officers_resolve(backend: Backend) {
         assert_eq!(escalate(&app, &who, &id).await.0, 200);
     }
     let (s, v) = propose(&app, &app.partner(Role::ChiefOfficer, Partner::Police), &id).await;
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(s, 201, "{v}");
     let accept = format!("/v1/disputes/{id}/proposals/{}/accept", pid(&v));
     assert_eq!(
         app.post(
@@ -357,15 +361,15 @@ async fn agencies_resolve_withdraw_and_list(backend: Backend) {
         .get(&app.role(Role::Slg), "/v1/disputes?rung=agencies&limit=2")
         .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 2);
-    assert_eq!(v["next_offset"], 2);
+    let next = v["next"].as_str().expect("a next page");
     let (_, v) = app
         .get(
             &app.role(Role::Slg),
-            "/v1/disputes?rung=agencies&limit=2&offset=2",
+            &format!("/v1/disputes?rung=agencies&limit=2&cursor={next}"),
         )
         .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
-    assert!(v["next_offset"].is_null());
+    assert!(v["next"].is_null());
     assert_eq!(
         app.get(&app.agency(C), &format!("/v1/disputes/{id}"))
             .await

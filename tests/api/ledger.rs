@@ -23,7 +23,7 @@ async fn python_script_recomputes_the_chain(backend: Backend) {
             json!({"resolution": "\"Quoted\"\ttab\u{1} é ✓ 𝄞"}),
         )
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 201);
     app.raise(&["richmond-council", "sw-london-icb", "cafcass"], true)
         .await;
 
@@ -71,7 +71,7 @@ async fn ledger_endpoints(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200);
-    let e = &list[0];
+    let e = &list["items"][0];
     assert_eq!(e["seq"], 2);
     assert_eq!(e["event"], "raised");
     assert_eq!(e["dispute_id"], id.as_str());
@@ -87,6 +87,8 @@ async fn ledger_endpoints(backend: Backend) {
     let (_, first) = app
         .get(&app.role(Role::Scrutineer), "/v1/ledger/entries?limit=2")
         .await;
+    let first = &first["items"];
+    assert_eq!(first.as_array().map(Vec::len), Some(2));
     assert_eq!(first[0]["prev_hash"], "0".repeat(64));
     assert_eq!(first[0]["event"], "registry_seeded");
     assert_eq!(first[1]["event"], "policy_activated");
@@ -97,8 +99,8 @@ async fn ledger_endpoints(backend: Backend) {
     let (_, list) = app
         .get(&app.role(Role::Auditor), "/v1/ledger/entries?from=2")
         .await;
-    assert!(list[0]["payload"].is_null());
-    assert_eq!(list[0]["payload_hash"], e["payload_hash"]);
+    assert!(list["items"][0]["payload"].is_null());
+    assert_eq!(list["items"][0]["payload_hash"], e["payload_hash"]);
     let (s, v) = app.get(&app.role(Role::Auditor), "/v1/ledger/verify").await;
     assert_eq!(s, 200);
     assert_eq!(v["ok"], true);
@@ -119,13 +121,13 @@ async fn python_script_checks_a_saved_file_and_fails_on_each_fault(backend: Back
             json!({"resolution": "meet on Monday"}),
         )
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 201);
     app.raise(&["richmond-council", "cafcass"], false).await;
     let (s, saved) = app
         .get(&app.role(Role::PartnershipAdmin), "/v1/ledger/entries")
         .await;
     assert_eq!(s, 200, "{saved}");
-    let entries = saved.as_array().expect("entries").clone();
+    let entries = saved["items"].as_array().expect("entries").clone();
     assert_eq!(entries.len(), 5);
     assert!(
         entries.iter().all(|e| e["payload"].is_object()),

@@ -9,6 +9,7 @@ mod bad_input;
 mod bundle;
 mod cli;
 mod concurrency;
+mod convention;
 mod deadlines;
 mod forged;
 mod holidays;

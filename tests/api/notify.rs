@@ -191,13 +191,13 @@ async fn settled(app: &TestApp) -> BTreeMap<String, Vec<Value>> {
         let (s, list) = app.get(&admin, "/v1/admin/webhooks").await;
         assert_eq!(s, 200, "{list}");
         let mut all = BTreeMap::new();
-        for w in list.as_array().unwrap() {
+        for w in list["items"].as_array().unwrap() {
             let id = w["id"].as_str().unwrap();
             let (s, d) = app
                 .get(&admin, &format!("/v1/admin/webhooks/{id}/deliveries"))
                 .await;
             assert_eq!(s, 200, "{d}");
-            all.insert(id.to_string(), d.as_array().unwrap().clone());
+            all.insert(id.to_string(), d["items"].as_array().unwrap().clone());
         }
         if all.values().flatten().all(|d| d["status"] != "pending") {
             return all;
@@ -322,7 +322,7 @@ async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) 
     // The listing shows the delivery status; the secret never appears again.
     let (s, list) = app.get(&admin, "/v1/admin/webhooks").await;
     assert_eq!(s, 200, "{list}");
-    let by_id: BTreeMap<String, Value> = list
+    let by_id: BTreeMap<String, Value> = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -338,11 +338,10 @@ async fn the_right_endpoints_get_signed_id_only_notifications(backend: Backend) 
     assert_eq!(s, 403);
 
     // The ledger records the origin, never the path's secret or the signing secret.
-    let (s, entries) = app
-        .get(&app.role(Role::Auditor), "/v1/ledger/entries?limit=1000")
+    let entries = app
+        .all(&app.role(Role::Auditor), "/v1/ledger/entries?limit=200")
         .await;
-    assert_eq!(s, 200, "{entries}");
-    let text = entries.to_string();
+    let text = Value::Array(entries).to_string();
     assert!(text.contains("webhook_registered"), "{text}");
     assert!(!text.contains("PATHSECRET") && !text.contains(&k_secret[6..]));
 
@@ -397,14 +396,14 @@ async fn failures_are_retried_under_the_same_id(backend: Backend) {
         let (s, v) = app.get(&admin, &path).await;
         assert_eq!(s, 200, "{v}");
         last = v;
-        if last[0]["status"] == "delivered" {
+        if last["items"][0]["status"] == "delivered" {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(last[0]["status"], "delivered", "{last}");
-    assert_eq!(last[0]["attempts"], 3, "{last}");
-    assert_eq!(last[0]["last_error"], "HTTP 500", "{last}");
+    assert_eq!(last["items"][0]["status"], "delivered", "{last}");
+    assert_eq!(last["items"][0]["attempts"], 3, "{last}");
+    assert_eq!(last["items"][0]["last_error"], "HTTP 500", "{last}");
     let got = rx.on("/k");
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(
@@ -413,23 +412,23 @@ async fn failures_are_retried_under_the_same_id(backend: Backend) {
     );
     let ids: BTreeSet<&str> = got.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(ids.len(), 1, "one webhook-id across retries");
-    assert_eq!(got[0].id, last[0]["id"].as_str().unwrap());
+    assert_eq!(got[0].id, last["items"][0]["id"].as_str().unwrap());
     assert!(got.iter().all(|g| signature_ok(&secret, g)));
 
     let path = format!("/v1/admin/webhooks/{dead_hook}/deliveries");
     let end = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, v) = app.get(&admin, &path).await;
-        if v[0]["status"] == "failed" {
-            assert_eq!(v[0]["attempts"], 4, "{v}");
-            assert!(v[0]["last_error"].as_str().is_some(), "{v}");
+        if v["items"][0]["status"] == "failed" {
+            assert_eq!(v["items"][0]["attempts"], 4, "{v}");
+            assert!(v["items"][0]["last_error"].as_str().is_some(), "{v}");
             break;
         }
         assert!(Instant::now() < end, "never failed: {v}");
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     let (_, list) = app.get(&admin, "/v1/admin/webhooks").await;
-    let dead_row = list
+    let dead_row = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -535,21 +534,21 @@ async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
         )
         .await;
         assert_eq!(s, 200, "{v}");
-        let rows = v.as_array().unwrap();
+        let rows = v["items"].as_array().unwrap();
         if rows.len() == 4 && rows.iter().all(|d| d["attempts"].as_i64() >= Some(1)) {
             break v;
         }
         assert!(Instant::now() < end, "never attempted: {v}");
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     };
-    let expected: BTreeSet<String> = pending
+    let expected: BTreeSet<String> = pending["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(expected.len(), 4, "{pending}");
-    assert!(pending
+    assert!(pending["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -587,7 +586,7 @@ async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
             Value::Null,
         )
         .await;
-        let list = v.as_array().unwrap();
+        let list = v["items"].as_array().unwrap();
         // As many as were pending before the restart: all() on an empty list proves nothing.
         if list.len() == expected.len() && list.iter().all(|d| d["status"] == "delivered") {
             break;
@@ -734,7 +733,7 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200, "{history}");
-    let warned: Vec<&Value> = history
+    let warned: Vec<&Value> = history["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -753,7 +752,7 @@ async fn a_deadline_approaching_is_told_once(backend: Backend) {
         )
         .await;
     assert!(
-        deliveries
+        deliveries["items"]
             .as_array()
             .unwrap()
             .iter()

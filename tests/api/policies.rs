@@ -31,7 +31,7 @@ async fn documents_are_served_with_their_hashes(backend: Backend) {
     let tok = app.role(Role::Auditor);
     let (s, list) = app.get(&tok, "/v1/policies").await;
     assert_eq!(s, 200, "{list}");
-    let list = list.as_array().expect("a list").clone();
+    let list = list["items"].as_array().expect("a list").clone();
     let by = |v: &str| list.iter().find(|p| p["version"] == v).cloned().unwrap();
     assert_eq!(by(KRSCP)["active"], true);
     assert_eq!(by(KRSCP)["activations"][0]["seq"], 1);
@@ -63,6 +63,7 @@ async fn documents_are_served_with_their_hashes(backend: Backend) {
         assert_eq!(doc["sha256"], want, "{v}");
     }
     let (_, entries) = app.get(&tok, "/v1/ledger/entries?from=1&limit=1").await;
+    let entries = &entries["items"];
     assert_eq!(entries[0]["event"], "policy_activated");
     assert_eq!(entries[0]["facts"]["sha256"], vectors[0].1);
     assert_eq!(
@@ -149,6 +150,7 @@ async fn a_new_policy_leaves_open_disputes_on_their_rules(backend: Backend) {
     let (_, e) = app
         .get(&admin, &format!("/v1/ledger/entries?from={seq}&limit=1"))
         .await;
+    let e = &e["items"];
     assert_eq!(e[0]["event"], "policy_activated");
     assert_eq!(e[0]["actor"]["role"], "partnership_admin");
     assert_eq!(e[0]["facts"]["sha256"], doc["sha256"]);
@@ -187,7 +189,7 @@ async fn a_new_policy_leaves_open_disputes_on_their_rules(backend: Backend) {
     assert_eq!(s, 400);
 
     let (_, list) = app.get(&tok, "/v1/policies").await;
-    let active: Vec<&str> = list
+    let active: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -214,7 +216,7 @@ async fn partnership_admin_migrates_explicitly(backend: Backend) {
             json!({"resolution": "meet again"}),
         )
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 201);
     let path = format!("/v1/disputes/{id}/migrate");
     let body =
         |rung: Option<&str>| json!({"policy": WT, "rung": rung, "reason": "new arrangements"});
@@ -277,7 +279,7 @@ async fn partnership_admin_migrates_explicitly(backend: Backend) {
     assert!(d["open_proposal"].is_null(), "{d}");
     assert_eq!(d["proposals"][0]["status"], "lapsed");
     let (_, hist) = app.get(&admin, &format!("/v1/disputes/{id}/history")).await;
-    let last = hist.as_array().unwrap().last().unwrap().clone();
+    let last = hist["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event"], "policy_migrated");
     assert_eq!(
         last["facts"],
@@ -388,7 +390,7 @@ async fn a_policy_rule_escalates_on_its_own(backend: Backend) {
         (Some(WT), Some("partnership_executive"))
     );
     let (_, hist) = app.get(&admin, &format!("/v1/disputes/{wt}/history")).await;
-    let last = hist.as_array().unwrap().last().unwrap().clone();
+    let last = hist["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event"], "escalated");
     assert_eq!(
         last["facts"],

@@ -52,7 +52,7 @@ async fn entry(app: &TestApp, seq: i64) -> Value {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    v[0].clone()
+    v["items"][0].clone()
 }
 
 /// Request, approve; the text is gone everywhere, the hashes stay, and
@@ -67,7 +67,7 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
             json!({"resolution": "Hold a strategy meeting"}),
         )
         .await; // seq 3
-    assert_eq!(s, 200);
+    assert_eq!(s, 201);
     let before = entry(&app, 2).await;
     assert_eq!(before["payload"]["child_ref"], "KR-2026-0001");
 

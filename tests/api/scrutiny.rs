@@ -47,7 +47,7 @@ async fn last_entry(app: &TestApp) -> Value {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    v[0].clone()
+    v["items"][0].clone()
 }
 
 /// A scrutineer's day, end to end, then `verify`.
@@ -109,8 +109,8 @@ async fn a_scrutineers_day(backend: Backend) {
             json!({"resolution": "Joint visit within five working days"}),
         )
         .await;
-    assert_eq!(s, 200, "{v}");
-    let pid = v["open_proposal"]["id"].as_str().unwrap().to_string();
+    assert_eq!(s, 201, "{v}");
+    let pid = v["id"].as_str().unwrap().to_string();
     let (s, v) = app.post(&sc, &close, outcome.clone()).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "closed");
@@ -135,7 +135,7 @@ async fn a_scrutineers_day(backend: Backend) {
     assert!(m2["dispute_id"].is_null());
     let (s, list) = app.get(&admin(&app), "/v1/admin/mediations").await;
     assert_eq!(s, 200, "{list}");
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
     let (s, one) = app
         .get(&admin(&app), &format!("/v1/admin/mediations/{mid}"))
         .await;
@@ -201,7 +201,7 @@ async fn a_scrutineers_day(backend: Backend) {
     assert_eq!(r["on_behalf_of_child_or_family"], true);
     let (s, list) = app.get(&sc, "/v1/admin/reviews").await;
     assert_eq!(s, 200);
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
 
     // A recommendation past its due date is overdue until the SLG responds.
     let (s, rec) = app
@@ -226,7 +226,8 @@ async fn a_scrutineers_day(backend: Backend) {
     assert_eq!(rec2["status"], "open");
     let slg = app.role(Role::Slg);
     let ids = |v: &Value| -> Vec<String> {
-        v.as_array()
+        v["items"]
+            .as_array()
             .unwrap()
             .iter()
             .map(|r| r["id"].as_str().unwrap().to_string())
@@ -253,7 +254,7 @@ async fn a_scrutineers_day(backend: Backend) {
     let (_, v) = app
         .get(&slg, "/v1/admin/recommendations?status=overdue")
         .await;
-    assert_eq!(v, json!([]));
+    assert_eq!(v["items"], json!([]));
     let (_, v) = app
         .get(&admin(&app), "/v1/admin/recommendations?status=responded")
         .await;

@@ -15,7 +15,7 @@ async fn history(app: &TestApp) -> String {
             json!({"resolution": "r"}),
         )
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 201);
     let (s, _) = app
         .post(
             &tok,

@@ -98,6 +98,7 @@ async fn proofs_verify_against_signed_checkpoints(backend: Backend) {
         .get(&app.role(Role::Auditor), "/v1/ledger/entries?limit=100")
         .await;
     assert_eq!(s, 200, "{entries}");
+    let entries = entries["items"].clone();
     assert_eq!(
         entries.as_array().unwrap().len() as u64,
         second.size(),

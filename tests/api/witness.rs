@@ -112,7 +112,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
         .get(&app.agency("cafcass"), "/v1/ledger/witnesses")
         .await;
     assert_eq!(s, 200, "{list}");
-    let listed: Vec<&str> = list
+    let listed: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -5,14 +5,15 @@
 //! [`crate::http::authz`]'s, applied by [`admit`] on the dispute as loaded.
 
 use actix_web::{get, http::header, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::core::ladder::{Actor, Dispute, Policy, Status};
 use crate::http::authz::{self, Allowed, DisputeFacts, ForDispute, ListScope};
 use crate::http::error::{AppError, Problem};
+use crate::http::paging::{Cursor, Limit, Page, PageQuery, Paging};
 use crate::http::state::{run, AppState};
-use crate::http::views::{dispute_view, entry_views, DisputeView, EntryView};
+use crate::http::views::{dispute_view, entry_page, DisputeView, EntryView, ProposalView};
 use crate::service::disputes::{self, Action, DisputeRead, Migration, NewDispute, Visible};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,15 +67,6 @@ pub struct MigrateBody {
     pub reason: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DisputePage {
-    pub items: Vec<DisputeView>,
-    pub limit: i64,
-    pub offset: i64,
-    /// The offset of the next page, or null on the last page.
-    pub next_offset: Option<i64>,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -86,8 +78,11 @@ pub struct ListQuery {
     /// `true`: only open disputes past their rung's `due_at`; `false`: all others.
     pub overdue: Option<bool>,
     /// Page size, 1 to 200; default 50.
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next` of the page before; absent for the first page.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<Cursor>,
 }
 
 /// What the access table ([`crate::http::authz`]) needs to know about a dispute.
@@ -167,8 +162,8 @@ pub async fn get_dispute(
 
 #[utoipa::path(tag = "disputes", security(("bearer" = [])),
     params(ListQuery),
-    responses((status = 200, body = DisputePage), (status = 400, body = Problem),
-              (status = 401, body = Problem)))]
+    responses((status = 200, description = "The disputes the caller sees, newest first", body = Page<DisputeView>),
+              (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/v1/disputes")]
 pub async fn list_disputes(
     state: web::Data<AppState>,
@@ -176,7 +171,9 @@ pub async fn list_disputes(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    // The list holds the disputes the caller sees (`authz::DISPUTE_READERS`).
+    let paging = Paging::new("disputes", q.limit, q.cursor);
+    // The list holds the disputes the caller sees (`authz::DISPUTE_READERS`);
+    // the cursor only says where in it to go on.
     let visible = match authz::list_scope(&actor) {
         ListScope::All => Visible::All,
         ListScope::PartyOf(a) => Visible::PartyOf(a),
@@ -188,40 +185,45 @@ pub async fn list_disputes(
         rung: q.rung,
         agency: q.agency,
         overdue: q.overdue,
-        limit: q.limit,
-        offset: q.offset,
+        before: paging.after_seq()?,
+        limit: paging.fetch(),
     };
-    let page = run(&state.pool, move |conn| {
+    let rows = run(&state.pool, move |conn| {
         disputes::list(conn, visible, query)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(DisputePage {
-        items: page.items.into_iter().map(|r| render(&actor, r)).collect(),
-        limit: page.limit,
-        offset: page.offset,
-        next_offset: page.next_offset,
-    }))
+    let page = paging.page(rows, |r| r.record.raised_seq);
+    Ok(HttpResponse::Ok().json(page.map(|r| render(&actor, r))))
 }
 
-/// Apply one ladder action to a dispute and answer with the dispute after it.
+/// Apply one ladder action to a dispute: the dispute after it, with the `seq`
+/// of the entry the action wrote.
 async fn act(
     state: &AppState,
     caller: ForDispute,
     id: String,
     action: Action,
-) -> Result<HttpResponse, AppError> {
+) -> Result<DisputeView, AppError> {
     let key = state.whistleblowing_key.clone();
     let (actor, read) = run(&state.pool, move |conn| {
         disputes::act(conn, &key, &id, action, admit(caller))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(render(&actor, read)))
+    Ok(render(&actor, read))
+}
+
+/// Proposal `pid` of the dispute as rendered, or a 404.
+fn proposal_of(view: DisputeView, pid: &str) -> Result<ProposalView, AppError> {
+    view.proposals
+        .into_iter()
+        .find(|p| p.id == pid)
+        .ok_or_else(|| AppError::NotFound("no such proposal".into()))
 }
 
 #[utoipa::path(tag = "disputes",
     security(("bearer" = [])), request_body = ProposeBody,
     params(("id" = String, Path, description = "Dispute id")),
-    responses((status = 200, description = "The dispute with its new open proposal", body = DisputeView),
+    responses((status = 201, description = "The new proposal; `seq` is its `proposed` entry", body = ProposalView, headers(("Location" = String))),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/v1/disputes/{id}/proposals")]
@@ -232,19 +234,47 @@ pub async fn propose(
     body: web::Json<ProposeBody>,
 ) -> Result<HttpResponse, AppError> {
     let resolution = body.into_inner().resolution;
-    act(
-        &state,
-        caller,
-        id.into_inner(),
-        Action::Propose { resolution },
-    )
-    .await
+    let id = id.into_inner();
+    let view = act(&state, caller, id.clone(), Action::Propose { resolution }).await?;
+    // The proposal this request made is the dispute's newest (proposals are
+    // in `seq` order and the request held the write lock); the request may
+    // also have written more (a proposal on the last rung resolves at once).
+    let proposal = view
+        .proposals
+        .into_iter()
+        .max_by_key(|p| p.seq)
+        .ok_or_else(|| AppError::Internal("the new proposal is not in the dispute".into()))?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/disputes/{id}/proposals/{}", proposal.id),
+        ))
+        .json(proposal))
 }
 
 #[utoipa::path(tag = "disputes",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Dispute id"), ("pid" = String, Path, description = "Proposal id")),
-    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+    responses((status = 200, body = ProposalView), (status = 401, body = Problem),
+              (status = 404, description = "No such dispute (or not one the caller sees), or no such proposal of it", body = Problem)))]
+#[get("/v1/disputes/{id}/proposals/{pid}")]
+pub async fn get_proposal(
+    state: web::Data<AppState>,
+    caller: ForDispute,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, pid) = path.into_inner();
+    let (actor, read) = run(&state.pool, move |conn| {
+        disputes::get(conn, &id, admit(caller))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(proposal_of(render(&actor, read), &pid)?))
+}
+
+#[utoipa::path(tag = "disputes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Dispute id"), ("pid" = String, Path, description = "Proposal id")),
+    responses((status = 200, description = "The dispute after the action; `seq` is the (last) entry it wrote", body = DisputeView), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem)))]
 #[post("/v1/disputes/{id}/proposals/{pid}/accept")]
 pub async fn accept(
@@ -253,13 +283,14 @@ pub async fn accept(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, proposal_id) = path.into_inner();
-    act(&state, caller, id, Action::Accept { proposal_id }).await
+    let view = act(&state, caller, id, Action::Accept { proposal_id }).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[utoipa::path(tag = "disputes",
     security(("bearer" = [])), request_body = MigrateBody,
     params(("id" = String, Path, description = "Dispute id")),
-    responses((status = 200, description = "The dispute on its new policy: open proposals lapse, the rung's clock restarts", body = DisputeView),
+    responses((status = 200, description = "The dispute on its new policy (open proposals lapse, the rung's clock restarts); `seq` is the entry written", body = DisputeView),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/v1/disputes/{id}/migrate")]
@@ -286,7 +317,7 @@ pub async fn migrate_dispute(
 #[utoipa::path(tag = "disputes",
     security(("bearer" = [])), request_body = ReasonBody,
     params(("id" = String, Path, description = "Dispute id"), ("pid" = String, Path, description = "Proposal id")),
-    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+    responses((status = 200, description = "The dispute after the action; `seq` is the (last) entry it wrote", body = DisputeView), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 #[post("/v1/disputes/{id}/proposals/{pid}/reject")]
@@ -298,22 +329,17 @@ pub async fn reject(
 ) -> Result<HttpResponse, AppError> {
     let (id, proposal_id) = path.into_inner();
     let reason = body.into_inner().reason;
-    act(
-        &state,
-        caller,
-        id,
-        Action::Reject {
-            proposal_id,
-            reason,
-        },
-    )
-    .await
+    let action = Action::Reject {
+        proposal_id,
+        reason,
+    };
+    Ok(HttpResponse::Ok().json(act(&state, caller, id, action).await?))
 }
 
 #[utoipa::path(tag = "disputes",
     security(("bearer" = [])), request_body = ReasonBody,
     params(("id" = String, Path, description = "Dispute id")),
-    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+    responses((status = 200, description = "The dispute after the action; `seq` is the (last) entry it wrote", body = DisputeView), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 #[post("/v1/disputes/{id}/escalate")]
@@ -324,13 +350,14 @@ pub async fn escalate(
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     let reason = body.into_inner().reason;
-    act(&state, caller, id.into_inner(), Action::Escalate { reason }).await
+    let action = Action::Escalate { reason };
+    Ok(HttpResponse::Ok().json(act(&state, caller, id.into_inner(), action).await?))
 }
 
 #[utoipa::path(tag = "disputes",
     security(("bearer" = [])), request_body = ReasonBody,
     params(("id" = String, Path, description = "Dispute id")),
-    responses((status = 200, body = DisputeView), (status = 403, body = Problem),
+    responses((status = 200, description = "The dispute after the action; `seq` is the (last) entry it wrote", body = DisputeView), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 #[post("/v1/disputes/{id}/withdraw")]
@@ -341,23 +368,27 @@ pub async fn withdraw(
     body: web::Json<ReasonBody>,
 ) -> Result<HttpResponse, AppError> {
     let reason = body.into_inner().reason;
-    act(&state, caller, id.into_inner(), Action::Withdraw { reason }).await
+    let action = Action::Withdraw { reason };
+    Ok(HttpResponse::Ok().json(act(&state, caller, id.into_inner(), action).await?))
 }
 
 #[utoipa::path(tag = "disputes",
-    security(("bearer" = [])), params(("id" = String, Path, description = "Dispute id")),
-    responses((status = 200, description = "The dispute's ledger entries, oldest first", body = [EntryView]),
-              (status = 404, body = Problem)))]
+    security(("bearer" = [])), params(("id" = String, Path, description = "Dispute id"), PageQuery),
+    responses((status = 200, description = "The dispute's ledger entries, oldest first", body = Page<EntryView>),
+              (status = 400, body = Problem), (status = 404, body = Problem)))]
 #[get("/v1/disputes/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
     caller: ForDispute,
     id: web::Path<String>,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let paging = q.into_inner().paging("history");
+    let (after, fetch) = (paging.after_seq()?, paging.fetch());
     let (actor, list) = run(&state.pool, move |conn| {
-        disputes::history(conn, &id, admit(caller))
+        disputes::history(conn, &id, after, fetch, admit(caller))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(entry_views(list, authz::reads_free_text(&actor))))
+    Ok(HttpResponse::Ok().json(entry_page(&paging, list, authz::reads_free_text(&actor))))
 }

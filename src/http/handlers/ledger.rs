@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authz::{self, Allowed};
 use crate::http::error::{AppError, Problem};
+use crate::http::paging::{Cursor, Limit, Page, Paging};
 use crate::http::state::{run, AppState};
-use crate::http::views::{entry_views, EntryView};
+use crate::http::views::{entry_page, EntryView};
 use crate::service::bundle::{self, Payloads};
 use crate::service::ledger;
 use crate::service::verify::{self, VerifyReport};
@@ -25,10 +26,15 @@ pub struct Head {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
-    /// First `seq` to return; default 0.
+    /// First `seq` to return; default 0. A `cursor` takes precedence.
+    #[param(minimum = 0)]
     pub from: Option<i64>,
-    /// At most this many, 1 to 1000; default 100.
-    pub limit: Option<i64>,
+    /// Page size, 1 to 200; default 50.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next` of the page before; absent for the first page.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<Cursor>,
 }
 
 #[utoipa::path(tag = "ledger", security(("bearer" = [])),
@@ -47,18 +53,27 @@ pub async fn ledger_head(
 
 #[utoipa::path(tag = "ledger", security(("bearer" = [])),
     params(EntriesQuery),
-    responses((status = 200, body = [EntryView]), (status = 400, body = Problem),
-              (status = 403, body = Problem)))]
+    responses((status = 200, description = "Entries, oldest first", body = Page<EntryView>),
+              (status = 400, body = Problem), (status = 403, body = Problem)))]
 #[get("/v1/ledger/entries")]
 pub async fn ledger_entries(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
     q: web::Query<EntriesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let EntriesQuery { from, limit } = q.into_inner();
+    let EntriesQuery {
+        from,
+        limit,
+        cursor,
+    } = q.into_inner();
+    let paging = Paging::new("entries", limit, cursor);
+    let (after, fetch) = (paging.after_seq()?, paging.fetch());
     let with_text = authz::reads_free_text(&actor);
-    let list = run(&state.pool, move |conn| ledger::entries(conn, from, limit)).await?;
-    Ok(HttpResponse::Ok().json(entry_views(list, with_text)))
+    let list = run(&state.pool, move |conn| {
+        ledger::entries(conn, from, after, fetch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(entry_page(&paging, list, with_text)))
 }
 
 #[utoipa::path(tag = "ledger", security(("bearer" = [])),

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
+use crate::http::paging::{Page, PageQuery};
 use crate::http::state::{run, AppState};
 use crate::service::policies;
 use crate::service::policy_store::{PolicyDocument, PolicySummary};
@@ -24,16 +25,22 @@ pub struct ActivatePolicy {
     pub document: Option<String>,
 }
 
-#[utoipa::path(tag = "policies", security(("bearer" = [])),
-    responses((status = 200, description = "Every policy the service holds, the active one marked", body = [PolicySummary]),
-              (status = 401, body = Problem)))]
+#[utoipa::path(tag = "policies", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "The policies the service holds, by version, the active one marked", body = Page<PolicySummary>),
+              (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/v1/policies")]
 pub async fn list_policies(
     state: web::Data<AppState>,
     _caller: Allowed,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let summaries = run(&state.pool, policies::summaries).await?;
-    Ok(HttpResponse::Ok().json(summaries))
+    let paging = q.into_inner().paging("policies");
+    let (after, fetch) = (paging.after_key()?, paging.fetch());
+    let summaries = run(&state.pool, move |conn| {
+        policies::summaries(conn, after.as_deref(), fetch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paging.page(summaries, |p| p.version.clone())))
 }
 
 #[utoipa::path(tag = "policies", security(("bearer" = [])),

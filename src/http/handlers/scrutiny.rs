@@ -13,11 +13,12 @@ use crate::core::event::ScrutinyEvent;
 use crate::http::authz::{Allowed, ForDispute};
 use crate::http::error::{AppError, Problem};
 use crate::http::handlers::disputes::admit;
+use crate::http::paging::{Cursor, Limit, Page, PageQuery, Paging};
 use crate::http::state::{run, AppState};
 use crate::service::casework;
 use crate::service::scrutiny::{
     self, parse_date, text, Attendee, MediationView, RecommendationStatus, RecommendationView,
-    ReviewView,
+    ReviewView, SessionView,
 };
 
 // ---- bodies ----
@@ -103,6 +104,12 @@ pub struct RecommendationResponse {
 pub struct RecommendationQuery {
     /// `open`, `overdue` or `responded`.
     pub status: Option<RecommendationStatus>,
+    /// Page size, 1 to 200; default 50.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next` of the page before; absent for the first page.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<Cursor>,
 }
 
 // ---- mediations ----
@@ -135,7 +142,7 @@ pub async fn open_mediation(
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = SessionBody,
     params(("id" = String, Path, description = "Mediation id")),
-    responses((status = 201, description = "The mediation with the new session", body = MediationView),
+    responses((status = 201, description = "The session recorded; `seq` is its entry and its id", body = SessionView, headers(("Location" = String))),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "The mediation is closed", body = Problem),
               (status = 422, body = Problem)))]
@@ -150,17 +157,39 @@ pub async fn record_session(
     let date = parse_date("date", &b.date)?;
     let payload = json!({ "notes": text("notes", &b.notes)? });
     let id = id.into_inner();
+    let mediation = id.clone();
     let v = run(&state.pool, move |conn| {
         casework::record_session(conn, &actor, &id, date, b.attendees, payload)
     })
     .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/admin/mediations/{mediation}/sessions/{}", v.seq),
+        ))
+        .json(v))
+}
+
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Mediation id"),
+           ("session" = i64, Path, description = "The session's `seq` (its entry)")),
+    responses((status = 200, body = SessionView), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+#[get("/v1/admin/mediations/{id}/sessions/{session}")]
+pub async fn get_session(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, seq) = path.into_inner();
+    let v = run(&state.pool, move |conn| casework::session(conn, &id, seq)).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = CloseMediation,
     params(("id" = String, Path, description = "Mediation id")),
-    responses((status = 200, body = MediationView),
+    responses((status = 200, description = "The mediation, closed; `seq` is the entry written", body = MediationView),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "Already closed, no session recorded, or (ladder mediation) no scrutineer-rung proposal yet", body = Problem),
               (status = 422, body = Problem)))]
@@ -180,15 +209,22 @@ pub async fn close_mediation(
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
-    responses((status = 200, body = [MediationView]), (status = 403, body = Problem)))]
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Mediations, oldest first", body = Page<MediationView>),
+              (status = 400, body = Problem), (status = 403, body = Problem)))]
 #[get("/v1/admin/mediations")]
 pub async fn list_mediations(
     state: web::Data<AppState>,
     _caller: Allowed,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let v = run(&state.pool, casework::mediations).await?;
-    Ok(HttpResponse::Ok().json(v))
+    let paging = q.into_inner().paging("mediations");
+    let (after, fetch) = (paging.after_seq()?, paging.fetch());
+    let v = run(&state.pool, move |conn| {
+        casework::mediations(conn, after, fetch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paging.page(v, |m| m.opened_seq)))
 }
 
 #[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
@@ -210,7 +246,7 @@ pub async fn get_mediation(
 
 #[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
     request_body = RequestReview,
-    responses((status = 201, body = ReviewView),
+    responses((status = 201, description = "The review requested; `seq` is its entry", body = ReviewView, headers(("Location" = String))),
               (status = 403, description = "Not a party agency's user or a partnership_admin", body = Problem),
               (status = 404, description = "No such dispute (or not one of the caller's agency's)", body = Problem),
               (status = 422, body = Problem)))]
@@ -233,7 +269,24 @@ pub async fn request_review(
         )
     })
     .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/admin/reviews/{}", v.id)))
+        .json(v))
+}
+
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Review id")),
+    responses((status = 200, body = ReviewView), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+#[get("/v1/admin/reviews/{id}")]
+pub async fn get_review(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| casework::review(conn, &id)).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 async fn review_step(
@@ -253,7 +306,7 @@ async fn review_step(
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = ReviewDecision,
     params(("id" = String, Path, description = "Review id")),
-    responses((status = 200, body = ReviewView), (status = 403, body = Problem),
+    responses((status = 200, description = "The review after the step; `seq` is the entry written", body = ReviewView), (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 409, description = "Not a requested review", body = Problem),
               (status = 422, body = Problem)))]
@@ -278,7 +331,7 @@ pub async fn accept_review(
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = ReviewDecision,
     params(("id" = String, Path, description = "Review id")),
-    responses((status = 200, body = ReviewView), (status = 403, body = Problem),
+    responses((status = 200, description = "The review after the step; `seq` is the entry written", body = ReviewView), (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 409, description = "Not a requested review", body = Problem),
               (status = 422, body = Problem)))]
@@ -303,7 +356,7 @@ pub async fn decline_review(
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = FindingsBody,
     params(("id" = String, Path, description = "Review id")),
-    responses((status = 200, description = "The review, closed", body = ReviewView),
+    responses((status = 200, description = "The review, closed; `seq` is the entry written", body = ReviewView),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "Not an accepted review", body = Problem),
               (status = 422, body = Problem)))]
@@ -325,22 +378,30 @@ pub async fn record_findings(
     .await
 }
 
-#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
-    responses((status = 200, body = [ReviewView]), (status = 403, body = Problem)))]
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Reviews, oldest first", body = Page<ReviewView>),
+              (status = 400, body = Problem), (status = 403, body = Problem)))]
 #[get("/v1/admin/reviews")]
 pub async fn list_reviews(
     state: web::Data<AppState>,
     _caller: Allowed,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let v = run(&state.pool, casework::reviews).await?;
-    Ok(HttpResponse::Ok().json(v))
+    let paging = q.into_inner().paging("reviews");
+    let (after, fetch) = (paging.after_seq()?, paging.fetch());
+    let v = run(&state.pool, move |conn| {
+        casework::reviews(conn, after, fetch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paging.page(v, |r| r.requested_seq)))
 }
 
 // ---- recommendations ----
 
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = IssueRecommendation,
-    responses((status = 201, body = RecommendationView), (status = 403, body = Problem),
+    responses((status = 201, description = "The recommendation issued; `seq` is its entry", body = RecommendationView, headers(("Location" = String))),
+              (status = 403, body = Problem),
               (status = 404, description = "No such dispute", body = Problem),
               (status = 422, body = Problem)))]
 #[post("/v1/admin/recommendations")]
@@ -369,13 +430,33 @@ pub async fn issue_recommendation(
         casework::issue_recommendation(conn, &actor, b.dispute_id, due, payload)
     })
     .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/admin/recommendations/{}", v.id),
+        ))
+        .json(v))
+}
+
+#[utoipa::path(tag = "scrutiny", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Recommendation id")),
+    responses((status = 200, body = RecommendationView), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+#[get("/v1/admin/recommendations/{id}")]
+pub async fn get_recommendation(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let v = run(&state.pool, move |conn| casework::recommendation(conn, &id)).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), request_body = RecommendationResponse,
     params(("id" = String, Path, description = "Recommendation id")),
-    responses((status = 200, body = RecommendationView),
+    responses((status = 200, description = "The recommendation with its response; `seq` is the entry written", body = RecommendationView),
               (status = 403, description = "Not the SLG", body = Problem),
               (status = 404, body = Problem),
               (status = 409, description = "Already responded", body = Problem),
@@ -413,19 +494,22 @@ pub async fn respond(
 
 #[utoipa::path(tag = "scrutiny",
     security(("bearer" = [])), params(RecommendationQuery),
-    responses((status = 200, body = [RecommendationView]), (status = 400, body = Problem),
-              (status = 403, body = Problem)))]
+    responses((status = 200, description = "Recommendations, oldest first", body = Page<RecommendationView>),
+              (status = 400, body = Problem), (status = 403, body = Problem)))]
 #[get("/v1/admin/recommendations")]
 pub async fn list_recommendations(
     state: web::Data<AppState>,
     _caller: Allowed,
     q: web::Query<RecommendationQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let status = q.into_inner().status;
+    let q = q.into_inner();
+    let paging = Paging::new("recommendations", q.limit, q.cursor);
+    let (after, fetch) = (paging.after_seq()?, paging.fetch());
+    let status = q.status;
     let today = scrutiny::today();
     let v = run(&state.pool, move |conn| {
-        casework::recommendations(conn, status, today)
+        casework::recommendations(conn, status, today, after, fetch)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(paging.page(v, |r| r.issued_seq)))
 }

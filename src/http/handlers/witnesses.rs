@@ -2,12 +2,13 @@
 //! witnesses, their cosignatures, and how well the newest checkpoint is
 //! witnessed.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
+use crate::http::paging::{Page, PageQuery};
 use crate::http::state::{run, AppState};
 use crate::service::cosign::{StoredCosignature, Witness};
 use crate::service::ledger;
@@ -57,7 +58,8 @@ pub struct RegisterWitness {
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
     request_body = RegisterWitness,
-    responses((status = 201, body = Witness), (status = 403, body = Problem),
+    responses((status = 201, description = "Registered; `registered_seq` is its entry", body = Witness, headers(("Location" = String))),
+              (status = 403, body = Problem),
               (status = 409, description = "The name or key is already registered", body = Problem),
               (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise", body = Problem)))]
 #[post("/v1/admin/witnesses")]
@@ -72,18 +74,43 @@ pub async fn register_witness(
     })
     .await?;
     tracing::info!(witness = %w.name, seq = w.registered_seq, "witness registered");
-    Ok(HttpResponse::Created().json(w))
+    // A witness's name is its id; key names are letters, digits and `-._+`.
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/ledger/witnesses/{}", w.name)))
+        .json(w))
 }
 
-#[utoipa::path(tag = "witnesses", security(("bearer" = [])),
-    responses((status = 200, body = [Witness]), (status = 401, body = Problem)))]
+#[utoipa::path(tag = "witnesses", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Registered witnesses, by name", body = Page<Witness>),
+              (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/v1/ledger/witnesses")]
 pub async fn list_witnesses(
     state: web::Data<AppState>,
     _caller: Allowed,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let list = run(&state.pool, ledger::witnesses).await?;
-    Ok(HttpResponse::Ok().json(list))
+    let paging = q.into_inner().paging("witnesses");
+    let (after, fetch) = (paging.after_key()?, paging.fetch());
+    let list = run(&state.pool, move |conn| {
+        ledger::witnesses(conn, after.as_deref(), fetch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paging.page(list, |w| w.name.clone())))
+}
+
+#[utoipa::path(tag = "witnesses", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The witness's name")),
+    responses((status = 200, body = Witness), (status = 401, body = Problem),
+              (status = 404, body = Problem)))]
+#[get("/v1/ledger/witnesses/{name}")]
+pub async fn get_witness(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    let w = run(&state.pool, move |conn| ledger::witness(conn, &name)).await?;
+    Ok(HttpResponse::Ok().json(w))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
