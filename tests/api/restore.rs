@@ -45,8 +45,8 @@ async fn history(app: &TestApp) -> Vec<String> {
             json!({"resolution": "Hold a strategy meeting"}),
         )
         .await;
-    assert_eq!(s, 200, "{v}");
-    let pid = v["open_proposal"]["id"]
+    assert_eq!(s, 201, "{v}");
+    let pid = v["id"]
         .as_str()
         .expect("proposal id")
         .to_string();
@@ -89,7 +89,7 @@ async fn history(app: &TestApp) -> Vec<String> {
     assert_eq!(s, 201, "{v}");
     // Erase the first dispute's `raised` payload (entry 2: registry 0, policy 1).
     let (_, e) = app.get(&admin, "/v1/ledger/entries?from=2&limit=1").await;
-    assert_eq!(e[0]["event"], "raised", "{e}");
+    assert_eq!(e["items"][0]["event"], "raised", "{e}");
     let path = "/v1/admin/ledger/entries/2/redact";
     let (s, v) = app.post(&admin, path, json!({"reason": "erasure"})).await;
     assert_eq!(s, 200, "{v}");
@@ -283,7 +283,7 @@ async fn round_trip(from: Backend, to: Backend) {
     for path in [
         "/v1/ledger/head".to_string(),
         "/v1/ledger/checkpoint".to_string(),
-        "/v1/ledger/entries?from=0&limit=1000".to_string(),
+        "/v1/ledger/entries?from=0&limit=200".to_string(),
         "/v1/admin/ledger/redactions".to_string(),
         "/v1/ledger/witnesses".to_string(),
         "/v1/policies".to_string(),
@@ -308,7 +308,7 @@ async fn round_trip(from: Backend, to: Backend) {
     }
     // The redacted payload stayed redacted.
     let (_, e) = app.get(&admin, "/v1/ledger/entries?from=2&limit=1").await;
-    assert_eq!(e[0]["payload"], Value::Null, "{e}");
+    assert_eq!(e["items"][0]["payload"], Value::Null, "{e}");
     let (s, v) = get(restored.clone(), admin.clone(), "/v1/ledger/verify".into()).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
