@@ -24,6 +24,7 @@ mod readme;
 mod redaction;
 mod reports;
 mod scrutiny;
+mod secrets;
 mod shutdown;
 mod tamper;
 mod tree;
