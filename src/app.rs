@@ -59,6 +59,24 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
     Ok(pool)
 }
 
+/// [`prepare`], then record the log's key in the ledger if it records none
+/// (a `log_key_recorded` entry: the first start, or the first start after
+/// the upgrade that introduced it). A ledger that records another key is
+/// refused: the key file is not this ledger's. `serve` and `migrate` start
+/// here; nothing else may.
+pub fn first_start(url: &str, pool_size: u32, log: &LogKey) -> Result<Pool, String> {
+    let pool = prepare(url, pool_size)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let recorded = write_tx(&mut conn, |c| {
+        crate::service::checkpoint::record_key(c, log)
+    })
+    .map_err(|e| format!("recording the log key failed: {e}"))?;
+    if recorded {
+        tracing::info!(key = %log.verifier_key(), "log key recorded in the ledger");
+    }
+    Ok(pool)
+}
+
 /// Service policy knobs beyond the pool and the keys.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -181,11 +199,15 @@ pub fn start_metrics(
     Ok((server, local))
 }
 
-/// Log every refused request (403, and 404 for an authenticated caller, which
-/// may hide a dispute they may not see) at warn with `sub`, `role`, route (the
-/// path and the access table's route id) and reason (for a hidden dispute, why
-/// the caller may not see it, which the response does not say); never the
-/// token. 401s are logged where the token is checked.
+/// Log every request answered with an error, once (`tracing-actix-web`'s
+/// own error event is off, see `Cargo.toml`). A refusal (403, and 404 for an
+/// authenticated caller, which may hide a dispute they may not see) at warn
+/// with `sub`, `role`, route (the path and the access table's route id) and
+/// reason (for a hidden dispute, why the caller may not see it, which the
+/// response does not say); never the token. Any other client error, and a
+/// 503, at warn with the route, the status and the reason. Not here: 401
+/// (logged where the token is checked), 429 (by the rate limiter, which
+/// answers before this runs) and 500 (logged with its cause by `AppError`).
 async fn log_refusals(
     req: actix_web::dev::ServiceRequest,
     next: middleware::Next<impl actix_web::body::MessageBody>,
@@ -195,18 +217,20 @@ async fn log_refusals(
     let method = req.method().clone();
     let res = next.call(req).await?;
     let status = res.status().as_u16();
-    if status == 403 || status == 404 {
-        let actor = res
-            .request()
-            .extensions()
-            .get::<crate::core::ladder::Actor>()
-            .cloned();
-        if let Some(a) = actor {
-            let reason = res
-                .response()
-                .error()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+    let reason = || {
+        res.response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let actor = res
+        .request()
+        .extensions()
+        .get::<crate::core::ladder::Actor>()
+        .cloned();
+    match (status, actor) {
+        (403 | 404, Some(a)) => {
+            let reason = reason();
             // Never a whistleblower's sub (nor their pseudonym beside it).
             let state = res.request().app_data::<web::Data<AppState>>().cloned();
             let route_id = res
@@ -217,9 +241,13 @@ async fn log_refusals(
             let sub =
                 crate::http::state::loggable_sub(state.as_ref().map(|s| s.get_ref()), &a.sub).await;
             tracing::warn!(sub = %sub, role = %a.role, %method, route = %route, route_id = %route_id, status, reason = %reason, "request refused");
-        } else if status == 403 {
-            tracing::warn!(%method, route = %route, status, "request refused");
         }
+        (403, None) => tracing::warn!(%method, route = %route, status, "request refused"),
+        (401 | 429, _) => {}
+        (400..=499 | 503, _) => {
+            tracing::warn!(%method, route = ?route, status, reason = ?reason(), "request not served")
+        }
+        _ => {}
     }
     Ok(res)
 }

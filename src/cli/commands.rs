@@ -12,8 +12,14 @@ use crate::{app, cli::witness, http::routes, service::bundle, service::holidays,
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only for a person at a terminal: the log goes to stderr, so a
+    // log piped or redirected to a file (or collected by journald or a
+    // container runtime) has no escape codes. NO_COLOR turns colour off too.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -25,27 +31,39 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.common.log_format);
     crate::store::db::set_sqlite_synchronous(cli.common.sqlite_synchronous.into());
-    let result = match cli.command {
-        None => serve(&cli.common, ServeArgs::from_env()),
-        Some(Cmd::Serve(args)) => serve(&cli.common, *args),
-        Some(Cmd::Migrate(db)) => {
-            let url = cli.common.database_url(&db);
-            app::prepare(&url, 1).map(|_| println!("migrations applied; registry seeded"))
+    let command = cli
+        .command
+        .unwrap_or_else(|| Cmd::Serve(Box::new(ServeArgs::from_env())));
+    // The first start, and nowhere else: only `serve` and `migrate` create
+    // key files (and, through `app::first_start`, the database and the
+    // ledger's `log_key_recorded` entry). Every other command reads keys
+    // with `Common`'s getters, which refuse a missing file.
+    if let Some((db, token_secret)) = command.first_start() {
+        // A mistyped database URL is refused before any key is made.
+        let url = crate::store::db::DbUrl::parse(&cli.common.database_url(db));
+        if let Err(e) = url.and_then(|_| cli.common.provision(token_secret)) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-        Some(Cmd::Token(args)) => token(&cli.common, args),
-        Some(Cmd::Verify(db)) => return verify_cmd(&cli.common.database_url(&db)),
-        Some(Cmd::Witness(args)) => return witness_cmd(args),
-        Some(Cmd::Export(args)) => export_cmd(&cli.common, args),
-        Some(Cmd::Backup(args)) => backup_cmd(&cli.common, args),
-        Some(Cmd::Restore(args)) => restore_cmd(&cli.common, args),
-        Some(Cmd::Probe { url }) => return probe_cmd(&url),
-        Some(Cmd::Audit(args)) => return audit_cmd(args),
-        Some(Cmd::Report(args)) => report_cmd(args),
-        Some(Cmd::Holidays(args)) => return holidays_cmd(&cli.common, args),
-        Some(Cmd::BundleSynth(args)) => synth_cmd(&cli.common, args),
-        Some(Cmd::Policy(cmd)) => return policy_cmd(cmd),
-        Some(Cmd::Calendar(cmd)) => return calendar_cmd(&cli.common, cmd),
-        Some(Cmd::Openapi) => {
+    }
+    let result = match command {
+        Cmd::Serve(args) => serve(&cli.common, *args),
+        Cmd::Migrate(db) => migrate(&cli.common, &db),
+        Cmd::RotateLogKey(db) => rotate_log_key(&cli.common, &db),
+        Cmd::Token(args) => token(&cli.common, args),
+        Cmd::Verify(db) => return verify_cmd(&cli.common, &db),
+        Cmd::Witness(args) => return witness_cmd(args),
+        Cmd::Export(args) => export_cmd(&cli.common, args),
+        Cmd::Backup(args) => backup_cmd(&cli.common, args),
+        Cmd::Restore(args) => restore_cmd(&cli.common, args),
+        Cmd::Probe { url } => return probe_cmd(&url),
+        Cmd::Audit(args) => return audit_cmd(args),
+        Cmd::Report(args) => report_cmd(args),
+        Cmd::Holidays(args) => return holidays_cmd(&cli.common, args),
+        Cmd::BundleSynth(args) => synth_cmd(&cli.common, args),
+        Cmd::Policy(cmd) => return policy_cmd(cmd),
+        Cmd::Calendar(cmd) => return calendar_cmd(&cli.common, cmd),
+        Cmd::Openapi => {
             let doc = routes::ApiDoc::openapi_pretty();
             println!("{doc}");
             Ok(())
@@ -109,6 +127,7 @@ fn policy_cmd(cmd: PolicyCmd) -> ExitCode {
 fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let url = common.database_url(&args.db);
     let jwks = args.auth.jwks_config()?;
+    let jwks_mode = jwks.is_some();
     let log = common.log_key()?;
     let whistleblowing_key = common.whistleblowing_key()?;
     // The bank holiday feed: a configured or imported file that does not check
@@ -122,7 +141,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         "bank holiday feed loaded"
     );
     holidays::set_current(feed.calendar.clone());
-    let pool = app::prepare(&url, args.pool_size)?;
+    let pool = app::first_start(&url, args.pool_size, &log)?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -183,8 +202,9 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             }
         });
         println!("database: {}", crate::store::db::redact_url(&url));
-        println!("mint a token:  cargo run --release -- token --sub you@kingston --role agency --agency kingston-council");
-        println!("then:          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/agencies");
+        for line in banner(common, &url, jwks_mode, addr) {
+            println!("{line}");
+        }
         server.await.map_err(|e| e.to_string())?;
         crate::workers::shutdown::begin();
         let until = deadline
@@ -199,7 +219,6 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
 }
 
 fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
-    let keys = common.keys()?;
     let exp = chrono::Utc::now().timestamp() + args.ttl.as_secs() as i64;
     let claims = Claims {
         sub: args.sub,
@@ -208,19 +227,191 @@ fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
         partner: args.partner,
         exp,
     };
-    auth::actor_from(claims.clone())?;
+    let actor = auth::actor_from(claims.clone())?;
+    let keys = common.keys()?;
+    // An agency token names an agency the service knows, or it is refused
+    // at every request: check the registry it will be checked against.
+    if let Some(agency) = &actor.agency {
+        let url = common.existing_database(&args.db)?;
+        let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let known = crate::service::registry::agencies(&mut conn, None, i64::MAX)
+            .map_err(|e| e.to_string())?;
+        if !known.iter().any(|a| &a.id == agency) {
+            return Err(format!(
+                "no agency '{agency}' in the registry of {}; `GET /v1/agencies` lists the {} it has (e.g. {})",
+                crate::store::db::redact_url(&url),
+                known.len(),
+                known.iter().take(3).map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
     println!("{}", keys.mint(&claims)?);
     Ok(())
 }
 
-fn verify_cmd(url: &str) -> ExitCode {
-    let run = || -> Result<verify::VerifyReport, String> {
-        let pool = crate::store::db::pool(url, 1).map_err(|e| e.to_string())?;
+/// `migrate`: the database, its migrations and registry, and the log key's entry.
+fn migrate(common: &Common, db: &crate::cli::config::DbArgs) -> Result<(), String> {
+    let url = common.database_url(db);
+    let log = common.log_key()?;
+    app::first_start(&url, 1, &log)?;
+    println!(
+        "migrations applied; registry seeded; log key {}",
+        log.verifier_key()
+    );
+    Ok(())
+}
+
+/// `rotate-log-key`, with the service stopped: a new key is written beside
+/// the old (`<key file>.new`), recorded in the ledger, then moved into place;
+/// the old file is kept as `<key file>.retired-<key id>`.
+fn rotate_log_key(common: &Common, db: &crate::cli::config::DbArgs) -> Result<(), String> {
+    use crate::service::checkpoint::{self, LogKey};
+    let url = common.existing_database(db)?;
+    let path = common.log_key_path();
+    let old = common.log_key()?;
+    let new = LogKey::generate(&common.log_origin)?;
+    let with_suffix = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    let staged = with_suffix(".new");
+    let retired = with_suffix(&format!(".retired-{:08x}", old.signer.key_id()));
+    crate::service::keys::write_secret_file(&staged, new.signer.key_string().as_bytes()).map_err(
+        |e| {
+            format!(
+                "{}: {e} (a file left by an interrupted rotation? see docs/operations.md)",
+                staged.display()
+            )
+        },
+    )?;
+    let recorded = (|| -> Result<crate::core::ledger::Entry, String> {
+        let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
         let mut conn = pool.get().map_err(|e| e.to_string())?;
-        verify::verify(&mut conn).map_err(|e| e.to_string())
+        crate::store::db::write_tx(&mut conn, |c| checkpoint::rotate_key(c, &old, &new))
+            .map_err(|e| e.to_string())
+    })();
+    let entry = match recorded {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(format!("the log key was not rotated: {e}"));
+        }
+    };
+    // Recorded: from here the new key is the ledger's. Put it in place.
+    let moved = std::fs::rename(&path, &retired)
+        .and_then(|()| std::fs::rename(&staged, &path))
+        .map_err(|e| {
+            format!(
+                "the new key is recorded (seq {}) but moving the files failed: {e}; \
+                 put {} at {} by hand (the old key is at {} or {})",
+                entry.seq,
+                staged.display(),
+                path.display(),
+                path.display(),
+                retired.display()
+            )
+        });
+    moved?;
+    println!(
+        "recorded log key {} at seq {} (replacing {})",
+        new.verifier_key(),
+        entry.seq,
+        old.verifier_key()
+    );
+    println!(
+        "{} holds the new key; the old one is kept at {}",
+        path.display(),
+        retired.display()
+    );
+    println!("give witnesses and auditors the new verifier key before starting serve");
+    Ok(())
+}
+
+/// The banner's ready-to-paste lines. `token` is shown with the absolute
+/// `--data-dir` and the `--database-url` this process uses, always: the
+/// defaults are relative to the folder `serve` was started in, so a line
+/// without them, pasted in another folder, would look elsewhere.
+fn banner(common: &Common, url: &str, jwks_mode: bool, addr: std::net::SocketAddr) -> Vec<String> {
+    if jwks_mode {
+        return vec![
+            "tokens:        from your identity provider (JWKS); `token` mints HS256 tokens this service does not accept".to_string(),
+            format!("then:          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/agencies"),
+        ];
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "escalation-ledger".to_string());
+    let data_dir =
+        std::path::absolute(&common.data_dir).unwrap_or_else(|_| common.data_dir.clone());
+    let database = match crate::store::db::DbUrl::parse(url) {
+        Ok(crate::store::db::DbUrl::Sqlite(p)) => {
+            let p = std::path::absolute(&p).unwrap_or(p);
+            shell_quote(&format!("sqlite://{}", p.display()))
+        }
+        // Never a password on the screen: name the variable instead.
+        _ if has_password(url) => "\"$DATABASE_URL\"".to_string(),
+        _ => shell_quote(url),
+    };
+    let mut lines = vec![format!(
+        "mint a token:  {} token --data-dir {} --database-url {database} --sub you@kingston --role agency --agency kingston-council",
+        shell_quote(&exe),
+        shell_quote(&data_dir.display().to_string()),
+    )];
+    if common.jwt_secret.is_some() {
+        lines.push(
+            "               (with the JWT_SECRET this service was started with in the environment)"
+                .to_string(),
+        );
+    }
+    lines.push(format!(
+        "then:          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/agencies"
+    ));
+    lines
+}
+
+/// Whether `url`'s user info holds a password (`scheme://user:password@host`).
+fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+/// `s` as one POSIX shell word.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@=+,%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn verify_cmd(common: &Common, db: &crate::cli::config::DbArgs) -> ExitCode {
+    let run = || -> Result<(verify::VerifyReport, bool), String> {
+        let url = common.existing_database(db)?;
+        let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let r = verify::verify(&mut conn).map_err(|e| e.to_string())?;
+        let keys =
+            crate::service::checkpoint::recorded_keys(&mut conn).map_err(|e| e.to_string())?;
+        Ok((r, keys.is_empty()))
     };
     match run() {
-        Ok(r) if r.ok => {
+        Ok((r, no_key)) if r.ok => {
+            if no_key && r.size > 0 {
+                println!(
+                    "warning: the ledger records no log key, so checkpoint signatures were not checked; \
+                     `migrate` (or starting `serve`) records it"
+                );
+            }
             println!(
                 "ledger intact: {} entries, head {}",
                 r.size,
@@ -234,10 +425,13 @@ fn verify_cmd(url: &str) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Ok(r) => {
-            match (r.first_bad_seq, &r.mismatched_dispute) {
-                (Some(seq), _) => println!("ledger broken at seq {seq}"),
-                (None, Some(d)) => println!("dispute {d} does not match the ledger"),
+        Ok((r, _)) => {
+            match (r.first_bad_seq, &r.mismatched_dispute, r.bad_checkpoint) {
+                (Some(seq), _, _) => println!("ledger broken at seq {seq}"),
+                (None, Some(d), _) => println!("dispute {d} does not match the ledger"),
+                (None, None, Some(size)) => {
+                    println!("bad checkpoint: the one signed at size {size}")
+                }
                 _ => println!("ledger check failed"),
             }
             println!("problem: {}", r.problem.unwrap_or_default());
@@ -390,7 +584,7 @@ fn witness_cmd(args: WitnessArgs) -> ExitCode {
 }
 
 fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
-    let url = common.database_url(&args.db);
+    let url = common.existing_database(&args.db)?;
     let log = common.log_key()?;
     let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -447,7 +641,7 @@ fn probe_cmd(url: &str) -> ExitCode {
 }
 
 fn backup_cmd(common: &Common, args: BackupArgs) -> Result<(), String> {
-    let url = common.database_url(&args.db);
+    let url = common.existing_database(&args.db)?;
     let b = crate::service::backup::backup(&url, &args.out)?;
     println!(
         "backed up {} pages to {}; the copy verifies: {} entries, head {}",
@@ -610,4 +804,19 @@ fn synth_cmd(common: &Common, args: SynthArgs) -> Result<(), String> {
     );
     println!("log key: {}", header.log_key);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_words() {
+        assert!(has_password("postgres://u:secret@h/db"));
+        assert!(!has_password("postgres://u@h/db?options=-c%3Dx"));
+        assert!(!has_password("postgres://h/db?user=a:b@c"));
+        assert_eq!(shell_quote("/a/b.db"), "/a/b.db");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 }

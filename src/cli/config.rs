@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::core::ladder::{Partner, Role};
 use crate::http::auth::{self, Authenticator, Keys};
+use crate::service::keys;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -150,6 +151,42 @@ pub enum Cmd {
     /// Working-time arithmetic, counted as the service counts deadlines.
     #[command(subcommand)]
     Calendar(CalendarCmd),
+    /// Replace the log's signing key, with the service stopped: make a new
+    /// key, record it in the ledger (a `log_key_recorded` entry), then put it
+    /// in place of the old one, which is kept beside it as `*.retired-<key id>`.
+    RotateLogKey(DbArgs),
+}
+
+impl Cmd {
+    /// For the commands that may create the service's key files and its
+    /// database, the first start: only `serve` and `migrate`. Their database,
+    /// and whether they need the HS256 token secret (not with a JWKS). `None`
+    /// for every other command, which then only reads keys. No wildcard: a
+    /// new command must say which it is.
+    pub fn first_start(&self) -> Option<(&DbArgs, bool)> {
+        match self {
+            Cmd::Serve(a) => Some((
+                &a.db,
+                a.auth.jwks_file.is_none() && a.auth.jwks_url.is_none(),
+            )),
+            Cmd::Migrate(db) => Some((db, true)),
+            Cmd::Token(_)
+            | Cmd::Verify(_)
+            | Cmd::Witness(_)
+            | Cmd::Holidays(_)
+            | Cmd::Openapi
+            | Cmd::Export(_)
+            | Cmd::Backup(_)
+            | Cmd::Probe { .. }
+            | Cmd::Audit(_)
+            | Cmd::Report(_)
+            | Cmd::BundleSynth(_)
+            | Cmd::Policy(_)
+            | Cmd::Restore(_)
+            | Cmd::Calendar(_)
+            | Cmd::RotateLogKey(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -508,6 +545,9 @@ pub struct TokenArgs {
     /// How long the token lives, e.g. `8h`, `30m`.
     #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
     pub ttl: std::time::Duration,
+    /// The database whose agency registry `--agency` is checked against.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -528,26 +568,90 @@ impl Common {
         })
     }
 
-    /// The log's signing key: `LOG_KEY_FILE`, else the data dir's `log-key`.
+    /// Where the log's signing key is: `LOG_KEY_FILE`, else the data dir's `log-key`.
+    pub fn log_key_path(&self) -> PathBuf {
+        self.log_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("log-key"))
+    }
+
+    fn whistleblowing_key_path(&self) -> PathBuf {
+        self.whistleblowing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("whistleblowing-key"))
+    }
+
+    fn jwt_secret_path(&self) -> PathBuf {
+        self.data_dir.join("jwt-secret")
+    }
+
+    /// The refusal for a key file that is not there: where it looked, and
+    /// the flag or variable that points elsewhere. `file_flag` names the
+    /// flag that sets this one file, if any.
+    fn missing(&self, what: &str, path: &std::path::Path, file_flag: Option<&str>) -> String {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let how = match file_flag {
+            Some(flag) => {
+                format!("the data folder is set with --data-dir or DATA_DIR, this file with {flag}")
+            }
+            None => "the data folder is set with --data-dir or DATA_DIR".to_string(),
+        };
+        format!(
+            "no {what} at {}: looked in {} ({how}). Only `serve` and `migrate` create keys: \
+             run this command with the data folder the service uses",
+            path.display(),
+            dir.display()
+        )
+    }
+
+    /// Create every key file the service needs that does not exist yet: the
+    /// first start. `main` runs this for `serve` and `migrate` only
+    /// ([`Cmd::first_start`]); every other command reads keys with the
+    /// getters below, which never create one.
+    pub fn provision(&self, token_secret: bool) -> Result<(), String> {
+        crate::service::checkpoint::LogKey::load_or_create(&self.log_key_path(), &self.log_origin)?;
+        crate::service::whistleblowing::WhistleKey::load_or_create(
+            &self.whistleblowing_key_path(),
+        )?;
+        if token_secret && self.jwt_secret.is_none() {
+            let path = self.jwt_secret_path();
+            auth::load_or_create_secret(&path)
+                .map_err(|e| format!("token secret {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The log's signing key (`LOG_KEY_FILE`, else `DATA_DIR/log-key`); never created here.
     pub fn log_key(&self) -> Result<crate::service::checkpoint::LogKey, String> {
-        let path = self
-            .log_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("log-key"));
-        crate::service::checkpoint::LogKey::load_or_create(&path, &self.log_origin)
+        let path = self.log_key_path();
+        crate::service::checkpoint::LogKey::load(&path, &self.log_origin).map_err(|e| match e {
+            keys::LoadError::Missing(_) => {
+                self.missing("log key", &path, Some("--log-key-file or LOG_KEY_FILE"))
+            }
+            other => format!("log key {other}"),
+        })
     }
 
-    /// The whistleblowing key: `WHISTLEBLOWING_KEY_FILE`, else the data dir's
-    /// `whistleblowing-key`.
+    /// The whistleblowing key (`WHISTLEBLOWING_KEY_FILE`, else
+    /// `DATA_DIR/whistleblowing-key`); never created here.
     pub fn whistleblowing_key(&self) -> Result<crate::service::whistleblowing::WhistleKey, String> {
-        let path = self
-            .whistleblowing_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("whistleblowing-key"));
-        crate::service::whistleblowing::WhistleKey::load_or_create(&path)
+        let path = self.whistleblowing_key_path();
+        keys::load(&path, crate::service::whistleblowing::WhistleKey::from_hex).map_err(|e| match e
+        {
+            keys::LoadError::Missing(_) => self.missing(
+                "whistleblowing key",
+                &path,
+                Some("--whistleblowing-key-file or WHISTLEBLOWING_KEY_FILE"),
+            ),
+            other => format!("whistleblowing key {other}"),
+        })
     }
 
-    /// The token keys: `JWT_SECRET` if set, else the data dir's secret file.
+    /// The token keys: `JWT_SECRET` if set, else `DATA_DIR/jwt-secret`; never created here.
     pub fn keys(&self) -> Result<Keys, String> {
         if let Some(s) = &self.jwt_secret {
             if s.len() < 32 {
@@ -555,10 +659,49 @@ impl Common {
             }
             return Ok(Keys::from_secret(s.as_bytes()));
         }
-        let path = self.data_dir.join("jwt-secret");
-        auth::load_or_create_secret(&path)
-            .map(|s| Keys::from_secret(&s))
-            .map_err(|e| format!("token secret {}: {e}", path.display()))
+        let path = self.jwt_secret_path();
+        keys::load(&path, |s| {
+            if s.len() >= 32 {
+                Ok(Keys::from_secret(s.as_bytes()))
+            } else {
+                Err("holds fewer than 32 characters")
+            }
+        })
+        .map_err(|e| match e {
+            keys::LoadError::Missing(_) => self.missing(
+                "token secret",
+                &path,
+                Some("JWT_SECRET (the secret itself)"),
+            ),
+            other => format!("token secret {other}"),
+        })
+    }
+
+    /// The database URL of a command that reads an existing ledger: a SQLite
+    /// file that is not there is refused (opening it would create it).
+    pub fn existing_database(&self, db: &DbArgs) -> Result<String, String> {
+        let url = self.database_url(db);
+        if let crate::store::db::DbUrl::Sqlite(path) = crate::store::db::DbUrl::parse(&url)? {
+            if !path.exists() {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+                let how = if db.database_url.is_some() {
+                    "set with --database-url or DATABASE_URL"
+                } else {
+                    "the default in the data folder, set with --data-dir or DATA_DIR; \
+                     or give --database-url or DATABASE_URL"
+                };
+                return Err(format!(
+                    "no database at {}: looked in {} ({how}). Only `serve` and `migrate` create one",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+        }
+        Ok(url)
     }
 
     /// The configured verifier: the JWKS if one is configured (`jwks` from

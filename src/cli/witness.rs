@@ -80,9 +80,25 @@ pub fn generate_key(name: &str, key_file: &Path) -> Result<String, String> {
     Ok(c.verifier_key())
 }
 
+/// The witness's key; a missing file is refused (only `--generate-key` makes one).
 pub fn load_cosigner(key_file: &Path) -> Result<Cosigner, WitnessError> {
-    let s = std::fs::read_to_string(key_file)
-        .map_err(|e| Failed(format!("key file {}: {e}", key_file.display())))?;
+    let s = std::fs::read_to_string(key_file).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            let dir = key_file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            Failed(format!(
+                "no witness key at {}: looked in {} (the file is set with --key-file); \
+                 make one with `escalation-ledger witness --generate-key NAME --key-file FILE`",
+                key_file.display(),
+                dir.display()
+            ))
+        } else {
+            Failed(format!("key file {}: {e}", key_file.display()))
+        }
+    })?;
     Cosigner::from_key_string(s.trim())
         .map_err(|e| Failed(format!("key file {}: {e}", key_file.display())))
 }

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::core::checkpoint::{self, Checkpoint, CosignatureVerifier};
+use crate::core::checkpoint::{self, Checkpoint, CosignatureVerifier, LogKeyHistory};
+use crate::core::event::LedgerEvent;
 use crate::core::ladder::Actor;
 use crate::core::ledger::{self, format_time, ChainChecker, Entry, Hash};
 use crate::core::merkle::Frontier;
@@ -273,6 +274,8 @@ pub struct Auditor {
     root_at_trusted: Option<Hash>,
     chain: ChainChecker,
     frontier: Frontier,
+    /// The log keys the chain records (`log_key_recorded` entries).
+    log_keys: LogKeyHistory,
     line: u64,
     failed: Option<Finding>,
 }
@@ -287,6 +290,7 @@ impl Auditor {
             root_at_trusted: None,
             chain: ChainChecker::default(),
             frontier: Frontier::new(),
+            log_keys: LogKeyHistory::default(),
             line: 0,
             failed: None,
         }
@@ -495,6 +499,21 @@ impl Auditor {
         if payload.is_none() {
             self.report.payloads_absent += 1;
         }
+        if entry.event == LedgerEvent::LogKeyRecorded.as_str() {
+            if entry.dispute_id.is_some() {
+                return Err(tampered(
+                    Some(entry.seq),
+                    n,
+                    format!(
+                        "entry {}: a log_key_recorded entry that names a dispute",
+                        entry.seq
+                    ),
+                ));
+            }
+            self.log_keys
+                .record(entry.seq, &entry.facts)
+                .map_err(|p| tampered(Some(entry.seq), n, format!("entry {}: {p}", entry.seq)))?;
+        }
         self.frontier.push(entry.entry_hash);
         if let Some(t) = &self.trusted {
             if t.size == self.frontier.size() {
@@ -549,6 +568,21 @@ impl Auditor {
                     hex::encode(root),
                     hex::encode(cp.root_hash())
                 ),
+            ));
+        }
+        // The checkpoint must be signed by the key the chain records at its
+        // size, whatever key was pinned or named in the header.
+        if self.log_keys.is_empty() {
+            self.report.warnings.push(
+                "the chain records no log key (a ledger from before keys were recorded): \
+                 the checkpoint is checked against the pinned or bundled key only"
+                    .into(),
+            );
+        } else if let Err(problem) = self.log_keys.check(cp.size(), &root, &h.checkpoint) {
+            return Err(tampered(
+                None,
+                1,
+                format!("the header's checkpoint (size {}): {problem}", cp.size()),
             ));
         }
         if let Some(t) = &self.trusted {

@@ -415,6 +415,115 @@ pub fn open_checkpoint(
     })
 }
 
+// ---------------------------------------------------------------------------
+// The log's keys, as the ledger records them (`log_key_recorded` entries)
+
+/// The facts of a `log_key_recorded` entry for `key`: its C2SP verifier key
+/// string and key ID (hex), and the key ID it replaces, if any. Nothing about
+/// a person.
+pub fn log_key_facts(key: &Verifier, replaces: Option<&Verifier>) -> serde_json::Value {
+    serde_json::json!({
+        "verifier_key": key.key_string(),
+        "key_id": format!("{:08x}", key.key_id()),
+        "replaces": replaces.map(|r| format!("{:08x}", r.key_id())),
+    })
+}
+
+/// Every log key a ledger recorded, in `seq` order, and which of them a
+/// checkpoint of a given size answers to: the last one recorded below that
+/// size. A checkpoint older than the first record (signed before keys were
+/// recorded, on a ledger upgraded since) answers to the first key recorded.
+#[derive(Debug, Clone, Default)]
+pub struct LogKeyHistory {
+    keys: Vec<(i64, Verifier)>,
+}
+
+impl LogKeyHistory {
+    /// Replay one `log_key_recorded` entry at `seq` (in `seq` order).
+    pub fn record(&mut self, seq: i64, facts: &serde_json::Value) -> Result<(), String> {
+        let vkey = facts
+            .get("verifier_key")
+            .and_then(|v| v.as_str())
+            .ok_or("a log_key_recorded entry without a verifier_key")?;
+        let key = Verifier::from_key_string(vkey).map_err(|e| {
+            format!("a log_key_recorded entry whose key {vkey} is not a verifier key: {e}")
+        })?;
+        let previous = self.keys.last().map(|(_, k)| k);
+        if previous == Some(&key) {
+            return Err(format!("log key {vkey} recorded again"));
+        }
+        if facts != &log_key_facts(&key, previous) {
+            return Err(
+                "a log_key_recorded entry whose facts are not its key's own \
+                        (verifier_key, key_id, and the key_id of the key before it)"
+                    .into(),
+            );
+        }
+        if self.keys.last().is_some_and(|(s, _)| *s >= seq) {
+            return Err("log keys recorded out of order".into());
+        }
+        self.keys.push((seq, key));
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Every recorded key with its entry's `seq`, oldest first.
+    pub fn keys(&self) -> impl Iterator<Item = (i64, &Verifier)> {
+        self.keys.iter().map(|(s, k)| (*s, k))
+    }
+
+    /// The key recorded last, and its entry's `seq`.
+    pub fn current(&self) -> Option<(i64, &Verifier)> {
+        self.keys.last().map(|(s, k)| (*s, k))
+    }
+
+    /// The key a checkpoint of `size` entries must be signed by, and the
+    /// `seq` that recorded it; `None` if no key is recorded.
+    pub fn at(&self, size: u64) -> Option<(i64, &Verifier)> {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        self.keys
+            .iter()
+            .rev()
+            .find(|(s, _)| *s < size)
+            .or(self.keys.first())
+            .map(|(s, k)| (*s, k))
+    }
+
+    /// Check a signed checkpoint note said to be of `size` with `root`: it
+    /// must be signed by the key in force at that size and state that size
+    /// and root. `Err` says what is wrong. With no key recorded there is
+    /// nothing to check against: `Ok`.
+    pub fn check(&self, size: u64, root: &[u8], note: &str) -> Result<(), String> {
+        let Some((seq, key)) = self.at(size) else {
+            return Ok(());
+        };
+        let opened = open_checkpoint(note, std::slice::from_ref(key), &[]).map_err(|e| {
+            format!(
+                "the checkpoint of size {size} is not signed by the log key recorded at seq {seq} ({}): {e}",
+                key.key_string()
+            )
+        })?;
+        let cp = opened.checkpoint;
+        if cp.size() != size || cp.root_hash().as_slice() != root {
+            return Err(format!(
+                "the checkpoint note stored for size {size} signs size {} with another root",
+                cp.size()
+            ));
+        }
+        if cp.origin() != key.name() {
+            return Err(format!(
+                "the checkpoint of size {size} has origin '{}', not the log key's name '{}'",
+                cp.origin(),
+                key.name()
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -831,5 +940,39 @@ mod tests {
             cosigner.cosign(&cp, 1679315147),
             cosigner.cosign(&cp, 1679315147)
         );
+    }
+
+    #[test]
+    fn a_checkpoint_answers_to_the_key_recorded_below_its_size() {
+        let k1 = Signer::generate("log.example").unwrap();
+        let k2 = Signer::generate("log.example").unwrap();
+        let mut h = LogKeyHistory::default();
+        assert!(h.at(5).is_none());
+        h.record(2, &log_key_facts(&k1.verifier(), None)).unwrap();
+        // The same key again, facts naming the wrong predecessor, out of order.
+        assert!(h
+            .record(3, &log_key_facts(&k1.verifier(), Some(&k1.verifier())))
+            .is_err());
+        assert!(h.record(3, &log_key_facts(&k2.verifier(), None)).is_err());
+        assert!(h
+            .record(1, &log_key_facts(&k2.verifier(), Some(&k1.verifier())))
+            .is_err());
+        h.record(10, &log_key_facts(&k2.verifier(), Some(&k1.verifier())))
+            .unwrap();
+        for (size, seq) in [(0, 2), (2, 2), (3, 2), (10, 2), (11, 10), (99, 10)] {
+            assert_eq!(h.at(size).map(|(s, _)| s), Some(seq), "size {size}");
+        }
+        let root = [7u8; 32];
+        let note = |k: &Signer, size: u64| {
+            let cp = Checkpoint::new("log.example", size, root).unwrap();
+            sign_note(&cp.to_string(), &[k]).unwrap()
+        };
+        h.check(10, &root, &note(&k1, 10)).unwrap();
+        h.check(11, &root, &note(&k2, 11)).unwrap();
+        let e = h.check(11, &root, &note(&k1, 11)).unwrap_err();
+        assert!(e.contains("recorded at seq 10"), "{e}");
+        assert!(h.check(10, &root, &note(&k2, 10)).is_err());
+        assert!(h.check(11, &[0u8; 32], &note(&k2, 11)).is_err());
+        assert!(h.check(12, &root, &note(&k2, 11)).is_err());
     }
 }

@@ -25,6 +25,10 @@ pub enum LedgerEvent {
     RedactionRequested,
     /// ... and approved by a scrutineer, in the transaction that erases it.
     RedactionApproved,
+    /// The log's checkpoint signing key (its C2SP verifier key), recorded at
+    /// the first start and at each rotation: checkpoints covering later
+    /// entries must be signed by it.
+    LogKeyRecorded,
     // ---- a dispute's steps on the ladder (`core::ladder::Event`) ----
     Raised,
     ProposalMade,
@@ -91,7 +95,7 @@ impl ScrutinyEvent {
 
 impl LedgerEvent {
     /// Every kind but the scrutiny ones, which [`ScrutinyEvent::ALL`] lists.
-    const PLAIN: [LedgerEvent; 20] = [
+    const PLAIN: [LedgerEvent; 21] = [
         LedgerEvent::RegistrySeeded,
         LedgerEvent::AgencyRegistered,
         LedgerEvent::AgencyUpdated,
@@ -102,6 +106,7 @@ impl LedgerEvent {
         LedgerEvent::WebhookDeactivated,
         LedgerEvent::RedactionRequested,
         LedgerEvent::RedactionApproved,
+        LedgerEvent::LogKeyRecorded,
         LedgerEvent::Raised,
         LedgerEvent::ProposalMade,
         LedgerEvent::ProposalAccepted,
@@ -134,6 +139,7 @@ impl LedgerEvent {
             LedgerEvent::WebhookDeactivated => "webhook_deactivated",
             LedgerEvent::RedactionRequested => "redaction_requested",
             LedgerEvent::RedactionApproved => "redaction_approved",
+            LedgerEvent::LogKeyRecorded => "log_key_recorded",
             LedgerEvent::Raised => "raised",
             LedgerEvent::ProposalMade => "proposal_made",
             LedgerEvent::ProposalAccepted => "proposal_accepted",
@@ -173,7 +179,7 @@ mod tests {
     #[test]
     fn every_name_parses_back_and_names_are_distinct() {
         let all: Vec<LedgerEvent> = LedgerEvent::all().collect();
-        assert_eq!(all.len(), 29);
+        assert_eq!(all.len(), 30);
         let names: std::collections::BTreeSet<&str> = all.iter().map(|e| e.as_str()).collect();
         assert_eq!(names.len(), all.len());
         for e in all {

@@ -4,19 +4,27 @@
 //! Invariant: the log never signs two checkpoints that are inconsistent with
 //! each other. Before signing size `n`, the root of every earlier signed size is
 //! recomputed from the stored tree and must equal what was signed.
+//!
+//! The log's public key is part of the ledger: the first start records it in
+//! a `log_key_recorded` entry ([`record_key`], from `app::first_start`), a
+//! rotation records the next one ([`rotate_key`]), and [`sign_current`]
+//! refuses to sign with any key but the one recorded last.
 
 use std::path::Path;
 
 use chrono::Utc;
 
-use crate::core::checkpoint::Checkpoint;
-use crate::core::ledger::{ledger_time, Hash};
+use crate::core::checkpoint::{log_key_facts, Checkpoint, LogKeyHistory};
+use crate::core::event::LedgerEvent;
+use crate::core::ledger::{ledger_time, Entry, Hash, NewEntry};
 use crate::core::merkle;
-use crate::core::note::{self, Signer};
+use crate::core::note::{self, Signer, Verifier};
 use crate::service::error::ServiceError;
 use crate::service::keys;
+use crate::store::agencies::system_actor;
 use crate::store::checkpoints::{self, latest};
 use crate::store::db::DbConn;
+use crate::store::ledger;
 use crate::store::tree::{self, DbNodes};
 
 pub use crate::store::checkpoints::Signed;
@@ -29,15 +37,14 @@ pub struct LogKey {
 }
 
 impl LogKey {
-    /// Load the signer key string from `path`, or create one there (mode 0600).
-    pub fn load_or_create(path: &Path, origin: &str) -> Result<Self, String> {
-        let signer = keys::load_or_create(path, Signer::from_key_string, || {
-            Signer::generate(origin).map(|s| {
-                let text = s.key_string();
-                (s, text)
-            })
-        })
-        .map_err(|e| format!("log key {e}"))?;
+    /// Load the signer key string from `path`; never creates one.
+    pub fn load(path: &Path, origin: &str) -> Result<Self, keys::LoadError> {
+        let signer = keys::load(path, Signer::from_key_string)?;
+        Self::named(signer, path, origin)
+            .map_err(|reason| keys::KeyFileError::new(path, reason).into())
+    }
+
+    fn named(signer: Signer, path: &Path, origin: &str) -> Result<Self, String> {
         if signer.name() != origin {
             return Err(format!(
                 "log key {} is named '{}' but LOG_ORIGIN is '{origin}'",
@@ -49,6 +56,19 @@ impl LogKey {
             signer,
             origin: origin.to_string(),
         })
+    }
+
+    /// Load the signer key string from `path`, or create one there (mode
+    /// 0600). Only for the first start (`Common::provision`).
+    pub fn load_or_create(path: &Path, origin: &str) -> Result<Self, String> {
+        let signer = keys::load_or_create(path, Signer::from_key_string, || {
+            Signer::generate(origin).map(|s| {
+                let text = s.key_string();
+                (s, text)
+            })
+        })
+        .map_err(|e| format!("log key {e}"))?;
+        Self::named(signer, path, origin)
     }
 
     /// The verifier key string auditors and witnesses pin.
@@ -67,9 +87,95 @@ pub fn root_at(conn: &mut DbConn, size: u64) -> Result<Hash, ServiceError> {
     merkle::root(&mut DbNodes::new(conn), size).map_err(ServiceError::from)
 }
 
+/// Every log key the ledger records, oldest first.
+pub fn recorded_keys(conn: &mut DbConn) -> Result<LogKeyHistory, ServiceError> {
+    let mut h = LogKeyHistory::default();
+    for e in ledger::setup_entries(conn, LedgerEvent::LogKeyRecorded.as_str())? {
+        h.record(e.seq, &e.facts)
+            .map_err(|p| ServiceError::Internal(format!("entry {}: {p}", e.seq)))?;
+    }
+    Ok(h)
+}
+
+fn key_entry(key: &LogKey, replaces: Option<&Verifier>) -> NewEntry {
+    NewEntry {
+        dispute_id: None,
+        event: LedgerEvent::LogKeyRecorded.as_str().into(),
+        actor: system_actor(),
+        facts: log_key_facts(&key.signer.verifier(), replaces),
+        payload: serde_json::json!({}),
+    }
+}
+
+/// `key` is the one the ledger records last, or why not.
+fn refuse_unless_recorded(h: &LogKeyHistory, key: &LogKey) -> Result<(), ServiceError> {
+    match h.current() {
+        Some((_, k)) if *k == key.signer.verifier() => Ok(()),
+        Some((seq, k)) => Err(ServiceError::Internal(format!(
+            "refusing to sign with log key {}: the ledger records {} (seq {seq}); \
+             a new key is recorded only by `escalation-ledger rotate-log-key`",
+            key.verifier_key(),
+            k.key_string()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The first start (and the first start after an upgrade): record `key` in a
+/// `log_key_recorded` entry if the ledger records no key yet (`Ok(true)`).
+/// If it records another key, refuse: the key file is not this ledger's.
+/// Call inside a write transaction.
+pub fn record_key(conn: &mut DbConn, key: &LogKey) -> Result<bool, ServiceError> {
+    let h = recorded_keys(conn)?;
+    if h.is_empty() {
+        ledger::append(conn, key_entry(key, None))?;
+        return Ok(true);
+    }
+    match h.current() {
+        Some((_, k)) if *k == key.signer.verifier() => Ok(false),
+        Some((seq, k)) => Err(ServiceError::Internal(format!(
+            "the log key {} is not the one this ledger records ({}, at seq {seq}): start with \
+             the key file this ledger was started with, or change keys with \
+             `escalation-ledger rotate-log-key`",
+            key.verifier_key(),
+            k.key_string()
+        ))),
+        None => Ok(false),
+    }
+}
+
+/// Whether the ledger records `key` as its current log key; `Err` says which
+/// it records instead, or that it records none (`serve`/`migrate` not run
+/// since the upgrade).
+pub fn require_recorded(conn: &mut DbConn, key: &LogKey) -> Result<(), ServiceError> {
+    let h = recorded_keys(conn)?;
+    if h.is_empty() {
+        return Err(ServiceError::Unavailable(
+            "the ledger records no log key yet: run `escalation-ledger migrate` (or start `serve`) once with this data folder".into(),
+        ));
+    }
+    refuse_unless_recorded(&h, key)
+}
+
+/// Rotate the log key: `old` must be the key recorded last; append the entry
+/// recording `new`. Checkpoints covering that entry and later ones are signed
+/// with `new`. Call inside a write transaction, with the service stopped.
+pub fn rotate_key(conn: &mut DbConn, old: &LogKey, new: &LogKey) -> Result<Entry, ServiceError> {
+    require_recorded(conn, old)?;
+    if old.signer.verifier() == new.signer.verifier() {
+        return Err(ServiceError::BadRequest(
+            "the new log key is the current one".into(),
+        ));
+    }
+    let old_v = old.signer.verifier();
+    Ok(ledger::append(conn, key_entry(new, Some(&old_v)))?)
+}
+
 /// Sign a checkpoint for the current tree, unless the newest one already covers it.
-/// Call inside a write transaction, so no append races the signature.
+/// Call inside a write transaction, so no append races the signature. Refuses
+/// a key the ledger does not record as its current one.
 pub fn sign_current(conn: &mut DbConn, key: &LogKey) -> Result<Signed, ServiceError> {
+    refuse_unless_recorded(&recorded_keys(conn)?, key)?;
     let size = tree::leaves(conn)?;
     let prev = latest(conn)?;
     if let Some(p) = &prev {

@@ -1,7 +1,14 @@
-//! Key files: one load-or-create for every secret the service keeps on disk
-//! (the log's signing key, the whistleblowing pseudonym key, the token secret).
+//! Key files: every secret the service keeps on disk (the log's signing key,
+//! the whistleblowing pseudonym key, the token secret).
 //!
-//! A key file is read if it exists; if it does not, a fresh key is generated
+//! Two ways in. [`load`] only reads: a missing file is [`LoadError::Missing`],
+//! and nothing is written. This is what every command uses. [`load_or_create`]
+//! is for the first start only: `cli::commands::main` runs it (through
+//! `cli::config::Common::provision`) for `serve` and `migrate` and for no other
+//! command, before the command itself runs, so a command run from the wrong
+//! folder refuses instead of inventing a key.
+//!
+//! With [`load_or_create`], a key file is read if it exists; if it does not, a fresh key is generated
 //! and written there, creating its folder, readable by the owner only (mode
 //! 0600 from the moment the file exists) and never overwriting a file that
 //! appeared in the meantime. Every error names the path.
@@ -17,11 +24,36 @@ pub struct KeyFileError {
 }
 
 impl KeyFileError {
-    fn new(path: &Path, reason: impl std::fmt::Display) -> Self {
+    pub fn new(path: &Path, reason: impl std::fmt::Display) -> Self {
         KeyFileError {
             path: path.to_path_buf(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// Why [`load`] found no key.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// No file there: the caller says where it looked and how to point elsewhere.
+    #[error("{} does not exist", .0.display())]
+    Missing(PathBuf),
+    #[error(transparent)]
+    Unreadable(#[from] KeyFileError),
+}
+
+/// Read the key at `path` with `parse` (given the file's text, trimmed).
+/// Never creates anything.
+pub fn load<T, E>(path: &Path, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, LoadError>
+where
+    E: std::fmt::Display,
+{
+    match std::fs::read_to_string(path) {
+        Ok(s) => parse(s.trim()).map_err(|e| KeyFileError::new(path, e).into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(LoadError::Missing(path.to_path_buf()))
+        }
+        Err(e) => Err(KeyFileError::new(path, e).into()),
     }
 }
 
@@ -84,6 +116,23 @@ pub fn random_32() -> Result<[u8; 32], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_never_creates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("k");
+        let e = load(&path, |s| Ok::<_, String>(s.to_string())).unwrap_err();
+        assert!(matches!(e, LoadError::Missing(p) if p == path));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(&path, "abc\n").unwrap();
+        assert_eq!(
+            load(&path, |s| Ok::<_, String>(s.to_string())).unwrap(),
+            "abc"
+        );
+        let e = load(&path, |_| Err::<String, _>("bad")).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}: bad", path.display()));
+    }
 
     #[test]
     fn created_once_then_read_back() {

@@ -295,6 +295,8 @@ fn project(
                 agencies::update_agency(conn, id, &name, kind)?;
             }
         }
+        // Held by the ledger alone: the key history is read from the entries.
+        LedgerEvent::LogKeyRecorded => {}
         LedgerEvent::AgencyRetired => {
             agencies::retire_agency(conn, str_fact(e, "agency")?, e.recorded_at)?;
         }

@@ -27,7 +27,25 @@ pub fn synth<W: Write>(n: u64, key: &LogKey, out: &mut W) -> Result<Header, Stri
     };
     let t0 = ledger::ledger_time(Utc::now());
     // Seal and hash first, to know the root for the header.
+    // Entry 0 records the log key, as the first start of a real ledger does.
+    let key_entry = ledger::NewEntry {
+        dispute_id: None,
+        event: crate::core::event::LedgerEvent::LogKeyRecorded
+            .as_str()
+            .into(),
+        actor: Actor {
+            sub: "system".into(),
+            role: Role::PartnershipAdmin,
+            agency: None,
+            partner: None,
+        },
+        facts: crate::core::checkpoint::log_key_facts(&key.signer.verifier(), None),
+        payload: serde_json::json!({}),
+    };
     let seal_one = |i: u64, head: Option<(i64, Hash)>| {
+        if i == 0 {
+            return ledger::seal(key_entry.clone(), head, t0);
+        }
         ledger::seal(
             ledger::NewEntry {
                 dispute_id: Some(format!("00000000-0000-4000-8000-{:012x}", i / 4)),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::core::checkpoint::LogKeyHistory;
 use crate::core::event::LedgerEvent;
 use crate::core::ladder::{self, Dispute};
 use crate::service::cosign;
@@ -137,6 +138,15 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
             return Ok(r);
         }
     }
+    // Every stored checkpoint is signed by the log key the ledger records
+    // at its size (`core::checkpoint::LogKeyHistory::at`).
+    for (size, root, note) in checkpoints::all_signed(conn)? {
+        if let Err(problem) = state.log_keys.check(size.max(0) as u64, &root, &note) {
+            let mut r = VerifyReport::bad(&chain, None, None, problem);
+            r.bad_checkpoint = Some(size);
+            return Ok(r);
+        }
+    }
     if let Some(seq) = redactions.unexplained() {
         return Ok(VerifyReport::bad(
             &chain,
@@ -238,6 +248,8 @@ struct Replayed {
     webhooks: notify::Replay,
     warnings: deadline::Replay,
     policies: policy_store::Replay,
+    /// The log keys recorded so far (`log_key_recorded`).
+    log_keys: LogKeyHistory,
 }
 
 impl Replayed {
@@ -330,6 +342,7 @@ impl Replayed {
                 self.webhooks.apply(e)
             }
             (LedgerEvent::PolicyActivated, None) => self.policies.apply(e),
+            (LedgerEvent::LogKeyRecorded, None) => self.log_keys.record(e.seq, &e.facts),
             (LedgerEvent::DeadlineApproaching, Some(_)) => self.warnings.apply(e, &self.disputes),
             (
                 LedgerEvent::Raised
@@ -384,7 +397,8 @@ impl Replayed {
                 | LedgerEvent::PolicyActivated
                 | LedgerEvent::WitnessRegistered
                 | LedgerEvent::WebhookRegistered
-                | LedgerEvent::WebhookDeactivated,
+                | LedgerEvent::WebhookDeactivated
+                | LedgerEvent::LogKeyRecorded,
                 Some(_),
             ) => Err(format!("a '{kind}' entry that names a dispute")),
             (

@@ -52,3 +52,11 @@ pub fn roots(conn: &mut DbConn) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         .order(checkpoints::size.asc())
         .load(conn)?)
 }
+
+/// Every signed checkpoint (size, root, note), smallest size first.
+pub fn all_signed(conn: &mut DbConn) -> StoreResult<Vec<(i64, Vec<u8>, String)>> {
+    Ok(checkpoints::table
+        .select((checkpoints::size, checkpoints::root, checkpoints::note))
+        .order(checkpoints::size.asc())
+        .load(conn)?)
+}

@@ -267,6 +267,19 @@ pub fn entries(
         .collect()
 }
 
+/// The entries of kind `event` that name no dispute, oldest first: the
+/// partnership's own setup (few; `ledger_entries_dispute` finds them).
+pub fn setup_entries(conn: &mut DbConn, event: &str) -> Result<Vec<Entry>, StoreError> {
+    let rows: Vec<EntryRow> = ledger_entries::table
+        .filter(ledger_entries::dispute_id.is_null())
+        .filter(ledger_entries::event.eq(event))
+        .order(ledger_entries::seq.asc())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|r| r.into_entry().map_err(StoreError::Internal))
+        .collect()
+}
+
 pub fn payload_of(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Value>> {
     let p: Option<Option<String>> = ledger_payloads::table
         .find(seq)

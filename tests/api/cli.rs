@@ -14,9 +14,11 @@ fn serve(url: &str, data_dir: &std::path::Path) -> Served {
     Served::spawn(url, data_dir, "warn", &[], Stdio::null())
 }
 
-fn token(args: &[&str]) -> String {
+/// `token` against the database at `url` (an agency token names an agency in its registry).
+fn token(url: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .arg("token")
+        .args(["--database-url", url])
         .args(args)
         .env("JWT_SECRET", SECRET)
         .output()
@@ -39,14 +41,17 @@ async fn two_serve_processes_share_one_chain(backend: Backend) {
         actix_web::rt::task::spawn_blocking(move || (serve(&url, &d), serve(&url, &d)))
             .await
             .unwrap();
-    let tok = token(&[
-        "--sub",
-        "u@k",
-        "--role",
-        "agency",
-        "--agency",
-        "kingston-council",
-    ]);
+    let tok = token(
+        &db.url,
+        &[
+            "--sub",
+            "u@k",
+            "--role",
+            "agency",
+            "--agency",
+            "kingston-council",
+        ],
+    );
     let c = client();
     const EACH: usize = 16;
     let calls = [&one.base, &two.base].into_iter().flat_map(|base| {
@@ -80,7 +85,8 @@ async fn two_serve_processes_share_one_chain(backend: Backend) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
-        stdout.contains(&format!("ledger intact: {} entries", 2 + 2 * EACH)),
+        // The registry, the default policy, the log key, then the disputes.
+        stdout.contains(&format!("ledger intact: {} entries", 3 + 2 * EACH)),
         "{stdout}"
     );
 }
@@ -91,6 +97,7 @@ async fn migrate_token_and_serve_on_a_fresh_data_dir(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .args(["migrate", "--database-url", &db.url])
+        .env("DATA_DIR", dir.path())
         .output()
         .unwrap();
     assert!(
@@ -104,14 +111,17 @@ async fn migrate_token_and_serve_on_a_fresh_data_dir(backend: Backend) {
         .await
         .unwrap();
     let c = client();
-    let tok = token(&[
-        "--sub",
-        "scrutineer@krscp",
-        "--role",
-        "scrutineer",
-        "--ttl",
-        "5m",
-    ]);
+    let tok = token(
+        &db.url,
+        &[
+            "--sub",
+            "scrutineer@krscp",
+            "--role",
+            "scrutineer",
+            "--ttl",
+            "5m",
+        ],
+    );
     let res = c
         .get(format!("{}/v1/agencies", s.base))
         .bearer_auth(&tok)
@@ -154,37 +164,49 @@ fn a_mistyped_scheme_is_an_error_and_creates_nothing() {
     );
 }
 
+/// In an empty folder, `token` refuses (it never makes a secret); `migrate`
+/// makes the default data dir with private key files and the database, and
+/// then `token` mints with that secret.
 #[test]
 fn the_default_data_dir_gets_a_private_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["token", "--sub", "a", "--role", "auditor"])
-        .env_remove("JWT_SECRET")
-        .env_remove("DATA_DIR")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let secret = dir.path().join("data/jwt-secret");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the secret is private to the user");
-    }
-    let out2 = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["migrate"])
-        .env_remove("DATABASE_URL")
-        .env_remove("DATA_DIR")
-        .output()
-        .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("JWT_SECRET")
+            .env_remove("DATA_DIR")
+            .env_remove("DATABASE_URL")
+            .env_remove("LOG_KEY_FILE")
+            .env_remove("WHISTLEBLOWING_KEY_FILE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["token", "--sub", "a", "--role", "auditor"]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let out2 = run(&["migrate"]);
     assert!(
         out2.status.success(),
         "{}",
         String::from_utf8_lossy(&out2.stderr)
     );
     assert!(dir.path().join("data/escalation-ledger.db").exists());
+    #[cfg(unix)]
+    for name in ["jwt-secret", "log-key", "whistleblowing-key"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{name} is private to the user");
+    }
+    let out = run(&["token", "--sub", "a", "--role", "auditor"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A refused request is logged at warn with sub, role, route and reason, and the
@@ -194,14 +216,17 @@ async fn refusals_are_logged_without_the_token(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let served = LoggedServe::start(&db.url, dir.path(), "warn").await;
     let base = served.base.clone();
-    let tok = token(&[
-        "--sub",
-        "nosy@cafcass",
-        "--role",
-        "agency",
-        "--agency",
-        "cafcass",
-    ]);
+    let tok = token(
+        &db.url,
+        &[
+            "--sub",
+            "nosy@cafcass",
+            "--role",
+            "agency",
+            "--agency",
+            "cafcass",
+        ],
+    );
     let res = client()
         .get(format!("{base}/v1/ledger/entries"))
         .bearer_auth(&tok)

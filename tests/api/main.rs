@@ -31,6 +31,7 @@ mod registry;
 mod reports;
 mod restore;
 mod scrutiny;
+mod secrets;
 mod shutdown;
 mod tamper;
 mod tree;

@@ -46,10 +46,7 @@ async fn history(app: &TestApp) -> Vec<String> {
         )
         .await;
     assert_eq!(s, 201, "{v}");
-    let pid = v["id"]
-        .as_str()
-        .expect("proposal id")
-        .to_string();
+    let pid = v["id"].as_str().expect("proposal id").to_string();
     let accept = format!("/v1/disputes/{b}/proposals/{pid}/accept");
     let (s, mut v) = app.post(&app.agency("cafcass"), &accept, json!({})).await;
     assert_eq!(s, 200, "{v}");
