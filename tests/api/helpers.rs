@@ -240,6 +240,38 @@ impl TestApp {
         .expect("join")
     }
 
+    /// Issue a recommendation as the scrutineer `scrutineer-1` would have
+    /// `days_ago` days ago, due `due_after` days after that (so it can be
+    /// overdue today: the API refuses a due date in the past). Through the
+    /// library, with that day as the clock's; returns its id.
+    pub async fn issue_recommendation_back_then(
+        &self,
+        days_ago: u64,
+        due_after: u64,
+        payload: Value,
+    ) -> String {
+        use escalation_ledger::core::ladder::Actor;
+        let then = chrono::Utc::now().date_naive() - chrono::Days::new(days_ago);
+        let due = then + chrono::Days::new(due_after);
+        let pool = self.pool.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let actor = Actor {
+                sub: "scrutineer-1".into(),
+                role: Role::Scrutineer,
+                agency: None,
+                partner: None,
+            };
+            escalation_ledger::store::db::write_tx(&mut pool.get().expect("conn"), |c| {
+                escalation_ledger::service::scrutiny::issue_recommendation_on(
+                    c, &actor, None, due, payload, then,
+                )
+            })
+            .expect("issue the recommendation")
+        })
+        .await
+        .expect("join")
+    }
+
     /// Two deadline sweeps (the KRSCP policy) at the same instant `now`
     /// (RFC 3339) on this database, as two racing instances would run them.
     pub async fn sweep_twice_at_once(
