@@ -17,9 +17,16 @@ use crate::service::checkpoint::LogKey;
 use crate::service::whistleblowing::WhistleKey;
 use crate::store::db::{self, write_tx, Pool};
 
-/// Open the database at `url`, apply migrations and seed the registry.
+/// Open the database at `url`, apply migrations and seed the registry; a
+/// request waits at most [`db::DEFAULT_POOL_WAIT`] for a connection.
 pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
-    let pool = db::pool(url, pool_size).map_err(|e| e.to_string())?;
+    prepare_with(url, pool_size, db::DEFAULT_POOL_WAIT)
+}
+
+/// [`prepare`], with requests waiting at most `pool_wait` for a connection
+/// (`DB_POOL_WAIT`) before they are answered 503.
+pub fn prepare_with(url: &str, pool_size: u32, pool_wait: Duration) -> Result<Pool, String> {
+    let pool = db::pool_with(url, pool_size, pool_wait).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let ran = db::migrate(&mut conn).map_err(|e| e.to_string())?;
     if ran > 0 {

@@ -119,7 +119,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         "bank holiday feed loaded"
     );
     holidays::set_current(feed.calendar.clone());
-    let pool = app::prepare(&url, args.pool_size)?;
+    let pool = app::prepare_with(&url, args.pool_size, args.pool_wait)?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -253,6 +253,10 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 with `Retry-After`, e.g. `3s`.
+    #[arg(long, env = "DB_POOL_WAIT", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub pool_wait: std::time::Duration,
     /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
     #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub checkpoint_interval: std::time::Duration,

@@ -35,6 +35,7 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A storage fault that is not the client's doing: 503 with `Retry-After`.
     #[error("{0}")]
     Unavailable(String),
     /// A rate limit is spent; answered 429 with `Retry-After`.
