@@ -85,6 +85,8 @@ pub struct Settings {
     /// On SIGTERM, how long in-flight requests may take before the workers
     /// are stopped (`SHUTDOWN_GRACE`).
     pub shutdown_grace: Duration,
+    /// How long a request body may take to arrive before a 408 (`BODY_READ_TIMEOUT`).
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -98,6 +100,7 @@ impl Default for Settings {
                 .unwrap_or_else(|_| WhistleKey::from_bytes(uuid::Uuid::new_v4().as_bytes())),
             report_suppress_below: crate::core::report::DEFAULT_SUPPRESS_BELOW,
             shutdown_grace: Duration::from_secs(30),
+            body_read_timeout: crate::http::guard::DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -126,8 +129,14 @@ pub fn server(
         settings.rate_limit_per_address,
         settings.trust_forwarded_for,
     ));
+    let guard = web::Data::new(crate::http::guard::Guard {
+        body_timeout: settings.body_read_timeout,
+        body_limit: routes::BODY_LIMIT,
+    });
     let server = HttpServer::new(move || {
         App::new()
+            // Innermost: what text is accepted, and how long a body may take.
+            .wrap(middleware::from_fn(crate::http::guard::middleware))
             .wrap(middleware::from_fn(log_refusals))
             // Runs after NormalizePath (the last `wrap` runs first).
             .wrap(middleware::from_fn(ratelimit::middleware))
@@ -138,6 +147,7 @@ pub fn server(
             .app_data(state.clone())
             .app_data(auth.clone())
             .app_data(limits.clone())
+            .app_data(guard.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(routes::BODY_LIMIT)

@@ -11,13 +11,30 @@ use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
 
 fn init_logs(format: LogFormat) {
+    use tracing_subscriber::field::MakeExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
+        // JSON escapes control characters itself.
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        // Text: every field's value (span fields included) has its control
+        // characters escaped, so no value a client sent (a query key, a JSON
+        // key, a path) can start a forged line or steer a terminal.
+        LogFormat::Text => builder
+            .fmt_fields(
+                tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                    let v = crate::core::input::escape_controls(&format!("{value:?}"));
+                    if field.name() == "message" {
+                        write!(w, "{v}")
+                    } else {
+                        write!(w, "{}={v}", field.name())
+                    }
+                })
+                .delimited(" "),
+            )
+            .init(),
     }
 }
 
@@ -150,6 +167,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             whistleblowing_key,
             report_suppress_below: args.report_suppress_below,
             shutdown_grace: args.shutdown_grace,
+            body_read_timeout: args.body_read_timeout,
         };
         let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
@@ -197,6 +215,13 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
 
 fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
     let keys = common.keys()?;
+    if args.ttl > common.token_max_lifetime {
+        return Err(format!(
+            "--ttl {} is longer than TOKEN_MAX_LIFETIME ({}): serve would refuse the token",
+            humantime::format_duration(args.ttl),
+            humantime::format_duration(common.token_max_lifetime)
+        ));
+    }
     let exp = chrono::Utc::now().timestamp() + args.ttl.as_secs() as i64;
     let claims = Claims {
         sub: args.sub,

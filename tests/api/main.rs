@@ -10,6 +10,7 @@ mod bundle;
 mod cli;
 mod concurrency;
 mod deadlines;
+mod edges;
 mod faults;
 mod forged;
 mod holidays;
