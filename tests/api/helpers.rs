@@ -111,10 +111,15 @@ impl TestApp {
     async fn spawn_with(backend: Backend, auth: Authenticator, settings: app::Settings) -> TestApp {
         let db = TestDb::new(backend);
         let url = db.url.clone();
-        let pool = actix_web::rt::task::spawn_blocking(move || app::prepare(&url, 8))
-            .await
-            .expect("join")
-            .expect("prepare database");
+        // A long pool wait: the suite checks behaviour under contention (32
+        // clients on 8 connections) on a shared, loaded machine, not latency;
+        // the short default (`DB_POOL_WAIT`, 3 s) is exercised in faults.rs.
+        let pool = actix_web::rt::task::spawn_blocking(move || {
+            app::prepare_with(&url, 8, Duration::from_secs(30))
+        })
+        .await
+        .expect("join")
+        .expect("prepare database");
         let keys = Keys::from_secret(SECRET.as_bytes());
         let log = LogKey::generate(ORIGIN).expect("log key");
         let (server, addr) =
