@@ -17,9 +17,16 @@ use crate::service::checkpoint::LogKey;
 use crate::service::whistleblowing::WhistleKey;
 use crate::store::db::{self, write_tx, Pool};
 
-/// Open the database at `url`, apply migrations and seed the registry.
+/// Open the database at `url`, apply migrations and seed the registry; a
+/// request waits at most [`db::DEFAULT_POOL_WAIT`] for a connection.
 pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
-    let pool = db::pool(url, pool_size).map_err(|e| e.to_string())?;
+    prepare_with(url, pool_size, db::DEFAULT_POOL_WAIT)
+}
+
+/// [`prepare`], with requests waiting at most `pool_wait` for a connection
+/// (`DB_POOL_WAIT`) before they are answered 503.
+pub fn prepare_with(url: &str, pool_size: u32, pool_wait: Duration) -> Result<Pool, String> {
+    let pool = db::pool_with(url, pool_size, pool_wait).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let ran = db::migrate(&mut conn).map_err(|e| e.to_string())?;
     if ran > 0 {
@@ -64,8 +71,13 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
 /// the upgrade that introduced it). A ledger that records another key is
 /// refused: the key file is not this ledger's. `serve` and `migrate` start
 /// here; nothing else may.
-pub fn first_start(url: &str, pool_size: u32, log: &LogKey) -> Result<Pool, String> {
-    let pool = prepare(url, pool_size)?;
+pub fn first_start(
+    url: &str,
+    pool_size: u32,
+    pool_wait: Duration,
+    log: &LogKey,
+) -> Result<Pool, String> {
+    let pool = prepare_with(url, pool_size, pool_wait)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let recorded = write_tx(&mut conn, |c| {
         crate::service::checkpoint::record_key(c, log)
@@ -96,6 +108,8 @@ pub struct Settings {
     /// On SIGTERM, how long in-flight requests may take before the workers
     /// are stopped (`SHUTDOWN_GRACE`).
     pub shutdown_grace: Duration,
+    /// How long a request body may take to arrive before a 408 (`BODY_READ_TIMEOUT`).
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -109,6 +123,7 @@ impl Default for Settings {
                 .unwrap_or_else(|_| WhistleKey::from_bytes(uuid::Uuid::new_v4().as_bytes())),
             report_suppress_below: crate::core::report::DEFAULT_SUPPRESS_BELOW,
             shutdown_grace: Duration::from_secs(30),
+            body_read_timeout: crate::http::guard::DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -137,8 +152,14 @@ pub fn server(
         settings.rate_limit_per_address,
         settings.trust_forwarded_for,
     ));
+    let guard = web::Data::new(crate::http::guard::Guard {
+        body_timeout: settings.body_read_timeout,
+        body_limit: routes::BODY_LIMIT,
+    });
     let server = HttpServer::new(move || {
         App::new()
+            // Innermost: what text is accepted, and how long a body may take.
+            .wrap(middleware::from_fn(crate::http::guard::middleware))
             .wrap(middleware::from_fn(log_refusals))
             // Runs after NormalizePath (the last `wrap` runs first).
             .wrap(middleware::from_fn(ratelimit::middleware))
@@ -149,6 +170,7 @@ pub fn server(
             .app_data(state.clone())
             .app_data(auth.clone())
             .app_data(limits.clone())
+            .app_data(guard.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(routes::BODY_LIMIT)

@@ -11,6 +11,7 @@ use crate::http::auth::{self, Claims};
 use crate::{app, cli::witness, http::routes, service::bundle, service::holidays, service::verify};
 
 fn init_logs(format: LogFormat) {
+    use tracing_subscriber::field::MakeExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour only for a person at a terminal: the log goes to stderr, so a
     // log piped or redirected to a file (or collected by journald or a
@@ -22,8 +23,24 @@ fn init_logs(format: LogFormat) {
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
+        // JSON escapes control characters itself.
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        // Text: every field's value (span fields included) has its control
+        // characters escaped, so no value a client sent (a query key, a JSON
+        // key, a path) can start a forged line or steer a terminal.
+        LogFormat::Text => builder
+            .fmt_fields(
+                tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                    let v = crate::core::input::escape_controls(&format!("{value:?}"));
+                    if field.name() == "message" {
+                        write!(w, "{v}")
+                    } else {
+                        write!(w, "{}={v}", field.name())
+                    }
+                })
+                .delimited(" "),
+            )
+            .init(),
     }
 }
 
@@ -141,7 +158,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         "bank holiday feed loaded"
     );
     holidays::set_current(feed.calendar.clone());
-    let pool = app::first_start(&url, args.pool_size, &log)?;
+    let pool = app::first_start(&url, args.pool_size, args.pool_wait, &log)?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -172,6 +189,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             whistleblowing_key,
             report_suppress_below: args.report_suppress_below,
             shutdown_grace: args.shutdown_grace,
+            body_read_timeout: args.body_read_timeout,
         };
         let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
@@ -219,6 +237,13 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
 }
 
 fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
+    if args.ttl > common.token_max_lifetime {
+        return Err(format!(
+            "--ttl {} is longer than TOKEN_MAX_LIFETIME ({}): serve would refuse the token",
+            humantime::format_duration(args.ttl),
+            humantime::format_duration(common.token_max_lifetime)
+        ));
+    }
     let exp = chrono::Utc::now().timestamp() + args.ttl.as_secs() as i64;
     let claims = Claims {
         sub: args.sub,
@@ -254,7 +279,7 @@ fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
 fn migrate(common: &Common, db: &crate::cli::config::DbArgs) -> Result<(), String> {
     let url = common.database_url(db);
     let log = common.log_key()?;
-    app::first_start(&url, 1, &log)?;
+    app::first_start(&url, 1, crate::store::db::DEFAULT_POOL_WAIT, &log)?;
     println!(
         "migrations applied; registry seeded; log key {}",
         log.verifier_key()

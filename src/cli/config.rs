@@ -63,6 +63,10 @@ pub struct Common {
         global = true
     )]
     pub sqlite_synchronous: SqliteSynchronous,
+    /// The longest lifetime an HS256 token may claim: `serve` refuses a token
+    /// whose `exp` is further ahead, and `token` will not mint one, e.g. `24h`.
+    #[arg(long, env = "TOKEN_MAX_LIFETIME", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
+    pub token_max_lifetime: std::time::Duration,
     /// `text` or `json` log lines; the level comes from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -378,6 +382,14 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 with `Retry-After`, e.g. `3s`.
+    #[arg(long, env = "DB_POOL_WAIT", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub pool_wait: std::time::Duration,
+    /// How long a request body may take to arrive in full before the request
+    /// is answered 408 and its connection closed, e.g. `10s`.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: std::time::Duration,
     /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
     #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub checkpoint_interval: std::time::Duration,
@@ -657,12 +669,12 @@ impl Common {
             if s.len() < 32 {
                 return Err("JWT_SECRET must be at least 32 characters".into());
             }
-            return Ok(Keys::from_secret(s.as_bytes()));
+            return Ok(Keys::from_secret(s.as_bytes()).with_max_lifetime(self.token_max_lifetime));
         }
         let path = self.jwt_secret_path();
         keys::load(&path, |s| {
             if s.len() >= 32 {
-                Ok(Keys::from_secret(s.as_bytes()))
+                Ok(Keys::from_secret(s.as_bytes()).with_max_lifetime(self.token_max_lifetime))
             } else {
                 Err("holds fewer than 32 characters")
             }

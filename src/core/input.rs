@@ -1,5 +1,17 @@
-//! Validated input: what the service accepts as free text, a child's case
-//! reference and a date, checked once for every route. Pure.
+//! Validated input: what the service accepts as free text, an identifier, a
+//! child's case reference and a date, checked once for every route. Pure.
+//!
+//! The character rules, decided here once and applied at the edge to every
+//! path segment, query key and value, JSON key and JSON string
+//! (`http::guard`), and again by [`text`]:
+//! - an identifier (a path segment, a query key or value, a JSON key, an
+//!   id-like field, see [`is_identifier_field`]) holds no control character
+//!   at all (C0, DEL, C1: NUL, newline, tab, escape ...) and no
+//!   bidirectional control;
+//! - free text may hold tab, newline and carriage return, but no other
+//!   control character and no bidirectional override or isolate
+//!   (U+202A to U+202E, U+2066 to U+2069), which could make it display as
+//!   something other than what was stored.
 
 use chrono::NaiveDate;
 
@@ -11,8 +23,93 @@ pub const TEXT_LIMIT: usize = 20_000;
 #[error("{0}")]
 pub struct InvalidInput(pub String);
 
-/// Free text: trimmed, not empty, at most [`TEXT_LIMIT`] characters.
+/// A bidirectional embedding, override or isolate (U+202A to U+202E, U+2066 to U+2069).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Refuse a control or bidirectional character in an identifier.
+pub fn identifier_chars(field: &str, v: &str) -> Result<(), InvalidInput> {
+    if v.chars().any(char::is_control) {
+        return Err(InvalidInput(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    if v.chars().any(is_bidi_control) {
+        return Err(InvalidInput(format!(
+            "{field} must not contain bidirectional control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse, in free text, a control character other than tab, newline and
+/// carriage return, and any bidirectional override or isolate.
+pub fn text_chars(field: &str, v: &str) -> Result<(), InvalidInput> {
+    if v.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(InvalidInput(format!(
+            "{field} must not contain control characters other than tab and newline"
+        )));
+    }
+    if v.chars().any(is_bidi_control) {
+        return Err(InvalidInput(format!(
+            "{field} must not contain bidirectional override or isolate characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a JSON body's field named `key` holds identifiers (one, or a list
+/// of them) rather than free text: `id`, `*_id`, and the registry, role,
+/// policy, witness and URL fields.
+pub fn is_identifier_field(key: &str) -> bool {
+    key == "id"
+        || key.ends_with("_id")
+        || matches!(
+            key,
+            "parties"
+                | "agencies"
+                | "agency"
+                | "role"
+                | "partner"
+                | "policy"
+                | "version"
+                | "url"
+                | "name"
+                | "origin"
+                | "status"
+                | "audience"
+                | "from"
+                | "to"
+                | "date"
+                | "response_due"
+        )
+}
+
+/// `v` with every control and bidirectional character written as an escape
+/// (`\n`, `\u{1b}`, ...), for log lines: a logged value can never start a
+/// line of its own or steer a terminal.
+pub fn escape_controls(v: &str) -> String {
+    if !v.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return v.to_string();
+    }
+    let mut out = String::with_capacity(v.len() + 8);
+    for c in v.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Free text: trimmed, not empty, at most [`TEXT_LIMIT`] characters, and
+/// holding no character [`text_chars`] refuses.
 pub fn text(field: &str, v: &str) -> Result<String, InvalidInput> {
+    text_chars(field, v)?;
     let t = v.trim();
     if t.is_empty() {
         return Err(InvalidInput(format!("{field} must not be empty")));
@@ -61,6 +158,51 @@ mod tests {
         assert!(text("f", "   ").is_err());
         assert!(text("f", &"x".repeat(TEXT_LIMIT + 1)).is_err());
         assert!(text("f", &"x".repeat(TEXT_LIMIT)).is_ok());
+    }
+
+    #[test]
+    fn identifiers_hold_no_control_or_bidi_characters() {
+        assert!(identifier_chars("id", "kingston-council").is_ok());
+        for bad in [
+            "a\0b",
+            "\0",
+            "a\nb",
+            "a\tb",
+            "\u{7f}",
+            "\u{85}",
+            "\u{1b}[31m",
+            "a\u{202E}b",
+            "\u{2066}",
+        ] {
+            assert!(identifier_chars("id", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn free_text_keeps_newlines_but_no_other_controls_or_overrides() {
+        assert!(text("f", "line one\nline two\ttabbed\r\n").is_ok());
+        for bad in [
+            "a\0b",
+            "\u{1b}[2J",
+            "\u{7}",
+            "\u{9b}",
+            "pay\u{202E}gnp.exe",
+            "x\u{2067}y",
+            "\u{202A}",
+        ] {
+            assert!(text("f", bad).is_err(), "{bad:?}");
+        }
+        // Other right-to-left text is fine: only overrides and isolates are refused.
+        assert!(text("f", "\u{05D0}\u{05D1} \u{200F}").is_ok());
+    }
+
+    #[test]
+    fn logged_values_cannot_break_a_line() {
+        assert_eq!(escape_controls("plain"), "plain");
+        assert_eq!(escape_controls("a\nFORGED"), "a\\nFORGED");
+        assert_eq!(escape_controls("\r\u{1b}\0"), "\\r\\u{1b}\\u{0}");
+        assert_eq!(escape_controls("\u{202E}"), "\\u{202e}");
+        assert!(!escape_controls("x\n\r\u{85}").chars().any(char::is_control));
     }
 
     #[test]

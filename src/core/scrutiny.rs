@@ -229,6 +229,57 @@ pub fn requester_could(actor: &Actor, d: &Dispute, on_behalf: bool) -> Result<()
 
 // ---- facts ----
 
+/// A session is recorded once held: not before its mediation opened (UTC
+/// dates), and not after `today`.
+pub fn session_date_rule(
+    date: NaiveDate,
+    opened_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), RuleError> {
+    if date > today {
+        return Err(RuleError::Unprocessable(
+            "a session is recorded once held: date must not be in the future".into(),
+        ));
+    }
+    if date < opened_on {
+        return Err(RuleError::Unprocessable(format!(
+            "date must not be before the mediation opened ({opened_on})"
+        )));
+    }
+    Ok(())
+}
+
+/// Every attendee who names an agency names one of the mediation's `members`.
+pub fn attendees_rule(attendees: &[Attendee], members: &[String]) -> Result<(), RuleError> {
+    if attendees.is_empty() {
+        return Err(RuleError::Unprocessable(
+            "attendees must name at least one attendee".into(),
+        ));
+    }
+    let outsiders: Vec<&str> = attendees
+        .iter()
+        .filter_map(|a| a.agency.as_deref())
+        .filter(|a| !members.iter().any(|m| m == a))
+        .collect();
+    if !outsiders.is_empty() {
+        return Err(RuleError::Unprocessable(format!(
+            "attendees must belong to the mediation; not one of its agencies: {}",
+            outsiders.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// A recommendation's response cannot be due before `today`.
+pub fn response_due_rule(due: NaiveDate, today: NaiveDate) -> Result<(), RuleError> {
+    if due < today {
+        return Err(RuleError::Unprocessable(format!(
+            "response_due must not be in the past (today is {today})"
+        )));
+    }
+    Ok(())
+}
+
 /// Someone at a mediation session: a role and, where it applies, their agency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -352,6 +403,36 @@ mod tests {
         assert!(check_agencies(&v(&["a", "b"])).is_ok());
         assert!(check_agencies(&v(&["a"])).is_err());
         assert!(check_agencies(&v(&["a", "a"])).is_err());
+    }
+
+    #[test]
+    fn sessions_fall_between_the_opening_and_today() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (opened, today) = (d("2026-11-10"), d("2026-12-01"));
+        assert!(session_date_rule(d("2026-11-10"), opened, today).is_ok());
+        assert!(session_date_rule(d("2026-12-01"), opened, today).is_ok());
+        assert!(session_date_rule(d("2026-11-09"), opened, today).is_err());
+        assert!(session_date_rule(d("2026-12-02"), opened, today).is_err());
+    }
+
+    #[test]
+    fn attendees_belong_to_the_mediation() {
+        let members = vec!["a".to_string(), "b".to_string()];
+        let who = |agency: Option<&str>| Attendee {
+            role: Role::Agency,
+            agency: agency.map(str::to_string),
+        };
+        assert!(attendees_rule(&[who(Some("a")), who(None)], &members).is_ok());
+        assert!(attendees_rule(&[], &members).is_err());
+        let e = attendees_rule(&[who(Some("a")), who(Some("c"))], &members).unwrap_err();
+        assert!(e.to_string().contains('c'), "{e}");
+    }
+
+    #[test]
+    fn responses_are_not_due_in_the_past() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(response_due_rule(d("2026-12-01"), d("2026-12-01")).is_ok());
+        assert!(response_due_rule(d("2026-11-30"), d("2026-12-01")).is_err());
     }
 
     #[test]

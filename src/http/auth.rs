@@ -30,14 +30,29 @@ pub struct Claims {
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The furthest ahead a token's `exp` may be (`TOKEN_MAX_LIFETIME`).
+    max_lifetime: std::time::Duration,
 }
+
+/// The default [`Keys`] maximum lifetime: 24 hours (`token` mints 8 h by default).
+pub const DEFAULT_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Clock skew allowed on `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: u64 = 30;
 
 impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         }
+    }
+
+    /// Refuse tokens whose `exp` is more than `max` ahead.
+    pub fn with_max_lifetime(mut self, max: std::time::Duration) -> Self {
+        self.max_lifetime = max;
+        self
     }
 
     pub fn mint(&self, claims: &Claims) -> Result<String, String> {
@@ -45,12 +60,25 @@ impl Keys {
             .map_err(|e| e.to_string())
     }
 
+    /// Check an HS256 token: signature, `exp`, `nbf` if present, no `crit`
+    /// extension, and an `exp` at most the maximum lifetime ahead.
     pub fn check(&self, token: &str) -> Result<Actor, String> {
+        crate::http::jwks::refuse_crit(token).map_err(|r| r.reason)?;
         let mut v = Validation::new(Algorithm::HS256);
         v.set_required_spec_claims(&["exp", "sub"]);
-        v.leeway = 30;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|e| e.to_string())?;
+        v.leeway = LEEWAY_SECS;
+        v.validate_nbf = true;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map_err(|e| crate::http::jwks::describe(e.kind()).0)?;
+        let now = chrono::Utc::now().timestamp();
+        let max = i64::try_from(self.max_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let leeway = LEEWAY_SECS as i64;
+        if data.claims.exp.saturating_sub(now) > max.saturating_add(leeway) {
+            return Err(format!(
+                "the token's exp is more than {} ahead (TOKEN_MAX_LIFETIME)",
+                humantime::format_duration(self.max_lifetime)
+            ));
+        }
         actor_from(data.claims)
     }
 }
@@ -186,12 +214,78 @@ fn bearer(req: &HttpRequest) -> Result<(Authenticator, String), AppError> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         AppError::Unauthorized("an Authorization: Bearer token is required".into())
     })?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            AppError::Unauthorized("the Authorization header is not a Bearer token".into())
-        })?;
-    Ok((auth.get_ref().clone(), token.trim().to_string()))
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        AppError::Unauthorized("the Authorization header is not a Bearer token".into())
+    })?;
+    Ok((auth.get_ref().clone(), token.to_string()))
+}
+
+/// The token of an `Authorization` value using the `Bearer` scheme, whose
+/// name is case-insensitive (RFC 9110 section 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::from_secret(b"unit-secret-unit-secret-unit-secret-0123")
+    }
+
+    fn claims(exp_in: i64) -> serde_json::Value {
+        serde_json::json!({"sub": "u", "role": "auditor", "exp": chrono::Utc::now().timestamp() + exp_in})
+    }
+
+    fn mint(header: &Header, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            header,
+            claims,
+            &EncodingKey::from_secret(b"unit-secret-unit-secret-unit-secret-0123"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
+
+    #[test]
+    fn lifetimes_beyond_the_maximum_and_early_tokens_are_refused() {
+        let h = Header::new(Algorithm::HS256);
+        assert!(keys().check(&mint(&h, &claims(3600))).is_ok());
+        let far = keys().check(&mint(&h, &claims(48 * 3600))).unwrap_err();
+        assert!(far.contains("TOKEN_MAX_LIFETIME"), "{far}");
+        let k = keys().with_max_lifetime(std::time::Duration::from_secs(60));
+        assert!(k.check(&mint(&h, &claims(3600))).is_err());
+        let mut early = claims(3600);
+        early["nbf"] = serde_json::json!(chrono::Utc::now().timestamp() + 600);
+        let e = keys().check(&mint(&h, &early)).unwrap_err();
+        assert!(e.contains("nbf"), "{e}");
+    }
+
+    #[test]
+    fn messages_name_no_internal_enum() {
+        let h = Header::new(Algorithm::HS256);
+        let t = mint(&h, &claims(3600));
+        let other = Keys::from_secret(b"another-secret-another-secret-another-0");
+        let e = other.check(&t).unwrap_err();
+        assert!(!e.contains("InvalidSignature"), "{e}");
+        assert!(e.contains("signature"), "{e}");
+        for bad in ["not-a-token", "a.b.c", &t[..t.len() - 3]] {
+            let e = keys().check(bad).unwrap_err();
+            for name in ["InvalidToken", "Base64", "Json", "InvalidSignature", "Utf8"] {
+                assert!(!e.contains(name), "{bad}: {e}");
+            }
+        }
+    }
 }

@@ -35,8 +35,12 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A storage fault that is not the client's doing: 503 with `Retry-After`.
     #[error("{0}")]
     Unavailable(String),
+    /// The request body did not arrive in time (`http::guard`): 408.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// A rate limit is spent; answered 429 with `Retry-After`.
     #[error("too many requests; retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
@@ -69,6 +73,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Unavailable(_) => "unavailable",
+            AppError::RequestTimeout(_) => "request-timeout",
             AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::Internal(_) => "internal",
         }
@@ -91,6 +96,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

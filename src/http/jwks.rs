@@ -204,14 +204,16 @@ impl JwksVerifier {
     /// Verify `token` and map its claims to an actor.
     pub async fn check(&self, token: &str) -> Result<Actor, Refusal> {
         let header = read_header(token)?;
+        refuse_crit(token)?;
         let kid = header
             .kid
             .clone()
             .ok_or_else(|| Refusal::new("the token header has no kid"))?;
-        let key = self
-            .key_for(&kid)
-            .await
-            .ok_or_else(|| Refusal::new(format!("unknown kid {kid:?}")))?;
+        let Some(key) = self.key_for(&kid).await else {
+            // Never the kid in full: it is the caller's text, of any length.
+            tracing::info!(kid = %kid_prefix(&kid), "token names a kid the key set does not hold");
+            return Err(Refusal::new("the token's kid is not in the key set"));
+        };
         if header.alg != key.alg {
             return Err(Refusal::new(format!(
                 "the token's alg {:?} does not match key {kid:?}, which verifies {:?} only",
@@ -260,11 +262,36 @@ fn read_header(token: &str) -> Result<jsonwebtoken::Header, Refusal> {
         Some(_) => {}
     }
     jsonwebtoken::decode_header(token)
-        .map_err(|e| Refusal::new(format!("unreadable token header: {e}")))
+        .map_err(|e| Refusal::new(format!("unreadable token header: {}", describe(e.kind()).0)))
+}
+
+/// At most the first 8 characters of an unknown `kid`, escaped, for the log.
+fn kid_prefix(kid: &str) -> String {
+    let head: String = kid.chars().take(8).collect();
+    let more = if kid.chars().count() > 8 { "..." } else { "" };
+    format!("{}{more}", crate::core::input::escape_controls(&head))
+}
+
+/// Refuse a token whose protected header has a `crit` member: this service
+/// implements no JWS extension, so any extension named critical is one it
+/// does not understand (RFC 7515 section 4.1.11).
+pub fn refuse_crit(token: &str) -> Result<(), Refusal> {
+    let first = token.split('.').next().unwrap_or_default();
+    let raw: Option<Value> = B64URL
+        .decode(first)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    match raw.as_ref().and_then(|h| h.get("crit")) {
+        None => Ok(()),
+        Some(_) => Err(Refusal::new(
+            "the token header names critical extensions (crit) this service does not implement",
+        )),
+    }
 }
 
 /// A reason for the refusal, and whether the signature had been verified.
-fn describe(kind: &ErrorKind) -> (String, bool) {
+/// Plain words, never the library's enum names.
+pub fn describe(kind: &ErrorKind) -> (String, bool) {
     match kind {
         ErrorKind::ExpiredSignature => ("the token has expired".into(), true),
         ErrorKind::ImmatureSignature => ("the token is not valid yet (nbf)".into(), true),
@@ -276,7 +303,17 @@ fn describe(kind: &ErrorKind) -> (String, bool) {
         ErrorKind::MissingRequiredClaim(c) => (format!("the token has no {c} claim"), true),
         ErrorKind::InvalidSignature => ("the token's signature does not verify".into(), false),
         ErrorKind::InvalidAlgorithm => ("the token's alg does not match its key".into(), false),
-        other => (format!("invalid token: {other:?}"), false),
+        ErrorKind::InvalidToken => (
+            "the token is not a JWS in compact form (header.payload.signature)".into(),
+            false,
+        ),
+        ErrorKind::Base64(_) => ("the token is not base64url".into(), false),
+        ErrorKind::Json(_) | ErrorKind::Utf8(_) => (
+            "the token's header or claims do not have the expected shape".into(),
+            false,
+        ),
+        ErrorKind::InvalidAlgorithmName => ("the token names an unknown alg".into(), false),
+        _ => ("the token could not be verified".into(), false),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod authz;
 pub mod error;
+pub mod guard;
 pub mod handlers;
 pub mod jwks;
 pub mod metrics;

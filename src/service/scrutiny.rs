@@ -49,8 +49,9 @@ use crate::store::scrutiny::{
 };
 
 pub use crate::core::scrutiny::{
-    attendees_json, check_agencies, is_event, mediation_kind, on_behalf_rule, outcome_proposal,
-    recommendation_status, review_next, Attendee, RecommendationStatus, RuleError,
+    attendees_json, attendees_rule, check_agencies, is_event, mediation_kind, on_behalf_rule,
+    outcome_proposal, recommendation_status, response_due_rule, review_next, session_date_rule,
+    Attendee, RecommendationStatus, RuleError,
 };
 use crate::core::scrutiny::{
     MediationClosed, MediationOpened, RecommendationIssued, ResponseRecorded, ReviewRequested,
@@ -253,15 +254,21 @@ pub fn record_session(
     attendees: Vec<Attendee>,
     payload: Value,
 ) -> Result<(), ServiceError> {
+    record_session_on(conn, actor, id, date, attendees, payload, today())
+}
+
+/// [`record_session`] with the clock's date given: `today` (UTC).
+pub fn record_session_on(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    date: NaiveDate,
+    attendees: Vec<Attendee>,
+    payload: Value,
+    today: NaiveDate,
+) -> Result<(), ServiceError> {
     if attendees.is_empty() {
-        return Err(ServiceError::Unprocessable(
-            "attendees must name at least one attendee".into(),
-        ));
-    }
-    if date > today() {
-        return Err(ServiceError::Unprocessable(
-            "a session is recorded once held: date must not be in the future".into(),
-        ));
+        attendees_rule(&attendees, &[])?;
     }
     let ids: Vec<String> = attendees.iter().filter_map(|a| a.agency.clone()).collect();
     crate::service::registry::require_known(conn, &ids)?;
@@ -269,6 +276,13 @@ pub fn record_session(
     if m.status != OPEN {
         return Err(ServiceError::Conflict("the mediation is closed".into()));
     }
+    session_date_rule(date, m.opened_at.date(), today)?;
+    let members: Vec<String> = rows::load_mediations(conn, rows::Pick::One(&m.id))?
+        .1
+        .into_iter()
+        .map(|a| a.agency_id)
+        .collect();
+    attendees_rule(&attendees, &members)?;
     let f = SessionRecorded {
         mediation_id: m.id.clone(),
         date: date.format("%Y-%m-%d").to_string(),
@@ -407,6 +421,19 @@ pub fn issue_recommendation(
     response_due: NaiveDate,
     payload: Value,
 ) -> Result<String, ServiceError> {
+    issue_recommendation_on(conn, actor, dispute_id, response_due, payload, today())
+}
+
+/// [`issue_recommendation`] with the clock's date given: `today` (UTC).
+pub fn issue_recommendation_on(
+    conn: &mut DbConn,
+    actor: &Actor,
+    dispute_id: Option<String>,
+    response_due: NaiveDate,
+    payload: Value,
+    today: NaiveDate,
+) -> Result<String, ServiceError> {
+    response_due_rule(response_due, today)?;
     if let Some(d) = &dispute_id {
         dispute(conn, d)?;
     }

@@ -145,8 +145,10 @@ impl ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection that died (e.g. PostgreSQL restarted under it) or whose
+    /// transaction could not be ended is dropped, not handed out again.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -162,8 +164,19 @@ pub enum SetupError {
     Migrate(String),
 }
 
-/// Open a pool on `url`, creating the SQLite file's folder and WAL mode if needed.
+/// How long a request waits for a connection by default (`DB_POOL_WAIT`):
+/// short, so that a database that is down is answered 503 quickly.
+pub const DEFAULT_POOL_WAIT: Duration = Duration::from_secs(3);
+
+/// Open a pool on `url` with the default wait ([`DEFAULT_POOL_WAIT`]).
 pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
+    pool_with(url, max_size, DEFAULT_POOL_WAIT)
+}
+
+/// Open a pool on `url`, creating the SQLite file's folder and WAL mode if
+/// needed; a caller waits at most `wait` for a connection, then gets
+/// [`StoreError::Unavailable`].
+pub fn pool_with(url: &str, max_size: u32, wait: Duration) -> Result<Pool, SetupError> {
     let parsed = DbUrl::parse(url).map_err(SetupError::Url)?;
     if let DbUrl::Sqlite(path) = &parsed {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -186,7 +199,7 @@ pub fn pool(url: &str, max_size: u32) -> Result<Pool, SetupError> {
     drop(first);
     r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(30))
+        .connection_timeout(wait.max(Duration::from_millis(1)))
         .build(manager)
         .map_err(|e| SetupError::Connect(redact_url(url), e.to_string()))
 }
@@ -332,6 +345,25 @@ where
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let mut conn = pool.get().map_err(StoreError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("blocking task: {e}")))?
+}
+
+/// [`run`], waiting at most `wait` for a connection rather than the pool's
+/// own wait: for `/readyz`, which must answer quickly while the database is down.
+pub async fn run_within<T, E, F>(pool: &Pool, wait: Duration, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get_timeout(wait).map_err(StoreError::from)?;
         f(&mut conn)
     })
     .await

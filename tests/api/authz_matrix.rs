@@ -274,7 +274,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "t", "theme": "x", "response_due": "2030-01-01"}),
+            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
         )
         .await;
     let recommendation = id_of(ok(s, &v));
@@ -404,7 +404,7 @@ fn request(
         "mediation.session" => (
             "",
             Some(
-                json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+                json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
             ),
         ),
         "mediation.close" => ("", Some(json!({"outcome": "matrix"}))),
@@ -418,7 +418,7 @@ fn request(
         "review.findings" => ("", Some(json!({"findings": "matrix"}))),
         "recommendation.issue" => (
             "",
-            Some(json!({"text": "matrix", "theme": "matrix", "response_due": "2030-01-01"})),
+            Some(json!({"text": "matrix", "theme": "matrix", "response_due": "2099-12-31"})),
         ),
         "recommendation.respond" => ("", Some(json!({"accepted": false, "reasons": "matrix"}))),
         // A copy of the default ladder under a new version: the fixture's rungs hold.

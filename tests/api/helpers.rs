@@ -111,10 +111,15 @@ impl TestApp {
     async fn spawn_with(backend: Backend, auth: Authenticator, settings: app::Settings) -> TestApp {
         let db = TestDb::new(backend);
         let url = db.url.clone();
-        let pool = actix_web::rt::task::spawn_blocking(move || app::prepare(&url, 8))
-            .await
-            .expect("join")
-            .expect("prepare database");
+        // A long pool wait: the suite checks behaviour under contention (32
+        // clients on 8 connections) on a shared, loaded machine, not latency;
+        // the short default (`DB_POOL_WAIT`, 3 s) is exercised in faults.rs.
+        let pool = actix_web::rt::task::spawn_blocking(move || {
+            app::prepare_with(&url, 8, Duration::from_secs(30))
+        })
+        .await
+        .expect("join")
+        .expect("prepare database");
         let keys = Keys::from_secret(SECRET.as_bytes());
         let log = LogKey::generate(ORIGIN).expect("log key");
         let (server, addr) =
@@ -266,6 +271,38 @@ impl TestApp {
             })
             .expect("record the raise");
             id
+        })
+        .await
+        .expect("join")
+    }
+
+    /// Issue a recommendation as the scrutineer `scrutineer-1` would have
+    /// `days_ago` days ago, due `due_after` days after that (so it can be
+    /// overdue today: the API refuses a due date in the past). Through the
+    /// library, with that day as the clock's; returns its id.
+    pub async fn issue_recommendation_back_then(
+        &self,
+        days_ago: u64,
+        due_after: u64,
+        payload: Value,
+    ) -> String {
+        use escalation_ledger::core::ladder::Actor;
+        let then = chrono::Utc::now().date_naive() - chrono::Days::new(days_ago);
+        let due = then + chrono::Days::new(due_after);
+        let pool = self.pool.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let actor = Actor {
+                sub: "scrutineer-1".into(),
+                role: Role::Scrutineer,
+                agency: None,
+                partner: None,
+            };
+            escalation_ledger::store::db::write_tx(&mut pool.get().expect("conn"), |c| {
+                escalation_ledger::service::scrutiny::issue_recommendation_on(
+                    c, &actor, None, due, payload, then,
+                )
+            })
+            .expect("issue the recommendation")
         })
         .await
         .expect("join")

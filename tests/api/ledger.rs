@@ -15,12 +15,14 @@ async fn python_script_recomputes_the_chain(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = app.raise(&["kingston-council", "cafcass"], false).await;
     let tok = app.agency("cafcass");
-    // Free text with quotes, control characters and non-ASCII, to exercise canonical JSON.
+    // Free text with quotes, the control characters free text may hold (tab,
+    // newline, carriage return; the others are refused at the edge) and
+    // non-ASCII, to exercise canonical JSON.
     let (s, _) = app
         .post(
             &tok,
             &format!("/v1/disputes/{id}/proposals"),
-            json!({"resolution": "\"Quoted\"\ttab\u{1} é ✓ 𝄞"}),
+            json!({"resolution": "\"Quoted\"\ttab\nline\r é ✓ 𝄞"}),
         )
         .await;
     assert_eq!(s, 201);

@@ -11,6 +11,8 @@ mod cli;
 mod concurrency;
 mod convention;
 mod deadlines;
+mod edges;
+mod faults;
 mod forged;
 mod holidays;
 mod identity;

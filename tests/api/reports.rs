@@ -202,7 +202,6 @@ async fn scripted_year(app: &TestApp) {
     .await;
 
     // Recommendations: overdue, awaiting, accepted, not accepted.
-    let past = (Utc::now().date_naive() - Days::new(30)).to_string();
     let rec = |due: String| {
         let sc = sc.clone();
         async move {
@@ -216,7 +215,12 @@ async fn scripted_year(app: &TestApp) {
             v["id"].as_str().expect("recommendation id").to_string()
         }
     };
-    rec(past).await;
+    app.issue_recommendation_back_then(
+        40,
+        10,
+        json!({"text": "Publish timescales", "theme": "Timeliness"}),
+    )
+    .await;
     rec("2099-12-31".into()).await;
     let yes = rec("2099-12-31".into()).await;
     let no = rec("2099-12-31".into()).await;

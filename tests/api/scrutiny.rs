@@ -76,9 +76,10 @@ async fn a_scrutineers_day(backend: Backend) {
         e["facts"],
         json!({"mediation_id": mid, "ladder": true, "agencies": [A, B, C]})
     );
+    let today = chrono::Utc::now().date_naive().to_string();
     for (date, notes) in [
-        ("2026-01-05", "Positions set out"),
-        ("2026-01-12", "Agreed a joint visit"),
+        (today.as_str(), "Positions set out"),
+        (today.as_str(), "Agreed a joint visit"),
     ] {
         let (s, v) = app
             .post(
@@ -94,7 +95,7 @@ async fn a_scrutineers_day(backend: Backend) {
     }
     let e = last_entry(&app).await;
     assert_eq!(e["event"], "mediation_session_recorded");
-    assert_eq!(e["facts"]["date"], "2026-01-12");
+    assert_eq!(e["facts"]["date"], today.as_str());
     assert_eq!(e["payload"], json!({"notes": "Agreed a joint visit"}));
     let close = format!("/v1/admin/mediations/{mid}/close");
     let outcome = json!({"outcome": "Joint visit within five working days"});
@@ -204,17 +205,25 @@ async fn a_scrutineers_day(backend: Backend) {
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 
     // A recommendation past its due date is overdue until the SLG responds.
-    let (s, rec) = app
-        .post(
-            &sc,
-            "/v1/admin/recommendations",
-            json!({"text": "Publish escalation timescales", "theme": "Timeliness", "response_due": "2026-01-31"}),
+    // Issued 30 days ago, due 10 days ago (a due date in the past is refused now).
+    let recid = app
+        .issue_recommendation_back_then(
+            30,
+            20,
+            json!({"text": "Publish escalation timescales", "theme": "Timeliness"}),
         )
         .await;
-    assert_eq!(s, 201, "{rec}");
+    let (s, v) = app.get(&sc, "/v1/admin/recommendations").await;
+    assert_eq!(s, 200, "{v}");
+    let rec = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == recid.as_str())
+        .cloned()
+        .unwrap();
     assert_eq!(rec["status"], "overdue");
     assert_eq!(rec["theme"], "Timeliness");
-    let recid = rec["id"].as_str().unwrap().to_string();
     let (s, rec2) = app
         .post(
             &sc,
@@ -301,7 +310,7 @@ async fn refusals_write_nothing(backend: Backend) {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "t", "theme": "x", "response_due": "2030-01-01"}),
+            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
         )
         .await;
     assert_eq!(s, 201, "{rec}");
@@ -315,8 +324,7 @@ async fn refusals_write_nothing(backend: Backend) {
         .await;
     assert_eq!(s, 200);
 
-    let session =
-        json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"});
+    let session = json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"});
     let cases: Vec<(String, String, Value, u16)> = vec![
         // 403: wrong role
         (
@@ -352,7 +360,7 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             slg.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "theme": "x", "response_due": "2030-01-01"}),
+            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
             403,
         ),
         (
@@ -395,7 +403,7 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "dispute_id": "nope", "response_due": "2030-01-01"}),
+            json!({"text": "t", "dispute_id": "nope", "response_due": "2099-12-31"}),
             404,
         ),
         (
@@ -457,7 +465,7 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             sc.clone(),
             format!("/v1/admin/mediations/{mid}/sessions"),
-            json!({"date": "2026-01-05", "attendees": [], "notes": "n"}),
+            json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [], "notes": "n"}),
             422,
         ),
         (
@@ -481,19 +489,19 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "response_due": "2030-01-01"}),
+            json!({"text": "t", "response_due": "2099-12-31"}),
             422,
         ),
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "theme": "x", "dispute_id": id, "response_due": "2030-01-01"}),
+            json!({"text": "t", "theme": "x", "dispute_id": id, "response_due": "2099-12-31"}),
             422,
         ),
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "theme": "x", "response_due": "31/01/2030"}),
+            json!({"text": "t", "theme": "x", "response_due": "31/12/2099"}),
             422,
         ),
         (
@@ -588,7 +596,7 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
             .post(
                 &sc,
                 &format!("/v1/admin/mediations/{mid}/sessions"),
-                json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+                json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
             )
             .await;
         assert_eq!(s, 201);
@@ -604,7 +612,7 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
             .post(
                 &sc,
                 "/v1/admin/recommendations",
-                json!({"text": "t", "theme": "x", "response_due": "2030-01-01"}),
+                json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
             )
             .await;
         assert_eq!(s, 201);
