@@ -250,7 +250,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .post(
             &sc,
             &format!("/v1/admin/mediations/{mediation}/sessions"),
-            json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+            json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
         )
         .await;
     let session = ok(s, &v)["seq"].as_i64().expect("session seq");

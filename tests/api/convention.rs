@@ -123,11 +123,11 @@ async fn creates_answer_201_location_and_the_thing(backend: Backend) {
         &sc,
         &admin,
         &format!("/v1/admin/mediations/{mid}/sessions"),
-        json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+        json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
         "seq",
     )
     .await;
-    assert_eq!(session["date"], "2026-01-05");
+    assert_eq!(session["date"], chrono::Utc::now().date_naive().to_string());
     created(
         &app,
         &app.agency(B),
@@ -301,7 +301,7 @@ async fn actions_answer_with_the_seq_they_wrote(backend: Backend) {
         .post(
             &sc,
             &format!("/v1/admin/mediations/{mid}/sessions"),
-            json!({"date": "2026-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+            json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
         )
         .await;
     assert_eq!(s, 201, "{v}");

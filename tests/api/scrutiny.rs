@@ -215,7 +215,7 @@ async fn a_scrutineers_day(backend: Backend) {
         .await;
     let (s, v) = app.get(&sc, "/v1/admin/recommendations").await;
     assert_eq!(s, 200, "{v}");
-    let rec = v
+    let rec = v["items"]
         .as_array()
         .unwrap()
         .iter()
