@@ -23,6 +23,7 @@ pub mod reports;
 pub mod scrutiny;
 pub mod scrutiny_replay;
 pub mod synth;
+pub mod tiles;
 pub mod verify;
 pub mod webhooks;
 pub mod whistleblowing;
