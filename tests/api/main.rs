@@ -27,6 +27,7 @@ mod reports;
 mod scrutiny;
 mod shutdown;
 mod tamper;
+mod tlog_tiles;
 mod tree;
 mod whistleblowing;
 mod witness;
