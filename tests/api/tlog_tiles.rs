@@ -51,7 +51,7 @@ async fn fill_to(app: &TestApp, size: i64) {
     })
     .await
     .expect("join");
-    assert_eq!(app.size().await, size);
+    assert_eq!(size_of(app).await, size);
 }
 
 /// Forge entries straight into the tables (as `tamper.rs` writes rows), in
@@ -63,7 +63,7 @@ async fn forge_to(app: &TestApp, size: i64) {
     use escalation_ledger::core::ledger::{canonical_json, seal};
     use escalation_ledger::core::merkle::{node_hash, nodes_completed_by_append, NodeId};
     use std::collections::HashMap;
-    let have = app.size().await;
+    let have = size_of(app).await;
     let known = entry_hashes(app, have).await;
     let pool = app.pool.clone();
     let recorded_at = actix_web::rt::task::spawn_blocking(move || {
@@ -181,7 +181,30 @@ async fn forge_to(app: &TestApp, size: i64) {
         texts.push(format!("BEGIN;\n{sql}COMMIT;"));
     }
     app.sql(&texts[0], &texts[1]).expect("forge the entries");
-    assert_eq!(app.size().await, size);
+    assert_eq!(size_of(app).await, size);
+}
+
+/// The ledger's size, from the database.
+async fn size_of(app: &TestApp) -> i64 {
+    let pool = app.pool.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        escalation_ledger::store::tree::leaves(&mut pool.get().expect("conn")).expect("size")
+    })
+    .await
+    .expect("join")
+}
+
+/// Sign (or reuse) the checkpoint of the whole ledger, as `GET
+/// /v1/ledger/checkpoint` does; its note with cosignatures.
+async fn sign(app: &TestApp) -> String {
+    let pool = app.pool.clone();
+    let key = app.log.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        escalation_ledger::service::ledger::checkpoint_note(&mut pool.get().expect("conn"), &key)
+            .expect("sign")
+    })
+    .await
+    .expect("join")
 }
 
 /// Every entry's `entry_hash`, hex, by `seq`.
@@ -259,8 +282,10 @@ async fn go_client(app: &TestApp, indexes: Vec<String>) -> Checked {
 
 /// GET without a token: status, headers we check, body.
 async fn fetch(app: &TestApp, path: &str) -> (u16, String, String, Vec<u8>) {
-    let mut res = app
-        .client
+    // A fresh client each time: these tests sit idle for many seconds between
+    // requests (forging, the Go client), past the server's keep-alive, and a
+    // pooled connection the server has closed would fail the request.
+    let mut res = crate::helpers::client()
         .get(format!("{}{path}", app.base))
         .send()
         .await
@@ -293,7 +318,7 @@ async fn signed_root(app: &TestApp) -> (i64, String) {
 
 /// Sign the checkpoint of the whole ledger, then check it all with Go.
 async fn sign_and_check(app: &TestApp, size: i64, indexes: Vec<String>) -> Checked {
-    app.checkpoint_note().await;
+    sign(app).await;
     let checked = go_client(app, indexes).await;
     let (signed, root) = signed_root(app).await;
     assert_eq!((checked.size, &checked.root), (size, &root));
@@ -337,7 +362,7 @@ async fn tiles_verify_at_tile_boundaries(backend: Backend) {
     }
 
     // The checkpoint: the note /v1/ledger/checkpoint serves, no token, briefly cached.
-    let note = app.checkpoint_note().await;
+    let note = sign(&app).await;
     let (s, ct, cache, body) = fetch(&app, "/tlog/checkpoint").await;
     assert_eq!(s, 200);
     assert_eq!(ct, "text/plain; charset=utf-8");
@@ -433,7 +458,7 @@ async fn tiles_verify_at_tile_boundaries(backend: Backend) {
         );
     }
     // Public reads sign nothing and append nothing.
-    assert_eq!(app.size().await, 258);
+    assert_eq!(size_of(&app).await, 258);
     assert_eq!(signed_root(&app).await.0, 257);
 }
 
