@@ -15,4 +15,5 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod scrutiny;
+pub mod tiles;
 pub mod whistleblowing;

@@ -393,6 +393,10 @@ pub static ROUTES: &[Route] = &[
     row("policy.activate",         Post,   "/v1/policies",                              ROLE,    ADMIN),
     // ---- the annual report: figures, no free text ----
     row("report.escalations",      Get,    "/v1/reports/escalations",                   ROLE,    REPORT_READERS),
+    // ---- C2SP tlog-tiles: hashes and canonical entries, what the auditor sees ----
+    row("tlog.checkpoint",         Get,    "/tlog/checkpoint",                          Public,  EVERYONE),
+    row("tlog.entries",            Get,    "/tlog/tile/entries/{index}",                Public,  EVERYONE),
+    row("tlog.tile",               Get,    "/tlog/tile/{level}/{index}",                Public,  EVERYONE),
 ];
 
 /// The row for `method` on the path template `path`, if there is one.

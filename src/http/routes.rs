@@ -13,7 +13,7 @@ use utoipa_actix_web::AppExt as _;
 use crate::http::error::AppError;
 use crate::http::handlers::{
     agencies, disputes, health, ledger, metrics, policies, proofs, redactions, reports, scrutiny,
-    webhooks, whistleblowing, witnesses,
+    tlog, webhooks, whistleblowing, witnesses,
 };
 
 /// Largest accepted JSON body.
@@ -89,7 +89,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(policies::activate_policy)
         .service(policies::get_policy)
         // ---- the annual report ----
-        .service(reports::escalations_report);
+        .service(reports::escalations_report)
+        // ---- C2SP tlog-tiles, no token (entries before the hash tiles: both match tile/entries/...) ----
+        .service(tlog::tlog_checkpoint)
+        .service(tlog::entry_bundle)
+        .service(tlog::hash_tile);
 }
 
 pub async fn openapi_json() -> HttpResponse {

@@ -24,6 +24,7 @@ pub mod restore;
 pub mod scrutiny;
 pub mod scrutiny_replay;
 pub mod synth;
+pub mod tiles;
 pub mod verify;
 pub mod webhooks;
 pub mod whistleblowing;

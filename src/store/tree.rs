@@ -232,3 +232,32 @@ pub fn consistency(conn: &mut DbConn, from: u64, to: u64) -> ProofResult {
         node_reads: ids.len() as u64,
     })
 }
+
+/// The stored nodes of Merkle `level` with index in `from..from + count`, in
+/// order: one tlog hash tile (`core::tiles`), read in one query. An error if
+/// any is missing (the stored tree is shorter than the caller was told).
+pub fn tile_hashes(conn: &mut DbConn, level: u32, from: u64, count: u64) -> QueryResult<Vec<Hash>> {
+    let bad = |what: &str| diesel::result::Error::DeserializationError(what.to_string().into());
+    let level = i32::try_from(level).map_err(|_| bad("tile level out of range"))?;
+    let start = i64::try_from(from).map_err(|_| bad("tile index out of range"))?;
+    let end = from
+        .checked_add(count)
+        .and_then(|e| i64::try_from(e).ok())
+        .ok_or_else(|| bad("tile index out of range"))?;
+    let rows: Vec<(i64, Vec<u8>)> = merkle_nodes::table
+        .filter(merkle_nodes::level.eq(level))
+        .filter(merkle_nodes::idx.ge(start))
+        .filter(merkle_nodes::idx.lt(end))
+        .order(merkle_nodes::idx.asc())
+        .select((merkle_nodes::idx, merkle_nodes::hash))
+        .load(conn)?;
+    let dense = rows.len() as u64 == count
+        && rows
+            .iter()
+            .zip(start..)
+            .all(|((idx, _), want)| *idx == want);
+    if !dense {
+        return Err(diesel::result::Error::NotFound);
+    }
+    rows.into_iter().map(|(_, h)| to_hash(h)).collect()
+}

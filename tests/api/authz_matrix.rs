@@ -367,6 +367,9 @@ fn request(
         .replace("{session}", &f.session.to_string())
         .replace("{name}", "matrix-witness")
         .replace("{pseudonym}", &f.pseudonym)
+        // The tlog-tiles routes: the first leaf's level-0 tile and entry bundle.
+        .replace("{level}", "0")
+        .replace("{index}", "000.p/1")
         .replace(
             "{version}",
             escalation_ledger::core::policy::DEFAULT_VERSION,

@@ -36,6 +36,7 @@ mod scrutiny;
 mod secrets;
 mod shutdown;
 mod tamper;
+mod tlog_tiles;
 mod tree;
 mod whistleblowing;
 mod witness;

@@ -14,6 +14,7 @@ pub mod proofs;
 pub mod redactions;
 pub mod reports;
 pub mod scrutiny;
+pub mod tlog;
 pub mod webhooks;
 pub mod whistleblowing;
 pub mod witnesses;
