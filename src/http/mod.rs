@@ -6,6 +6,7 @@ pub mod error;
 pub mod handlers;
 pub mod jwks;
 pub mod metrics;
+pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;

@@ -419,6 +419,6 @@ pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<
         items,
         limit,
         offset,
-        next_offset: more.then_some(offset + limit),
+        next_offset: more.then(|| offset.saturating_add(limit)),
     })
 }

@@ -30,6 +30,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/healthz",                                  "public",  "AAAAAAA"),
     ("GET",    "/readyz",                                   "public",  "AAAAAAA"),
     ("GET",    "/openapi.json",                             "public",  "AAAAAAA"),
+    // A problem's `type` names a page saying what it means; whoever got the
+    // problem may read it, with or without a token (issue 10).
+    ("GET",    "/problems/{name}",                          "public",  "AAAAAAA"),
     // The registry is common knowledge in the partnership.
     ("GET",    "/v1/agencies",                              "role",    "AAAAAAA"),
     // Only agencies raise disagreements (seed 5.2: a practitioner, via the agency).

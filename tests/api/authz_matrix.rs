@@ -344,6 +344,7 @@ fn request(
         .replace("{pid}", pid)
         .replace("{seq}", &f.seq.to_string())
         .replace("{pseudonym}", &f.pseudonym)
+        .replace("{name}", "not-found")
         .replace(
             "{version}",
             escalation_ledger::core::policy::DEFAULT_VERSION,
@@ -615,10 +616,7 @@ async fn refusals_are_logged(backend: Backend) {
         .unwrap();
     assert_eq!(res.status().as_u16(), 403);
     let answer: Value = res.json().await.unwrap();
-    assert_eq!(
-        answer["type"],
-        "https://escalation-ledger.invalid/problems/access-denied"
-    );
+    assert_eq!(answer["type"], "/problems/access-denied");
 
     let log = strip_ansi(&served.stop());
     let line = |needle: &str| {
