@@ -23,6 +23,7 @@ mod ratelimit;
 mod readme;
 mod redaction;
 mod reports;
+mod schemathesis;
 mod scrutiny;
 mod shutdown;
 mod tamper;
