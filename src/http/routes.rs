@@ -85,10 +85,10 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
-/// The default service, for every request no route took: a problem+json 405
-/// with `Allow` when the access table has the path under other methods
-/// ([`crate::http::authz::allowed_methods`]), else a 404.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+/// The API's default service, for every request no route took: a
+/// problem+json 405 with `Allow` when the access table has the path under
+/// other methods ([`crate::http::authz::allowed_methods`]), else a 404.
+pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, AppError> {
     let allow = crate::http::authz::allowed_methods(req.path());
     if !allow.is_empty() {
         return Err(AppError::MethodNotAllowed {
@@ -97,6 +97,12 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
             allow,
         });
     }
+    not_found(req).await
+}
+
+/// A problem+json 404 for every path no route matches (the default service
+/// of listeners that serve none of the API, such as `/metrics`).
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound(format!(
         "no route {} {}",
         req.method(),
