@@ -183,7 +183,8 @@ pub fn server(
             // Each handler's route and its OpenAPI entry come from one registration.
             .into_utoipa_app()
             .configure(routes::routes)
-            .default_service(web::to(routes::not_found))
+            // 405 with `Allow` for a known path, else 404.
+            .default_service(web::to(routes::unrouted))
             .into_app()
     })
     .workers(workers)

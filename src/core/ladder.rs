@@ -158,6 +158,21 @@ snake_names!(Role {
 });
 snake_names!(Partner { La => "la", Icb => "icb", Police => "police" });
 
+impl Role {
+    /// The role's name after "a" or "an", as messages put it: "an agency",
+    /// "a scrutineer", "an slg" (said as letters).
+    pub fn with_article(self) -> String {
+        let article = match self {
+            Role::Agency | Role::Slg | Role::Auditor => "an",
+            Role::StatutoryPartner
+            | Role::ChiefOfficer
+            | Role::Scrutineer
+            | Role::PartnershipAdmin => "a",
+        };
+        format!("{article} {self}")
+    }
+}
+
 /// Who did something: the claims of the token, as recorded in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Actor {
@@ -585,8 +600,9 @@ pub fn decide(
         .ok_or_else(|| LadderError::Conflict(format!("policy has no rung {}", d.rung)))?;
     let forbid = |what: &str| {
         Err(LadderError::Forbidden(format!(
-            "a {} may not {what} at the {} rung",
-            actor.role, d.rung
+            "{} may not {what} at the {} rung",
+            actor.role.with_article(),
+            d.rung
         )))
     };
     match cmd {
@@ -862,6 +878,14 @@ mod tests {
         }
     }
 
+    #[test]
+    fn roles_take_the_right_article() {
+        assert_eq!(Role::Agency.with_article(), "an agency");
+        assert_eq!(Role::Auditor.with_article(), "an auditor");
+        assert_eq!(Role::Slg.with_article(), "an slg");
+        assert_eq!(Role::Scrutineer.with_article(), "a scrutineer");
+    }
+
     fn raised(parties: &[&str], complex: bool) -> Dispute {
         let policy = Policy::krscp();
         let parties: Vec<String> = parties.iter().map(|s| s.to_string()).collect();
@@ -931,10 +955,13 @@ mod tests {
         let acc = || Command::Accept {
             proposal_id: "p".into(),
         };
-        assert!(matches!(
-            act(&mut d, &agency("a"), acc()),
-            Err(LadderError::Forbidden(_))
-        ));
+        match act(&mut d, &agency("a"), acc()) {
+            Err(LadderError::Forbidden(m)) => assert!(
+                m.starts_with("an agency may not accept at the statutory_partners rung"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
         for p in ALL_PARTNERS {
             act(&mut d, &sp(p), acc()).unwrap();
         }

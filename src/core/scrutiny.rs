@@ -221,8 +221,8 @@ pub fn requester_could(actor: &Actor, d: &Dispute, on_behalf: bool) -> Result<()
         Ok(())
     } else {
         Err(format!(
-            "a {} who is not a party agency's user, nor a partnership_admin on behalf of a child or family",
-            actor.role
+            "{} who is not a party agency's user, nor a partnership_admin on behalf of a child or family",
+            actor.role.with_article()
         ))
     }
 }

@@ -322,6 +322,8 @@ pub static ROUTES: &[Route] = &[
     // Prometheus figures (counts, no dispute ids or text): the auditor's token
     // a scraper holds. `METRICS_BIND` serves the same, open, on its own listener.
     row("metrics",                 Get,    "/metrics",                                  ROLE,    METRICS_READERS),
+    // What each problem `type` means and what to do: whoever got the problem.
+    row("problem.page",            Get,    "/problems/{name}",                          Public,  EVERYONE),
     // ---- registry and disputes ----
     row("agencies.list",           Get,    "/v1/agencies",                              ROLE,    EVERYONE),
     row("agency.read",             Get,    "/v1/agencies/{id}",                         ROLE,    EVERYONE),
@@ -402,6 +404,28 @@ pub static ROUTES: &[Route] = &[
 /// The row for `method` on the path template `path`, if there is one.
 pub fn route(method: Method, path: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
+
+/// The methods [`ROUTES`] lists for a concrete request path (`/v1/disputes/7`
+/// matches the template `/v1/disputes/{id}`), in table order, without
+/// repeats; empty when no row's template matches. What a `405`'s `Allow`
+/// header says.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    use std::sync::OnceLock;
+    static TEMPLATES: OnceLock<Vec<(actix_web::dev::ResourceDef, Method)>> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|r| (actix_web::dev::ResourceDef::new(r.path), r.method))
+            .collect()
+    });
+    let mut allow = Vec::new();
+    for (def, method) in templates {
+        if def.is_match(path) && !allow.contains(&method.as_str()) {
+            allow.push(method.as_str());
+        }
+    }
+    allow
 }
 
 /// The row with this id, if there is one.
@@ -627,6 +651,27 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn allowed_methods_come_from_the_table() {
+        assert_eq!(allowed_methods("/v1/disputes"), vec!["POST", "GET"]);
+        assert_eq!(allowed_methods("/v1/disputes/abc"), vec!["GET"]);
+        assert_eq!(allowed_methods("/v1/admin/webhooks/abc"), vec!["DELETE"]);
+        assert_eq!(
+            allowed_methods("/v1/disputes/abc/proposals/p1/accept"),
+            vec!["POST"]
+        );
+        assert!(allowed_methods("/v1/nope").is_empty());
+        assert!(allowed_methods("/v1/disputes/abc/nope").is_empty());
+        // Every row's own path (its template, taken literally) is matched.
+        for r in ROUTES {
+            assert!(
+                allowed_methods(r.path).contains(&r.method.as_str()),
+                "{}",
+                r.id
+            );
         }
     }
 

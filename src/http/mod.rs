@@ -7,6 +7,7 @@ pub mod guard;
 pub mod handlers;
 pub mod jwks;
 pub mod metrics;
+pub mod openapi;
 pub mod paging;
 pub mod ratelimit;
 pub mod routes;

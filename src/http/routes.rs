@@ -12,8 +12,8 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::http::error::AppError;
 use crate::http::handlers::{
-    agencies, disputes, health, ledger, metrics, policies, proofs, redactions, reports, scrutiny,
-    tlog, webhooks, whistleblowing, witnesses,
+    agencies, disputes, health, ledger, metrics, policies, problems, proofs, redactions, reports,
+    scrutiny, tlog, webhooks, whistleblowing, witnesses,
 };
 
 /// Largest accepted JSON body.
@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .route("/openapi.json", web::get().to(openapi_json))
         // Behind a role; `METRICS_BIND` serves it open on a listener of its own.
         .service(metrics::metrics_for_role)
+        .service(problems::problem_page)
         // ---- registry and disputes ----
         .service(agencies::list_agencies)
         .service(agencies::create_agency)
@@ -100,7 +101,23 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
-/// The default service: a problem+json 404 for every path no route matches.
+/// The API's default service, for every request no route took: a
+/// problem+json 405 with `Allow` when the access table has the path under
+/// other methods ([`crate::http::authz::allowed_methods`]), else a 404.
+pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let allow = crate::http::authz::allowed_methods(req.path());
+    if !allow.is_empty() {
+        return Err(AppError::MethodNotAllowed {
+            method: req.method().to_string(),
+            path: req.path().to_string(),
+            allow,
+        });
+    }
+    not_found(req).await
+}
+
+/// A problem+json 404 for every path no route matches (the default service
+/// of listeners that serve none of the API, such as `/metrics`).
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound(format!(
         "no route {} {}",
@@ -135,18 +152,21 @@ impl utoipa::Modify for BearerAuth {
 )]
 struct Base;
 
-/// The OpenAPI document: [`Base`] and what [`routes`] registers.
+/// The OpenAPI document: [`Base`] and what [`routes`] registers, completed by
+/// [`crate::http::openapi::Contract`].
 pub struct ApiDoc;
 
 impl ApiDoc {
     pub fn openapi() -> utoipa::openapi::OpenApi {
         static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
         DOC.get_or_init(|| {
-            let (_, doc) = App::new()
+            let (_, mut doc) = App::new()
                 .into_utoipa_app()
                 .openapi(Base::openapi())
                 .configure(routes)
                 .split_for_parts();
+            // Errors, limits and servers, over every operation at once.
+            utoipa::Modify::modify(&crate::http::openapi::Contract, &mut doc);
             doc
         })
         .clone()

@@ -224,8 +224,8 @@ impl Replay {
                     .map_err(|err| format!("unreadable 'redaction_requested' facts: {err}"))?;
                 if e.actor.role != Role::PartnershipAdmin {
                     return Err(format!(
-                        "a redaction requested by a {}, not a partnership_admin",
-                        e.actor.role
+                        "a redaction requested by {}, not a partnership_admin",
+                        e.actor.role.with_article()
                     ));
                 }
                 self.check_target(f.seq, e.seq)?;
@@ -250,8 +250,8 @@ impl Replay {
                     .map_err(|err| format!("unreadable 'redaction_approved' facts: {err}"))?;
                 if e.actor.role != Role::Scrutineer {
                     return Err(format!(
-                        "a redaction approved by a {}, not a scrutineer",
-                        e.actor.role
+                        "a redaction approved by {}, not a scrutineer",
+                        e.actor.role.with_article()
                     ));
                 }
                 self.check_target(f.seq, e.seq)?;

@@ -40,8 +40,10 @@ fn role_is(e: &Entry, role: Role) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "'{}' recorded by a {}, not a {role}",
-            e.event, e.actor.role
+            "'{}' recorded by {}, not {}",
+            e.event,
+            e.actor.role.with_article(),
+            role.with_article()
         ))
     }
 }

@@ -33,6 +33,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     // Prometheus figures behind a role (issue 13 §5): the scraper's auditor
     // token; no one else. METRICS_BIND serves them open on its own listener.
     ("GET",    "/metrics",                                  "role",    "......A"),
+    // A problem's `type` names a page saying what it means; whoever got the
+    // problem may read it, with or without a token (issue 10).
+    ("GET",    "/problems/{name}",                          "public",  "AAAAAAA"),
     // The registry is common knowledge in the partnership.
     ("GET",    "/v1/agencies",                              "role",    "AAAAAAA"),
     ("GET",    "/v1/agencies/{id}",                         "role",    "AAAAAAA"),

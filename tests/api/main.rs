@@ -32,6 +32,7 @@ mod redaction;
 mod registry;
 mod reports;
 mod restore;
+mod schemathesis;
 mod scrutiny;
 mod secrets;
 mod shutdown;

@@ -10,6 +10,7 @@ pub mod health;
 pub mod ledger;
 pub mod metrics;
 pub mod policies;
+pub mod problems;
 pub mod proofs;
 pub mod redactions;
 pub mod reports;

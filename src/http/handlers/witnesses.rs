@@ -117,6 +117,7 @@ pub async fn get_witness(
 #[serde(deny_unknown_fields)]
 pub struct CosignatureBody {
     /// The size of the signed checkpoint the witness cosigned.
+    #[serde(deserialize_with = "crate::http::openapi::integer")]
     pub size: i64,
     /// One `cosignature/v1` signature line (`— <witness name> <base64>`).
     pub cosignature: String,
