@@ -658,7 +658,10 @@ mod tests {
     fn allowed_methods_come_from_the_table() {
         assert_eq!(allowed_methods("/v1/disputes"), vec!["POST", "GET"]);
         assert_eq!(allowed_methods("/v1/disputes/abc"), vec!["GET"]);
-        assert_eq!(allowed_methods("/v1/admin/webhooks/abc"), vec!["DELETE"]);
+        assert_eq!(
+            allowed_methods("/v1/admin/webhooks/abc"),
+            vec!["GET", "DELETE"]
+        );
         assert_eq!(
             allowed_methods("/v1/disputes/abc/proposals/p1/accept"),
             vec!["POST"]

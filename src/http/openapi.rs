@@ -101,7 +101,6 @@ pub const BODY_EXAMPLES: &[(&str, &str)] = &[
 /// Query and path parameters: (method, path, parameter, limit).
 pub const PARAM_RULES: &[(Method, &str, &str, Limit)] = &[
     (Method::Get, "/v1/disputes", "limit", Limit::Range(1, 200)),
-    (Method::Get, "/v1/disputes", "offset", Limit::Min(0)),
     (Method::Get, "/v1/ledger/entries", "from", Limit::Min(0)),
     (
         Method::Get,
@@ -170,6 +169,7 @@ impl utoipa::Modify for Contract {
                 (Method::Get, item.get.as_mut()),
                 (Method::Post, item.post.as_mut()),
                 (Method::Delete, item.delete.as_mut()),
+                (Method::Patch, item.patch.as_mut()),
             ] {
                 if let Some(op) = op {
                     complete_operation(method, path, op);

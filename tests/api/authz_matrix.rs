@@ -365,12 +365,12 @@ fn request(
         .replace("{pid}", pid)
         .replace("{seq}", &f.seq.to_string())
         .replace("{session}", &f.session.to_string())
+        .replace("/problems/{name}", "/problems/not-found")
         .replace("{name}", "matrix-witness")
         .replace("{pseudonym}", &f.pseudonym)
         // The tlog-tiles routes: the first leaf's level-0 tile and entry bundle.
         .replace("{level}", "0")
         .replace("{index}", "000.p/1")
-        .replace("{name}", "not-found")
         .replace(
             "{version}",
             escalation_ledger::core::policy::DEFAULT_VERSION,

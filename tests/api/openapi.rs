@@ -170,7 +170,7 @@ async fn a_wrong_method_is_405_with_allow(backend: crate::helpers::Backend) {
         ("PATCH", "/v1/disputes/some-id", "GET"),
         ("DELETE", "/v1/disputes/some-id/escalate", "POST"),
         ("GET", "/v1/disputes/d/proposals/p/accept", "POST"),
-        ("POST", "/v1/admin/webhooks/w", "DELETE"),
+        ("POST", "/v1/admin/webhooks/w", "GET, DELETE"),
         ("PUT", "/v1/policies", "GET, POST"),
         ("POST", "/healthz", "GET"),
         ("POST", "/problems/not-found", "GET"),
