@@ -20,7 +20,9 @@
 //! tests below fail on it.
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
-use utoipa::openapi::schema::{KnownFormat, Object, Schema, SchemaFormat};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayItems, KnownFormat, Object, Schema, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{Content, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
@@ -178,6 +180,154 @@ impl utoipa::Modify for Contract {
         }
         // A rule that applies to nothing is reported by the tests.
         let _ = apply_rules(doc);
+        guard_patterns(doc);
+    }
+}
+
+/// What `http::guard` refuses in an identifier, a path segment or a query
+/// value (`core::input::identifier_chars`): control characters and
+/// bidirectional controls. ECMA-262, as JSON Schema reads `pattern`.
+pub const IDENTIFIER_PATTERN: &str =
+    "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+/// What it refuses in free text (`core::input::text_chars`): the same, less
+/// tab, line feed and carriage return.
+pub const TEXT_PATTERN: &str =
+    "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+
+/// [`TEXT_PATTERN`], holding at least one character that is not white space.
+pub const TEXT_NOT_BLANK_PATTERN: &str =
+    "^(?=[\\s\\S]*\\S)[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+/// An agency id (`core::registry`): 2 to 64 of a-z, 0-9 and '-', starting
+/// and ending with a letter or digit.
+pub const AGENCY_ID_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$";
+
+fn is_string(o: &Object) -> bool {
+    match &o.schema_type {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(ts) => ts.contains(&Type::String),
+        SchemaType::AnyValue => false,
+    }
+}
+
+fn pattern_on(schema: &mut RefOr<Schema>, pattern: &str) {
+    match schema {
+        RefOr::T(Schema::Object(o)) if is_string(o) && o.pattern.is_none() => {
+            o.pattern = Some(pattern.to_string());
+        }
+        RefOr::T(Schema::Array(a)) => {
+            if let ArrayItems::RefOrSchema(item) = &mut a.items {
+                pattern_on(item, pattern);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The schema names a schema refers to, directly or as array items.
+fn refs_in(schema: &RefOr<Schema>, out: &mut Vec<String>) {
+    match schema {
+        RefOr::Ref(r) => {
+            if let Some(name) = r.ref_location.strip_prefix("#/components/schemas/") {
+                out.push(name.to_string());
+            }
+        }
+        RefOr::T(Schema::Array(a)) => {
+            if let ArrayItems::RefOrSchema(item) = &a.items {
+                refs_in(item, out);
+            }
+        }
+        RefOr::T(Schema::Object(o)) => o.properties.values().for_each(|p| refs_in(p, out)),
+        _ => {}
+    }
+}
+
+/// Say the input guard's character rules in the document, so that a client
+/// (or schemathesis) knows them: every string parameter is an identifier,
+/// and every string in a request body is an identifier or free text, by its
+/// field's name (`core::input::is_identifier_field`).
+fn guard_patterns(doc: &mut OpenApi) {
+    let mut bodies = Vec::new();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for p in op.parameters.iter_mut().flatten() {
+                if let Some(s) = p.schema.as_mut() {
+                    // An optional query value is absent or a value: never `null`.
+                    if let RefOr::T(Schema::OneOf(one)) = s {
+                        let not_null: Vec<RefOr<Schema>> = one
+                            .items
+                            .iter()
+                            .filter(|i| !matches!(i, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null)))
+                            .cloned()
+                            .collect();
+                        if let [only] = not_null.as_slice() {
+                            *s = only.clone();
+                        }
+                    }
+                    if path.starts_with("/v1/agencies/{id}") && p.name == "id" {
+                        pattern_on(s, AGENCY_ID_PATTERN);
+                    }
+                    pattern_on(s, IDENTIFIER_PATTERN);
+                }
+            }
+            for c in op.request_body.iter().flat_map(|b| b.content.values()) {
+                if let Some(s) = &c.schema {
+                    refs_in(s, &mut bodies);
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
+        return;
+    };
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(name) = bodies.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        // An externally tagged enum (`{"agency": id}` or `{"role": role}`):
+        // each variant is an object of its one key, which serde holds to
+        // that key alone.
+        if let Some(RefOr::T(Schema::OneOf(one))) = schemas.get_mut(&name) {
+            for item in one.items.iter_mut() {
+                if let RefOr::T(Schema::Object(o)) = item {
+                    if o.properties.len() == 1 && o.required.len() == 1 {
+                        o.additional_properties =
+                            Some(Box::new(AdditionalProperties::FreeForm(false)));
+                    }
+                    for (field, prop) in o.properties.iter_mut() {
+                        refs_in(prop, &mut bodies);
+                        if crate::core::input::is_identifier_field(field) {
+                            pattern_on(prop, IDENTIFIER_PATTERN);
+                        } else {
+                            pattern_on(prop, TEXT_PATTERN);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(&name) {
+            for (field, prop) in o.properties.iter_mut() {
+                refs_in(prop, &mut bodies);
+                if field == "id" && name.contains("Agency") {
+                    pattern_on(prop, AGENCY_ID_PATTERN);
+                }
+                let pattern = if crate::core::input::is_identifier_field(field) {
+                    IDENTIFIER_PATTERN
+                } else {
+                    TEXT_PATTERN
+                };
+                pattern_on(prop, pattern);
+            }
+        }
     }
 }
 
@@ -314,6 +464,8 @@ fn complete_operation(method: Method, path: &str, op: &mut Operation) {
         add(op, ProblemType::BadRequest);
     }
     if takes(op, ParameterIn::Path) {
+        // A path segment the input guard refuses (a control character).
+        add(op, ProblemType::BadRequest);
         add(op, ProblemType::NotFound);
     }
     let json_body = op
@@ -343,8 +495,9 @@ fn limit(o: &mut Object, l: Limit) {
         Limit::Text => {
             o.min_length = Some(1);
             o.max_length = Some(TEXT_LIMIT);
-            // Not blank: the server trims, then refuses what is left empty.
-            o.pattern = Some(r"\S".to_string());
+            // Not blank (the server trims, then refuses what is left empty),
+            // and no character the input guard refuses in free text.
+            o.pattern = Some(TEXT_NOT_BLANK_PATTERN.to_string());
         }
         Limit::Date => {
             o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Date));

@@ -105,10 +105,15 @@ async fn schemathesis_finds_nothing(backend: Backend) {
         .paths
         .values()
         .map(|p| {
-            [p.get.is_some(), p.post.is_some(), p.delete.is_some()]
-                .iter()
-                .filter(|x| **x)
-                .count()
+            [
+                p.get.is_some(),
+                p.post.is_some(),
+                p.delete.is_some(),
+                p.patch.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count()
         })
         .sum();
     assert_eq!(

@@ -10,6 +10,7 @@ one. Before each call these hooks put values the service holds in their place:
   the run's token, the caller's own agency first (the raiser's agency must be
   a party);
 - a `rung` filter gets a rung that a stored policy has (`GET /v1/policies`);
+- a generated `cursor` is dropped (only the service makes one);
 - a proof's tree sizes are brought within the ledger's first two entries (the
   registry and the default policy, written at the first start), which the
   tree always has.
@@ -100,6 +101,10 @@ def before_call(context, case, kwargs):
     query = case.query
     if not isinstance(query, dict):
         return
+    # A cursor is opaque and only the service makes one (a page's `next`): a
+    # generated one is refused, rightly, as "not one this service gave out".
+    # Stateful runs follow real `next` values; here a made-up one is dropped.
+    query.pop("cursor", None)
     rung = query.get("rung")
     if isinstance(rung, str) and rung not in RUNGS:
         query["rung"] = RUNGS[len(rung) % len(RUNGS)]
