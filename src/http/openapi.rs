@@ -19,7 +19,7 @@
 //! have is a bug (a field was renamed): [`apply_rules`] returns it, and the
 //! tests below fail on it.
 
-use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn, PathItem};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayItems, KnownFormat, Object, Schema, SchemaFormat, SchemaType, Type,
 };
@@ -167,12 +167,7 @@ impl utoipa::Modify for Contract {
             .build()]);
         add_shared_responses(doc);
         for (path, item) in doc.paths.paths.iter_mut() {
-            for (method, op) in [
-                (Method::Get, item.get.as_mut()),
-                (Method::Post, item.post.as_mut()),
-                (Method::Delete, item.delete.as_mut()),
-                (Method::Patch, item.patch.as_mut()),
-            ] {
+            for (method, op) in operations(item) {
                 if let Some(op) = op {
                     complete_operation(method, path, op);
                 }
@@ -248,15 +243,7 @@ fn refs_in(schema: &RefOr<Schema>, out: &mut Vec<String>) {
 fn guard_patterns(doc: &mut OpenApi) {
     let mut bodies = Vec::new();
     for (path, item) in doc.paths.paths.iter_mut() {
-        for op in [
-            item.get.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-            item.patch.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations(item).into_iter().filter_map(|(_, op)| op) {
             for p in op.parameters.iter_mut().flatten() {
                 if let Some(s) = p.schema.as_mut() {
                     // An optional query value is absent or a value: never `null`.
@@ -329,6 +316,16 @@ fn guard_patterns(doc: &mut OpenApi) {
             }
         }
     }
+}
+
+/// A path's operations, by the access table's methods (every one it has).
+fn operations(item: &mut PathItem) -> [(Method, Option<&mut Operation>); 4] {
+    [
+        (Method::Get, item.get.as_mut()),
+        (Method::Post, item.post.as_mut()),
+        (Method::Delete, item.delete.as_mut()),
+        (Method::Patch, item.patch.as_mut()),
+    ]
 }
 
 fn problem_content() -> Content {
@@ -563,16 +560,12 @@ pub fn apply_rules(doc: &mut OpenApi) -> Vec<String> {
         }
     }
     for (method, path, name, l) in PARAM_RULES {
-        let op = doc
-            .paths
-            .paths
-            .get_mut(*path)
-            .and_then(|item| match method {
-                Method::Get => item.get.as_mut(),
-                Method::Post => item.post.as_mut(),
-                Method::Delete => item.delete.as_mut(),
-                Method::Patch => item.patch.as_mut(),
-            });
+        let op = doc.paths.paths.get_mut(*path).and_then(|item| {
+            operations(item)
+                .into_iter()
+                .find(|(m, _)| m == method)
+                .and_then(|(_, op)| op)
+        });
         let param: Option<&mut Parameter> = op
             .and_then(|op| op.parameters.as_mut())
             .and_then(|ps| ps.iter_mut().find(|p| p.name == *name));

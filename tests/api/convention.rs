@@ -29,29 +29,6 @@ async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
-/// POST `body` to `path`: the status, the `Location` header and the body.
-async fn create(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, String, Value) {
-    let mut res = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .send_json(&body)
-        .await
-        .expect("request");
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = res.body().await.expect("body");
-    (
-        res.status().as_u16(),
-        location,
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
-}
-
 /// The `seq` of the newest ledger entry.
 async fn newest(app: &TestApp) -> i64 {
     app.size().await - 1
@@ -68,7 +45,8 @@ async fn created(
     body: Value,
     key: &str,
 ) -> Value {
-    let (s, location, v) = create(app, token, path, body).await;
+    let (s, location, v) = app.post_created(token, path, body).await;
+    let location = location.unwrap_or_default();
     assert_eq!(s, 201, "{path}: {v}");
     assert!(location.starts_with('/'), "{path}: Location {location:?}");
     let (s, again) = app.get(reader, &location).await;

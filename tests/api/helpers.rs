@@ -196,34 +196,53 @@ impl TestApp {
         }
     }
 
-    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let mut res = self
-            .client
-            .post(format!("{}{path}", self.base))
+    /// Send `body` as JSON with `token`: the status, the `Location` header
+    /// (if any) and the body as JSON (`Null` if it is not).
+    async fn send_json(
+        &self,
+        req: awc::ClientRequest,
+        token: &str,
+        body: Value,
+    ) -> (u16, Option<String>, Value) {
+        let mut res = req
             .bearer_auth(token)
             .send_json(&body)
             .await
             .expect("request");
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string);
         let body = res.body().await.expect("body");
         (
             res.status().as_u16(),
+            location,
             serde_json::from_slice(&body).unwrap_or(Value::Null),
         )
     }
 
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let req = self.client.post(format!("{}{path}", self.base));
+        let (s, _, v) = self.send_json(req, token, body).await;
+        (s, v)
+    }
+
+    /// [`TestApp::post`], with the `Location` header a create answers.
+    pub async fn post_created(
+        &self,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Option<String>, Value) {
+        let req = self.client.post(format!("{}{path}", self.base));
+        self.send_json(req, token, body).await
+    }
+
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let mut res = self
-            .client
-            .patch(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send_json(&body)
-            .await
-            .expect("request");
-        let body = res.body().await.expect("body");
-        (
-            res.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        let req = self.client.patch(format!("{}{path}", self.base));
+        let (s, _, v) = self.send_json(req, token, body).await;
+        (s, v)
     }
 
     /// Raise a dispute as the first party's agency user; returns its id.

@@ -14,41 +14,13 @@ use crate::helpers::{Backend, TestApp};
 
 const SCHOOL: &str = "st-marys-primary";
 
-/// POST `body` to `path`: status, `Location` header, body.
+/// POST an agency: status, `Location` header, body.
 async fn create(app: &TestApp, token: &str, body: Value) -> (u16, Option<String>, Value) {
-    let mut res = app
-        .client
-        .post(format!("{}/v1/agencies", app.base))
-        .bearer_auth(token)
-        .send_json(&body)
-        .await
-        .expect("request");
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = res.body().await.expect("body");
-    (
-        res.status().as_u16(),
-        location,
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
+    app.post_created(token, "/v1/agencies", body).await
 }
 
 async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> (u16, Value) {
-    let mut res = app
-        .client
-        .patch(format!("{}/v1/agencies/{id}", app.base))
-        .bearer_auth(token)
-        .send_json(&body)
-        .await
-        .expect("request");
-    let body = res.body().await.expect("body");
-    (
-        res.status().as_u16(),
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
+    app.patch(token, &format!("/v1/agencies/{id}"), body).await
 }
 
 async fn entry(app: &TestApp, seq: i64) -> Value {
