@@ -296,7 +296,42 @@ async fn an_escalation_that_skips_a_rung_is_named(backend: Backend) {
     );
 }
 
+/// Invariant 19: an entry of a kind no `LedgerEvent` names, and entries of
+/// known kinds in the wrong shape (a ladder event naming no dispute, a
+/// registry event naming one), are refused by the replay, never skipped.
+async fn an_unknown_or_misshapen_entry_is_named(backend: Backend) {
+    let admin = person("admin", Role::PartnershipAdmin, None);
+    let cases: [(Option<&str>, &str, Value, &str); 3] = [
+        (
+            None,
+            "dispute_reopened",
+            json!({}),
+            "unknown ledger event 'dispute_reopened'",
+        ),
+        (
+            None,
+            "withdrawn",
+            json!({}),
+            "a 'withdrawn' entry that names no dispute",
+        ),
+        (
+            Some("00000000-0000-4000-8000-000000000002"),
+            "webhook_deactivated",
+            json!({"id": "00000000-0000-4000-8000-000000000003"}),
+            "a 'webhook_deactivated' entry that names a dispute",
+        ),
+    ];
+    for (dispute, event, facts, why) in cases {
+        let app = TestApp::spawn(backend).await;
+        clean_dispute(&app).await;
+        let seq = forge(&app, dispute, admin.clone(), event, facts);
+        assert_eq!(seq, 3);
+        refused_at(&app, 3, why);
+    }
+}
+
 both_backends!(
+    an_unknown_or_misshapen_entry_is_named,
     an_automatic_escalation_without_a_missed_deadline_is_named,
     a_second_deadline_missed_on_a_rung_is_named,
     a_deadline_warned_of_twice_is_named,
