@@ -27,7 +27,7 @@ pub fn prepare(url: &str, pool_size: u32) -> Result<Pool, String> {
 /// (`DB_POOL_WAIT`) before they are answered 503.
 pub fn prepare_with(url: &str, pool_size: u32, pool_wait: Duration) -> Result<Pool, String> {
     let pool = db::pool_with(url, pool_size, pool_wait).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = db::checkout(&pool).map_err(|e| e.to_string())?;
     let ran = db::migrate(&mut conn).map_err(|e| e.to_string())?;
     if ran > 0 {
         tracing::info!(migrations = ran, "migrations applied");
@@ -78,7 +78,7 @@ pub fn first_start(
     log: &LogKey,
 ) -> Result<Pool, String> {
     let pool = prepare_with(url, pool_size, pool_wait)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = db::checkout(&pool).map_err(|e| e.to_string())?;
     let recorded = write_tx(&mut conn, |c| {
         crate::service::checkpoint::record_key(c, log)
     })
@@ -157,6 +157,8 @@ pub fn server(
         body_limit: routes::BODY_LIMIT,
     });
     let server = HttpServer::new(move || {
+        // Runs on each worker thread: no diesel here, only through `db::run`.
+        db::mark_async_worker();
         App::new()
             // Innermost: what text is accepted, and how long a body may take.
             .wrap(middleware::from_fn(crate::http::guard::middleware))
@@ -210,6 +212,7 @@ pub fn start_metrics(
         witness_quorum,
     });
     let server = HttpServer::new(move || {
+        db::mark_async_worker();
         App::new()
             .app_data(state.clone())
             .route("/metrics", web::get().to(metrics))

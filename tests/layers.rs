@@ -266,6 +266,23 @@ fn check(files: &[(String, String)]) -> (Vec<String>, Vec<String>) {
             let problem = format!("uses {} (http must not open transactions)", t.text);
             bad.push((path, t.line, problem));
         }
+        // Invariant 10: a connection comes only through `store::db::checkout`
+        // (which `run` uses), refused on an async worker; never straight from r2d2.
+        if path != "src/store/db.rs" {
+            for w in toks.windows(4) {
+                let checkout = w[0].text.ends_with("pool")
+                    && w[1].text == "."
+                    && matches!(w[2].text.as_str(), "get" | "get_timeout")
+                    && w[3].text == "(";
+                if checkout {
+                    let problem = format!(
+                        "{}.{}() takes a connection past store::db::checkout",
+                        w[0].text, w[2].text
+                    );
+                    bad.push((path, w[2].line, problem));
+                }
+            }
+        }
         for (line, segs, abs) in refs(&toks, &module) {
             let (written, at) = (segs.join("::"), format!("{path}:{line}"));
             let Some(abs) = abs else {
@@ -524,6 +541,8 @@ mod checker {
             --- src/http/h.rs
             use diesel::prelude::*;
             fn h() { db.write_tx(|c| 0) }
+            --- src/service/s.rs
+            fn s(pool: &Pool) { let c = pool.get(); let d = self.pool.get_timeout(w); }
         ");
         let want = [
             "src/core/clock.rs:1: uses std::fs (core must not use std::fs)",
@@ -532,6 +551,8 @@ mod checker {
             "src/db.rs:1: outside the layer folders (core, store, service, http, workers, cli, app)",
             "src/http/h.rs:1: uses diesel::prelude (http must not contain SQL: no diesel)",
             "src/http/h.rs:2: uses write_tx (http must not open transactions)",
+            "src/service/s.rs:1: pool.get() takes a connection past store::db::checkout",
+            "src/service/s.rs:1: pool.get_timeout() takes a connection past store::db::checkout",
         ];
         assert_eq!(violations, want);
     }

@@ -165,6 +165,8 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             .unwrap_or(2)
     });
     actix_web::rt::System::new().block_on(async move {
+        // The background tasks run on this thread: no diesel here either.
+        crate::store::db::mark_async_worker();
         let auth = common.authenticator(jwks).await?;
         if !args.checkpoint_interval.is_zero() {
             crate::workers::checkpointer::spawn_checkpointer(pool.clone(), log.clone(), args.checkpoint_interval);
@@ -259,7 +261,7 @@ fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
     if let Some(agency) = &actor.agency {
         let url = common.existing_database(&args.db)?;
         let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
         let known = crate::service::registry::agencies(&mut conn, None, i64::MAX)
             .map_err(|e| e.to_string())?;
         if !known.iter().any(|a| &a.id == agency) {
@@ -313,7 +315,7 @@ fn rotate_log_key(common: &Common, db: &crate::cli::config::DbArgs) -> Result<()
     )?;
     let recorded = (|| -> Result<crate::core::ledger::Entry, String> {
         let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
         crate::store::db::write_tx(&mut conn, |c| checkpoint::rotate_key(c, &old, &new))
             .map_err(|e| e.to_string())
     })();
@@ -423,7 +425,7 @@ fn verify_cmd(common: &Common, db: &crate::cli::config::DbArgs) -> ExitCode {
     let run = || -> Result<(verify::VerifyReport, bool), String> {
         let url = common.existing_database(db)?;
         let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
         let r = verify::verify(&mut conn).map_err(|e| e.to_string())?;
         let keys =
             crate::service::checkpoint::recorded_keys(&mut conn).map_err(|e| e.to_string())?;
@@ -612,7 +614,7 @@ fn export_cmd(common: &Common, args: ExportArgs) -> Result<(), String> {
     let url = common.existing_database(&args.db)?;
     let log = common.log_key()?;
     let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
     let header = bundle::export_dir(&mut conn, &log, &args.out)?;
     println!(
         "exported {} entries to {}",

@@ -26,7 +26,7 @@ pub fn backup(url: &str, out: &Path) -> Result<Backup, String> {
     let pages = crate::store::backup::sqlite_backup(&path, out)?;
     let copy = format!("sqlite://{}", out.display());
     let pool = db::pool(&copy, 1).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = db::checkout(&pool).map_err(|e| e.to_string())?;
     let report = verify::verify(&mut conn).map_err(|e| e.to_string())?;
     if !report.ok {
         return Err(format!(

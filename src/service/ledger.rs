@@ -13,7 +13,6 @@ use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::redaction::{self, Redaction, Step};
 use crate::service::scrutiny::text;
 use crate::store::db::{read_tx, write_tx, DbConn, Pool};
-use crate::store::error::StoreError;
 use crate::store::ledger::{self as store, StoredEntry};
 use crate::store::tree::{self, Proof};
 
@@ -187,6 +186,6 @@ pub fn export_entries(
     payloads: Payloads,
     sink: impl FnMut(Vec<u8>) -> bool,
 ) -> ServiceResult<u64> {
-    let mut conn = pool.get().map_err(StoreError::from)?;
+    let mut conn = crate::store::db::checkout(pool)?;
     bundle::export_entries(&mut conn, size, payloads, sink)
 }

@@ -118,7 +118,7 @@ pub fn restore(bundle: &Path, url: &str, opts: RestoreOptions) -> Result<Restore
         .ok_or("refused: the audit computed no Merkle root")?;
 
     let pool = db::pool(url, 1).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = db::checkout(&pool).map_err(|e| e.to_string())?;
     db::migrate(&mut conn).map_err(|e| e.to_string())?;
     let occupied = rows::occupied(&mut conn).map_err(|e| e.to_string())?;
     if !occupied.is_empty() {

@@ -283,6 +283,9 @@ fn in_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    if on_async_worker() {
+        return Err(diesel::result::Error::QueryBuilderError(ON_ASYNC_WORKER.into()).into());
+    }
     // SQLite admits one writer at a time. Queue this process's writers on a
     // mutex rather than in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms)
     // make the latency tail; other processes still wait in `busy_timeout`.
@@ -332,6 +335,37 @@ where
     }
 }
 
+thread_local! {
+    static ASYNC_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+const ON_ASYNC_WORKER: &str =
+    "database work on an async worker thread (use store::db::run, which runs it on the blocking pool)";
+
+/// Mark the calling thread as one that runs async tasks (an HTTP worker:
+/// `app::start` calls it in each worker's app factory). From then on this
+/// thread gets no connection ([`checkout`]) and opens no transaction
+/// ([`write_tx`], [`read_tx`]): diesel blocks, and on an async worker it would
+/// stall every other request the worker holds. [`run`] moves the work to the
+/// blocking pool, whose threads are never marked.
+pub fn mark_async_worker() {
+    ASYNC_WORKER.with(|w| w.set(true));
+}
+
+fn on_async_worker() -> bool {
+    ASYNC_WORKER.with(|w| w.get())
+}
+
+/// A connection from `pool`, refused on a thread marked by
+/// [`mark_async_worker`]: the one way to take a connection from the pool
+/// outside this module.
+pub fn checkout(pool: &Pool) -> Result<PooledConn, StoreError> {
+    if on_async_worker() {
+        return Err(StoreError::Internal(ON_ASYNC_WORKER.into()));
+    }
+    Ok(pool.get()?)
+}
+
 /// Run blocking database work on the blocking thread pool, keeping the caller's
 /// tracing span: the one way async code reaches a connection.
 pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
@@ -344,7 +378,7 @@ where
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let mut conn = pool.get().map_err(StoreError::from)?;
+        let mut conn = checkout(&pool)?;
         f(&mut conn)
     })
     .await
@@ -363,6 +397,9 @@ where
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
+        if on_async_worker() {
+            return Err(StoreError::Internal(ON_ASYNC_WORKER.into()).into());
+        }
         let mut conn = pool.get_timeout(wait).map_err(StoreError::from)?;
         f(&mut conn)
     })
@@ -447,5 +484,47 @@ mod tests {
         assert_eq!(got[0].synchronous, 2, "PRAGMA synchronous is not FULL");
         assert!(sqlite_pragmas(SqliteSync::Normal).contains("synchronous = NORMAL;"));
         assert!(sqlite_pragmas(SqliteSync::Extra).contains("synchronous = EXTRA;"));
+    }
+
+    /// Invariant 10 broken on purpose: on a thread marked as an async worker
+    /// (as `app::start` marks every HTTP worker), taking a connection and
+    /// opening a transaction are refused; the same work handed to `run` from
+    /// that thread goes to the blocking pool and succeeds.
+    #[test]
+    fn diesel_is_refused_on_an_async_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let pool = pool(&url, 2).unwrap();
+        let select = |c: &mut DbConn| c.batch_execute("SELECT 1").map_err(StoreError::from);
+        // Its own thread, so that the mark cannot reach another test.
+        std::thread::spawn(move || {
+            let mut conn = checkout(&pool).expect("an unmarked thread gets a connection");
+            write_tx(&mut conn, select).expect("and writes");
+            read_tx(&mut conn, select).expect("and reads");
+
+            mark_async_worker();
+            for refused in [
+                checkout(&pool).map(|_| ()),
+                write_tx(&mut conn, select),
+                read_tx(&mut conn, select),
+            ] {
+                let e = refused.expect_err("refused on the async worker");
+                assert!(e.to_string().contains("async worker thread"), "{e}");
+            }
+
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                run(&pool, move |c| write_tx(c, select))
+                    .await
+                    .expect("run moves it to the blocking pool");
+                run_within(&pool, Duration::from_secs(5), move |c| read_tx(c, select))
+                    .await
+                    .expect("so does run_within");
+            });
+        })
+        .join()
+        .unwrap();
     }
 }
