@@ -111,13 +111,14 @@ async fn add_checkpoint(w: web::Data<Witness>, body: web::Bytes) -> HttpResponse
         };
         save_state(&w2.state_file, &next).map_err(|e| e.to_string())?;
         *state = next;
+        // `to_line` ends in the newline the spec requires.
         Ok::<_, String>(Ok((cp.size(), req.old, cosig.to_line())))
     })
     .await;
     match answer {
         Ok(Ok(Ok((size, old, line)))) => {
             tracing::info!(size, old, "cosigned");
-            text(StatusCode::OK, format!("{line}\n"))
+            text(StatusCode::OK, line)
         }
         Ok(Ok(Err(refusal))) => {
             tracing::warn!(status = refusal.status(), refusal = ?refusal, "add-checkpoint refused");
