@@ -370,3 +370,66 @@ both_backends!(
     push_refusals_raise_alerts,
     witness_serve_cosigns_pushed_checkpoints,
 );
+
+/// The URL is checked (http or https, a host, no credentials, query or
+/// fragment; 422 and nothing written); a witness without one is pull only.
+async fn witness_url_is_checked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.role(Role::PartnershipAdmin);
+    let size = app.size().await;
+    for (i, bad) in [
+        "ftp://w.example",
+        "not a url",
+        "http://user:pw@w.example",
+        "https://w.example/?q=1",
+        "https://w.example/#f",
+        "http://",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("bad{i}.example");
+        let c = escalation_ledger::core::checkpoint::Cosigner::generate(&name).unwrap();
+        let (s, v) = app
+            .post(
+                &admin,
+                "/v1/admin/witnesses",
+                json!({"name": name, "key": c.verifier_key(), "url": bad}),
+            )
+            .await;
+        assert_eq!(s, 422, "{bad}: {v}");
+        assert!(v["detail"].as_str().unwrap().starts_with("url"), "{v}");
+    }
+    assert_eq!(app.size().await, size, "nothing written");
+    let c = escalation_ledger::core::checkpoint::Cosigner::generate("pull.example").unwrap();
+    let (s, v) = app
+        .post(
+            &admin,
+            "/v1/admin/witnesses",
+            json!({"name": "pull.example", "key": c.verifier_key()}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["url"], Value::Null);
+    let c = escalation_ledger::core::checkpoint::Cosigner::generate("push.example").unwrap();
+    let v = register(
+        &app,
+        "push.example",
+        &c.verifier_key(),
+        "https://w.example/sub/",
+    )
+    .await;
+    assert_eq!(
+        v["url"], "https://w.example/sub",
+        "stored without the trailing /"
+    );
+    let w = witness(&app, "pull.example").await;
+    assert_eq!(
+        (w["url"].clone(), w["push"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+}
+
+both_backends!(witness_url_is_checked);
