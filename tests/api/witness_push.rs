@@ -355,12 +355,15 @@ async fn witness_serve_cosigns_pushed_checkpoints(backend: Backend) {
     assert_eq!(w["push"]["last_status"], 200, "{w}");
     // Both cosignatures are stored as the pull path stores them.
     let (_, v) = app
-        .get(
-            &app.role(Role::Auditor),
-            &format!("/v1/ledger/checkpoint/witnessed"),
-        )
+        .get(&app.role(Role::Auditor), "/v1/ledger/checkpoint/witnessed")
         .await;
     assert_eq!(v["cosigned_by"], json!(["serve.example"]), "{v}");
+    for size in sizes {
+        let stored =
+            escalation_ledger::service::cosign::for_size(&mut app.conn(), size as i64).unwrap();
+        assert_eq!(stored.len(), 1, "size {size}: {stored:?}");
+        assert_eq!(stored[0].witness, "serve.example");
+    }
     let r = app.verify();
     assert!(r.ok, "{r:?}");
 }
