@@ -395,7 +395,7 @@ pub struct WitnessServeArgs {
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
     /// Where to listen; port 0 picks a free one.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
     pub bind: String,
 }
 
