@@ -436,3 +436,36 @@ async fn witness_url_is_checked(backend: Backend) {
 }
 
 both_backends!(witness_url_is_checked);
+
+/// A push owed when the process stops is sent by the next one: the pending
+/// work is "last cosigned size < newest checkpoint", read from the database by
+/// a pool that shares nothing with the one that signed.
+async fn a_pending_push_survives_a_restart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let reqs = dir.path().join("w.jsonl");
+    let (_w, vkey, url) = fake_witness("later.example", &app.log.verifier_key(), &reqs, &[]);
+    register(&app, "later.example", &vkey, &url).await;
+    app.raise(&["kingston-council", "cafcass"], false).await;
+    let (size, _) = sign(&app).await;
+    // "Restart": a fresh pool on the same database, nothing carried over.
+    let db = app.db.url.clone();
+    let pool = actix_web::rt::task::spawn_blocking(move || {
+        escalation_ledger::app::prepare_with(&db, 2, Duration::from_secs(30))
+    })
+    .await
+    .unwrap()
+    .expect("the database again");
+    let client = awc::Client::default();
+    assert_eq!(pusher::push_due(&pool, &client, &cfg()).await.unwrap(), 1);
+    let seen = requests(&reqs);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0]["old"].clone(), seen[0]["size"].clone()),
+        (json!(0), json!(size))
+    );
+    let (s, names) = cosigned_by(&app, &vkey).await;
+    assert_eq!((s, names), (size, vec!["later.example".to_string()]));
+}
+
+both_backends!(a_pending_push_survives_a_restart);
