@@ -183,6 +183,15 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             crate::workers::holidays::spawn_watcher(watch, args.holidays_reload);
         }
         crate::workers::sender::spawn_sender(pool.clone(), args.outbox.sender_config());
+        if !args.witness_push_poll.is_zero() {
+            crate::workers::pusher::spawn_pusher(
+                pool.clone(),
+                crate::workers::pusher::PusherConfig {
+                    poll: args.witness_push_poll,
+                    ..Default::default()
+                },
+            );
+        }
         let settings = app::Settings {
             witness_quorum: args.witness_quorum,
             rate_limit_per_subject: args.rate_limit_per_subject,
@@ -560,12 +569,35 @@ fn holidays_cmd(common: &Common, args: HolidaysArgs) -> ExitCode {
 }
 
 fn witness_cmd(args: WitnessArgs) -> ExitCode {
+    if let Some(crate::cli::config::WitnessCmd::Serve(a)) = args.cmd {
+        let cfg = crate::cli::witness_serve::ServeConfig {
+            key_file: a.key,
+            log_key: a.log_key,
+            state_file: a.state,
+            bind: a.bind,
+        };
+        return match crate::cli::witness_serve::serve(&cfg) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ witness::WitnessError::Inconsistent(_)) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let Some(key_file) = args.key_file else {
+        eprintln!("error: --key-file is required");
+        return ExitCode::from(2);
+    };
     if let Some(name) = &args.generate_key {
-        return match witness::generate_key(name, &args.key_file) {
+        return match witness::generate_key(name, &key_file) {
             Ok(vkey) => {
                 eprintln!(
                     "wrote the cosigner key to {}; register this verifier key with the partnership admin:",
-                    args.key_file.display()
+                    key_file.display()
                 );
                 println!("{vkey}");
                 ExitCode::SUCCESS
@@ -582,7 +614,7 @@ fn witness_cmd(args: WitnessArgs) -> ExitCode {
     };
     let cfg = witness::RunConfig {
         url,
-        key_file: args.key_file,
+        key_file,
         state_file: state,
         token,
         log_key: args.log_key,

@@ -348,14 +348,17 @@ pub struct SynthArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct WitnessArgs {
+    #[command(subcommand)]
+    pub cmd: Option<WitnessCmd>,
     /// Write a new cosigner key named NAME to --key-file (mode 0600) and print
     /// its verifier key, for registration; nothing else.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["url", "state", "log_key"])]
     pub generate_key: Option<String>,
     /// The witness's cosigner key string.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: PathBuf,
+    #[arg(long, value_name = "FILE", required = true)]
+    pub key_file: Option<PathBuf>,
     /// The service's base URL.
     #[arg(long, required_unless_present = "generate_key")]
     pub url: Option<String>,
@@ -368,6 +371,32 @@ pub struct WitnessArgs {
     /// The log's verifier key to pin on the first run (default: trust on first use).
     #[arg(long, value_name = "VKEY")]
     pub log_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum WitnessCmd {
+    /// Run a C2SP tlog-witness server for this log: the log POSTs
+    /// `add-checkpoint` to http://ADDR/ (register that URL with the witness's
+    /// key); it checks the log's signature and the consistency proof from the
+    /// size in --state, saves the new size before answering, and returns its
+    /// cosignature. Prints `witness listening on http://ADDR`.
+    Serve(WitnessServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WitnessServeArgs {
+    /// The witness's cosigner key string (made with `witness --generate-key`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The log's verifier key (`name+keyid+base64`); its name is the origin.
+    #[arg(long, value_name = "VKEY")]
+    pub log_key: String,
+    /// The witness's state (JSON, as the pull client's), created if missing.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// Where to listen; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+    pub bind: String,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -406,6 +435,11 @@ pub struct ServeArgs {
     /// `1m`; `0s` reads it only at start.
     #[arg(long, env = "HOLIDAYS_RELOAD", default_value = "1m", value_parser = humantime::parse_duration)]
     pub holidays_reload: std::time::Duration,
+    /// How often the witness pusher looks for registered witnesses with a URL
+    /// that have not cosigned the newest checkpoint (C2SP tlog-witness
+    /// `add-checkpoint`); 0 disables pushing.
+    #[arg(long, env = "WITNESS_PUSH_POLL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub witness_push_poll: std::time::Duration,
     /// Witness cosignatures a checkpoint needs to count as fully witnessed.
     #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub witness_quorum: u32,

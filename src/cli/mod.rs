@@ -3,3 +3,4 @@
 pub mod commands;
 pub mod config;
 pub mod witness;
+pub mod witness_serve;

@@ -11,3 +11,7 @@ pub const SWEEPS: &str = "escalation_ledger_deadline_sweeps_total";
 /// When the last sweep succeeded (Unix seconds).
 pub const SWEEP_LAST_SUCCESS: &str =
     "escalation_ledger_deadline_sweep_last_success_timestamp_seconds";
+/// Witness pushes (tlog-witness `add-checkpoint`), by outcome (recorded by the pusher).
+pub const WITNESS_PUSHES: &str = "escalation_ledger_witness_pushes_total";
+/// Witness pushes refused with 403, 422 or a bad answer, by witness: an alert.
+pub const WITNESS_PUSH_ALERTS: &str = "escalation_ledger_witness_push_alerts_total";

@@ -17,3 +17,4 @@ pub mod report;
 pub mod scrutiny;
 pub mod tiles;
 pub mod whistleblowing;
+pub mod witness_protocol;

@@ -29,6 +29,9 @@ pub struct Witness {
     pub key: String,
     /// The ledger entry that registered it.
     pub registered_seq: i64,
+    /// Its C2SP tlog-witness submission prefix: the log POSTs
+    /// `<url>/add-checkpoint` after signing a checkpoint. Null: pull only.
+    pub url: Option<String>,
 }
 
 impl From<WitnessRow> for Witness {
@@ -37,6 +40,7 @@ impl From<WitnessRow> for Witness {
             name: r.name,
             key: r.key,
             registered_seq: r.registered_seq,
+            url: r.url,
         }
     }
 }
@@ -79,11 +83,34 @@ pub fn parse_key(name: &str, key: &str) -> Result<CosignatureVerifier, ServiceEr
     Ok(v)
 }
 
-/// Register a witness: a ledger entry and its row. Call inside a write transaction.
+/// Check a witness's submission prefix: an absolute `http` or `https` URL
+/// with a host and no user information, query or fragment. Returned without a
+/// trailing `/` (the log appends `/add-checkpoint`); a bad URL is 422.
+pub fn parse_url(raw: &str) -> Result<String, ServiceError> {
+    let bad = |why: &str| ServiceError::Unprocessable(format!("url: {why}"));
+    let u = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(bad("no user information allowed"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad("no query or fragment allowed"));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_string())
+}
+
+/// Register a witness: a ledger entry and its row. `url` (already checked by
+/// [`parse_url`]) is where it takes pushes. Call inside a write transaction.
 pub fn register(
     conn: &mut DbConn,
     actor: &Actor,
     verifier: &CosignatureVerifier,
+    url: Option<&str>,
 ) -> Result<Witness, ServiceError> {
     let name = verifier.name().to_string();
     let key = verifier.key_string();
@@ -98,7 +125,10 @@ pub fn register(
             dispute_id: None,
             event: LedgerEvent::WitnessRegistered.as_str().into(),
             actor: actor.clone(),
-            facts: json!({ "name": name, "key": key }),
+            facts: match url {
+                Some(url) => json!({ "name": name, "key": key, "url": url }),
+                None => json!({ "name": name, "key": key }),
+            },
             payload: json!({}),
         },
     )?;
@@ -106,6 +136,7 @@ pub fn register(
         name,
         key,
         registered_seq: entry.seq,
+        url: url.map(str::to_string),
     };
     witnesses::insert_witness(
         conn,
@@ -113,6 +144,7 @@ pub fn register(
             name: w.name.clone(),
             key: w.key.clone(),
             registered_seq: w.registered_seq,
+            url: w.url.clone(),
         },
     )?;
     Ok(w)
@@ -254,10 +286,23 @@ pub fn replay(facts: &serde_json::Value, seq: i64) -> Result<Witness, String> {
     if v.key_string() != key {
         return Err("witness_registered with a non-canonical key string".into());
     }
+    let url = match facts.get("url") {
+        None => None,
+        Some(u) => {
+            let u = u
+                .as_str()
+                .ok_or("witness_registered with a non-string url")?;
+            if parse_url(u).map_err(|e| e.to_string())? != u {
+                return Err("witness_registered with a non-canonical url".into());
+            }
+            Some(u.to_string())
+        }
+    };
     Ok(Witness {
         name,
         key,
         registered_seq: seq,
+        url,
     })
 }
 

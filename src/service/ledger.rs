@@ -10,6 +10,7 @@ use crate::service::bundle::{self, Header, Payloads};
 use crate::service::checkpoint::{self, LogKey};
 use crate::service::cosign::{self, StoredCosignature, Witness};
 use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::push::{self, PushStatus};
 use crate::service::redaction::{self, Redaction, Step};
 use crate::service::scrutiny::text;
 use crate::store::db::{read_tx, write_tx, DbConn, Pool};
@@ -118,24 +119,41 @@ pub fn witnesses(
     conn: &mut DbConn,
     after: Option<&str>,
     limit: i64,
-) -> ServiceResult<Vec<Witness>> {
-    read_tx(conn, |conn| cosign::page(conn, after, limit))
+) -> ServiceResult<Vec<(Witness, Option<PushStatus>)>> {
+    read_tx(conn, |conn| {
+        let page = cosign::page(conn, after, limit)?;
+        let mut out = Vec::with_capacity(page.len());
+        for w in page {
+            let s = push::status(conn, &w.name)?;
+            out.push((w, s));
+        }
+        Ok(out)
+    })
 }
 
-/// The witness named `name`.
-pub fn witness(conn: &mut DbConn, name: &str) -> ServiceResult<Witness> {
-    read_tx(conn, |conn| cosign::get(conn, name))
+/// The witness named `name`, with what it last answered to a push.
+pub fn witness(conn: &mut DbConn, name: &str) -> ServiceResult<(Witness, Option<PushStatus>)> {
+    read_tx(conn, |conn| {
+        let w = cosign::get(conn, name)?;
+        let s = push::status(conn, &w.name)?;
+        Ok((w, s))
+    })
 }
 
-/// Register witness `name` with its `cosignature/v1` verifier key.
+/// Register witness `name` with its `cosignature/v1` verifier key and, if it
+/// takes tlog-witness pushes, its submission `url`.
 pub fn register_witness(
     conn: &mut DbConn,
     actor: &Actor,
     name: &str,
     key: &str,
+    url: Option<&str>,
 ) -> ServiceResult<Witness> {
     let verifier = cosign::parse_key(name, key)?;
-    write_tx(conn, |conn| cosign::register(conn, actor, &verifier))
+    let url = url.map(cosign::parse_url).transpose()?;
+    write_tx(conn, |conn| {
+        cosign::register(conn, actor, &verifier, url.as_deref())
+    })
 }
 
 /// Check and store a witness's cosignature line of the checkpoint of `size`;

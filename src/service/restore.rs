@@ -338,6 +338,7 @@ fn project(
                     name: w.name,
                     key: w.key,
                     registered_seq: w.registered_seq,
+                    url: w.url,
                 },
             )?;
         }

@@ -124,6 +124,7 @@ diesel::table! {
         name -> Text,
         key -> Text,
         registered_seq -> BigInt,
+        url -> Nullable<Text>,
     }
 }
 
@@ -281,3 +282,19 @@ diesel::table! {
 
 diesel::joinable!(policy_activations -> policies (version));
 diesel::allow_tables_to_appear_in_same_query!(policies, policy_activations);
+
+diesel::table! {
+    witness_pushes (witness) {
+        witness -> Text,
+        old_size -> Nullable<BigInt>,
+        attempts -> Integer,
+        retry_at -> Nullable<Timestamp>,
+        alert_size -> Nullable<BigInt>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(witness_pushes -> witnesses (witness));
+diesel::allow_tables_to_appear_in_same_query!(witnesses, witness_pushes);

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
-use crate::store::schema::{cosignatures, witnesses};
+use crate::store::schema::{cosignatures, witness_pushes, witnesses};
 
 /// A `witnesses` row.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -13,6 +13,8 @@ pub struct WitnessRow {
     pub name: String,
     pub key: String,
     pub registered_seq: i64,
+    /// The tlog-witness submission prefix, if the witness takes pushes.
+    pub url: Option<String>,
 }
 
 /// A `cosignatures` row.
@@ -39,6 +41,7 @@ pub fn insert_witness(conn: &mut DbConn, w: &WitnessRow) -> StoreResult<()> {
             witnesses::name.eq(&w.name),
             witnesses::key.eq(&w.key),
             witnesses::registered_seq.eq(w.registered_seq),
+            witnesses::url.eq(&w.url),
         ))
         .execute(conn)?;
     Ok(())
@@ -104,4 +107,52 @@ pub fn all_cosignatures(conn: &mut DbConn) -> StoreResult<Vec<CosignatureRow>> {
     Ok(cosignatures::table
         .order((cosignatures::size.asc(), cosignatures::witness.asc()))
         .load(conn)?)
+}
+
+/// A `witness_pushes` row: what a pushed-to witness last answered.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = witness_pushes, treat_none_as_null = true)]
+pub struct PushRow {
+    pub witness: String,
+    pub old_size: Option<i64>,
+    pub attempts: i32,
+    pub retry_at: Option<chrono::NaiveDateTime>,
+    pub alert_size: Option<i64>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// The push row of `witness`, if it was ever pushed to.
+pub fn push_row(conn: &mut DbConn, witness: &str) -> StoreResult<Option<PushRow>> {
+    Ok(witness_pushes::table.find(witness).first(conn).optional()?)
+}
+
+/// Every push row, by witness name.
+pub fn push_rows(conn: &mut DbConn) -> StoreResult<Vec<PushRow>> {
+    Ok(witness_pushes::table
+        .order(witness_pushes::witness.asc())
+        .load(conn)?)
+}
+
+/// Insert or replace the push row of `row.witness`.
+pub fn save_push_row(conn: &mut DbConn, row: &PushRow) -> StoreResult<()> {
+    let n = diesel::update(witness_pushes::table.find(&row.witness))
+        .set(row)
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(witness_pushes::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The largest size `witness` has a stored cosignature of (0 for none).
+pub fn last_cosigned(conn: &mut DbConn, witness: &str) -> StoreResult<i64> {
+    let max: Option<i64> = cosignatures::table
+        .filter(cosignatures::witness.eq(witness))
+        .select(diesel::dsl::max(cosignatures::size))
+        .first(conn)?;
+    Ok(max.unwrap_or(0))
 }

@@ -59,12 +59,16 @@ fn after(d: Duration) -> NaiveDateTime {
 /// The delay before attempt `attempts + 1`: exponential, capped, with jitter
 /// (a random factor between 1/2 and 1).
 pub fn backoff(cfg: &SenderConfig, attempts: i32) -> Duration {
+    backoff_between(cfg.backoff, cfg.max_backoff, attempts)
+}
+
+/// [`backoff`] from `first`, capped at `max` (shared with the witness pusher).
+pub fn backoff_between(first: Duration, max: Duration, attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 31) as u32 - 1;
-    let full = cfg
-        .backoff
+    let full = first
         .checked_mul(1u32 << exp.min(20))
-        .unwrap_or(cfg.max_backoff)
-        .min(cfg.max_backoff);
+        .unwrap_or(max)
+        .min(max);
     let mut r = [0u8; 2];
     let jitter = match getrandom::fill(&mut r) {
         Ok(()) => f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX),

@@ -41,3 +41,4 @@ mod tlog_tiles;
 mod tree;
 mod whistleblowing;
 mod witness;
+mod witness_push;

@@ -119,7 +119,7 @@ async fn history(app: &TestApp) -> Vec<String> {
         .post(
             &admin,
             "/v1/admin/witnesses",
-            json!({"name": w.name(), "key": w.verifier_key()}),
+            json!({"name": w.name(), "key": w.verifier_key(), "url": "https://witness.example/la"}),
         )
         .await;
     assert_eq!(s, 201, "{v}");

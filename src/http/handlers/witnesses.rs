@@ -12,6 +12,7 @@ use crate::http::paging::{Page, PageQuery};
 use crate::http::state::{run, AppState};
 use crate::service::cosign::{StoredCosignature, Witness};
 use crate::service::ledger;
+use crate::service::push::PushStatus;
 
 #[utoipa::path(tag = "ledger", security(("bearer" = [])),
     responses((status = 200, description = "A C2SP tlog-checkpoint in a signed note, covering the whole ledger, with the witness cosignatures gathered so far", content_type = "text/plain", body = String),
@@ -54,6 +55,20 @@ pub struct RegisterWitness {
     pub name: String,
     /// Its C2SP `cosignature/v1` verifier key string (`name+keyid+base64`).
     pub key: String,
+    /// Its C2SP tlog-witness submission prefix (`http` or `https`): after
+    /// signing a checkpoint the log POSTs `<url>/add-checkpoint` to it.
+    /// Omitted: the witness only pulls.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A registered witness and what it last answered to a push.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WitnessView {
+    #[serde(flatten)]
+    pub witness: Witness,
+    /// Null until the log first pushed to it (or for a pull-only witness).
+    pub push: Option<PushStatus>,
 }
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
@@ -61,16 +76,16 @@ pub struct RegisterWitness {
     responses((status = 201, description = "Registered; `registered_seq` is its entry", body = Witness, headers(("Location" = String))),
               (status = 403, body = Problem),
               (status = 409, description = "The name or key is already registered", body = Problem),
-              (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise", body = Problem)))]
+              (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise, or the url is not an http(s) URL", body = Problem)))]
 #[post("/v1/admin/witnesses")]
 pub async fn register_witness(
     state: web::Data<AppState>,
     Allowed(actor): Allowed,
     body: web::Json<RegisterWitness>,
 ) -> Result<HttpResponse, AppError> {
-    let RegisterWitness { name, key } = body.into_inner();
+    let RegisterWitness { name, key, url } = body.into_inner();
     let w = run(&state.pool, move |conn| {
-        ledger::register_witness(conn, &actor, &name, &key)
+        ledger::register_witness(conn, &actor, &name, &key, url.as_deref())
     })
     .await?;
     tracing::info!(witness = %w.name, seq = w.registered_seq, "witness registered");
@@ -81,7 +96,7 @@ pub async fn register_witness(
 }
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, description = "Registered witnesses, by name", body = Page<Witness>),
+    responses((status = 200, description = "Registered witnesses, by name", body = Page<WitnessView>),
               (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/v1/ledger/witnesses")]
 pub async fn list_witnesses(
@@ -95,12 +110,16 @@ pub async fn list_witnesses(
         ledger::witnesses(conn, after.as_deref(), fetch)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(paging.page(list, |w| w.name.clone())))
+    let list = list
+        .into_iter()
+        .map(|(witness, push)| WitnessView { witness, push })
+        .collect();
+    Ok(HttpResponse::Ok().json(paging.page(list, |w: &WitnessView| w.witness.name.clone())))
 }
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
     params(("name" = String, Path, description = "The witness's name")),
-    responses((status = 200, body = Witness), (status = 401, body = Problem),
+    responses((status = 200, body = WitnessView), (status = 401, body = Problem),
               (status = 404, body = Problem)))]
 #[get("/v1/ledger/witnesses/{name}")]
 pub async fn get_witness(
@@ -109,8 +128,8 @@ pub async fn get_witness(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    let w = run(&state.pool, move |conn| ledger::witness(conn, &name)).await?;
-    Ok(HttpResponse::Ok().json(w))
+    let (witness, push) = run(&state.pool, move |conn| ledger::witness(conn, &name)).await?;
+    Ok(HttpResponse::Ok().json(WitnessView { witness, push }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,0 +1,2 @@
+DROP TABLE witness_pushes;
+ALTER TABLE witnesses DROP COLUMN url;
