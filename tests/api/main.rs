@@ -9,6 +9,7 @@ mod bad_input;
 mod bundle;
 mod cli;
 mod concurrency;
+mod console;
 mod convention;
 mod deadlines;
 mod edges;
