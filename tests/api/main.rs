@@ -10,6 +10,7 @@ mod bundle;
 mod cli;
 mod concurrency;
 mod console;
+mod console_browser;
 mod convention;
 mod deadlines;
 mod edges;
