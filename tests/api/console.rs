@@ -421,3 +421,147 @@ async fn pages_need_a_session_and_the_root_is_the_console(backend: Backend) {
 }
 
 both_backends!(pages_need_a_session_and_the_root_is_the_console);
+
+/// The console's access matrix: every console route decided by a row of the
+/// table × every kind of caller, each cell one real request whose answer must
+/// be what the deciding row says (read straight from the row, as in
+/// `authz_matrix.rs`): allowed (a page, a redirect after the form, or a
+/// refusal of the form or by the rung's rules), hidden (the 404 of a missing
+/// dispute, byte for byte) or denied (403, "Access denied").
+async fn console_routes_follow_the_access_table(backend: Backend) {
+    use escalation_ledger::core::ladder::Partner;
+    use escalation_ledger::http::authz::{
+        deciding_row, Rule, Scope, CONSOLE_ROUTES, DISPUTE_READERS,
+    };
+
+    let app = TestApp::spawn_with_settings(
+        backend,
+        Settings {
+            rate_limit_per_subject: 0,
+            rate_limit_per_address: 0,
+            ..Settings::default()
+        },
+    )
+    .await;
+    let who = |sub: &str, role: Role, agency: Option<&str>, partner: Option<Partner>| Actor {
+        sub: sub.into(),
+        role,
+        agency: agency.map(str::to_string),
+        partner,
+    };
+    let callers = [
+        who("party@kingston", Role::Agency, Some(A), None),
+        who("outsider@cafcass", Role::Agency, Some(C), None),
+        who("chair@slg", Role::Slg, None, None),
+        who(
+            "police@partners",
+            Role::StatutoryPartner,
+            None,
+            Some(Partner::Police),
+        ),
+        who("chief@la", Role::ChiefOfficer, None, Some(Partner::La)),
+        who("team@partnership", Role::PartnershipAdmin, None, None),
+        who("scrutineer@krscp", Role::Scrutineer, None, None),
+        who("auditor@audit", Role::Auditor, None, None),
+    ];
+    let mut sessions = Vec::new();
+    for c in &callers {
+        let s = signed_in(&app, c).await;
+        let (status, _, home) = page(&app, "/console/", Some(&s)).await;
+        assert_eq!(status, 200, "{home}");
+        sessions.push((s, csrf_of(&home)));
+    }
+    let (_, _, missing) = page(
+        &app,
+        "/console/disputes/00000000-0000-4000-8000-000000000000",
+        Some(&sessions[2].0),
+    )
+    .await;
+    let title = |html: &str| {
+        html.split("<title>")
+            .nth(1)
+            .and_then(|t| t.split("</title>").next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for route in CONSOLE_ROUTES {
+        let Some(row) = deciding_row(route) else {
+            continue;
+        };
+        for (c, (session, csrf)) in callers.iter().zip(&sessions) {
+            // A fresh dispute between A and B, with B's open proposal.
+            let id = app.raise(&[A, B], false).await;
+            let (s, v) = app
+                .post(
+                    &app.agency(B),
+                    &format!("/v1/disputes/{id}/proposals"),
+                    json!({"resolution": "joint visit"}),
+                )
+                .await;
+            assert_eq!(s, 201, "{v}");
+            let pid = v["id"].as_str().expect("pid").to_string();
+            let path = route.path.replace("{id}", &id).replace("{pid}", &pid);
+            let holds = |rule: Rule| match rule {
+                Rule::Deny => false,
+                Rule::Allow => true,
+                Rule::Party => c.role == Role::Agency && c.agency.as_deref() == Some(A),
+                // The matrix disputes sit below the chief officers' rung.
+                Rule::ChiefOfficerRung => false,
+            };
+            let rule = row.roles.rule(c.role);
+            let expected = match row.scope {
+                Scope::Dispute if !holds(DISPUTE_READERS.rule(c.role)) => "hidden",
+                _ if holds(rule) => "allowed",
+                _ => "denied",
+            };
+            let (status, body) = match route.method {
+                escalation_ledger::http::authz::Method::Get => {
+                    let (s, _, b) = page(&app, &path, Some(session)).await;
+                    (s, b)
+                }
+                _ => {
+                    let other = if c.agency.as_deref() == Some(A) { B } else { A };
+                    let fields: Vec<(&str, &str)> = vec![
+                        ("csrf", csrf),
+                        ("parties", other),
+                        ("summary", "matrix"),
+                        ("resolution", "matrix"),
+                        ("reason", "matrix"),
+                        ("reject_reason", "matrix"),
+                        ("withdraw_reason", "matrix"),
+                    ];
+                    let (s, _, _, b) = form(&app, &path, Some(session), &fields).await;
+                    (s, b)
+                }
+            };
+            cells += 1;
+            let t = title(&body);
+            let fine = match expected {
+                "allowed" => {
+                    matches!(status, 200 | 303 | 400 | 409 | 422)
+                        || (status == 403 && t.starts_with("Not allowed by the rules"))
+                }
+                "hidden" => status == 404 && body == missing,
+                _ => status == 403 && t.starts_with("Access denied"),
+            };
+            if !fine {
+                failures.push(format!(
+                    "{} {path} as {} ({}): expected {expected}, got {status} {t}",
+                    route.id, c.sub, c.role
+                ));
+            }
+        }
+    }
+    assert!(cells >= 80, "only {cells} cells");
+    assert!(
+        failures.is_empty(),
+        "{} cells disagree with the table:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(app.verify().ok, "the matrix left a ledger that verifies");
+}
+
+both_backends!(console_routes_follow_the_access_table);
