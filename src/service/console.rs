@@ -270,12 +270,15 @@ pub fn dispute_page<E: From<ServiceError>>(
     .map_err(Failed::into_caller)
 }
 
+/// A dispute's entries, each with whether it is proven.
+type Steps = Vec<(StoredEntry, Proof)>;
+
 /// Check each entry's inclusion proof against the latest signed checkpoint.
 fn prove(
     conn: &mut DbConn,
     log: &Verifier,
     entries: Vec<StoredEntry>,
-) -> ServiceResult<(Option<u64>, Vec<(StoredEntry, Proof)>)> {
+) -> ServiceResult<(Option<u64>, Steps)> {
     let Some(signed) = crate::store::checkpoints::latest(conn)? else {
         return Ok((
             None,

@@ -565,3 +565,83 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
 }
 
 both_backends!(console_routes_follow_the_access_table);
+
+/// A session ends when unused for the idle timeout (30 minutes) and, however
+/// busy, at its absolute lifetime (12 hours): both counted from the row's times.
+async fn sessions_time_out_idle_and_absolute(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idle = signed_in(&app, &agency_lead("idle@kingston", A)).await;
+    let busy = signed_in(&app, &agency_lead("busy@kingston", A)).await;
+    let fresh = signed_in(&app, &agency_lead("fresh@kingston", A)).await;
+    for s in [&idle, &busy, &fresh] {
+        assert_eq!(page(&app, "/console/", Some(s)).await.0, 200);
+    }
+    let age = |column: &str, minutes: i64, session: &str| {
+        let h = digest(session);
+        app.sql(
+            &format!("UPDATE console_sessions SET {column} = datetime('now', '-{minutes} minutes') WHERE id_hash = '{h}'"),
+            &format!("UPDATE console_sessions SET {column} = (now() AT TIME ZONE 'utc') - interval '{minutes} minutes' WHERE id_hash = '{h}'"),
+        )
+        .expect("age the session");
+    };
+    age("last_seen_at", 31, &idle);
+    age("created_at", 12 * 60 + 1, &busy);
+    // 29 minutes unused is still within the idle timeout.
+    age("last_seen_at", 29, &fresh);
+    for s in [&idle, &busy] {
+        let (status, to, _) = page(&app, "/console/", Some(s)).await;
+        assert_eq!(status, 303);
+        assert!(to.starts_with("/console/sign-in"), "{to}");
+    }
+    assert_eq!(page(&app, "/console/", Some(&fresh)).await.0, 200);
+    // The timed-out rows are gone, not just refused.
+    let mut c = app.conn();
+    for s in [&idle, &busy] {
+        let row = escalation_ledger::store::console::session(&mut c, &digest(s)).expect("query");
+        assert!(row.is_none(), "a timed-out session is still stored");
+    }
+}
+
+both_backends!(sessions_time_out_idle_and_absolute);
+
+/// actix mounts exactly the console routes the table lists, each method on its path.
+#[actix_web::test]
+async fn the_console_mounts_exactly_its_table() {
+    use actix_web::{test, web, App, HttpResponse};
+    use escalation_ledger::http::authz::{Method, CONSOLE_ROUTES};
+    let app = test::init_service(
+        App::new()
+            .configure(escalation_ledger::http::console::routes)
+            .default_service(web::to(|| async { HttpResponse::ImATeapot().finish() })),
+    )
+    .await;
+    let methods = [Method::Get, Method::Post, Method::Patch, Method::Delete];
+    for r in CONSOLE_ROUTES {
+        let concrete = r.path.replace("{id}", "d1").replace("{pid}", "p1");
+        for m in methods {
+            let req = test::TestRequest::default()
+                .method(m.as_str().parse().unwrap())
+                .uri(&concrete)
+                .to_request();
+            let status = test::call_service(&app, req).await.status().as_u16();
+            let listed = CONSOLE_ROUTES
+                .iter()
+                .any(|x| x.method == m && x.path == r.path);
+            // Mounted: answered by a handler (without app data, an error of its
+            // own); not mounted for this method: 405 from the resource.
+            if listed {
+                assert!(
+                    !matches!(status, 404 | 405 | 418),
+                    "{} {concrete}: {status}",
+                    m.as_str()
+                );
+            } else {
+                assert!(
+                    matches!(status, 405 | 418),
+                    "{} {concrete} is mounted: {status}",
+                    m.as_str()
+                );
+            }
+        }
+    }
+}
