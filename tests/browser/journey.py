@@ -107,11 +107,25 @@ class Journey:
         """Click a link or button and wait for the next page."""
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.common.by import By
         old = self.find("html")
         element.click()
         WebDriverWait(self.driver, 120).until(ec.staleness_of(old))
+        # Through any redirect, until the new page is parsed to its footer.
+        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+            if self.js else d.find_element(By.CSS_SELECTOR, "footer.el-footer"))
+        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "footer.el-footer"))
 
     def body(self):
+        from selenium.common.exceptions import WebDriverException
+        for _ in range(5):
+            try:
+                return self.find("body").text
+            except WebDriverException:  # the document was being replaced
+                time.sleep(0.2)
         return self.find("body").text
 
     def expect(self, text):
