@@ -103,14 +103,22 @@ class Journey:
                 return b
         fail(f"no button '{text}' on {self.driver.current_url}:\n{self.body()}")
 
-    def go(self, element):
-        """Click a link or button and wait for the next page."""
+    def go(self, locate):
+        """Find (with `locate`) and click a link or button, and wait for the
+        next page. A page still being replaced is looked at again."""
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
-        old = self.find("html")
-        element.click()
+        for attempt in range(4):
+            try:
+                old = self.find("html")
+                locate().click()
+                break
+            except WebDriverException:
+                if attempt == 3:
+                    raise
+                time.sleep(0.5)
         WebDriverWait(self.driver, 120).until(ec.staleness_of(old))
         # Through any redirect, until the new page is parsed to its footer.
         WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
@@ -166,7 +174,7 @@ class Journey:
         self.driver.delete_all_cookies()
         self.driver.get(self.link(sub, role, **kw))
         self.check("sign-in")
-        self.go(self.button("Sign in"))
+        self.go(lambda: self.button("Sign in"))
         self.expect("Signed in as")
         self.expect(sub)
 
@@ -201,9 +209,9 @@ class Journey:
         # An agency lead signs in by link and raises a dispute.
         self.sign_in("lead@kingston", "agency", agency=A)
         self.check("home, agency lead")
-        self.go(self.find("a[href='/console/disputes/new']"))
+        self.go(lambda: self.find("a[href='/console/disputes/new']"))
         self.check("raise form")
-        self.go(self.button("Raise the dispute"))
+        self.go(lambda: self.button("Raise the dispute"))
         self.expect("There is a problem")
         self.expect("Select the agency or agencies you disagree with")
         self.check("raise form with errors")
@@ -211,18 +219,18 @@ class Journey:
         self.find(f"input[name='parties'][value='{B}']").click()
         self.find("#summary").send_keys("Who leads the strategy discussion for a child at risk")
         self.find("#child_ref").send_keys("CR-2041")
-        self.go(self.button("Raise the dispute"))
+        self.go(lambda: self.button("Raise the dispute"))
         self.expect("The dispute has been raised.")
         dispute = d.current_url.split("?")[0]
         path = urllib.parse.urlparse(dispute).path
         self.check("dispute, raised")
 
         # ... and escalates it (an empty reason first: the error pattern).
-        self.go(self.button("Escalate the dispute"))
+        self.go(lambda: self.button("Escalate the dispute"))
         self.expect("Enter why you are escalating the dispute")
         self.check("dispute, escalation with errors")
         self.find("#reason").send_keys("We cannot agree at agency level")
-        self.go(self.button("Escalate the dispute"))
+        self.go(lambda: self.button("Escalate the dispute"))
         self.expect("The dispute has been escalated.")
         self.check("dispute, escalated")
         if self.finds("#resolution"):
@@ -236,7 +244,7 @@ class Journey:
         d.get(dispute)
         if len(self.finds(".el-timeline-item")) != steps:
             fail("the forged proposal wrote a step")
-        self.go(self.button("Sign out"))
+        self.go(lambda: self.button("Sign out"))
         self.expect("You sign in with a link")
         self.check("signed out")
 
@@ -247,7 +255,7 @@ class Journey:
         self.shot("home")
         d.get(dispute)
         self.find("#resolution").send_keys("Joint strategy meeting chaired by the police lead")
-        self.go(self.button("Propose"))
+        self.go(lambda: self.button("Propose"))
         self.expect("Your proposal has been recorded.")
         self.check("dispute, proposed")
         d.get(self.base + "/console/disputes")
@@ -259,9 +267,9 @@ class Journey:
             self.sign_in(sub, "agency", agency=agency)
             self.expect("Proposals awaiting your acceptance")
             self.check(f"home, {agency}")
-            self.go(self.find(f"a[href='{path}']"))
+            self.go(lambda: self.find(f"a[href='{path}']"))
             self.check(f"dispute, before {agency} accepts")
-            self.go(self.button("Accept the proposal"))
+            self.go(lambda: self.button("Accept the proposal"))
             self.expect("Your acceptance has been recorded.")
             self.check(f"dispute, {agency} accepted")
 
@@ -301,6 +309,8 @@ def main():
     try:
         j.run()
     except Exception as e:  # the page it happened on, then the error
+        import traceback
+        traceback.print_exc(limit=4)
         try:
             where = f"{j.driver.current_url}:\n{j.body()}"
         except Exception:  # noqa: BLE001
