@@ -110,6 +110,9 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How long a request body may take to arrive before a 408 (`BODY_READ_TIMEOUT`).
     pub body_read_timeout: Duration,
+    /// The console's public address and session timeouts (`PUBLIC_BASE_URL`,
+    /// `CONSOLE_IDLE_TIMEOUT`, `CONSOLE_SESSION_LIFETIME`).
+    pub console: crate::http::console::ConsoleConfig,
 }
 
 impl Default for Settings {
@@ -124,6 +127,7 @@ impl Default for Settings {
             report_suppress_below: crate::core::report::DEFAULT_SUPPRESS_BELOW,
             shutdown_grace: Duration::from_secs(30),
             body_read_timeout: crate::http::guard::DEFAULT_BODY_TIMEOUT,
+            console: crate::http::console::ConsoleConfig::default(),
         }
     }
 }
@@ -156,6 +160,7 @@ pub fn server(
         body_timeout: settings.body_read_timeout,
         body_limit: routes::BODY_LIMIT,
     });
+    let console = web::Data::new(settings.console.clone());
     let server = HttpServer::new(move || {
         // Runs on each worker thread: no diesel here, only through `db::run`.
         db::mark_async_worker();
@@ -173,6 +178,7 @@ pub fn server(
             .app_data(auth.clone())
             .app_data(limits.clone())
             .app_data(guard.clone())
+            .app_data(console.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(routes::BODY_LIMIT)
@@ -182,6 +188,9 @@ pub fn server(
                 web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+            // The console's HTML pages (not in the OpenAPI document); each is
+            // decided by a row of the access table (`authz::CONSOLE_ROUTES`).
+            .configure(crate::http::console::routes)
             // Each handler's route and its OpenAPI entry come from one registration.
             .into_utoipa_app()
             .configure(routes::routes)

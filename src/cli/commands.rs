@@ -68,6 +68,7 @@ pub fn main() -> ExitCode {
         Cmd::Migrate(db) => migrate(&cli.common, &db),
         Cmd::RotateLogKey(db) => rotate_log_key(&cli.common, &db),
         Cmd::Token(args) => token(&cli.common, args),
+        Cmd::ConsoleLink(args) => console_link(&cli.common, args),
         Cmd::Verify(db) => return verify_cmd(&cli.common, &db),
         Cmd::Witness(args) => return witness_cmd(args),
         Cmd::Export(args) => export_cmd(&cli.common, args),
@@ -201,6 +202,16 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             report_suppress_below: args.report_suppress_below,
             shutdown_grace: args.shutdown_grace,
             body_read_timeout: args.body_read_timeout,
+            console: crate::http::console::ConsoleConfig {
+                public_base_url: crate::cli::config::public_base_url(
+                    args.console.public_base_url.as_deref(),
+                    &args.bind,
+                ),
+                timeouts: crate::service::console::Timeouts {
+                    idle: args.console.console_idle_timeout,
+                    absolute: args.console.console_session_lifetime,
+                },
+            },
         };
         let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
@@ -283,6 +294,26 @@ fn token(common: &Common, args: TokenArgs) -> Result<(), String> {
         }
     }
     println!("{}", keys.mint(&claims)?);
+    Ok(())
+}
+
+/// `console-link`: a one-time sign-in URL for the console, its token stored
+/// hashed in the database `serve` uses.
+fn console_link(common: &Common, args: crate::cli::config::ConsoleLinkArgs) -> Result<(), String> {
+    let actor = auth::actor_from(Claims {
+        sub: args.sub,
+        role: args.role,
+        agency: args.agency,
+        partner: args.partner,
+        exp: 0,
+    })?;
+    let url = common.existing_database(&args.db)?;
+    let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let token =
+        crate::service::console::issue_link(&mut conn, &actor).map_err(|e| e.to_string())?;
+    let base = crate::cli::config::public_base_url(args.base_url.as_deref(), &args.bind);
+    println!("{}", crate::http::console::sign_in_url(&base, &token));
     Ok(())
 }
 

@@ -159,6 +159,8 @@ pub enum Cmd {
     /// key, record it in the ledger (a `log_key_recorded` entry), then put it
     /// in place of the old one, which is kept beside it as `*.retired-<key id>`.
     RotateLogKey(DbArgs),
+    /// Print a one-time sign-in URL for the console (single use, valid for 10 minutes).
+    ConsoleLink(ConsoleLinkArgs),
 }
 
 impl Cmd {
@@ -188,7 +190,8 @@ impl Cmd {
             | Cmd::Policy(_)
             | Cmd::Restore(_)
             | Cmd::Calendar(_)
-            | Cmd::RotateLogKey(_) => None,
+            | Cmd::RotateLogKey(_)
+            | Cmd::ConsoleLink(_) => None,
         }
     }
 }
@@ -469,6 +472,63 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub outbox: OutboxArgs,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// The console (`/console/`, see `docs/console.md`).
+#[derive(Debug, Args, Clone)]
+pub struct ConsoleArgs {
+    /// Where people reach the service, e.g. `https://ladder.example.org`: sign-in
+    /// and email links start with it, and `https` makes the session cookie
+    /// `Secure`. Default: `http://` and `BIND_ADDR` (`0.0.0.0` read as `127.0.0.1`).
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    /// A console session unused for this long is signed out, e.g. `30m`.
+    #[arg(long, env = "CONSOLE_IDLE_TIMEOUT", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub console_idle_timeout: std::time::Duration,
+    /// A console session ends this long after signing in, however busy, e.g. `12h`.
+    #[arg(long, env = "CONSOLE_SESSION_LIFETIME", default_value = "12h", value_parser = humantime::parse_duration)]
+    pub console_session_lifetime: std::time::Duration,
+}
+
+/// `PUBLIC_BASE_URL`, or the address `BIND_ADDR` serves on.
+pub fn public_base_url(explicit: Option<&str>, bind: &str) -> String {
+    match explicit {
+        Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
+        _ => {
+            let host = bind
+                .strip_prefix("0.0.0.0:")
+                .map(|port| format!("127.0.0.1:{port}"))
+                .or_else(|| {
+                    bind.strip_prefix("[::]:")
+                        .map(|port| format!("[::1]:{port}"))
+                })
+                .unwrap_or_else(|| bind.to_string());
+            format!("http://{host}")
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ConsoleLinkArgs {
+    #[arg(long)]
+    pub sub: String,
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// The agency id, for `--role agency`.
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// `la`, `icb` or `police`, for `statutory_partner` and `chief_officer`.
+    #[arg(long, value_parser = parse_partner)]
+    pub partner: Option<Partner>,
+    /// The start of the URL. Default: `PUBLIC_BASE_URL`, else from `BIND_ADDR`.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub base_url: Option<String>,
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080", hide = true)]
+    pub bind: String,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// The notification sender (see the README's "Notifications").

@@ -610,6 +610,77 @@ impl FromRequest for ForDispute {
     }
 }
 
+// ---- the console: each page and form decided by a row above ----
+
+/// A console page or form (`/console/...`: HTML, signed in by a session
+/// cookie). The console has no access rule of its own: `decided_by` names the
+/// row of [`ROUTES`] whose rule decides it (the API route doing the same
+/// thing), applied by [`authorize`] exactly as for the API; `None` for the
+/// pages anyone may open (signing in, the accessibility statement, the
+/// stylesheet), where the caller may not yet be anyone.
+#[derive(Debug)]
+pub struct ConsoleRoute {
+    pub id: &'static str,
+    pub method: Method,
+    pub path: &'static str,
+    pub decided_by: Option<&'static str>,
+}
+
+const fn page(
+    id: &'static str,
+    method: Method,
+    path: &'static str,
+    decided_by: Option<&'static str>,
+) -> ConsoleRoute {
+    ConsoleRoute {
+        id,
+        method,
+        path,
+        decided_by,
+    }
+}
+
+/// Every console route, and the API row that decides it.
+#[rustfmt::skip]
+pub static CONSOLE_ROUTES: &[ConsoleRoute] = &[
+    page("console.root",          Get,  "/",                                              None),
+    page("console.style",         Get,  "/console/style.css",                             None),
+    page("console.accessibility", Get,  "/console/accessibility",                         None),
+    page("console.sign_in",       Get,  "/console/sign-in",                               None),
+    page("console.sign_in_use",   Post, "/console/sign-in",                               None),
+    // Needs a session and its form token, but no role.
+    page("console.sign_out",      Post, "/console/sign-out",                              None),
+    page("console.home",          Get,  "/console",                                       Some("dispute.list")),
+    page("console.disputes",      Get,  "/console/disputes",                              Some("dispute.list")),
+    page("console.raise_form",    Get,  "/console/disputes/new",                          Some("dispute.raise")),
+    page("console.raise",         Post, "/console/disputes",                              Some("dispute.raise")),
+    page("console.dispute",       Get,  "/console/disputes/{id}",                         Some("dispute.read")),
+    page("console.propose",       Post, "/console/disputes/{id}/proposals",               Some("dispute.propose")),
+    page("console.accept",        Post, "/console/disputes/{id}/proposals/{pid}/accept",  Some("dispute.accept")),
+    page("console.reject",        Post, "/console/disputes/{id}/proposals/{pid}/reject",  Some("dispute.reject")),
+    page("console.escalate",      Post, "/console/disputes/{id}/escalate",                Some("dispute.escalate")),
+    page("console.withdraw",      Post, "/console/disputes/{id}/withdraw",                Some("dispute.withdraw")),
+];
+
+/// The console row for `method` on the path template `path`, if there is one.
+pub fn console_route(method: Method, path: &str) -> Option<&'static ConsoleRoute> {
+    CONSOLE_ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+}
+
+/// The API row that decides console row `c` (`None` for an open page).
+pub fn deciding_row(c: &ConsoleRoute) -> Option<&'static Route> {
+    c.decided_by.and_then(by_id)
+}
+
+/// Whether `caller` may use API route `id` on a dispute with these facts
+/// (or, for a route decided by role alone, at all): what decides which
+/// buttons and links a console page shows.
+pub fn may(id: &str, caller: &Actor, facts: Option<&DisputeFacts>) -> bool {
+    by_id(id).is_some_and(|r| authorize(r, caller, facts).is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,5 +831,21 @@ mod tests {
         assert_eq!(list_scope(&actor(Role::Auditor, None)), ListScope::Nothing);
         assert!(!reads_free_text(&actor(Role::Auditor, None)));
         assert!(reads_free_text(&actor(Role::Slg, None)));
+    }
+
+    #[test]
+    fn every_console_route_is_decided_by_a_row_of_the_table() {
+        for c in CONSOLE_ROUTES {
+            if let Some(id) = c.decided_by {
+                assert!(by_id(id).is_some(), "{}: no row {id}", c.id);
+            }
+            assert!(c.path == "/" || c.path.starts_with("/console"), "{}", c.id);
+        }
+        let ids: BTreeSet<_> = CONSOLE_ROUTES.iter().map(|r| r.id).collect();
+        assert_eq!(
+            ids.len(),
+            CONSOLE_ROUTES.len(),
+            "duplicate console route id"
+        );
     }
 }

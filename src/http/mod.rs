@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod console;
 pub mod error;
 pub mod guard;
 pub mod handlers;

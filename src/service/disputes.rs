@@ -108,6 +108,11 @@ pub struct DisputeRead {
     pub written_seq: Option<i64>,
 }
 
+/// The dispute as its views show it (payloads, deadline) from its record.
+pub(crate) fn read_record(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
+    read(conn, rec)
+}
+
 fn read(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
     let raised = store::payload_of(conn, rec.raised_seq)?;
     let mut proposal_payloads = Vec::with_capacity(rec.proposal_meta.len());

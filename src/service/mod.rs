@@ -4,6 +4,7 @@ pub mod backup;
 pub mod bundle;
 pub mod casework;
 pub mod checkpoint;
+pub mod console;
 pub mod cosign;
 pub mod deadline;
 pub mod disputes;

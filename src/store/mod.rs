@@ -3,6 +3,7 @@
 pub mod agencies;
 pub mod backup;
 pub mod checkpoints;
+pub mod console;
 pub mod db;
 pub mod deadlines;
 pub mod disputes;

@@ -298,3 +298,28 @@ diesel::table! {
 
 diesel::joinable!(witness_pushes -> witnesses (witness));
 diesel::allow_tables_to_appear_in_same_query!(witnesses, witness_pushes);
+
+diesel::table! {
+    console_links (token_hash) {
+        token_hash -> Text,
+        sub -> Text,
+        role -> Text,
+        agency -> Nullable<Text>,
+        partner -> Nullable<Text>,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        sub -> Text,
+        role -> Text,
+        agency -> Nullable<Text>,
+        partner -> Nullable<Text>,
+        csrf -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}

@@ -9,6 +9,8 @@ mod bad_input;
 mod bundle;
 mod cli;
 mod concurrency;
+mod console;
+mod console_browser;
 mod convention;
 mod deadlines;
 mod edges;
