@@ -20,11 +20,11 @@ use base64::Engine as _;
 
 use crate::core::ledger::Hash;
 pub use crate::core::note::CheckpointError;
-use crate::core::pq::{MlDsaVerifier, TreeHead};
 use crate::core::note::{
     find_key, open_note, HasKey, KeyError, KeyId, KeyPair, Note, NoteError, NoteSignature,
     PublicKey, Verifier, ALG_COSIGNATURE_V1,
 };
+use crate::core::pq::{MlDsaVerifier, TreeHead};
 
 /// tlog-cosignature §Format: a timestamp "MUST NOT exceed 2^63 - 1".
 const MAX_TIMESTAMP: u64 = i64::MAX as u64;
@@ -490,7 +490,9 @@ impl LogKeyHistory {
                     .as_str()
                     .ok_or("a log_key_recorded entry whose mldsa44_verifier_key is not a string")?;
                 Some(MlDsaVerifier::from_key_string(s).map_err(|e| {
-                    format!("a log_key_recorded entry whose ML-DSA-44 key is not a verifier key: {e}")
+                    format!(
+                        "a log_key_recorded entry whose ML-DSA-44 key is not a verifier key: {e}"
+                    )
                 })?)
             }
         };
@@ -580,9 +582,8 @@ impl LogKeyHistory {
                         "the checkpoint of size {size} has no ML-DSA-44 signature by the key recorded at seq {seq}"
                     )
                 })?;
-            pq.verify_checkpoint(&cp.head(), sig).map_err(|e| {
-                format!("the checkpoint of size {size}: ML-DSA-44 signature: {e}")
-            })?;
+            pq.verify_checkpoint(&cp.head(), sig)
+                .map_err(|e| format!("the checkpoint of size {size}: ML-DSA-44 signature: {e}"))?;
         }
         if cp.size() != size || cp.root_hash().as_slice() != root {
             return Err(format!(
@@ -1025,17 +1026,29 @@ mod tests {
         let k2 = Signer::generate("log.example").unwrap();
         let mut h = LogKeyHistory::default();
         assert!(h.at(5).is_none());
-        h.record(2, &log_key_facts(&k1.verifier(), None, None)).unwrap();
+        h.record(2, &log_key_facts(&k1.verifier(), None, None))
+            .unwrap();
         // The same key again, facts naming the wrong predecessor, out of order.
         assert!(h
-            .record(3, &log_key_facts(&k1.verifier(), Some(&k1.verifier()), None))
+            .record(
+                3,
+                &log_key_facts(&k1.verifier(), Some(&k1.verifier()), None)
+            )
             .is_err());
-        assert!(h.record(3, &log_key_facts(&k2.verifier(), None, None)).is_err());
         assert!(h
-            .record(1, &log_key_facts(&k2.verifier(), Some(&k1.verifier()), None))
+            .record(3, &log_key_facts(&k2.verifier(), None, None))
             .is_err());
-        h.record(10, &log_key_facts(&k2.verifier(), Some(&k1.verifier()), None))
-            .unwrap();
+        assert!(h
+            .record(
+                1,
+                &log_key_facts(&k2.verifier(), Some(&k1.verifier()), None)
+            )
+            .is_err());
+        h.record(
+            10,
+            &log_key_facts(&k2.verifier(), Some(&k1.verifier()), None),
+        )
+        .unwrap();
         for (size, seq) in [(0, 2), (2, 2), (3, 2), (10, 2), (11, 10), (99, 10)] {
             assert_eq!(h.at(size).map(|(s, _)| s), Some(seq), "size {size}");
         }

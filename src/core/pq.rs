@@ -430,7 +430,9 @@ mod tests {
         let v = MlDsaVerifier::from_key_string(&s.verifier_key()).unwrap();
         assert_eq!(v, s.verifier());
         assert_eq!(vkey_type(&s.verifier_key()), Some(ALG_MLDSA44));
-        assert!(s.verifier_key().starts_with(&format!("example.com/log+{:08x}+", s.key_id())));
+        assert!(s
+            .verifier_key()
+            .starts_with(&format!("example.com/log+{:08x}+", s.key_id())));
         // A wrong key ID, a wrong type byte and a short key are refused.
         let vk = s.verifier_key();
         let bad_id = vk.replacen(&format!("{:08x}", s.key_id()), "00000000", 1);
@@ -441,7 +443,10 @@ mod tests {
         let ed = crate::core::note::Signer::from_seed("example.com/log", &[1; 32]).unwrap();
         assert!(matches!(
             MlDsaVerifier::from_key_string(&ed.verifier_key()),
-            Err(KeyError::WrongKeyType { expected: 0x06, found: 0x01 })
+            Err(KeyError::WrongKeyType {
+                expected: 0x06,
+                found: 0x01
+            })
         ));
     }
 
@@ -487,6 +492,9 @@ mod tests {
         let w = MlDsaSigner::generate("witness.example/pq").unwrap();
         let c = w.sign_checkpoint(&cp(), 1_700_000_000).unwrap();
         assert_eq!(w.verifier().verify_checkpoint(&cp(), &c), Ok(1_700_000_000));
-        assert_eq!(v.verify_checkpoint(&cp(), &c), Err(NoteError::UnknownSigner));
+        assert_eq!(
+            v.verify_checkpoint(&cp(), &c),
+            Err(NoteError::UnknownSigner)
+        );
     }
 }

@@ -203,10 +203,7 @@ impl Policy {
         let mut names: Vec<(String, Ref)> = Vec::new();
         for (i, raw) in text.split('\n').enumerate() {
             let n = i + 1;
-            let words: Vec<&str> = raw
-                .split([' ', '\t'])
-                .filter(|w| !w.is_empty())
-                .collect();
+            let words: Vec<&str> = raw.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
             let Some(&keyword) = words.first() else {
                 continue;
             };
@@ -268,9 +265,7 @@ impl Policy {
                     let mut members = Vec::new();
                     for m in &words[3..] {
                         let r = match lookup(&names, m) {
-                            Some(Ref::None) => {
-                                return Err(err(n, "none cannot be a group member"))
-                            }
+                            Some(Ref::None) => return Err(err(n, "none cannot be a group member")),
                             Some(r) => r,
                             None => return Err(err(n, format!("{m:?} is not defined above"))),
                         };
@@ -286,11 +281,10 @@ impl Policy {
                             let ok = !k.is_empty()
                                 && k.bytes().all(|b| b.is_ascii_digit())
                                 && (k == "0" || !k.starts_with('0'));
-                            let k: usize = k
-                                .parse()
-                                .ok()
-                                .filter(|_| ok)
-                                .ok_or_else(|| err(n, "threshold must be all, any or a decimal"))?;
+                            let k: usize =
+                                k.parse().ok().filter(|_| ok).ok_or_else(|| {
+                                    err(n, "threshold must be all, any or a decimal")
+                                })?;
                             if k < 1 || k > members.len() {
                                 return Err(err(n, "threshold must be between 1 and the members"));
                             }
@@ -440,8 +434,7 @@ impl Policy {
         let mut cosigned = BTreeSet::new();
         for (i, w) in self.witnesses.iter().enumerate() {
             for sig in parsed.signatures() {
-                if w
-                    .key
+                if w.key
                     .check(&checkpoint, sig)
                     .map_err(|e| format!("witness {}: {e}", w.name))?
                     .is_some()
@@ -495,7 +488,9 @@ mod tests {
             log: Signer::from_seed("krscp.example/ledger", &[1; 32]).unwrap(),
             log_pq: MlDsaSigner::from_seed("krscp.example/ledger", &[2; 32]).unwrap(),
             partners: (0..3)
-                .map(|i| Cosigner::from_seed(&format!("partner{i}.example/w"), &[10 + i; 32]).unwrap())
+                .map(|i| {
+                    Cosigner::from_seed(&format!("partner{i}.example/w"), &[10 + i; 32]).unwrap()
+                })
                 .collect(),
             scrutineer: MlDsaSigner::from_seed("scrutineer.example/w", &[20; 32]).unwrap(),
         }
@@ -520,14 +515,24 @@ mod tests {
         let cp = Checkpoint::new("krscp.example/ledger", 9, [3; 32]).unwrap();
         let mut n = Note::new(&cp.to_string()).unwrap();
         n.sign(&f.log).unwrap();
-        n.push(f.log_pq.sign_checkpoint(&cp.head(), 0).unwrap()).unwrap();
+        n.push(f.log_pq.sign_checkpoint(&cp.head(), 0).unwrap())
+            .unwrap();
         for i in partners {
-            n.push(f.partners[*i].cosign(&cp, 1_700_000_000).unwrap().to_note_signature())
-                .unwrap();
+            n.push(
+                f.partners[*i]
+                    .cosign(&cp, 1_700_000_000)
+                    .unwrap()
+                    .to_note_signature(),
+            )
+            .unwrap();
         }
         if scrutineer {
-            n.push(f.scrutineer.sign_checkpoint(&cp.head(), 1_700_000_001).unwrap())
-                .unwrap();
+            n.push(
+                f.scrutineer
+                    .sign_checkpoint(&cp.head(), 1_700_000_001)
+                    .unwrap(),
+            )
+            .unwrap();
         }
         n.to_string()
     }

@@ -265,7 +265,9 @@ mod tests {
             for flip in [0x01u8, 0x20] {
                 let mut b = bytes.to_vec();
                 b[at] ^= flip;
-                let Ok(t) = String::from_utf8(b) else { continue };
+                let Ok(t) = String::from_utf8(b) else {
+                    continue;
+                };
                 assert!(
                     verify_text(&t, &policy).is_err(),
                     "flipping bit {flip:#x} of byte {at} ({:?}) still verifies",

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod notify;
 pub mod policies;
 pub mod policy_store;
+pub mod proof;
 pub mod record;
 pub mod redaction;
 pub mod registry;
