@@ -350,4 +350,96 @@ fn their_signatures_verify_with_ours() {
     assert_eq!(note::sign_note(&body, &[&ours]).unwrap(), text);
 }
 
-both_backends!(dual_signed_checkpoints, proof_files);
+async fn fetch_bytes(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
+    let mut res = crate::helpers::client()
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .expect("request");
+    let body = res.body().limit(16 << 20).await.expect("body").to_vec();
+    (res.status().as_u16(), body)
+}
+
+/// Tiles fetched beforehand, served to `tlog_tiles` by their paths.
+struct Prefetched(std::collections::BTreeMap<String, Vec<u8>>);
+
+impl ::tlog_tiles::TileReader for Prefetched {
+    fn height(&self) -> u8 {
+        8
+    }
+
+    fn read_tiles(
+        &self,
+        tiles: &[::tlog_tiles::Tile],
+    ) -> Result<Vec<Vec<u8>>, ::tlog_tiles::Error> {
+        tiles
+            .iter()
+            .map(|t| {
+                // Theirs: tile/8/L/N[.p/W]; the C2SP path has no height.
+                let path = t.path().replacen("tile/8/", "/tlog/tile/", 1);
+                self.0
+                    .get(&path)
+                    .cloned()
+                    .ok_or(::tlog_tiles::Error::InvalidTile)
+            })
+            .collect()
+    }
+
+    fn save_tiles(&self, _: &[::tlog_tiles::Tile], _: &[Vec<u8>]) {}
+}
+
+/// Cloudflare's `tlog_tiles` reads our served checkpoint, hash tiles and
+/// entry bundle: it recomputes the root from the tiles, proves every entry
+/// from them, and the proofs check against the signed root and the entries'
+/// bytes.
+async fn azul_reads_our_tiles(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for _ in 0..4 {
+        app.raise(&[A, B], false).await;
+    }
+    let _ = app.checkpoint_note().await;
+    let (s, note_bytes) = fetch_bytes(&app, "/tlog/checkpoint").await;
+    assert_eq!(s, 200);
+    let text = String::from_utf8(note_bytes).unwrap();
+    let (ed, pq) = log_keys(&app).await;
+    let theirs = signed_note::StandardVerifier::new(&ed.key_string()).unwrap();
+    let n = signed_note::Note::from_bytes(text.as_bytes()).unwrap();
+    n.verify(&signed_note::VerifierList::new(vec![Box::new(theirs)]))
+        .expect("their signed_note verifies the served checkpoint");
+    let cp = ::tlog_tiles::Checkpoint::from_bytes(n.text()).expect("their checkpoint parse");
+    let ours = Checkpoint::parse(Note::parse(&text).unwrap().text()).unwrap();
+    assert_eq!(
+        pq.verify_checkpoint(&ours.head(), &Note::parse(&text).unwrap().signatures()[1]),
+        Ok(0)
+    );
+    let size = cp.size();
+    assert!(size > 4 && size < 256, "{size}");
+    let tile = format!("/tlog/tile/0/000.p/{size}");
+    let (s, hashes) = fetch_bytes(&app, &tile).await;
+    assert_eq!(s, 200);
+    let mut map = std::collections::BTreeMap::new();
+    map.insert(tile, hashes);
+    let reader = Prefetched(map);
+    let thr = ::tlog_tiles::TileHashReader::new(size, *cp.hash(), &reader);
+    assert_eq!(
+        ::tlog_tiles::tree_hash(size, &thr).expect("root from the tiles"),
+        *cp.hash()
+    );
+    let (s, bundle) = fetch_bytes(&app, &format!("/tlog/tile/entries/000.p/{size}")).await;
+    assert_eq!(s, 200);
+    let entries = escalation_ledger::core::tiles::split_bundle(&bundle).expect("bundle");
+    assert_eq!(entries.len() as u64, size);
+    for (i, e) in entries.iter().enumerate() {
+        let proof = ::tlog_tiles::prove_record(size, i as u64, &thr).expect("their proof");
+        ::tlog_tiles::check_record(
+            &proof,
+            size,
+            *cp.hash(),
+            i as u64,
+            ::tlog_tiles::record_hash(e),
+        )
+        .expect("the entry is in the tree");
+    }
+}
+
+both_backends!(dual_signed_checkpoints, proof_files, azul_reads_our_tiles);
