@@ -177,6 +177,18 @@ fn key_entry(key: &LogKey, replaces: Option<&Verifier>) -> NewEntry {
 
 /// `key` is the one the ledger records last, or why not.
 fn refuse_unless_recorded(h: &LogKeyHistory, key: &LogKey) -> Result<(), ServiceError> {
+    match h.current() {
+        Some((_, k)) if *k == key.signer.verifier() => {}
+        Some((seq, k)) => {
+            return Err(ServiceError::Internal(format!(
+                "refusing to sign with log key {}: the ledger records {} (seq {seq}); \
+                 a new key is recorded only by `escalation-ledger rotate-log-key`",
+                key.verifier_key(),
+                k.key_string()
+            )))
+        }
+        None => {}
+    }
     if let Some(recorded) = h.current_pq() {
         if key.pq.as_ref().map(|k| k.verifier()).as_ref() != Some(recorded) {
             return Err(ServiceError::Internal(format!(
@@ -186,16 +198,7 @@ fn refuse_unless_recorded(h: &LogKeyHistory, key: &LogKey) -> Result<(), Service
             )));
         }
     }
-    match h.current() {
-        Some((_, k)) if *k == key.signer.verifier() => Ok(()),
-        Some((seq, k)) => Err(ServiceError::Internal(format!(
-            "refusing to sign with log key {}: the ledger records {} (seq {seq}); \
-             a new key is recorded only by `escalation-ledger rotate-log-key`",
-            key.verifier_key(),
-            k.key_string()
-        ))),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// The first start (and the first start after an upgrade): record `key` in a
