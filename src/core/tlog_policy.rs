@@ -187,7 +187,7 @@ impl Policy {
     pub fn parse(text: &str) -> Result<Self, String> {
         if let Some(at) = text
             .bytes()
-            .position(|b| b < 0x20 && b != b'\t' && b != b'\n' || b == 0x7f)
+            .position(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
         {
             return Err(format!(
                 "policy byte {at}: only tab and newline may be control characters"
