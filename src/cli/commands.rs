@@ -76,6 +76,7 @@ pub fn main() -> ExitCode {
         Cmd::Restore(args) => restore_cmd(&cli.common, args),
         Cmd::Probe { url } => return probe_cmd(&url),
         Cmd::Audit(args) => return audit_cmd(args),
+        Cmd::Proof(args) => proof_cmd(&cli.common, args),
         Cmd::Report(args) => report_cmd(args),
         Cmd::Holidays(args) => return holidays_cmd(&cli.common, args),
         Cmd::BundleSynth(args) => synth_cmd(&cli.common, args),
@@ -353,6 +354,18 @@ fn rotate_log_key(common: &Common, db: &crate::cli::config::DbArgs) -> Result<()
             )
         },
     )?;
+    // The ML-DSA-44 key rotates with it (`<key file>.mldsa44`).
+    let pq_path = checkpoint::pq_key_path(&path);
+    let pq_staged = checkpoint::pq_key_path(&staged);
+    let pq_retired = checkpoint::pq_key_path(&retired);
+    if let Some(pq) = &new.pq {
+        if let Err(e) =
+            crate::service::keys::write_secret_file(&pq_staged, pq.key_string().as_bytes())
+        {
+            let _ = std::fs::remove_file(&staged);
+            return Err(format!("{}: {e}", pq_staged.display()));
+        }
+    }
     let recorded = (|| -> Result<crate::core::ledger::Entry, String> {
         let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
         let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
@@ -363,12 +376,23 @@ fn rotate_log_key(common: &Common, db: &crate::cli::config::DbArgs) -> Result<()
         Ok(e) => e,
         Err(e) => {
             let _ = std::fs::remove_file(&staged);
+            let _ = std::fs::remove_file(&pq_staged);
             return Err(format!("the log key was not rotated: {e}"));
         }
     };
     // Recorded: from here the new key is the ledger's. Put it in place.
+    let pq_moved = || -> std::io::Result<()> {
+        if pq_path.exists() {
+            std::fs::rename(&pq_path, &pq_retired)?;
+        }
+        if pq_staged.exists() {
+            std::fs::rename(&pq_staged, &pq_path)?;
+        }
+        Ok(())
+    };
     let moved = std::fs::rename(&path, &retired)
         .and_then(|()| std::fs::rename(&staged, &path))
+        .and_then(|()| pq_moved())
         .map_err(|e| {
             format!(
                 "the new key is recorded (seq {}) but moving the files failed: {e}; \
@@ -779,7 +803,99 @@ fn restore_cmd(common: &Common, args: RestoreArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `proof --seq N | --dispute ID`: the tlog-proof file on stdout.
+fn proof_cmd(common: &Common, args: crate::cli::config::ProofArgs) -> Result<(), String> {
+    let url = common.existing_database(&args.db)?;
+    let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let seq = match (args.seq, &args.dispute) {
+        (Some(seq), _) => seq,
+        (None, Some(id)) => {
+            crate::store::db::read_tx(&mut conn, |conn| crate::service::proof::entry_of(conn, id))
+                .map_err(|e| e.to_string())?
+        }
+        (None, None) => return Err("give --seq N or --dispute ID".into()),
+    };
+    let key = common.log_key()?;
+    let p = crate::service::proof::of_seq(&mut conn, &key, seq).map_err(|e| e.to_string())?;
+    if !p.cosigned {
+        eprintln!(
+            "warning: no witness has cosigned a checkpoint covering entry {seq} yet; \
+             the proof is against the log's own signatures at size {}",
+            p.size
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, p.text.as_bytes()).map_err(|e| format!("stdout: {e}"))
+}
+
+fn read_policy(path: &std::path::Path) -> Result<crate::core::tlog_policy::Policy, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("policy {}: {e}", path.display()))?;
+    crate::core::tlog_policy::Policy::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `audit --proof FILE --policy FILE`: 0 verified, 1 refused, 2 unreadable.
+fn audit_proof(proof: &std::path::Path, policy: &std::path::Path) -> ExitCode {
+    let policy = match read_policy(policy) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read(proof).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(_)) => {
+            println!("proof {}: REFUSED: not UTF-8 text", proof.display());
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("error: proof {}: {e}", proof.display());
+            return ExitCode::from(2);
+        }
+    };
+    match crate::core::tlog_proof::verify_text(&text, &policy) {
+        Ok(v) => {
+            let cp = &v.accepted.checkpoint;
+            println!(
+                "proof {}: OK: entry {} is in the log {} at size {}, signed by {} log key(s), cosigned by {}",
+                proof.display(),
+                v.index,
+                cp.origin(),
+                cp.size(),
+                v.accepted.log_keys.len(),
+                if v.accepted.witnesses.is_empty() {
+                    "no witness".to_string()
+                } else {
+                    v.accepted.witnesses.join(", ")
+                }
+            );
+            println!("entry: {}", String::from_utf8_lossy(&v.entry));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("proof {}: REFUSED: {e}", proof.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn audit_cmd(args: AuditArgs) -> ExitCode {
+    if let (Some(proof), Some(policy)) = (&args.proof, &args.policy) {
+        return audit_proof(proof, policy);
+    }
+    let Some(bundle_path) = args.bundle.clone() else {
+        eprintln!("error: give a bundle, or --proof FILE --policy FILE");
+        return ExitCode::from(2);
+    };
+    let policy = match args.policy.as_deref().map(read_policy).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let trusted = match &args.trusted_checkpoint {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(t) => Some(t),
@@ -795,7 +911,7 @@ fn audit_cmd(args: AuditArgs) -> ExitCode {
         witness_keys: args.witness_keys.clone(),
         trusted_checkpoint: trusted,
     };
-    let report = bundle::audit_file(&args.bundle, opts, |n, elapsed| {
+    let report = bundle::audit_file(&bundle_path, opts, |n, elapsed| {
         let rate = n as f64 / elapsed.as_secs_f64().max(1e-9);
         eprintln!("audited {n} entries ({rate:.0} entries/s)");
     });
@@ -807,7 +923,38 @@ fn audit_cmd(args: AuditArgs) -> ExitCode {
     } else {
         print_audit(&report);
     }
+    if let Some(policy) = &policy {
+        match bundle_policy_check(&bundle_path, policy) {
+            Ok(line) => eprintln!("{line}"),
+            Err(e) => {
+                eprintln!("policy: REFUSED: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     ExitCode::from(report.outcome.exit_code())
+}
+
+/// The bundle's checkpoint (its header line) under `policy`.
+fn bundle_policy_check(
+    path: &std::path::Path,
+    policy: &crate::core::tlog_policy::Policy,
+) -> Result<String, String> {
+    let file = if path.is_dir() {
+        path.join("bundle.jsonl")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let first = text.lines().next().unwrap_or_default();
+    let header: crate::core::audit::Header =
+        serde_json::from_str(first).map_err(|e| format!("bundle header: {e}"))?;
+    let a = policy.verify(&header.checkpoint)?;
+    Ok(format!(
+        "policy: OK: the checkpoint of size {} meets the quorum (cosigned by {})",
+        a.checkpoint.size(),
+        a.witnesses.join(", ")
+    ))
 }
 
 fn report_cmd(args: ReportArgs) -> Result<(), String> {

@@ -140,8 +140,13 @@ pub enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
-    /// Check an audit bundle offline (no database, no server); exit 0 intact, 1 tampered, 2 unreadable.
+    /// Check an audit bundle, or a proof file (--proof), offline (no database,
+    /// no server); exit 0 intact, 1 tampered, 2 unreadable.
     Audit(AuditArgs),
+    /// Print the C2SP tlog-proof file of entry --seq N (or of dispute
+    /// --dispute ID's resolving or latest entry) against the newest cosigned
+    /// checkpoint covering it.
+    Proof(ProofArgs),
     /// The annual report's escalation figures, offline from an export bundle:
     /// RFC 8785 JSON on stdout, byte-identical to GET /v1/reports/escalations
     /// at the bundle's size. Exit 2 if the bundle cannot be read.
@@ -185,6 +190,7 @@ impl Cmd {
             | Cmd::Backup(_)
             | Cmd::Probe { .. }
             | Cmd::Audit(_)
+            | Cmd::Proof(_)
             | Cmd::Report(_)
             | Cmd::BundleSynth(_)
             | Cmd::Policy(_)
@@ -306,8 +312,17 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct AuditArgs {
-    /// The export directory, or its bundle.jsonl.
-    pub bundle: PathBuf,
+    /// The export directory, or its bundle.jsonl (not with --proof).
+    #[arg(required_unless_present = "proof", conflicts_with = "proof")]
+    pub bundle: Option<PathBuf>,
+    /// A `.tlog-proof` file (C2SP tlog-proof v1, from GET /v1/disputes/{id}/proof
+    /// or `escalation-ledger proof`) to verify offline instead of a bundle; needs --policy.
+    #[arg(long, requires = "policy")]
+    pub proof: Option<PathBuf>,
+    /// A C2SP tlog-policy file: the log keys and witnesses trusted and the
+    /// quorum. With a bundle, its checkpoint must meet it too.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     /// A checkpoint note saved earlier (e.g. an old checkpoint.txt), signed by the log key.
     #[arg(long)]
     pub trusted_checkpoint: Option<PathBuf>,
@@ -320,6 +335,18 @@ pub struct AuditArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProofArgs {
+    /// The entry's `seq`.
+    #[arg(long, required_unless_present = "dispute", conflicts_with = "dispute")]
+    pub seq: Option<i64>,
+    /// A dispute id: its resolving (or latest) entry.
+    #[arg(long)]
+    pub dispute: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -443,8 +470,11 @@ pub struct ServeArgs {
     /// `add-checkpoint`); 0 disables pushing.
     #[arg(long, env = "WITNESS_PUSH_POLL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub witness_push_poll: std::time::Duration,
-    /// Witness cosignatures a checkpoint needs to count as fully witnessed.
-    #[arg(long, env = "WITNESS_QUORUM", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Witness cosignatures a checkpoint needs to count as fully witnessed:
+    /// a number (at least 1), or the path of a C2SP tlog-policy file, whose
+    /// quorum's fewest cosignatures it then is (the whole rule is what
+    /// `audit --policy` and the proof verifier enforce).
+    #[arg(long, env = "WITNESS_QUORUM", default_value = "3", value_parser = parse_quorum)]
     pub witness_quorum: u32,
     /// Requests per minute per token subject (`sub`); 0 turns the limit off.
     #[arg(long, env = "RATE_LIMIT_PER_SUBJECT", default_value_t = 600)]
@@ -824,4 +854,22 @@ impl Common {
             None => self.keys().map(Authenticator::from),
         }
     }
+}
+
+/// `WITNESS_QUORUM`: a count, or a tlog-policy file (its quorum's fewest cosignatures).
+fn parse_quorum(s: &str) -> Result<u32, String> {
+    if let Ok(n) = s.parse::<u32>() {
+        return if n >= 1 {
+            Ok(n)
+        } else {
+            Err(
+                "a witness quorum of 0: give at least 1, or a policy file with `quorum none`"
+                    .into(),
+            )
+        };
+    }
+    let text = std::fs::read_to_string(s)
+        .map_err(|e| format!("neither a number nor a readable tlog-policy file: {s}: {e}"))?;
+    let policy = crate::core::tlog_policy::Policy::parse(&text).map_err(|e| format!("{s}: {e}"))?;
+    u32::try_from(policy.min_cosignatures()).map_err(|_| format!("{s}: quorum too large"))
 }

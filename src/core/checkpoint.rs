@@ -5,7 +5,10 @@
 //! - [c2sp.org/tlog-checkpoint] (v1.0.0): the note text of a log's tree head,
 //!   `<origin>\n<tree size>\n<base64 root hash>\n` plus optional extension lines.
 //! - [c2sp.org/tlog-cosignature]: the Ed25519 `cosignature/v1` type (`0x04`), a
-//!   witness's timestamped signature over a checkpoint. ML-DSA-44 is not implemented.
+//!   witness's timestamped signature over a checkpoint. The ML-DSA-44 type
+//!   (`0x06`, `subtree/v1`) is in [`crate::core::pq`]; [`Checkpoint::head`]
+//!   is what it signs, and the log's second (ML-DSA-44) key is recorded
+//!   beside its Ed25519 key ([`log_key_facts`], [`LogKeyHistory`]).
 //!
 //! [c2sp.org/tlog-checkpoint]: https://c2sp.org/tlog-checkpoint@v1.0.0
 //! [c2sp.org/tlog-cosignature]: https://c2sp.org/tlog-cosignature
@@ -21,6 +24,7 @@ use crate::core::note::{
     find_key, open_note, HasKey, KeyError, KeyId, KeyPair, Note, NoteError, NoteSignature,
     PublicKey, Verifier, ALG_COSIGNATURE_V1,
 };
+use crate::core::pq::{MlDsaVerifier, TreeHead};
 
 /// tlog-cosignature §Format: a timestamp "MUST NOT exceed 2^63 - 1".
 const MAX_TIMESTAMP: u64 = i64::MAX as u64;
@@ -98,6 +102,16 @@ impl Checkpoint {
 
     pub fn root_hash(&self) -> &Hash {
         &self.root_hash
+    }
+
+    /// What an ML-DSA-44 signature over this checkpoint covers.
+    pub fn head(&self) -> TreeHead<'_> {
+        TreeHead {
+            origin: &self.origin,
+            size: self.size,
+            root: &self.root_hash,
+            extension_lines: self.extensions.len(),
+        }
     }
 
     pub fn extensions(&self) -> &[String] {
@@ -306,6 +320,11 @@ impl CosignatureVerifier {
         self.0.key_id
     }
 
+    /// The 32-byte Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.0.key.to_bytes()
+    }
+
     /// Checks that this witness made `cosignature` over `checkpoint`. A
     /// cosignature under another name or key ID is [`NoteError::UnknownSigner`].
     pub fn verify(
@@ -421,12 +440,26 @@ pub fn open_checkpoint(
 /// The facts of a `log_key_recorded` entry for `key`: its C2SP verifier key
 /// string and key ID (hex), and the key ID it replaces, if any. Nothing about
 /// a person.
-pub fn log_key_facts(key: &Verifier, replaces: Option<&Verifier>) -> serde_json::Value {
-    serde_json::json!({
+///
+/// With an ML-DSA-44 key beside it (`pq`), its verifier key string is
+/// `mldsa44_verifier_key`; entries recorded before the log had one lack the field.
+pub fn log_key_facts(
+    key: &Verifier,
+    replaces: Option<&Verifier>,
+    pq: Option<&MlDsaVerifier>,
+) -> serde_json::Value {
+    let mut facts = serde_json::json!({
         "verifier_key": key.key_string(),
         "key_id": format!("{:08x}", key.key_id()),
         "replaces": replaces.map(|r| format!("{:08x}", r.key_id())),
-    })
+    });
+    if let (Some(pq), Some(map)) = (pq, facts.as_object_mut()) {
+        map.insert(
+            "mldsa44_verifier_key".into(),
+            serde_json::Value::String(pq.key_string()),
+        );
+    }
+    facts
 }
 
 /// Every log key a ledger recorded, in `seq` order, and which of them a
@@ -436,6 +469,8 @@ pub fn log_key_facts(key: &Verifier, replaces: Option<&Verifier>) -> serde_json:
 #[derive(Debug, Clone, Default)]
 pub struct LogKeyHistory {
     keys: Vec<(i64, Verifier)>,
+    /// The ML-DSA-44 key recorded with each of `keys`, if any.
+    pq: Vec<Option<MlDsaVerifier>>,
 }
 
 impl LogKeyHistory {
@@ -448,11 +483,27 @@ impl LogKeyHistory {
         let key = Verifier::from_key_string(vkey).map_err(|e| {
             format!("a log_key_recorded entry whose key {vkey} is not a verifier key: {e}")
         })?;
+        let pq = match facts.get("mldsa44_verifier_key") {
+            None => None,
+            Some(v) => {
+                let s = v
+                    .as_str()
+                    .ok_or("a log_key_recorded entry whose mldsa44_verifier_key is not a string")?;
+                Some(MlDsaVerifier::from_key_string(s).map_err(|e| {
+                    format!(
+                        "a log_key_recorded entry whose ML-DSA-44 key is not a verifier key: {e}"
+                    )
+                })?)
+            }
+        };
+        if pq.as_ref().is_some_and(|p| p.name() != key.name()) {
+            return Err("a log_key_recorded entry whose two keys have different names".into());
+        }
         let previous = self.keys.last().map(|(_, k)| k);
         if previous == Some(&key) {
             return Err(format!("log key {vkey} recorded again"));
         }
-        if facts != &log_key_facts(&key, previous) {
+        if facts != &log_key_facts(&key, previous, pq.as_ref()) {
             return Err(
                 "a log_key_recorded entry whose facts are not its key's own \
                         (verifier_key, key_id, and the key_id of the key before it)"
@@ -463,7 +514,21 @@ impl LogKeyHistory {
             return Err("log keys recorded out of order".into());
         }
         self.keys.push((seq, key));
+        self.pq.push(pq);
         Ok(())
+    }
+
+    /// The ML-DSA-44 key recorded with the key a checkpoint of `size`
+    /// answers to ([`Self::at`]), if that entry recorded one.
+    pub fn pq_at(&self, size: u64) -> Option<&MlDsaVerifier> {
+        let (seq, _) = self.at(size)?;
+        let i = self.keys.iter().position(|(s, _)| *s == seq)?;
+        self.pq.get(i)?.as_ref()
+    }
+
+    /// The ML-DSA-44 key recorded with the current key, if any.
+    pub fn current_pq(&self) -> Option<&MlDsaVerifier> {
+        self.pq.last()?.as_ref()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -507,6 +572,19 @@ impl LogKeyHistory {
             )
         })?;
         let cp = opened.checkpoint;
+        if let Some(pq) = self.pq_at(size) {
+            let sig = opened
+                .unverified
+                .iter()
+                .find(|s| pq.matches(s))
+                .ok_or_else(|| {
+                    format!(
+                        "the checkpoint of size {size} has no ML-DSA-44 signature by the key recorded at seq {seq}"
+                    )
+                })?;
+            pq.verify_checkpoint(&cp.head(), sig)
+                .map_err(|e| format!("the checkpoint of size {size}: ML-DSA-44 signature: {e}"))?;
+        }
         if cp.size() != size || cp.root_hash().as_slice() != root {
             return Err(format!(
                 "the checkpoint note stored for size {size} signs size {} with another root",
@@ -948,17 +1026,29 @@ mod tests {
         let k2 = Signer::generate("log.example").unwrap();
         let mut h = LogKeyHistory::default();
         assert!(h.at(5).is_none());
-        h.record(2, &log_key_facts(&k1.verifier(), None)).unwrap();
+        h.record(2, &log_key_facts(&k1.verifier(), None, None))
+            .unwrap();
         // The same key again, facts naming the wrong predecessor, out of order.
         assert!(h
-            .record(3, &log_key_facts(&k1.verifier(), Some(&k1.verifier())))
+            .record(
+                3,
+                &log_key_facts(&k1.verifier(), Some(&k1.verifier()), None)
+            )
             .is_err());
-        assert!(h.record(3, &log_key_facts(&k2.verifier(), None)).is_err());
         assert!(h
-            .record(1, &log_key_facts(&k2.verifier(), Some(&k1.verifier())))
+            .record(3, &log_key_facts(&k2.verifier(), None, None))
             .is_err());
-        h.record(10, &log_key_facts(&k2.verifier(), Some(&k1.verifier())))
-            .unwrap();
+        assert!(h
+            .record(
+                1,
+                &log_key_facts(&k2.verifier(), Some(&k1.verifier()), None)
+            )
+            .is_err());
+        h.record(
+            10,
+            &log_key_facts(&k2.verifier(), Some(&k1.verifier()), None),
+        )
+        .unwrap();
         for (size, seq) in [(0, 2), (2, 2), (3, 2), (10, 2), (11, 10), (99, 10)] {
             assert_eq!(h.at(size).map(|(s, _)| s), Some(seq), "size {size}");
         }

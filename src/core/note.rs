@@ -3,7 +3,8 @@
 //!
 //! - [c2sp.org/signed-note] (v1.0.0): a note is a text ending in a newline, a
 //!   blank line, then one or more lines `— <key name> base64(key ID || signature)`.
-//!   Only the Ed25519 signature type (`0x01`) is implemented.
+//!   The Ed25519 signature type (`0x01`) is here; ML-DSA-44 (`0x06`) is in
+//!   [`crate::core::pq`].
 //!
 //! Key strings follow Go's `golang.org/x/mod/sumdb/note`: a verifier key is
 //! `<name>+<8 hex key ID>+<base64(type || 32-byte public key)>` and a signer key
@@ -117,6 +118,8 @@ pub enum NoteError {
     MalformedCosignature { name: String, key_id: KeyId },
     #[error("cosignature timestamp {0} exceeds 2^63 - 1")]
     InvalidTimestamp(u64),
+    #[error("{0}")]
+    Unsupported(String),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
 }
@@ -410,6 +413,13 @@ impl Verifier {
 
     pub fn key_id(&self) -> KeyId {
         self.0.key_id
+    }
+
+    /// Whether `sig` is this key's (same name and key ID) and verifies over `text`.
+    pub fn verify_signature(&self, text: &str, sig: &NoteSignature) -> bool {
+        sig.name == self.0.name
+            && sig.key_id == self.0.key_id
+            && self.0.verify(text.as_bytes(), &sig.signature)
     }
 
     pub fn public_key(&self) -> [u8; 32] {

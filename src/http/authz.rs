@@ -336,6 +336,7 @@ pub static ROUTES: &[Route] = &[
     row("dispute.list",            Get,    "/v1/disputes",                              ROLE,    EVERYONE),
     row("dispute.read",            Get,    "/v1/disputes/{id}",                         Dispute, DISPUTE_READERS),
     row("dispute.history",         Get,    "/v1/disputes/{id}/history",                 Dispute, DISPUTE_READERS),
+    row("dispute.proof",           Get,    "/v1/disputes/{id}/proof",                   Dispute, DISPUTE_READERS),
     // Then `ladder::decide` applies the rung's rules.
     row("dispute.propose",         Post,   "/v1/disputes/{id}/proposals",               Dispute, LADDER_ACTORS),
     row("dispute.proposal",        Get,    "/v1/disputes/{id}/proposals/{pid}",         Dispute, DISPUTE_READERS),

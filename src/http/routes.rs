@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(disputes::withdraw)
         .service(disputes::migrate_dispute)
         .service(disputes::history)
+        .service(proofs::dispute_proof)
         // ---- the ledger ----
         .service(ledger::ledger_head)
         .service(ledger::ledger_entries)

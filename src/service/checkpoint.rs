@@ -9,8 +9,15 @@
 //! a `log_key_recorded` entry ([`record_key`], from `app::first_start`), a
 //! rotation records the next one ([`rotate_key`]), and [`sign_current`]
 //! refuses to sign with any key but the one recorded last.
+//!
+//! The log has a second key, ML-DSA-44 (`core::pq`), in a file beside the
+//! Ed25519 one ([`pq_key_path`]: the same name with `.mldsa44` appended),
+//! created with it at the first start. Every checkpoint carries both
+//! signature lines in one note ([`LogKey::sign_checkpoint`]); the first
+//! `log_key_recorded` entry records both verifier keys. A ledger whose
+//! recorded key has an ML-DSA-44 key beside it is never signed without it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
@@ -18,7 +25,8 @@ use crate::core::checkpoint::{log_key_facts, Checkpoint, LogKeyHistory};
 use crate::core::event::LedgerEvent;
 use crate::core::ledger::{ledger_time, Entry, Hash, NewEntry};
 use crate::core::merkle;
-use crate::core::note::{self, Signer, Verifier};
+use crate::core::note::{self, Note, Signer, Verifier};
+use crate::core::pq::MlDsaSigner;
 use crate::service::error::ServiceError;
 use crate::service::keys;
 use crate::store::agencies::system_actor;
@@ -34,17 +42,40 @@ pub use crate::store::checkpoints::Signed;
 pub struct LogKey {
     pub signer: Signer,
     pub origin: String,
+    /// The ML-DSA-44 key beside the Ed25519 one (`None` only for a data
+    /// folder from before it existed, until `serve` or `migrate` creates it).
+    pub pq: Option<MlDsaSigner>,
+}
+
+/// Where the ML-DSA-44 key lives: beside the Ed25519 key file `path`, its
+/// name with `.mldsa44` appended.
+pub fn pq_key_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".mldsa44");
+    path.with_file_name(name)
 }
 
 impl LogKey {
-    /// Load the signer key string from `path`; never creates one.
+    /// Load the signer key strings from `path` (and [`pq_key_path`], if that
+    /// file exists); never creates one.
     pub fn load(path: &Path, origin: &str) -> Result<Self, keys::LoadError> {
         let signer = keys::load(path, Signer::from_key_string)?;
-        Self::named(signer, path, origin)
+        let pq_path = pq_key_path(path);
+        let pq = match keys::load(&pq_path, MlDsaSigner::from_key_string) {
+            Ok(k) => Some(k),
+            Err(keys::LoadError::Missing(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Self::named(signer, pq, path, origin)
             .map_err(|reason| keys::KeyFileError::new(path, reason).into())
     }
 
-    fn named(signer: Signer, path: &Path, origin: &str) -> Result<Self, String> {
+    fn named(
+        signer: Signer,
+        pq: Option<MlDsaSigner>,
+        path: &Path,
+        origin: &str,
+    ) -> Result<Self, String> {
         if signer.name() != origin {
             return Err(format!(
                 "log key {} is named '{}' but LOG_ORIGIN is '{origin}'",
@@ -52,14 +83,22 @@ impl LogKey {
                 signer.name()
             ));
         }
+        if let Some(pq) = pq.as_ref().filter(|k| k.name() != origin) {
+            return Err(format!(
+                "ML-DSA-44 log key {} is named '{}' but LOG_ORIGIN is '{origin}'",
+                pq_key_path(path).display(),
+                pq.name()
+            ));
+        }
         Ok(LogKey {
             signer,
             origin: origin.to_string(),
+            pq,
         })
     }
 
-    /// Load the signer key string from `path`, or create one there (mode
-    /// 0600). Only for the first start (`Common::provision`).
+    /// Load the signer key strings from `path` and [`pq_key_path`], or create
+    /// them there (mode 0600). Only for the first start (`Common::provision`).
     pub fn load_or_create(path: &Path, origin: &str) -> Result<Self, String> {
         let signer = keys::load_or_create(path, Signer::from_key_string, || {
             Signer::generate(origin).map(|s| {
@@ -68,12 +107,41 @@ impl LogKey {
             })
         })
         .map_err(|e| format!("log key {e}"))?;
-        Self::named(signer, path, origin)
+        let pq = keys::load_or_create(&pq_key_path(path), MlDsaSigner::from_key_string, || {
+            MlDsaSigner::generate(origin).map(|s| {
+                let text = s.key_string();
+                (s, text)
+            })
+        })
+        .map_err(|e| format!("ML-DSA-44 log key {e}"))?;
+        Self::named(signer, Some(pq), path, origin)
     }
 
     /// The verifier key string auditors and witnesses pin.
     pub fn verifier_key(&self) -> String {
         self.signer.verifier_key()
+    }
+
+    /// The ML-DSA-44 verifier key string, if the log has that key.
+    pub fn pq_verifier_key(&self) -> Option<String> {
+        self.pq.as_ref().map(|k| k.verifier_key())
+    }
+
+    /// The facts of the `log_key_recorded` entry for this key.
+    pub fn facts(&self, replaces: Option<&Verifier>) -> serde_json::Value {
+        let pq = self.pq.as_ref().map(|k| k.verifier());
+        log_key_facts(&self.signer.verifier(), replaces, pq.as_ref())
+    }
+
+    /// The checkpoint note: `body` signed with the Ed25519 key and, when the
+    /// log has one, the ML-DSA-44 key (timestamp 0), in that order.
+    pub fn sign_checkpoint(&self, body: &Checkpoint) -> Result<String, note::NoteError> {
+        let mut n = Note::new(&body.to_string())?;
+        n.sign(&self.signer)?;
+        if let Some(pq) = &self.pq {
+            n.push(pq.sign_checkpoint(&body.head(), 0)?)?;
+        }
+        Ok(n.to_string())
     }
 }
 
@@ -102,7 +170,7 @@ fn key_entry(key: &LogKey, replaces: Option<&Verifier>) -> NewEntry {
         dispute_id: None,
         event: LedgerEvent::LogKeyRecorded.as_str().into(),
         actor: system_actor(),
-        facts: log_key_facts(&key.signer.verifier(), replaces),
+        facts: key.facts(replaces),
         payload: serde_json::json!({}),
     }
 }
@@ -110,15 +178,27 @@ fn key_entry(key: &LogKey, replaces: Option<&Verifier>) -> NewEntry {
 /// `key` is the one the ledger records last, or why not.
 fn refuse_unless_recorded(h: &LogKeyHistory, key: &LogKey) -> Result<(), ServiceError> {
     match h.current() {
-        Some((_, k)) if *k == key.signer.verifier() => Ok(()),
-        Some((seq, k)) => Err(ServiceError::Internal(format!(
-            "refusing to sign with log key {}: the ledger records {} (seq {seq}); \
-             a new key is recorded only by `escalation-ledger rotate-log-key`",
-            key.verifier_key(),
-            k.key_string()
-        ))),
-        None => Ok(()),
+        Some((_, k)) if *k == key.signer.verifier() => {}
+        Some((seq, k)) => {
+            return Err(ServiceError::Internal(format!(
+                "refusing to sign with log key {}: the ledger records {} (seq {seq}); \
+                 a new key is recorded only by `escalation-ledger rotate-log-key`",
+                key.verifier_key(),
+                k.key_string()
+            )))
+        }
+        None => {}
     }
+    if let Some(recorded) = h.current_pq() {
+        if key.pq.as_ref().map(|k| k.verifier()).as_ref() != Some(recorded) {
+            return Err(ServiceError::Internal(format!(
+                "refusing to sign: the ledger records the ML-DSA-44 log key {} and the key file \
+                 beside the log key holds another or none",
+                recorded.key_string()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The first start (and the first start after an upgrade): record `key` in a
@@ -198,7 +278,8 @@ pub fn sign_current(conn: &mut DbConn, key: &LogKey) -> Result<Signed, ServiceEr
     let root = root_at(conn, size as u64)?;
     let body = Checkpoint::new(&key.origin, size as u64, root)
         .map_err(|e| ServiceError::Internal(format!("checkpoint: {e}")))?;
-    let note = note::sign_note(&body.to_string(), &[&key.signer])
+    let note = key
+        .sign_checkpoint(&body)
         .map_err(|e| ServiceError::Internal(format!("signing: {e}")))?;
     let signed = Signed {
         size,
@@ -217,6 +298,7 @@ impl LogKey {
         Ok(LogKey {
             signer: Signer::generate(origin).map_err(|e| e.to_string())?,
             origin: origin.to_string(),
+            pq: Some(MlDsaSigner::generate(origin).map_err(|e| e.to_string())?),
         })
     }
 }

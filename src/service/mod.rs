@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod notify;
 pub mod policies;
 pub mod policy_store;
+pub mod proof;
 pub mod push;
 pub mod record;
 pub mod redaction;

@@ -475,15 +475,25 @@ pub fn enqueue(
             Who::PartyAgency => None,
         })
         .collect();
-    let body = json!({
+    let mut body = json!({
         "type": entry.event,
         "dispute_id": dispute_id,
         "seq": entry.seq,
         "rung": d.rung,
         "status": d.status,
         "recorded_at": format_time(&entry.recorded_at),
-    })
-    .to_string();
+    });
+    // The outcome's notice links to the proof file a party keeps with the
+    // written statement of the outcome (GET /v1/disputes/{id}/proof).
+    if entry.event == crate::core::event::LedgerEvent::Resolved.as_str() {
+        if let Some(map) = body.as_object_mut() {
+            map.insert(
+                "proof".into(),
+                serde_json::Value::String(format!("/v1/disputes/{dispute_id}/proof")),
+            );
+        }
+    }
+    let body = body.to_string();
     let mut n = 0;
     for (id, kind, target) in hooks {
         let wanted = match kind.as_str() {

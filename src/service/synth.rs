@@ -11,7 +11,6 @@ use crate::core::checkpoint::Checkpoint;
 use crate::core::ladder::Actor;
 use crate::core::ledger::{self, format_time, Hash};
 use crate::core::merkle::Frontier;
-use crate::core::note;
 use crate::service::checkpoint::LogKey;
 use crate::service::export::write_line;
 
@@ -39,7 +38,7 @@ pub fn synth<W: Write>(n: u64, key: &LogKey, out: &mut W) -> Result<Header, Stri
             agency: None,
             partner: None,
         },
-        facts: crate::core::checkpoint::log_key_facts(&key.signer.verifier(), None),
+        facts: key.facts(None),
         payload: serde_json::json!({}),
     };
     let seal_one = |i: u64, head: Option<(i64, Hash)>| {
@@ -66,7 +65,7 @@ pub fn synth<W: Write>(n: u64, key: &LogKey, out: &mut W) -> Result<Header, Stri
         head = Some((s.entry.seq, s.entry.entry_hash));
     }
     let body = Checkpoint::new(origin, n, frontier.root()).map_err(|e| e.to_string())?;
-    let note = note::sign_note(&body.to_string(), &[&key.signer]).map_err(|e| e.to_string())?;
+    let note = key.sign_checkpoint(&body).map_err(|e| e.to_string())?;
     let header = Header {
         format: FORMAT.into(),
         origin: origin.into(),

@@ -52,6 +52,10 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     // their rung; the auditor reads the ledger (no free text) instead.
     ("GET",    "/v1/disputes/{id}",                         "dispute", "PAACAA."),
     ("GET",    "/v1/disputes/{id}/history",                 "dispute", "PAACAA."),
+    // A dispute's tlog-proof file (issue 14 §3): whoever sees the dispute
+    // keeps it with the outcome. The auditor does not see disputes; it checks
+    // the same entry through the ledger's own proofs.
+    ("GET",    "/v1/disputes/{id}/proof",                   "dispute", "PAACAA."),
     // Ladder actions: whoever sees the dispute, but the auditor; the rung's
     // rules (the ladder) then say who acts on which rung.
     ("POST",   "/v1/disputes/{id}/proposals",               "dispute", "PAACAA."),

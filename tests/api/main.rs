@@ -28,6 +28,7 @@ mod openapi;
 mod os_crash;
 mod pg_roles;
 mod policies;
+mod pq;
 mod ratelimit;
 mod readme;
 mod redaction;

@@ -146,11 +146,17 @@ fn check_body(g: &Got) -> Value {
     assert!(!g.body.contains(CHILD_REF), "{}", g.body);
     let v: Value = serde_json::from_str(&g.body).expect("JSON body");
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(
-        keys,
-        BTreeSet::from(["type", "dispute_id", "seq", "rung", "status", "recorded_at"]),
-        "{v}"
-    );
+    let mut want = BTreeSet::from(["type", "dispute_id", "seq", "rung", "status", "recorded_at"]);
+    // A resolution's notice links to the dispute's tlog-proof file.
+    if v["type"] == "resolved" {
+        want.insert("proof");
+        assert_eq!(
+            v["proof"],
+            format!("/v1/disputes/{}/proof", v["dispute_id"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+    assert_eq!(keys, want, "{v}");
     v
 }
 

@@ -264,9 +264,22 @@ async fn the_log_key_is_recorded_and_rotated(backend: Backend) {
             .expect("key")
             .key_id()
     );
+    // The ML-DSA-44 key beside it, made at the same first start, is recorded with it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("log-key.mldsa44"))
+            .expect("pq key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the ML-DSA-44 key is the owner's only");
+    }
+    let pq = std::fs::read_to_string(dir.path().join("log-key.mldsa44")).expect("pq key file");
+    let pq = escalation_ledger::core::pq::MlDsaSigner::from_key_string(pq.trim())
+        .expect("ML-DSA-44 key")
+        .verifier_key();
     assert_eq!(
         entries[0].facts,
-        json!({"verifier_key": k1, "key_id": id, "replaces": null})
+        json!({"verifier_key": k1, "key_id": id, "replaces": null, "mldsa44_verifier_key": pq})
     );
 
     // Another folder's key is not this ledger's: refused at start.
@@ -320,6 +333,11 @@ async fn the_log_key_is_recorded_and_rotated(backend: Backend) {
     assert!(said.contains(&format!("recorded log key {k2}")), "{said}");
     let retired = dir.path().join(format!("log-key.retired-{}", id));
     assert_eq!(verifier_of(&retired), k1, "the old key is kept");
+    // The ML-DSA-44 key rotated with it; the old one is kept beside the old key.
+    let pq_now = std::fs::read_to_string(dir.path().join("log-key.mldsa44")).expect("new pq");
+    let pq_old = std::fs::read_to_string(dir.path().join(format!("log-key.retired-{id}.mldsa44")))
+        .expect("retired pq");
+    assert_ne!(pq_now, pq_old);
     assert_eq!(recorded(&db.url), vec![k1.clone(), k2.clone()]);
 
     // The retired key may not sign any more.

@@ -101,3 +101,46 @@ pub async fn consistency_proof(
         node_reads: p.node_reads,
     }))
 }
+
+/// The `c2sp.org/tlog-proof@v1` file of a dispute's outcome: the entry that
+/// resolved it (or its latest), against the newest cosigned checkpoint
+/// covering it (`service::proof`). Verify it offline with
+/// `escalation-ledger audit --proof FILE --policy FILE`.
+#[utoipa::path(tag = "disputes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Dispute id")),
+    responses((status = 200, description = "The proof file (`.tlog-proof`, C2SP tlog-proof v1); `X-Proof-Seq` is the entry, `X-Proof-Size` the checkpoint's tree size, `X-Proof-Cosigned` whether any witness cosigned it",
+                content_type = "text/plain", body = String),
+              (status = 404, body = Problem), (status = 409, description = "No signed checkpoint covers the entry yet", body = Problem)))]
+#[get("/v1/disputes/{id}/proof")]
+pub async fn dispute_proof(
+    state: web::Data<AppState>,
+    caller: crate::http::authz::ForDispute,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let key = state.log.clone();
+    let p = run(&state.pool, move |conn| {
+        crate::service::proof::for_dispute(
+            conn,
+            &id,
+            &key,
+            crate::http::handlers::disputes::admit(caller),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::core::tlog_proof::CONTENT_TYPE)
+        .insert_header(("X-Proof-Seq", p.seq.to_string()))
+        .insert_header(("X-Proof-Size", p.size.to_string()))
+        .insert_header(("X-Proof-Cosigned", p.cosigned.to_string()))
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"entry-{}.{}\"",
+                p.seq,
+                crate::core::tlog_proof::EXTENSION
+            ),
+        ))
+        .body(p.text))
+}

@@ -36,6 +36,10 @@ pub struct LedgerKeys {
     pub origin: String,
     /// The log's C2SP signed-note verifier key (`name+keyid+base64`).
     pub log: String,
+    /// The log's ML-DSA-44 verifier key (C2SP tlog-cosignature type 0x06);
+    /// every checkpoint carries a signature by it too. Null only for a data
+    /// folder from before the log had one.
+    pub mldsa44: Option<String>,
 }
 
 #[utoipa::path(tag = "ledger", security(("bearer" = [])),
@@ -45,6 +49,7 @@ pub async fn ledger_keys(state: web::Data<AppState>, _caller: Allowed) -> HttpRe
     HttpResponse::Ok().json(LedgerKeys {
         origin: state.log.origin.clone(),
         log: state.log.verifier_key(),
+        mldsa44: state.log.pq_verifier_key(),
     })
 }
 
