@@ -15,5 +15,6 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod scrutiny;
+pub mod target;
 pub mod tiles;
 pub mod whistleblowing;

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod cosign;
 pub mod deadline;
 pub mod disputes;
+pub mod email;
 pub mod error;
 pub mod export;
 pub mod figures;

@@ -281,3 +281,30 @@ diesel::table! {
 
 diesel::joinable!(policy_activations -> policies (version));
 diesel::allow_tables_to_appear_in_same_query!(policies, policy_activations);
+
+diesel::table! {
+    email_recipients (target_kind, target) {
+        target_kind -> Text,
+        target -> Text,
+        addresses -> Text,
+        set_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Text,
+        seq -> BigInt,
+        dispute_id -> Text,
+        event -> Text,
+        recipient -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
