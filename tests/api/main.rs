@@ -12,6 +12,7 @@ mod concurrency;
 mod convention;
 mod deadlines;
 mod edges;
+mod email;
 mod faults;
 mod forged;
 mod holidays;
