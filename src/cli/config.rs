@@ -572,20 +572,23 @@ impl MailArgs {
                         .ok_or("EMAIL_BACKEND=notify needs NOTIFY_TEMPLATE_ID")?,
                 )?;
                 let mut templates = std::collections::BTreeMap::new();
-                for pair in self.notify_templates.iter().filter(|p| !p.trim().is_empty()) {
-                    let (event, id) = pair
-                        .split_once('=')
-                        .ok_or_else(|| format!("NOTIFY_TEMPLATES: '{pair}' is not event=template-id"))?;
+                for pair in self
+                    .notify_templates
+                    .iter()
+                    .filter(|p| !p.trim().is_empty())
+                {
+                    let (event, id) = pair.split_once('=').ok_or_else(|| {
+                        format!("NOTIFY_TEMPLATES: '{pair}' is not event=template-id")
+                    })?;
                     let event = event.trim();
                     if crate::core::event::LedgerEvent::parse(event).is_none() {
                         return Err(format!("NOTIFY_TEMPLATES: no event '{event}'"));
                     }
                     templates.insert(event.to_string(), uuid("NOTIFY_TEMPLATES", id)?);
                 }
-                let base: http::Uri = self
-                    .notify_base_url
-                    .parse()
-                    .map_err(|_| format!("NOTIFY_BASE_URL '{}' is not a URL", self.notify_base_url))?;
+                let base: http::Uri = self.notify_base_url.parse().map_err(|_| {
+                    format!("NOTIFY_BASE_URL '{}' is not a URL", self.notify_base_url)
+                })?;
                 if !matches!(base.scheme_str(), Some("http" | "https")) || base.host().is_none() {
                     return Err(format!(
                         "NOTIFY_BASE_URL '{}': use http:// or https:// with a host",

@@ -12,8 +12,8 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::http::error::AppError;
 use crate::http::handlers::{
-    agencies, disputes, email, health, ledger, metrics, policies, problems, proofs, redactions, reports,
-    scrutiny, tlog, webhooks, whistleblowing, witnesses,
+    agencies, disputes, email, health, ledger, metrics, policies, problems, proofs, redactions,
+    reports, scrutiny, tlog, webhooks, whistleblowing, witnesses,
 };
 
 /// Largest accepted JSON body.

@@ -126,8 +126,8 @@ pub fn set_recipients(
             },
         )?;
         let (kind, value) = columns(&target);
-        let list = serde_json::to_string(&addresses)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let list =
+            serde_json::to_string(&addresses).map_err(|e| ServiceError::Internal(e.to_string()))?;
         store::set_recipients(conn, kind, &value, &list, entry.seq)?;
         Ok(Recipients {
             target: target.clone(),
@@ -198,7 +198,20 @@ pub fn deliveries(
     Ok(rows
         .into_iter()
         .map(
-            |(id, seq, dispute_id, event, recipient, status, attempts, last_error, last, next, delivered, created)| {
+            |(
+                id,
+                seq,
+                dispute_id,
+                event,
+                recipient,
+                status,
+                attempts,
+                last_error,
+                last,
+                next,
+                delivered,
+                created,
+            )| {
                 MailDelivery {
                     next_attempt_at: (status == DeliveryStatus::Pending.as_str())
                         .then(|| format_time(&next)),
@@ -356,7 +369,9 @@ impl Replay {
         }
         for (kind, target, list, seq) in rows {
             let Some((want_seq, want)) = self.lists.get(&(kind.clone(), target.clone())) else {
-                return Ok(Some(format!("email list of {kind} {target} is not in the ledger")));
+                return Ok(Some(format!(
+                    "email list of {kind} {target} is not in the ledger"
+                )));
             };
             let same_list = match want {
                 None => true,
@@ -385,7 +400,14 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(got, vec!["a@example.org", "b@example.org"]);
-        for bad in ["", "no-at-sign", "a@", "@b", "a b@c.org", "a@b.org\nBcc: x@y.org"] {
+        for bad in [
+            "",
+            "no-at-sign",
+            "a@",
+            "@b",
+            "a b@c.org",
+            "a@b.org\nBcc: x@y.org",
+        ] {
             assert!(check_addresses(&[bad.into()]).is_err(), "{bad:?}");
         }
         let many: Vec<String> = (0..=MAX_ADDRESSES).map(|i| format!("u{i}@x.org")).collect();

@@ -56,9 +56,7 @@ impl FromStr for SmtpTls {
             "starttls" => Ok(SmtpTls::Starttls),
             "tls" => Ok(SmtpTls::Tls),
             "none" => Ok(SmtpTls::None),
-            other => Err(format!(
-                "SMTP_TLS is '{other}': use starttls, tls or none"
-            )),
+            other => Err(format!("SMTP_TLS is '{other}': use starttls, tls or none")),
         }
     }
 }
@@ -181,15 +179,11 @@ impl Backend {
                 .map_err(|e| format!("SMTP_URL: {e}"))?,
             (None, Some(host)) => {
                 let b = match s.tls {
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                            .map_err(|e| format!("SMTP_HOST {host}: {e}"))?
-                    }
+                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                        .map_err(|e| format!("SMTP_HOST {host}: {e}"))?,
                     SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
                         .map_err(|e| format!("SMTP_HOST {host}: {e}"))?,
-                    SmtpTls::None => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    }
+                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
                 };
                 let b = match s.port {
                     Some(p) => b.port(p),
@@ -234,10 +228,7 @@ async fn send_smtp(
     c: &ClaimedMail,
     m: &Mail,
 ) -> Result<(), String> {
-    let to: Mailbox = c
-        .recipient
-        .parse()
-        .map_err(|e| format!("recipient: {e}"))?;
+    let to: Mailbox = c.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
     let msg = Message::builder()
         .from(from.clone())
         .to(to)
@@ -279,7 +270,10 @@ async fn send_notify(
     let mut res = client
         .post(url.as_str())
         .bearer_auth(token)
-        .insert_header(("user-agent", concat!("escalation-ledger/", env!("CARGO_PKG_VERSION"))))
+        .insert_header((
+            "user-agent",
+            concat!("escalation-ledger/", env!("CARGO_PKG_VERSION")),
+        ))
         .send_json(&body)
         .await
         .map_err(|e| format!("notify: {e}"))?;
@@ -288,7 +282,10 @@ async fn send_notify(
     }
     // Notify's error body names the problem (never the email's content).
     let detail = res.body().limit(4096).await.ok().map(|b| {
-        String::from_utf8_lossy(&b).chars().take(300).collect::<String>()
+        String::from_utf8_lossy(&b)
+            .chars()
+            .take(300)
+            .collect::<String>()
     });
     Err(format!(
         "notify: HTTP {} {}",
@@ -369,7 +366,8 @@ pub fn spawn_mailer(pool: Pool, cfg: MailerConfig) {
 mod tests {
     use super::*;
 
-    const KEY: &str = "live-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
+    const KEY: &str =
+        "live-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
 
     #[test]
     fn a_notify_key_splits_into_service_id_and_secret() {
@@ -390,7 +388,12 @@ mod tests {
             got.claims,
             json!({"iss": "26785a09-ab16-4eb0-8407-a37497a57506", "iat": 1_700_000_000})
         );
-        for bad in ["", "live-x-y", &KEY[..KEY.len() - 1], &KEY.replace("-3d84", "_3d84")] {
+        for bad in [
+            "",
+            "live-x-y",
+            &KEY[..KEY.len() - 1],
+            &KEY.replace("-3d84", "_3d84"),
+        ] {
             assert!(NotifyKey::parse(bad).is_err(), "{bad}");
         }
     }

@@ -214,20 +214,14 @@ fn fast() -> SenderConfig {
     }
 }
 
-async fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The email deliveries listing, once nothing in it is pending.
 async fn settled(app: &TestApp) -> Vec<Value> {
     let admin = app.role(Role::PartnershipAdmin);
     let end = Instant::now() + Duration::from_secs(30);
     loop {
-        let all = app.all(&admin, "/v1/admin/email/deliveries?limit=200").await;
+        let all = app
+            .all(&admin, "/v1/admin/email/deliveries?limit=200")
+            .await;
         if all.iter().all(|d| d["status"] != "pending") {
             return all;
         }
@@ -354,7 +348,10 @@ async fn address_lists_are_ledgered_registry_changes(backend: Db) {
         .filter(|e| e["event"] == "email_recipients_set")
         .collect();
     assert_eq!(set.len(), 4, "{entries:?}");
-    assert_eq!(set[0]["facts"], json!({"target": {"agency": "kingston-council"}}));
+    assert_eq!(
+        set[0]["facts"],
+        json!({"target": {"agency": "kingston-council"}})
+    );
     let text = Value::Array(entries.clone()).to_string();
     assert!(!text.contains(KINGSTON) && !text.contains(SLG), "{text}");
     let mut conn = app.conn();
@@ -422,13 +419,26 @@ async fn emails_reach_the_parties_and_whoever_is_due(backend: Db) {
     assert_eq!(
         by_to,
         BTreeMap::from([
-            (CAFCASS.to_string(), vec!["raised".to_string(), "escalated".to_string()]),
-            (KINGSTON.to_string(), vec!["raised".to_string(), "escalated".to_string()]),
-            (SLG.to_string(), vec!["raised".to_string(), "escalated".to_string()]),
+            (
+                CAFCASS.to_string(),
+                vec!["raised".to_string(), "escalated".to_string()]
+            ),
+            (
+                KINGSTON.to_string(),
+                vec!["raised".to_string(), "escalated".to_string()]
+            ),
+            (
+                SLG.to_string(),
+                vec!["raised".to_string(), "escalated".to_string()]
+            ),
         ]),
         "{rows:?}"
     );
-    assert!(rows.iter().all(|r| r["status"] == "delivered" && r["attempts"] == 1), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "delivered" && r["attempts"] == 1),
+        "{rows:?}"
+    );
 
     let got = sink.got();
     assert_eq!(got.len(), 6, "{got:?}");
@@ -443,8 +453,12 @@ async fn emails_reach_the_parties_and_whoever_is_due(backend: Db) {
     }
     let kingston: Vec<&Got> = got.iter().filter(|g| g.to == [KINGSTON]).collect();
     assert_eq!(kingston.len(), 2);
-    assert!(kingston.iter().any(|g| g.subject == "Escalation: A dispute was raised"));
-    assert!(kingston.iter().any(|g| g.subject == "Escalation: The dispute was escalated"));
+    assert!(kingston
+        .iter()
+        .any(|g| g.subject == "Escalation: A dispute was raised"));
+    assert!(kingston
+        .iter()
+        .any(|g| g.subject == "Escalation: The dispute was escalated"));
     assert!(!got.iter().any(|g| g.to.contains(&RICHMOND.to_string())));
     let r = app.verify();
     assert!(r.ok, "{r:?}");
@@ -529,7 +543,10 @@ async fn notify_gets_the_right_request_and_jwt(backend: Db) {
                 base_url: base.clone(),
                 key,
                 template: TEMPLATE.into(),
-                templates: BTreeMap::from([("escalated".to_string(), ESCALATED_TEMPLATE.to_string())]),
+                templates: BTreeMap::from([(
+                    "escalated".to_string(),
+                    ESCALATED_TEMPLATE.to_string(),
+                )]),
             }),
             public_base_url: PUBLIC.into(),
             sender: fast(),
@@ -577,13 +594,22 @@ async fn notify_gets_the_right_request_and_jwt(backend: Db) {
         let b = c.body.as_object().unwrap();
         assert_eq!(
             b.keys().map(String::as_str).collect::<BTreeSet<_>>(),
-            BTreeSet::from(["email_address", "template_id", "personalisation", "reference"]),
+            BTreeSet::from([
+                "email_address",
+                "template_id",
+                "personalisation",
+                "reference"
+            ]),
             "{b:?}"
         );
         assert_eq!(b["email_address"], KINGSTON);
         assert_eq!(b["reference"], row["id"]);
         let event = row["event"].as_str().unwrap();
-        let template = if event == "escalated" { ESCALATED_TEMPLATE } else { TEMPLATE };
+        let template = if event == "escalated" {
+            ESCALATED_TEMPLATE
+        } else {
+            TEMPLATE
+        };
         assert_eq!(b["template_id"], template);
         let p = &b["personalisation"];
         assert_eq!(p["link"], format!("{PUBLIC}/console/disputes/{id}"));
@@ -707,9 +733,14 @@ async fn no_email_is_lost_across_a_kill_and_restart(backend: Db) {
         assert!(Instant::now() < end, "never attempted: {rows:?}");
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(pending.iter().all(|d| d["status"] == "pending"), "{pending:?}");
     assert!(
-        pending.iter().all(|d| d["last_error"].as_str().unwrap_or("").contains("451")),
+        pending.iter().all(|d| d["status"] == "pending"),
+        "{pending:?}"
+    );
+    assert!(
+        pending
+            .iter()
+            .all(|d| d["last_error"].as_str().unwrap_or("").contains("451")),
         "{pending:?}"
     );
     let expected: BTreeSet<String> = pending
@@ -718,7 +749,10 @@ async fn no_email_is_lost_across_a_kill_and_restart(backend: Db) {
         .collect();
     assert_eq!(expected.len(), 6);
     drop(first); // SIGKILL
-    assert!(sink.got().is_empty(), "nothing was accepted before the kill");
+    assert!(
+        sink.got().is_empty(),
+        "nothing was accepted before the kill"
+    );
 
     sink.accept();
     let (url, d, port) = (db.url.clone(), dir.path().to_path_buf(), sink.port);
@@ -751,7 +785,11 @@ async fn no_email_is_lost_across_a_kill_and_restart(backend: Db) {
         .args(["verify", "--database-url", &db.url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Bad email settings stop `serve` before it listens, saying what is wrong.
@@ -772,7 +810,12 @@ fn bad_email_settings_stop_the_start() {
             "EMAIL_FROM",
         ),
         (
-            vec![("EMAIL_BACKEND", "smtp"), ("SMTP_HOST", "127.0.0.1"), ("SMTP_TLS", "ssl"), ("EMAIL_FROM", "a@b.org")],
+            vec![
+                ("EMAIL_BACKEND", "smtp"),
+                ("SMTP_HOST", "127.0.0.1"),
+                ("SMTP_TLS", "ssl"),
+                ("EMAIL_FROM", "a@b.org"),
+            ],
             "SMTP_TLS",
         ),
         (
@@ -781,11 +824,18 @@ fn bad_email_settings_stop_the_start() {
         ),
         (vec![("SMTP_HOST", "127.0.0.1")], "EMAIL_BACKEND"),
         (
-            vec![("EMAIL_BACKEND", "notify"), ("NOTIFY_API_KEY", "not-a-key"), ("NOTIFY_TEMPLATE_ID", TEMPLATE)],
+            vec![
+                ("EMAIL_BACKEND", "notify"),
+                ("NOTIFY_API_KEY", "not-a-key"),
+                ("NOTIFY_TEMPLATE_ID", TEMPLATE),
+            ],
             "NOTIFY_API_KEY",
         ),
         (
-            vec![("EMAIL_BACKEND", "notify"), ("NOTIFY_API_KEY", notify_key.as_str())],
+            vec![
+                ("EMAIL_BACKEND", "notify"),
+                ("NOTIFY_API_KEY", notify_key.as_str()),
+            ],
             "NOTIFY_TEMPLATE_ID",
         ),
         (
@@ -793,7 +843,10 @@ fn bad_email_settings_stop_the_start() {
                 ("EMAIL_BACKEND", "notify"),
                 ("NOTIFY_API_KEY", notify_key.as_str()),
                 ("NOTIFY_TEMPLATE_ID", TEMPLATE),
-                ("NOTIFY_TEMPLATES", "no_such_event=f33517ff-2a88-4f6e-b855-c550268ce08a"),
+                (
+                    "NOTIFY_TEMPLATES",
+                    "no_such_event=f33517ff-2a88-4f6e-b855-c550268ce08a",
+                ),
             ],
             "no_such_event",
         ),

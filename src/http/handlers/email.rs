@@ -39,7 +39,11 @@ pub async fn set_email_recipients(
         email::set_recipients(conn, &actor, target, &addresses)
     })
     .await?;
-    tracing::info!(seq = r.seq, count = r.addresses.len(), "email recipients set");
+    tracing::info!(
+        seq = r.seq,
+        count = r.addresses.len(),
+        "email recipients set"
+    );
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -79,6 +83,9 @@ pub async fn email_deliveries(
 ) -> Result<HttpResponse, AppError> {
     let paging = q.into_inner().paging("email_deliveries");
     let (after, fetch) = (paging.after_key()?, paging.fetch());
-    let list = run(&state.pool, move |conn| email::deliveries(conn, after, fetch)).await?;
+    let list = run(&state.pool, move |conn| {
+        email::deliveries(conn, after, fetch)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(paging.page(list, |d| d.id.clone())))
 }
