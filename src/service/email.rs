@@ -308,11 +308,14 @@ pub fn render(base_url: &str, event: &str, dispute_id: &str, seq: i64) -> Mail {
 
 // ---- replay, for verify ----
 
+/// A target's list as replayed: the `seq` that set it, its addresses unless erased.
+type ReplayedList = (i64, Option<Vec<String>>);
+
 /// The lists `verify` rebuilds from the `email_recipients_set` entries.
 #[derive(Debug, Default)]
 pub struct Replay {
-    /// (kind, target) → (seq, addresses unless erased).
-    lists: BTreeMap<(String, String), (i64, Option<Vec<String>>)>,
+    /// (kind, target) → the list.
+    lists: BTreeMap<(String, String), ReplayedList>,
 }
 
 #[derive(Deserialize)]
