@@ -47,6 +47,16 @@ pub fn set_recipients(
     Ok(())
 }
 
+/// Empty the list that entry `seq` set, if it is still the current one (its
+/// payload was erased). How many lists were emptied.
+pub fn erase_list(conn: &mut DbConn, seq: i64) -> StoreResult<usize> {
+    Ok(
+        diesel::update(email_recipients::table.filter(email_recipients::set_seq.eq(seq)))
+            .set(email_recipients::addresses.eq("[]"))
+            .execute(conn)?,
+    )
+}
+
 /// Every target's list, by kind and target.
 pub fn all_recipients(conn: &mut DbConn) -> StoreResult<Vec<RecipientRow>> {
     Ok(email_recipients::table

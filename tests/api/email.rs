@@ -371,6 +371,27 @@ async fn address_lists_are_ledgered_registry_changes(backend: Db) {
     let r = app.verify();
     assert!(r.ok, "{r:?}");
 
+    // Erasing the list's payload (a staff member's request) empties the list
+    // email reads; verify still passes.
+    let redact = format!("/v1/admin/ledger/entries/{seq}/redact");
+    let (s, v) = app
+        .post(&admin, &redact, json!({"reason": "staff erasure request"}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &app.token("scrutineer-1", Role::Scrutineer, None, None),
+            &redact,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, list) = app.get(&admin, "/v1/admin/email/recipients").await;
+    assert_eq!(list["items"][0]["addresses"], json!([]), "{list}");
+    assert!(!list.to_string().contains(KINGSTON), "{list}");
+    let r = app.verify();
+    assert!(r.ok, "{r:?}");
+
     // verify sees a list changed behind the ledger's back.
     {
         use diesel::prelude::*;
