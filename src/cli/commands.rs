@@ -147,6 +147,11 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     let url = common.database_url(&args.db);
     let jwks = args.auth.jwks_config()?;
     let jwks_mode = jwks.is_some();
+    // Email settings are checked before anything starts: a bad one stops here.
+    let mail_backend = args.mail.backend()?;
+    if let Some(u) = &args.console.public_base_url {
+        crate::cli::config::checked_public_base_url(Some(u), "")?;
+    }
     let log = common.log_key()?;
     let whistleblowing_key = common.whistleblowing_key()?;
     // The bank holiday feed: a configured or imported file that does not check
@@ -218,6 +223,21 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)
             .map_err(|e| format!("bind {}: {e}", args.bind))?;
         println!("escalation-ledger listening on http://{addr}");
+        if let Some(backend) = mail_backend {
+            let public_base_url = crate::cli::config::checked_public_base_url(
+                args.console.public_base_url.as_deref(),
+                &addr.to_string(),
+            )?;
+            tracing::info!(backend = ?backend, links = %public_base_url, "email on");
+            crate::workers::mailer::spawn_mailer(
+                metrics_pool.clone(),
+                crate::workers::mailer::MailerConfig {
+                    backend,
+                    public_base_url,
+                    sender: args.outbox.sender_config(),
+                },
+            );
+        }
         if let Some(bind) = &args.metrics_bind {
             let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum, bind)
                 .map_err(|e| format!("bind METRICS_BIND {bind}: {e}"))?;

@@ -504,6 +504,8 @@ pub struct ServeArgs {
     pub outbox: OutboxArgs,
     #[command(flatten)]
     pub console: ConsoleArgs,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 /// The console (`/console/`, see `docs/console.md`).
@@ -559,6 +561,168 @@ pub struct ConsoleLinkArgs {
     pub bind: String,
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// Email (see the README's "Email"): the backend and its settings. Who gets
+/// email is set through the API (`PUT /v1/admin/email/recipients`).
+#[derive(Debug, Args, Clone)]
+pub struct MailArgs {
+    /// `none` (default: emails are queued, not sent), `smtp` or `notify`.
+    #[arg(long, env = "EMAIL_BACKEND", default_value = "none")]
+    pub email_backend: EmailBackend,
+    /// The sender of SMTP email, e.g. `Escalations <escalations@example.org>`.
+    #[arg(long, env = "EMAIL_FROM")]
+    pub email_from: Option<String>,
+    /// SMTP in one URL (lettre's form): `smtps://user:pass@host:465`,
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtp://127.0.0.1:25`
+    /// (plain). Instead of SMTP_HOST and the rest.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    #[arg(long, env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// Default: 587 for starttls, 465 for tls, 25 for none.
+    #[arg(long, env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (a relay on localhost only).
+    #[arg(long, env = "SMTP_TLS", default_value = "starttls")]
+    pub smtp_tls: String,
+    #[arg(long, env = "SMTP_USER")]
+    pub smtp_user: Option<String>,
+    #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// A GOV.UK Notify API key, `{name}-{service id}-{secret key}`.
+    #[arg(long, env = "NOTIFY_API_KEY", hide_env_values = true)]
+    pub notify_api_key: Option<String>,
+    /// Notify's API base URL (a stand-in for tests).
+    #[arg(long, env = "NOTIFY_BASE_URL", default_value = crate::workers::mailer::NOTIFY_BASE_URL)]
+    pub notify_base_url: String,
+    /// The Notify email template of every event without its own (a UUID).
+    #[arg(long, env = "NOTIFY_TEMPLATE_ID")]
+    pub notify_template_id: Option<String>,
+    /// Templates per event, `event=template-id,...` (e.g. `escalated=...,resolved=...`).
+    #[arg(long, env = "NOTIFY_TEMPLATES", value_delimiter = ',')]
+    pub notify_templates: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmailBackend {
+    None,
+    Smtp,
+    Notify,
+}
+
+/// Check `PUBLIC_BASE_URL`: `http://` or `https://` with a host; no query.
+pub fn checked_public_base_url(given: Option<&str>, bound: &str) -> Result<String, String> {
+    let Some(u) = given else {
+        return Ok(format!("http://{bound}"));
+    };
+    let bad = |why: &str| format!("PUBLIC_BASE_URL '{u}': {why}");
+    let uri: http::Uri = u.parse().map_err(|_| bad("not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(bad("use http:// or https://"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if uri.query().is_some() {
+        return Err(bad("no query string"));
+    }
+    Ok(u.trim_end_matches('/').to_string())
+}
+
+impl MailArgs {
+    /// The mailer's backend, every setting checked; `None` with no backend.
+    /// Settings of a backend not chosen are refused, so a typo in
+    /// `EMAIL_BACKEND` cannot silently send nothing.
+    pub fn backend(&self) -> Result<Option<crate::workers::mailer::Backend>, String> {
+        use crate::workers::mailer::{Backend, NotifyApi, NotifyKey, SmtpSettings, SmtpTls};
+        let smtp_set = self.smtp_url.is_some() || self.smtp_host.is_some();
+        let notify_set = self.notify_api_key.is_some() || self.notify_template_id.is_some();
+        match self.email_backend {
+            EmailBackend::None => {
+                if smtp_set || notify_set {
+                    return Err(
+                        "SMTP_* or NOTIFY_* settings are given but EMAIL_BACKEND is none: \
+                         set EMAIL_BACKEND=smtp or EMAIL_BACKEND=notify"
+                            .into(),
+                    );
+                }
+                Ok(None)
+            }
+            EmailBackend::Smtp => {
+                if notify_set {
+                    return Err("NOTIFY_* settings are given but EMAIL_BACKEND is smtp".into());
+                }
+                let from = self
+                    .email_from
+                    .clone()
+                    .ok_or("EMAIL_BACKEND=smtp needs EMAIL_FROM")?;
+                let tls: SmtpTls = self.smtp_tls.parse()?;
+                Backend::smtp(&SmtpSettings {
+                    url: self.smtp_url.clone(),
+                    host: self.smtp_host.clone(),
+                    port: self.smtp_port,
+                    tls,
+                    user: self.smtp_user.clone(),
+                    password: self.smtp_password.clone(),
+                    from,
+                    timeout: std::time::Duration::from_secs(30),
+                })
+                .map(Some)
+            }
+            EmailBackend::Notify => {
+                if smtp_set {
+                    return Err("SMTP_* settings are given but EMAIL_BACKEND is notify".into());
+                }
+                let key = NotifyKey::parse(
+                    self.notify_api_key
+                        .as_deref()
+                        .ok_or("EMAIL_BACKEND=notify needs NOTIFY_API_KEY")?,
+                )?;
+                let uuid = |what: &str, v: &str| -> Result<String, String> {
+                    uuid::Uuid::parse_str(v.trim())
+                        .map(|u| u.to_string())
+                        .map_err(|_| format!("{what} '{v}' is not a template id (a UUID)"))
+                };
+                let template = uuid(
+                    "NOTIFY_TEMPLATE_ID",
+                    self.notify_template_id
+                        .as_deref()
+                        .ok_or("EMAIL_BACKEND=notify needs NOTIFY_TEMPLATE_ID")?,
+                )?;
+                let mut templates = std::collections::BTreeMap::new();
+                for pair in self
+                    .notify_templates
+                    .iter()
+                    .filter(|p| !p.trim().is_empty())
+                {
+                    let (event, id) = pair.split_once('=').ok_or_else(|| {
+                        format!("NOTIFY_TEMPLATES: '{pair}' is not event=template-id")
+                    })?;
+                    let event = event.trim();
+                    if crate::core::event::LedgerEvent::parse(event).is_none() {
+                        return Err(format!("NOTIFY_TEMPLATES: no event '{event}'"));
+                    }
+                    templates.insert(event.to_string(), uuid("NOTIFY_TEMPLATES", id)?);
+                }
+                let base: http::Uri = self.notify_base_url.parse().map_err(|_| {
+                    format!("NOTIFY_BASE_URL '{}' is not a URL", self.notify_base_url)
+                })?;
+                if !matches!(base.scheme_str(), Some("http" | "https")) || base.host().is_none() {
+                    return Err(format!(
+                        "NOTIFY_BASE_URL '{}': use http:// or https:// with a host",
+                        self.notify_base_url
+                    ));
+                }
+                Ok(Some(Backend::Notify(NotifyApi {
+                    base_url: self.notify_base_url.trim_end_matches('/').to_string(),
+                    key,
+                    template,
+                    templates,
+                })))
+            }
+        }
+    }
 }
 
 /// The notification sender (see the README's "Notifications").

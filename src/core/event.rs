@@ -21,6 +21,8 @@ pub enum LedgerEvent {
     WitnessRegistered,
     WebhookRegistered,
     WebhookDeactivated,
+    /// Who gets email for an agency or a role (the addresses in the payload).
+    EmailRecipientsSet,
     /// A payload's erasure asked for (partnership_admin) ...
     RedactionRequested,
     /// ... and approved by a scrutineer, in the transaction that erases it.
@@ -95,7 +97,7 @@ impl ScrutinyEvent {
 
 impl LedgerEvent {
     /// Every kind but the scrutiny ones, which [`ScrutinyEvent::ALL`] lists.
-    const PLAIN: [LedgerEvent; 21] = [
+    const PLAIN: [LedgerEvent; 22] = [
         LedgerEvent::RegistrySeeded,
         LedgerEvent::AgencyRegistered,
         LedgerEvent::AgencyUpdated,
@@ -104,6 +106,7 @@ impl LedgerEvent {
         LedgerEvent::WitnessRegistered,
         LedgerEvent::WebhookRegistered,
         LedgerEvent::WebhookDeactivated,
+        LedgerEvent::EmailRecipientsSet,
         LedgerEvent::RedactionRequested,
         LedgerEvent::RedactionApproved,
         LedgerEvent::LogKeyRecorded,
@@ -137,6 +140,7 @@ impl LedgerEvent {
             LedgerEvent::WitnessRegistered => "witness_registered",
             LedgerEvent::WebhookRegistered => "webhook_registered",
             LedgerEvent::WebhookDeactivated => "webhook_deactivated",
+            LedgerEvent::EmailRecipientsSet => "email_recipients_set",
             LedgerEvent::RedactionRequested => "redaction_requested",
             LedgerEvent::RedactionApproved => "redaction_approved",
             LedgerEvent::LogKeyRecorded => "log_key_recorded",
@@ -179,7 +183,7 @@ mod tests {
     #[test]
     fn every_name_parses_back_and_names_are_distinct() {
         let all: Vec<LedgerEvent> = LedgerEvent::all().collect();
-        assert_eq!(all.len(), 30);
+        assert_eq!(all.len(), 31);
         let names: std::collections::BTreeSet<&str> = all.iter().map(|e| e.as_str()).collect();
         assert_eq!(names.len(), all.len());
         for e in all {

@@ -16,6 +16,7 @@ pub mod pq;
 pub mod registry;
 pub mod report;
 pub mod scrutiny;
+pub mod target;
 pub mod tiles;
 pub mod tlog_policy;
 pub mod tlog_proof;

@@ -370,6 +370,10 @@ pub static ROUTES: &[Route] = &[
     row("webhook.read",            Get,    "/v1/admin/webhooks/{id}",                   ROLE,    ADMIN),
     row("webhook.deactivate",      Delete, "/v1/admin/webhooks/{id}",                   ROLE,    ADMIN),
     row("webhook.deliveries",      Get,    "/v1/admin/webhooks/{id}/deliveries",        ROLE,    ADMIN),
+    // Staff addresses are personal data: the partnership team only.
+    row("email.recipients_set",    Post,   "/v1/admin/email/recipients",                ROLE,    ADMIN),
+    row("email.recipients",        Get,    "/v1/admin/email/recipients",                ROLE,    ADMIN),
+    row("email.deliveries",        Get,    "/v1/admin/email/deliveries",                ROLE,    ADMIN),
     // ---- whistleblowing ----
     row("whistleblowing.identity", Get,    "/v1/admin/whistleblowing/{pseudonym}",      ROLE,    SCRUTINEER),
     // ---- the scrutineer's work ----

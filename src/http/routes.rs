@@ -12,8 +12,8 @@ use utoipa_actix_web::AppExt as _;
 
 use crate::http::error::AppError;
 use crate::http::handlers::{
-    agencies, disputes, health, ledger, metrics, policies, problems, proofs, redactions, reports,
-    scrutiny, tlog, webhooks, whistleblowing, witnesses,
+    agencies, disputes, email, health, ledger, metrics, policies, problems, proofs, redactions,
+    reports, scrutiny, tlog, webhooks, whistleblowing, witnesses,
 };
 
 /// Largest accepted JSON body.
@@ -67,6 +67,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::get_webhook)
         .service(webhooks::deactivate_webhook)
         .service(webhooks::webhook_deliveries)
+        .service(email::set_email_recipients)
+        .service(email::list_email_recipients)
+        .service(email::email_deliveries)
         // ---- whistleblowing ----
         .service(whistleblowing::get_whistleblower)
         // ---- the scrutineer's work ----

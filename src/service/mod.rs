@@ -8,6 +8,7 @@ pub mod console;
 pub mod cosign;
 pub mod deadline;
 pub mod disputes;
+pub mod email;
 pub mod error;
 pub mod export;
 pub mod figures;

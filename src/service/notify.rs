@@ -25,7 +25,7 @@ use base64::Engine as _;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
@@ -33,6 +33,7 @@ use utoipa::ToSchema;
 use crate::core::event::LedgerEvent;
 use crate::core::ladder::{self, Actor, Dispute, Policy, Role, Who};
 use crate::core::ledger::{format_time, Entry, NewEntry};
+use crate::service::email;
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger as store;
@@ -43,30 +44,8 @@ use crate::store::schema::{outbox, webhooks};
 pub const SECRET_PREFIX: &str = "whsec_";
 const MAX_URL: usize = 2048;
 
-/// Whom an endpoint is for: `{"agency": id}` or `{"role": role}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Target {
-    Agency(String),
-    Role(Role),
-}
-
-impl Target {
-    fn columns(&self) -> (&'static str, String) {
-        match self {
-            Target::Agency(a) => ("agency", a.clone()),
-            Target::Role(r) => ("role", r.as_str().to_string()),
-        }
-    }
-
-    fn from_columns(kind: &str, value: &str) -> Result<Self, String> {
-        match kind {
-            "agency" => Ok(Target::Agency(value.to_string())),
-            "role" => value.parse().map(Target::Role),
-            other => Err(format!("unknown webhook target kind '{other}'")),
-        }
-    }
-}
+/// Whom an endpoint is for (`core::target`, shared with email lists).
+pub use crate::core::target::Target;
 
 /// Deliveries of one endpoint, by status.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -461,13 +440,6 @@ pub fn enqueue(
     let Some(dispute_id) = &entry.dispute_id else {
         return Ok(0);
     };
-    let hooks: Vec<(String, String, String)> = webhooks::table
-        .filter(webhooks::active.eq(true))
-        .select((webhooks::id, webhooks::target_kind, webhooks::target))
-        .load(conn)?;
-    if hooks.is_empty() {
-        return Ok(0);
-    }
     let roles: Vec<Role> = ladder::due_to_act(policy, d)
         .into_iter()
         .filter_map(|w| match w {
@@ -475,6 +447,15 @@ pub fn enqueue(
             Who::PartyAgency => None,
         })
         .collect();
+    // Email goes to the same people, through the outbox's email side.
+    let mails = email::enqueue(conn, entry, dispute_id, &d.parties, &roles)?;
+    let hooks: Vec<(String, String, String)> = webhooks::table
+        .filter(webhooks::active.eq(true))
+        .select((webhooks::id, webhooks::target_kind, webhooks::target))
+        .load(conn)?;
+    if hooks.is_empty() {
+        return Ok(mails);
+    }
     let mut body = json!({
         "type": entry.event,
         "dispute_id": dispute_id,
@@ -507,7 +488,7 @@ pub fn enqueue(
         queue::queue(conn, &delivery_id(entry.seq, &id), &id, entry, &body)?;
         n += 1;
     }
-    Ok(n)
+    Ok(n + mails)
 }
 
 // ---- signing ----

@@ -161,6 +161,8 @@ pub fn redact(
                     "entry {target} has no payload row to erase"
                 )));
             }
+            // An erased address list is erased where email reads it, too.
+            crate::store::email::erase_list(conn, target)?;
             Ok(Redaction {
                 approved_seq: Some(entry.seq),
                 ..pending

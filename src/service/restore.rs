@@ -373,6 +373,9 @@ fn project(
             )?;
             out.webhooks.push(id.to_string());
         }
+        LedgerEvent::EmailRecipientsSet => {
+            crate::service::email::restore_list(conn, e, payload).map_err(|err| bad(e.seq, err))?;
+        }
         LedgerEvent::WebhookDeactivated => {
             let id = str_fact(e, "id")?;
             if rows::deactivate_webhook(conn, id, e.seq)? != 1 {

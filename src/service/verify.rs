@@ -192,6 +192,9 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
     if let Some(problem) = state.webhooks.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
+    if let Some(problem) = state.email.table_mismatch(conn)? {
+        return Ok(VerifyReport::bad(&chain, None, None, problem));
+    }
     if let Some(problem) = state.policies.table_mismatch(conn)? {
         return Ok(VerifyReport::bad(&chain, None, None, problem));
     }
@@ -246,6 +249,7 @@ struct Replayed {
     witnesses: Vec<cosign::Witness>,
     scrutiny: crate::service::scrutiny_replay::Replay,
     webhooks: notify::Replay,
+    email: crate::service::email::Replay,
     warnings: deadline::Replay,
     policies: policy_store::Replay,
     /// The log keys recorded so far (`log_key_recorded`).
@@ -341,6 +345,7 @@ impl Replayed {
             (LedgerEvent::WebhookRegistered | LedgerEvent::WebhookDeactivated, None) => {
                 self.webhooks.apply(e)
             }
+            (LedgerEvent::EmailRecipientsSet, None) => self.email.apply(s),
             (LedgerEvent::PolicyActivated, None) => self.policies.apply(e),
             (LedgerEvent::LogKeyRecorded, None) => self.log_keys.record(e.seq, &e.facts),
             (LedgerEvent::DeadlineApproaching, Some(_)) => self.warnings.apply(e, &self.disputes),
@@ -398,6 +403,7 @@ impl Replayed {
                 | LedgerEvent::WitnessRegistered
                 | LedgerEvent::WebhookRegistered
                 | LedgerEvent::WebhookDeactivated
+                | LedgerEvent::EmailRecipientsSet
                 | LedgerEvent::LogKeyRecorded,
                 Some(_),
             ) => Err(format!("a '{kind}' entry that names a dispute")),

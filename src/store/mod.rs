@@ -7,6 +7,7 @@ pub mod console;
 pub mod db;
 pub mod deadlines;
 pub mod disputes;
+pub mod email;
 pub mod error;
 pub mod figures;
 pub mod ledger;

@@ -2,6 +2,7 @@
 
 pub mod checkpointer;
 pub mod holidays;
+pub mod mailer;
 pub mod pusher;
 pub mod sender;
 pub mod shutdown;

@@ -99,6 +99,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/v1/admin/webhooks/{id}",                   "role",    ".....A."),
     ("DELETE", "/v1/admin/webhooks/{id}",                   "role",    ".....A."),
     ("GET",    "/v1/admin/webhooks/{id}/deliveries",        "role",    ".....A."),
+    ("POST",   "/v1/admin/email/recipients",                "role",    ".....A."),
+    ("GET",    "/v1/admin/email/recipients",                "role",    ".....A."),
+    ("GET",    "/v1/admin/email/deliveries",                "role",    ".....A."),
     // Only the scrutineer learns who a whistleblower is (seed 5.2).
     ("GET",    "/v1/admin/whistleblowing/{pseudonym}",      "role",    "....A.."),
     // The scrutineer mediates (seed 4.3); the administration follows it.

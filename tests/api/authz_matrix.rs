@@ -441,6 +441,10 @@ fn request(
             "",
             Some(json!({"target": {"agency": A}, "url": "https://hooks.example/x"})),
         ),
+        "email.recipients_set" => (
+            "",
+            Some(json!({"target": {"agency": A}, "addresses": ["matrix@example.org"]})),
+        ),
         "mediation.open" => ("", Some(json!({"agencies": [A, C], "topic": "matrix"}))),
         "mediation.session" => (
             "",

@@ -14,6 +14,7 @@ mod console_browser;
 mod convention;
 mod deadlines;
 mod edges;
+mod email;
 mod faults;
 mod forged;
 mod holidays;

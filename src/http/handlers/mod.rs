@@ -6,6 +6,7 @@
 
 pub mod agencies;
 pub mod disputes;
+pub mod email;
 pub mod health;
 pub mod ledger;
 pub mod metrics;
