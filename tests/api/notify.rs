@@ -385,7 +385,15 @@ async fn failures_are_retried_under_the_same_id(backend: Backend) {
         None,
     )
     .await;
-    let dead = format!("http://{}/gone", free_listener().local_addr().unwrap());
+    // A dead receiver that keeps its port for the whole test (no port released
+    // and bound again): it accepts each connection and closes it unanswered.
+    let dead_listener = free_listener();
+    let dead = format!("http://{}/gone", dead_listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in dead_listener.incoming() {
+            drop(conn);
+        }
+    });
     let (dead_hook, _) = register(&app, json!({"agency": "cafcass"}), &dead, None).await;
     app.raise(&["kingston-council", "cafcass"], false).await;
 
