@@ -564,6 +564,10 @@ async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
     drop(first);
 
     assert!(
+        !rx.all().is_empty(),
+        "the receiver was tried before the kill"
+    );
+    assert!(
         rx.all().iter().all(|g| g.answered == 500),
         "nothing was accepted before the kill"
     );
