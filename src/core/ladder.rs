@@ -861,6 +861,32 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Each rule of a rung name on its own (cargo-mutants found `&&` turned
+    /// into `||` survived): length 1 to 64, a lower-case first letter, then
+    /// only `a-z`, `0-9`, `_`; the same name interned once.
+    #[test]
+    fn rung_names_are_checked_rule_by_rule() {
+        for good in ["a", "slg", "chief_officers_2", &"a".repeat(64)] {
+            let r: Rung = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(r.as_str(), good);
+        }
+        for bad in [
+            "",
+            &"a".repeat(65),
+            "1slg",
+            "_slg",
+            "Slg",
+            "sLg",
+            "slg-2",
+            "slg 2",
+            "sl\u{e9}g",
+        ] {
+            assert!(bad.parse::<Rung>().is_err(), "{bad:?} was accepted");
+        }
+        let (a, b): (Rung, Rung) = ("twice".parse().unwrap(), "twice".parse().unwrap());
+        assert!(std::ptr::eq(a.as_str(), b.as_str()), "interned once");
+    }
+
     fn agency(a: &str) -> Actor {
         Actor {
             sub: format!("u-{a}"),
