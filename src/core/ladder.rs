@@ -964,6 +964,48 @@ mod tests {
         ));
     }
 
+    /// Only a party's own users act as that party (cargo-mutants: `party_of`
+    /// answering for any agency, or for the agencies that are not parties,
+    /// survived): an agency that is not a party may neither propose, accept
+    /// nor escalate, a party's proposal is accepted under the party's own
+    /// name, and an agency user without an agency speaks for nobody.
+    #[test]
+    fn only_a_party_acts_as_a_party() {
+        let mut d = raised(&["a", "b"], false);
+        let propose = |id: &str| Command::Propose {
+            proposal_id: id.into(),
+        };
+        for cmd in [propose("x"), Command::Escalate] {
+            assert!(
+                matches!(
+                    act(&mut d, &agency("c"), cmd.clone()),
+                    Err(LadderError::Forbidden(_))
+                ),
+                "a non-party agency: {cmd:?}"
+            );
+        }
+        let nobody = Actor {
+            agency: None,
+            ..agency("a")
+        };
+        assert!(matches!(
+            act(&mut d, &nobody, propose("y")),
+            Err(LadderError::Forbidden(_))
+        ));
+        act(&mut d, &agency("a"), propose("p1")).unwrap();
+        let accept = || Command::Accept {
+            proposal_id: "p1".into(),
+        };
+        assert!(matches!(
+            act(&mut d, &agency("c"), accept()),
+            Err(LadderError::Forbidden(_))
+        ));
+        act(&mut d, &agency("b"), accept()).unwrap();
+        assert_eq!(d.status, Status::Open, "a has not accepted yet");
+        act(&mut d, &agency("a"), accept()).unwrap();
+        assert_eq!(d.status, Status::Resolved);
+    }
+
     #[test]
     fn statutory_partners_decide_without_the_parties() {
         let mut d = raised(&["a", "b", "c"], false);
