@@ -1006,6 +1006,28 @@ mod tests {
         assert_eq!(d.status, Status::Resolved);
     }
 
+    /// Chief officers see a dispute from the policy's `chief_officers_from`
+    /// rung upwards, never below it, and nothing on a rung the policy lacks
+    /// or when it names none (cargo-mutants: every mutant of
+    /// `chief_officers_see` survived the core's tests).
+    #[test]
+    fn chief_officers_see_from_their_rung_up() {
+        let p = Policy::krscp();
+        let sees = |r: &'static str| p.chief_officers_see(Rung::from_static(r));
+        for below in ["agencies", "slg", "statutory_partners", "scrutineer"] {
+            assert!(!sees(below), "{below}");
+        }
+        for above in ["chief_executives", "secretary_of_state"] {
+            assert!(sees(above), "{above}");
+        }
+        assert!(!sees("no_such_rung"));
+        let none = Policy {
+            chief_officers_from: None,
+            ..Policy::krscp()
+        };
+        assert!(!none.chief_officers_see(Rung::from_static("secretary_of_state")));
+    }
+
     #[test]
     fn statutory_partners_decide_without_the_parties() {
         let mut d = raised(&["a", "b", "c"], false);
