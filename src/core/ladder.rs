@@ -1021,11 +1021,30 @@ mod tests {
             assert!(sees(above), "{above}");
         }
         assert!(!sees("no_such_rung"));
+        assert_eq!(
+            p.chief_officer_rungs(),
+            [
+                Rung::from_static("chief_executives"),
+                Rung::from_static("secretary_of_state")
+            ]
+        );
         let none = Policy {
             chief_officers_from: None,
             ..Policy::krscp()
         };
         assert!(!none.chief_officers_see(Rung::from_static("secretary_of_state")));
+    }
+
+    /// An event's name is the `event` field it is stored under (cargo-mutants:
+    /// `Event::name` answering "" or "xyzzy" survived).
+    #[test]
+    fn an_event_is_named_as_stored() {
+        let policy = Policy::krscp();
+        let parties = vec!["a".to_string(), "b".to_string()];
+        let ev = raise(&policy, &agency("a"), &parties, false, false, false).unwrap();
+        assert_eq!(ev.name(), "raised");
+        let stored = serde_json::to_value(&ev).unwrap();
+        assert_eq!(stored["event"], ev.name());
     }
 
     #[test]
