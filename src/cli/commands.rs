@@ -47,6 +47,9 @@ fn init_logs(format: LogFormat) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.common.log_format);
+    if let Some(start) = cli.common.test_clock {
+        crate::core::clock::install(crate::core::clock::Clock::starting_at(start));
+    }
     crate::store::db::set_sqlite_synchronous(cli.common.sqlite_synchronous.into());
     let command = cli
         .command

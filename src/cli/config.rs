@@ -70,6 +70,10 @@ pub struct Common {
     /// `text` or `json` log lines; the level comes from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
+    /// For tests only: the process's clock starts at this RFC 3339 instant and
+    /// runs on from there (`core::clock`). Unset in production.
+    #[arg(long, env = "TEST_CLOCK", hide = true, global = true, value_parser = parse_instant)]
+    pub test_clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

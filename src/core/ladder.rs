@@ -861,6 +861,32 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Each rule of a rung name on its own (cargo-mutants found `&&` turned
+    /// into `||` survived): length 1 to 64, a lower-case first letter, then
+    /// only `a-z`, `0-9`, `_`; the same name interned once.
+    #[test]
+    fn rung_names_are_checked_rule_by_rule() {
+        for good in ["a", "slg", "chief_officers_2", &"a".repeat(64)] {
+            let r: Rung = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(r.as_str(), good);
+        }
+        for bad in [
+            "",
+            &"a".repeat(65),
+            "1slg",
+            "_slg",
+            "Slg",
+            "sLg",
+            "slg-2",
+            "slg 2",
+            "sl\u{e9}g",
+        ] {
+            assert!(bad.parse::<Rung>().is_err(), "{bad:?} was accepted");
+        }
+        let (a, b): (Rung, Rung) = ("twice".parse().unwrap(), "twice".parse().unwrap());
+        assert!(std::ptr::eq(a.as_str(), b.as_str()), "interned once");
+    }
+
     fn agency(a: &str) -> Actor {
         Actor {
             sub: format!("u-{a}"),
@@ -936,6 +962,89 @@ mod tests {
             act(&mut d, &agency("a"), Command::Escalate),
             Err(LadderError::Conflict(_))
         ));
+    }
+
+    /// Only a party's own users act as that party (cargo-mutants: `party_of`
+    /// answering for any agency, or for the agencies that are not parties,
+    /// survived): an agency that is not a party may neither propose, accept
+    /// nor escalate, a party's proposal is accepted under the party's own
+    /// name, and an agency user without an agency speaks for nobody.
+    #[test]
+    fn only_a_party_acts_as_a_party() {
+        let mut d = raised(&["a", "b"], false);
+        let propose = |id: &str| Command::Propose {
+            proposal_id: id.into(),
+        };
+        for cmd in [propose("x"), Command::Escalate] {
+            assert!(
+                matches!(
+                    act(&mut d, &agency("c"), cmd.clone()),
+                    Err(LadderError::Forbidden(_))
+                ),
+                "a non-party agency: {cmd:?}"
+            );
+        }
+        let nobody = Actor {
+            agency: None,
+            ..agency("a")
+        };
+        assert!(matches!(
+            act(&mut d, &nobody, propose("y")),
+            Err(LadderError::Forbidden(_))
+        ));
+        act(&mut d, &agency("a"), propose("p1")).unwrap();
+        let accept = || Command::Accept {
+            proposal_id: "p1".into(),
+        };
+        assert!(matches!(
+            act(&mut d, &agency("c"), accept()),
+            Err(LadderError::Forbidden(_))
+        ));
+        act(&mut d, &agency("b"), accept()).unwrap();
+        assert_eq!(d.status, Status::Open, "a has not accepted yet");
+        act(&mut d, &agency("a"), accept()).unwrap();
+        assert_eq!(d.status, Status::Resolved);
+    }
+
+    /// Chief officers see a dispute from the policy's `chief_officers_from`
+    /// rung upwards, never below it, and nothing on a rung the policy lacks
+    /// or when it names none (cargo-mutants: every mutant of
+    /// `chief_officers_see` survived the core's tests).
+    #[test]
+    fn chief_officers_see_from_their_rung_up() {
+        let p = Policy::krscp();
+        let sees = |r: &'static str| p.chief_officers_see(Rung::from_static(r));
+        for below in ["agencies", "slg", "statutory_partners", "scrutineer"] {
+            assert!(!sees(below), "{below}");
+        }
+        for above in ["chief_executives", "secretary_of_state"] {
+            assert!(sees(above), "{above}");
+        }
+        assert!(!sees("no_such_rung"));
+        assert_eq!(
+            p.chief_officer_rungs(),
+            [
+                Rung::from_static("chief_executives"),
+                Rung::from_static("secretary_of_state")
+            ]
+        );
+        let none = Policy {
+            chief_officers_from: None,
+            ..Policy::krscp()
+        };
+        assert!(!none.chief_officers_see(Rung::from_static("secretary_of_state")));
+    }
+
+    /// An event's name is the `event` field it is stored under (cargo-mutants:
+    /// `Event::name` answering "" or "xyzzy" survived).
+    #[test]
+    fn an_event_is_named_as_stored() {
+        let policy = Policy::krscp();
+        let parties = vec!["a".to_string(), "b".to_string()];
+        let ev = raise(&policy, &agency("a"), &parties, false, false, false).unwrap();
+        assert_eq!(ev.name(), "raised");
+        let stored = serde_json::to_value(&ev).unwrap();
+        assert_eq!(stored["event"], ev.name());
     }
 
     #[test]

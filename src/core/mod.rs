@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod checkpoint;
+pub mod clock;
 pub mod deadline;
 pub mod event;
 pub mod input;

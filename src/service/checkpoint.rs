@@ -19,8 +19,6 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
-
 use crate::core::checkpoint::{log_key_facts, Checkpoint, LogKeyHistory};
 use crate::core::event::LedgerEvent;
 use crate::core::ledger::{ledger_time, Entry, Hash, NewEntry};
@@ -285,7 +283,7 @@ pub fn sign_current(conn: &mut DbConn, key: &LogKey) -> Result<Signed, ServiceEr
         size,
         root: root.to_vec(),
         note,
-        signed_at: ledger_time(Utc::now()),
+        signed_at: ledger_time(crate::core::clock::now()),
     };
     checkpoints::insert(conn, &signed)?;
     tracing::info!(size, "checkpoint signed");

@@ -129,7 +129,7 @@ fn read(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
     };
     let policy = policy_store::of(conn, &rec.state.policy)?;
     let due_at = deadline::due_of(&[policy], &open);
-    let overdue = due_at.is_some_and(|due| chrono::Utc::now().naive_utc() > due);
+    let overdue = due_at.is_some_and(|due| crate::core::clock::now().naive_utc() > due);
     Ok(DisputeRead {
         record: rec,
         raised,
@@ -405,7 +405,7 @@ pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<
             }
             if let Some(want) = q.overdue {
                 let all = policy_store::all(conn)?;
-                let now = chrono::Utc::now().naive_utc();
+                let now = crate::core::clock::now().naive_utc();
                 filter.keep = Some(Arc::new(move |row| {
                     let open = deadline::open_from(row)
                         .map_err(|e| StoreError::Internal(e.to_string()))?;

@@ -5,7 +5,6 @@
 
 use std::io::{BufRead, Write};
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::core::audit::{
@@ -70,7 +69,7 @@ pub fn begin_export(
         witness_keys,
         checkpoint: signed.note,
         size: signed.size as u64,
-        exported_at: format_time(&ledger::ledger_time(Utc::now())),
+        exported_at: format_time(&ledger::ledger_time(crate::core::clock::now())),
         payloads,
     })
 }

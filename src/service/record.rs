@@ -1,7 +1,7 @@
 //! Recording a dispute event: the ledger entry, its projection and its
 //! notifications, all in the caller's write transaction.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use crate::core::ladder::{self, Actor, Dispute, Event, Policy};
@@ -25,7 +25,7 @@ pub fn record(
     event: &Event,
     payload: Value,
 ) -> Result<Entry, ServiceError> {
-    let at = ledger::ledger_time(Utc::now());
+    let at = ledger::ledger_time(crate::core::clock::now());
     let entry = append_and_project(conn, &d.id, actor, event, payload, at)?;
     ladder::apply(d, &entry.actor, event).map_err(ServiceError::Internal)?;
     // Notifications go in the same transaction: none without its entry, none lost.
@@ -42,7 +42,7 @@ pub fn record_raised(
     event: &Event,
     payload: Value,
 ) -> Result<(Entry, Dispute), ServiceError> {
-    let at = ledger::ledger_time(Utc::now());
+    let at = ledger::ledger_time(crate::core::clock::now());
     let entry = append_and_project(conn, id, actor, event, payload, at)?;
     let d = ladder::start(id, &entry.actor, event).map_err(ServiceError::Internal)?;
     notify::enqueue(conn, &entry, &d, policy)?;

@@ -30,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -85,7 +85,7 @@ pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ServiceError> {
 /// Today's date in London (`Europe/London`): from 23:00 UTC in summer it is
 /// already tomorrow.
 pub fn today() -> NaiveDate {
-    crate::core::calendar::london_date(Utc::now())
+    crate::core::calendar::london_date(crate::core::clock::now())
 }
 
 // The rows an event produces, shared by the write path and the replay.

@@ -2,7 +2,7 @@
 //! and its Merkle leaf) and reading entries back. Call inside
 //! [`crate::store::db::write_tx`]; `service::record` adds the projection.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -102,7 +102,7 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
 
 /// Append one entry after the current head. Call inside [`crate::store::db::write_tx`].
 pub fn append(conn: &mut DbConn, new: NewEntry) -> Result<Entry, StoreError> {
-    append_at(conn, new, ledger::ledger_time(Utc::now()))
+    append_at(conn, new, ledger::ledger_time(crate::core::clock::now()))
 }
 
 /// [`append`] at a given time (the service's `record_at`, for tests).
@@ -121,7 +121,7 @@ pub fn append_at(conn: &mut DbConn, new: NewEntry, at: NaiveDateTime) -> Result<
 /// (`treebench`). A ledger written with it has no tree until `tree::catch_up`.
 #[doc(hidden)]
 pub fn append_chain_only(conn: &mut DbConn, new: NewEntry) -> Result<Entry, StoreError> {
-    append_chain_only_at(conn, new, ledger::ledger_time(Utc::now()))
+    append_chain_only_at(conn, new, ledger::ledger_time(crate::core::clock::now()))
 }
 
 fn append_chain_only_at(

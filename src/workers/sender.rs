@@ -49,7 +49,7 @@ impl Default for SenderConfig {
 }
 
 fn now() -> NaiveDateTime {
-    ledger_time(Utc::now())
+    ledger_time(crate::core::clock::now())
 }
 
 fn after(d: Duration) -> NaiveDateTime {

@@ -19,7 +19,12 @@ pub fn spawn_deadline_sweeper(pool: Pool, every: Duration, warning_hours: u32) {
             };
             let swept = crate::store::db::run(&pool, move |conn| {
                 let policies = crate::service::policy_store::all(conn)?;
-                crate::service::deadline::sweep(conn, &policies, warning_hours, chrono::Utc::now())
+                crate::service::deadline::sweep(
+                    conn,
+                    &policies,
+                    warning_hours,
+                    crate::core::clock::now(),
+                )
             })
             .await;
             let outcome = if swept.is_ok() { "ok" } else { "error" };

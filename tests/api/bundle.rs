@@ -221,6 +221,12 @@ async fn cli_and_http_exports_agree_and_audit_clean(backend: Backend) {
     let (s, _, auditor_text) = http_export(&app, &app.role(Role::Auditor)).await;
     assert_eq!(s, 200);
     assert_eq!(header(&auditor_text).payloads, Payloads::Withheld);
+    // One line per entry, so the check below is not over an empty export.
+    assert_eq!(
+        auditor_text.lines().skip(1).count() as i64,
+        app.size().await,
+        "{auditor_text}"
+    );
     assert!(auditor_text
         .lines()
         .skip(1)

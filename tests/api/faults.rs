@@ -34,7 +34,7 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// A PostgreSQL 15 cluster of our own on a free port, run as the `postgres`
+/// A PostgreSQL 15 cluster of our own on a private Unix socket, run as the `postgres`
 /// OS user; stopped (immediately) and removed when dropped.
 struct PrivatePg {
     _dir: tempfile::TempDir,
@@ -54,10 +54,10 @@ impl PrivatePg {
             .arg(format!("{PG_BIN}/initdb"))
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
             .arg(&data));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        // No TCP port: the cluster listens only on a Unix socket in its own
+        // data directory, so no port is picked, released and bound again (by
+        // `pg_ctl start`, nor by the restart), and no other process can take it.
+        let port = 5432;
         let pg = PrivatePg {
             data,
             port,
@@ -69,7 +69,7 @@ impl PrivatePg {
 
     fn pg_ctl(&self, args: &[&str]) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses= -c fsync=off",
             self.port,
             self.data.display()
         );
@@ -86,7 +86,11 @@ impl PrivatePg {
     }
 
     fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!(
+            "postgres://postgres@/postgres?host={}&port={}",
+            self.data.display(),
+            self.port
+        )
     }
 }
 

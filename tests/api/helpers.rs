@@ -565,6 +565,11 @@ impl LoggedServe {
         }
     }
 
+    /// Everything it has logged so far (it keeps running).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).expect("read the log")
+    }
+
     /// Stop the process and return everything it logged.
     pub fn stop(self) -> String {
         drop(self.served);

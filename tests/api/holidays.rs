@@ -297,7 +297,15 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
     let tmp = dir.path().join("broken.tmp");
     std::fs::write(&tmp, "{\"england-and-wales\": ").expect("write");
     std::fs::rename(&tmp, dir.path().join("bank-holidays.json")).expect("rename");
-    actix_web::rt::time::sleep(Duration::from_millis(1200)).await;
+    // Wait for the watcher to have looked at it and said so, not for a time.
+    let end = Instant::now() + Duration::from_secs(30);
+    while !served
+        .log()
+        .contains("bank holiday feed replacement refused")
+    {
+        assert!(Instant::now() < end, "never refused: {}", served.log());
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
     let v = due_at(&served.base, &token, &id).await;
     assert_eq!(v["due_at"], without.as_str(), "{v}");
     let log = served.stop();

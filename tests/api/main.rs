@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod bundle;
 mod cli;
+mod clock;
 mod concurrency;
 mod console;
 mod console_browser;

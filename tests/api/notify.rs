@@ -391,7 +391,15 @@ async fn failures_are_retried_under_the_same_id(backend: Backend) {
         None,
     )
     .await;
-    let dead = format!("http://{}/gone", free_listener().local_addr().unwrap());
+    // A dead receiver that keeps its port for the whole test (no port released
+    // and bound again): it accepts each connection and closes it unanswered.
+    let dead_listener = free_listener();
+    let dead = format!("http://{}/gone", dead_listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in dead_listener.incoming() {
+            drop(conn);
+        }
+    });
     let (dead_hook, _) = register(&app, json!({"agency": "cafcass"}), &dead, None).await;
     app.raise(&["kingston-council", "cafcass"], false).await;
 
@@ -561,6 +569,10 @@ async fn nothing_is_lost_across_a_kill_and_restart(backend: Backend) {
         .all(|d| d["status"] == "pending"));
     drop(first);
 
+    assert!(
+        !rx.all().is_empty(),
+        "the receiver was tried before the kill"
+    );
     assert!(
         rx.all().iter().all(|g| g.answered == 500),
         "nothing was accepted before the kill"

@@ -4,7 +4,7 @@
 //! connection, no response) and left nothing behind: none acknowledged and
 //! lost, none half-done.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,9 +103,11 @@ async fn sigterm_under_load_loses_nothing(backend: Backend) {
 
     // 16 clients raising as fast as they can, each for at most 20 s or 400 requests.
     let stop = Arc::new(AtomicBool::new(false));
+    let created = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..16)
         .map(|_| {
-            let (base, token, stop) = (base.clone(), token.clone(), stop.clone());
+            let (base, token, stop, created) =
+                (base.clone(), token.clone(), stop.clone(), created.clone());
             actix_web::rt::spawn(async move {
                 let client = awc::Client::builder()
                     .timeout(Duration::from_secs(30))
@@ -115,6 +117,9 @@ async fn sigterm_under_load_loses_nothing(backend: Backend) {
                 let mut refused_in_a_row = 0;
                 while out.len() < 400 && Instant::now() < until && !stop.load(Ordering::SeqCst) {
                     let o = raise_once(&client, &base, &token).await;
+                    if matches!(o, Outcome::Created(_)) {
+                        created.fetch_add(1, Ordering::SeqCst);
+                    }
                     refused_in_a_row = if matches!(o, Outcome::Refused) {
                         refused_in_a_row + 1
                     } else {
@@ -130,8 +135,13 @@ async fn sigterm_under_load_loses_nothing(backend: Backend) {
         })
         .collect();
 
-    // Let the load build, then SIGTERM while requests are in flight.
-    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    // Let the load build (every client's first answers in: a state reached,
+    // not a time waited), then SIGTERM while requests are in flight.
+    let built = Instant::now() + Duration::from_secs(20);
+    while created.load(Ordering::SeqCst) < 32 {
+        assert!(Instant::now() < built, "the load never built");
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
     let signalled = Instant::now();
     let (status, served) = actix_web::rt::task::spawn_blocking(move || {
         let status = served.terminate(Duration::from_secs(15));

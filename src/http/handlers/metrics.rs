@@ -20,7 +20,7 @@ pub struct MetricsState {
 }
 
 async fn exposition(pool: &Pool, witness_quorum: u32) -> Result<HttpResponse, AppError> {
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::core::clock::now().naive_utc();
     let f = run(pool, move |conn| figures::figures(conn, now)).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
