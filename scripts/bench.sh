@@ -164,7 +164,7 @@ reads() { # backend url
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   local id
   id=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"parties":["kingston-council","metropolitan-police"],"summary":"Benchmark dispute","child_ref":"BENCH-READ"}' \
+    -d '{"parties":["kingston-council","metropolitan-police"],"summary":"Benchmark dispute","child_ref":"BENCH-1"}' \
     "http://127.0.0.1:$port/v1/disputes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/disputes/$id" >/dev/null
   local h=0 g=0 r
