@@ -319,6 +319,41 @@ impl Auditor {
         r
     }
 
+    /// [`Auditor::feed`] for an entry line `fast::precheck` already parsed and
+    /// hashed (`pre`): only the checks that depend on the lines before it
+    /// (seq, prev_hash, the checkpoint's size) are left. Anything else, and
+    /// any doubt, goes through [`Auditor::feed`], so findings are the same.
+    pub fn feed_prechecked(
+        &mut self,
+        line: &str,
+        pre: Option<&fast::Checked>,
+    ) -> Result<(), Finding> {
+        if let (Some(c), None, Some((h, _))) = (pre, &self.failed, &self.header) {
+            let withheld = h.payloads == Payloads::Withheld;
+            if self.line > 0
+                && c.seq == self.chain.size
+                && (c.seq as u64) < h.size
+                && c.prev_hash == self.chain.head.unwrap_or(ledger::ZERO_HASH)
+                && !(c.payload_present && withheld)
+            {
+                self.line += 1;
+                self.chain.size += 1;
+                self.chain.head = Some(c.entry_hash);
+                if !c.payload_present {
+                    self.report.payloads_absent += 1;
+                }
+                self.frontier.push(c.entry_hash);
+                if let Some(t) = &self.trusted {
+                    if t.size == self.frontier.size() {
+                        self.root_at_trusted = Some(self.frontier.root());
+                    }
+                }
+                return Ok(());
+            }
+        }
+        self.feed(line)
+    }
+
     fn header(&mut self, line: &str) -> Result<(), Finding> {
         let h: Header = serde_json::from_str(line)
             .map_err(|e| unreadable(Some(1), format!("line 1 is not a bundle header: {e}")))?;
@@ -631,6 +666,65 @@ impl Auditor {
 pub fn audit_lines<I>(
     lines: I,
     opts: AuditOptions,
+    progress: impl FnMut(u64, std::time::Duration),
+) -> AuditReport
+where
+    I: IntoIterator<Item = std::io::Result<String>>,
+{
+    let mut lines = lines.into_iter();
+    pipeline::run(
+        |buf: &mut String| {
+            lines.next().map(|l| {
+                l.map(|l| {
+                    buf.push_str(&l);
+                })
+            })
+        },
+        opts,
+        progress,
+    )
+}
+
+/// [`audit_lines`] over a reader, split as `BufRead::lines` splits (`\n`,
+/// or `\r\n`), without a `String` per line.
+pub fn audit_reader<R: std::io::BufRead>(
+    mut reader: R,
+    opts: AuditOptions,
+    progress: impl FnMut(u64, std::time::Duration),
+) -> AuditReport {
+    if pipeline::serial_requested() {
+        return audit_lines_serial(reader.lines(), opts, progress);
+    }
+    pipeline::run(
+        |buf: &mut String| {
+            let start = buf.len();
+            match reader.read_line(buf) {
+                Ok(0) => None,
+                Ok(_) => {
+                    if buf.ends_with('\n') {
+                        buf.pop();
+                        if buf.ends_with('\r') {
+                            buf.pop();
+                        }
+                    }
+                    Some(Ok(()))
+                }
+                Err(e) => {
+                    buf.truncate(start);
+                    Some(Err(e))
+                }
+            }
+        },
+        opts,
+        progress,
+    )
+}
+
+/// [`audit_lines`] one line at a time on the calling thread, every line
+/// through [`Auditor::feed`]: the reference the fast path is tested against.
+pub fn audit_lines_serial<I>(
+    lines: I,
+    opts: AuditOptions,
     mut progress: impl FnMut(u64, std::time::Duration),
 ) -> AuditReport
 where
@@ -657,4 +751,505 @@ where
         }
     }
     a.finish()
+}
+
+/// The audit across cores. The calling thread reads lines into batches (one
+/// buffer per batch, recycled) and feeds the [`Auditor`] in order; worker
+/// threads parse and hash each batch (`fast::precheck`) meanwhile. At most
+/// `IN_FLIGHT_PER_WORKER` batches per worker exist at once, so memory stays
+/// flat whatever the ledger's size.
+mod pipeline {
+    use std::collections::BTreeMap;
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use super::fast::{precheck, Checked, Scratch};
+    use super::{AuditOptions, AuditReport, Auditor, Outcome, PROGRESS_EVERY};
+
+    const BATCH_LINES: usize = 2048;
+    const IN_FLIGHT_PER_WORKER: usize = 3;
+
+    #[derive(Default)]
+    struct Batch {
+        id: u64,
+        text: String,
+        ends: Vec<usize>,
+        pre: Vec<Option<Checked>>,
+    }
+
+    impl Batch {
+        fn line(&self, i: usize) -> &str {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &self.text[start..self.ends[i]]
+        }
+    }
+
+    fn threads_setting() -> Option<usize> {
+        std::env::var("AUDIT_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// `AUDIT_THREADS=0`: the serial reference path, for side-by-side benchmarks.
+    pub(super) fn serial_requested() -> bool {
+        threads_setting() == Some(0)
+    }
+
+    fn workers() -> usize {
+        threads_setting()
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, 16)
+    }
+
+    /// `next(buf)` appends the next line (without its newline) to `buf`:
+    /// `None` at the end, `Some(Err)` for a read error.
+    pub(super) fn run(
+        mut next: impl FnMut(&mut String) -> Option<std::io::Result<()>>,
+        opts: AuditOptions,
+        mut progress: impl FnMut(u64, std::time::Duration),
+    ) -> AuditReport {
+        let start = Instant::now();
+        let mut a = Auditor::new(opts);
+        // Line 1, the header, here: the entries need it.
+        let mut first = String::new();
+        match next(&mut first) {
+            None => return a.finish(),
+            Some(Err(e)) => return unreadable(a, e),
+            Some(Ok(())) => {
+                if a.feed(&first).is_err() {
+                    return a.finish();
+                }
+            }
+        }
+        let n_workers = workers();
+        let max_in_flight = n_workers * IN_FLIGHT_PER_WORKER;
+        let mut read_error = None;
+        std::thread::scope(|s| {
+            let (job_tx, job_rx) = mpsc::sync_channel::<Batch>(max_in_flight);
+            let job_rx = Arc::new(Mutex::new(job_rx));
+            let (done_tx, done_rx) = mpsc::channel::<Batch>();
+            for _ in 0..n_workers {
+                let job_rx = Arc::clone(&job_rx);
+                let done_tx = done_tx.clone();
+                s.spawn(move || {
+                    let mut scratch = Scratch::default();
+                    loop {
+                        let job = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(mut b) = job else { return };
+                        b.pre.clear();
+                        for i in 0..b.ends.len() {
+                            let pre = precheck(b.line(i), &mut scratch);
+                            b.pre.push(pre);
+                        }
+                        if done_tx.send(b).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut spare: Vec<Batch> = Vec::new();
+            let mut pending: BTreeMap<u64, Batch> = BTreeMap::new();
+            let (mut sent, mut fed) = (0u64, 0u64);
+            let mut eof = false;
+            'run: loop {
+                while !eof && ((sent - fed) as usize) < max_in_flight {
+                    let mut b = spare.pop().unwrap_or_default();
+                    b.id = sent;
+                    b.text.clear();
+                    b.ends.clear();
+                    while b.ends.len() < BATCH_LINES {
+                        match next(&mut b.text) {
+                            None => {
+                                eof = true;
+                                break;
+                            }
+                            Some(Err(e)) => {
+                                read_error = Some(e);
+                                eof = true;
+                                break;
+                            }
+                            Some(Ok(())) => b.ends.push(b.text.len()),
+                        }
+                    }
+                    if b.ends.is_empty() {
+                        break;
+                    }
+                    if job_tx.send(b).is_err() {
+                        break 'run;
+                    }
+                    sent += 1;
+                }
+                if sent == fed {
+                    break;
+                }
+                let Ok(b) = done_rx.recv() else { break };
+                pending.insert(b.id, b);
+                while let Some(b) = pending.remove(&fed) {
+                    fed += 1;
+                    for i in 0..b.ends.len() {
+                        if a.feed_prechecked(b.line(i), b.pre[i].as_ref()).is_err() {
+                            break 'run;
+                        }
+                        let n = a.entries();
+                        if n > 0 && n.is_multiple_of(PROGRESS_EVERY) {
+                            progress(n, start.elapsed());
+                        }
+                    }
+                    spare.push(b);
+                }
+            }
+            drop(job_tx);
+        });
+        match read_error {
+            Some(e) if a.failed.is_none() => unreadable(a, e),
+            _ => a.finish(),
+        }
+    }
+
+    fn unreadable(a: Auditor, e: std::io::Error) -> AuditReport {
+        let mut r = a.finish();
+        r.outcome = Outcome::Unreadable;
+        r.problem = Some(format!("reading the bundle: {e}"));
+        r
+    }
+}
+
+/// Parsing and hashing one entry line without a `Value` or a `String` per
+/// field: the line is borrowed (`facts` and `payload` as raw JSON), checked to
+/// be in canonical form already, and the canonical entry written into a
+/// reused buffer. A line that is not plainly good (an escape in a string, a
+/// non-canonical `facts`, a hash that does not match, a `log_key_recorded`
+/// entry) gets `None`, and the auditor checks it the slow way, which names
+/// what is wrong exactly as before.
+pub mod fast {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    use crate::core::event::LedgerEvent;
+    use crate::core::ladder::{Partner, Role};
+    use crate::core::ledger::{leaf_hash, push_hex, sha256, Hash};
+
+    /// What a good line states, once its own hashes are checked.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Checked {
+        pub seq: i64,
+        pub prev_hash: Hash,
+        pub entry_hash: Hash,
+        pub payload_present: bool,
+    }
+
+    /// Buffers a worker reuses from line to line.
+    #[derive(Default)]
+    pub struct Scratch {
+        canonical: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line<'a> {
+        seq: i64,
+        recorded_at: &'a str,
+        #[serde(borrow)]
+        dispute_id: Option<&'a str>,
+        event: &'a str,
+        #[serde(borrow)]
+        actor: LineActor<'a>,
+        #[serde(borrow)]
+        facts: &'a RawValue,
+        #[serde(borrow)]
+        payload: Option<&'a RawValue>,
+        payload_hash: &'a str,
+        prev_hash: &'a str,
+        entry_hash: &'a str,
+    }
+
+    // As `ladder::Actor` reads it (unknown members ignored).
+    #[derive(Deserialize)]
+    struct LineActor<'a> {
+        sub: &'a str,
+        role: Role,
+        #[serde(borrow)]
+        agency: Option<&'a str>,
+        partner: Option<Partner>,
+    }
+
+    fn hash_of(s: &str) -> Option<Hash> {
+        let mut h = [0u8; 32];
+        hex::decode_to_slice(s, &mut h).ok()?;
+        Some(h)
+    }
+
+    /// `recorded_at` in the ledger's exact form (`YYYY-MM-DDTHH:MM:SS.ffffffZ`)
+    /// and a real instant, so that it reads back to itself.
+    fn exact_time(s: &str) -> bool {
+        let b = s.as_bytes();
+        if b.len() != 27 {
+            return false;
+        }
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
+        };
+        let seps = [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ];
+        if seps.iter().any(|&(i, c)| b[i] != c) {
+            return false;
+        }
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec), Some(us)) = (
+            digits(0..4),
+            digits(5..7),
+            digits(8..10),
+            digits(11..13),
+            digits(14..16),
+            digits(17..19),
+            digits(20..26),
+        ) else {
+            return false;
+        };
+        sec < 60
+            && chrono::NaiveDate::from_ymd_opt(y as i32, mo, d).is_some()
+            && chrono::NaiveTime::from_hms_micro_opt(h, mi, sec, us).is_some()
+    }
+
+    /// Parse and hash one entry line; `None` unless it is plainly good on its own.
+    pub fn precheck(line: &str, scratch: &mut Scratch) -> Option<Checked> {
+        let l: Line = serde_json::from_str(line).ok()?;
+        if l.event == LedgerEvent::LogKeyRecorded.as_str() || !exact_time(l.recorded_at) {
+            return None;
+        }
+        let facts = l.facts.get();
+        if !canonical(facts.as_bytes()) {
+            return None;
+        }
+        let payload_hash = hash_of(l.payload_hash)?;
+        let prev_hash = hash_of(l.prev_hash)?;
+        let entry_hash = hash_of(l.entry_hash)?;
+        if let Some(p) = l.payload {
+            let p = p.get();
+            if !canonical(p.as_bytes()) || sha256(p.as_bytes()) != payload_hash {
+                return None;
+            }
+        }
+        let out = &mut scratch.canonical;
+        out.clear();
+        let plain = |s: &str, out: &mut String| {
+            // Borrowed, so it held no escape: nothing to escape either.
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        };
+        let opt = |v: Option<&str>, out: &mut String| match v {
+            Some(s) => plain(s, out),
+            None => out.push_str("null"),
+        };
+        out.push_str("{\"actor\":{\"agency\":");
+        opt(l.actor.agency, out);
+        out.push_str(",\"partner\":");
+        opt(l.actor.partner.map(Partner::as_str), out);
+        out.push_str(",\"role\":\"");
+        out.push_str(l.actor.role.as_str());
+        out.push_str("\",\"sub\":");
+        plain(l.actor.sub, out);
+        out.push_str("},\"dispute_id\":");
+        opt(l.dispute_id, out);
+        out.push_str(",\"event\":");
+        plain(l.event, out);
+        out.push_str(",\"facts\":");
+        out.push_str(facts);
+        out.push_str(",\"payload_hash\":\"");
+        push_hex(&payload_hash, out);
+        out.push_str("\",\"prev_hash\":\"");
+        push_hex(&prev_hash, out);
+        out.push_str("\",\"recorded_at\":\"");
+        out.push_str(l.recorded_at);
+        out.push_str("\",\"seq\":");
+        let mut n = itoa_buf();
+        out.push_str(itoa(l.seq, &mut n));
+        out.push('}');
+        if leaf_hash(out.as_bytes()) != entry_hash {
+            return None;
+        }
+        Some(Checked {
+            seq: l.seq,
+            prev_hash,
+            entry_hash,
+            payload_present: l.payload.is_some(),
+        })
+    }
+
+    fn itoa_buf() -> [u8; 20] {
+        [0; 20]
+    }
+
+    fn itoa(v: i64, buf: &mut [u8; 20]) -> &str {
+        let neg = v < 0;
+        let mut u = v.unsigned_abs();
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (u % 10) as u8;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        if neg {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        std::str::from_utf8(&buf[i..]).unwrap_or("")
+    }
+
+    /// Whether `b`, valid JSON, is exactly its own canonical form
+    /// (`ledger::canonical_json` of it parsed). Conservative: `false` for
+    /// anything in doubt (escapes in keys, keys beyond U+E000, numbers over
+    /// 18 digits, deep nesting).
+    pub fn canonical(b: &[u8]) -> bool {
+        let mut i = 0;
+        value(b, &mut i, 0) && i == b.len()
+    }
+
+    fn value(b: &[u8], i: &mut usize, depth: u32) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        match b.get(*i) {
+            Some(b'{') => {
+                *i += 1;
+                if b.get(*i) == Some(&b'}') {
+                    *i += 1;
+                    return true;
+                }
+                let mut prev: Option<&[u8]> = None;
+                loop {
+                    let Some((ks, ke)) = string(b, i, true) else {
+                        return false;
+                    };
+                    let key = &b[ks..ke];
+                    if prev.is_some_and(|p| p >= key) {
+                        return false;
+                    }
+                    prev = Some(key);
+                    if b.get(*i) != Some(&b':') {
+                        return false;
+                    }
+                    *i += 1;
+                    if !value(b, i, depth + 1) {
+                        return false;
+                    }
+                    match b.get(*i) {
+                        Some(b',') => *i += 1,
+                        Some(b'}') => {
+                            *i += 1;
+                            return true;
+                        }
+                        _ => return false,
+                    }
+                }
+            }
+            Some(b'[') => {
+                *i += 1;
+                if b.get(*i) == Some(&b']') {
+                    *i += 1;
+                    return true;
+                }
+                loop {
+                    if !value(b, i, depth + 1) {
+                        return false;
+                    }
+                    match b.get(*i) {
+                        Some(b',') => *i += 1,
+                        Some(b']') => {
+                            *i += 1;
+                            return true;
+                        }
+                        _ => return false,
+                    }
+                }
+            }
+            Some(b'"') => string(b, i, false).is_some(),
+            Some(b't') => literal(b, i, b"true"),
+            Some(b'f') => literal(b, i, b"false"),
+            Some(b'n') => literal(b, i, b"null"),
+            Some(b'-' | b'0'..=b'9') => number(b, i),
+            _ => false,
+        }
+    }
+
+    fn literal(b: &[u8], i: &mut usize, lit: &[u8]) -> bool {
+        if b[*i..].starts_with(lit) {
+            *i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn number(b: &[u8], i: &mut usize) -> bool {
+        let neg = b[*i] == b'-';
+        if neg {
+            *i += 1;
+        }
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        let digits = &b[start..*i];
+        !digits.is_empty()
+            && digits.len() <= 18
+            && !(digits[0] == b'0' && (digits.len() > 1 || neg))
+            && !matches!(b.get(*i), Some(b'.' | b'e' | b'E'))
+    }
+
+    /// A string at `b[*i]`; returns its contents' range. Escapes only as JCS
+    /// writes them, and none at all in a key.
+    fn string(b: &[u8], i: &mut usize, key: bool) -> Option<(usize, usize)> {
+        if b.get(*i) != Some(&b'"') {
+            return None;
+        }
+        *i += 1;
+        let start = *i;
+        loop {
+            let c = *b.get(*i)?;
+            match c {
+                b'"' => {
+                    let end = *i;
+                    *i += 1;
+                    return Some((start, end));
+                }
+                b'\\' if key => return None,
+                b'\\' => match *b.get(*i + 1)? {
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => *i += 2,
+                    b'u' => {
+                        let h = b.get(*i + 2..*i + 6)?;
+                        let lower_hex = |c: &u8| c.is_ascii_digit() || (b'a'..=b'f').contains(c);
+                        if h[0] != b'0' || h[1] != b'0' || !h[2..].iter().all(lower_hex) {
+                            return None;
+                        }
+                        let v = u8::from_str_radix(std::str::from_utf8(&h[2..]).ok()?, 16).ok()?;
+                        if v >= 0x20 || matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                            return None;
+                        }
+                        *i += 6;
+                    }
+                    _ => return None,
+                },
+                0xEE..=0xFF if key => return None,
+                _ => *i += 1,
+            }
+        }
+    }
 }

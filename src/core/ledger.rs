@@ -23,16 +23,16 @@ pub fn canonical_json(v: &Value) -> Result<String, String> {
 
 fn write_canonical(v: &Value, out: &mut String) -> Result<(), String> {
     match v {
-        Value::Null | Value::Bool(_) | Value::String(_) => {
-            // serde_json escapes exactly as JCS requires: \" \\ \b \f \n \r \t,
-            // other controls as lowercase \u00xx, everything else verbatim.
-            out.push_str(&serde_json::to_string(v).map_err(|e| e.to_string())?);
-        }
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::String(s) => write_jcs_str(s, out),
         Value::Number(n) => {
             if n.is_f64() {
                 return Err(format!("non-integer number {n} in ledger JSON"));
             }
-            out.push_str(&n.to_string());
+            use std::fmt::Write as _;
+            let _ = write!(out, "{n}");
         }
         Value::Array(items) => {
             out.push('[');
@@ -46,13 +46,19 @@ fn write_canonical(v: &Value, out: &mut String) -> Result<(), String> {
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            // Byte order is UTF-16 order unless a key holds U+E000..U+FFFF or
+            // a supplementary character (UTF-8 lead bytes 0xEE and up).
+            if keys.iter().any(|k| k.bytes().any(|b| b >= 0xEE)) {
+                keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            } else {
+                keys.sort_unstable();
+            }
             out.push('{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(&Value::String(k.clone()), out)?;
+                write_jcs_str(k, out);
                 out.push(':');
                 write_canonical(&map[k], out)?;
             }
@@ -60,6 +66,39 @@ fn write_canonical(v: &Value, out: &mut String) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A JSON string as JCS (and serde_json) writes it: `\"` `\\` `\b` `\f` `\n`
+/// `\r` `\t`, other controls as lowercase `\u00xx`, everything else verbatim.
+pub(crate) fn write_jcs_str(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 pub fn sha256(bytes: &[u8]) -> Hash {
@@ -104,26 +143,57 @@ pub struct Entry {
 impl Entry {
     /// The bytes that `entry_hash` commits to.
     pub fn canonical_bytes(&self) -> Result<String, String> {
-        let v = serde_json::json!({
-            "seq": self.seq,
-            "recorded_at": format_time(&self.recorded_at),
-            "dispute_id": self.dispute_id,
-            "event": self.event,
-            "actor": {
-                "sub": self.actor.sub,
-                "role": self.actor.role,
-                "agency": self.actor.agency,
-                "partner": self.actor.partner,
-            },
-            "facts": self.facts,
-            "payload_hash": hex::encode(self.payload_hash),
-            "prev_hash": hex::encode(self.prev_hash),
-        });
-        canonical_json(&v)
+        let mut out = String::with_capacity(512);
+        self.write_canonical_bytes(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Entry::canonical_bytes`] appended to `out`, written directly (the
+    /// members in JCS order) rather than through a `Value`: `verify` and the
+    /// audit's slow path call it once per entry.
+    pub fn write_canonical_bytes(&self, out: &mut String) -> Result<(), String> {
+        let opt = |v: Option<&str>, out: &mut String| match v {
+            Some(s) => write_jcs_str(s, out),
+            None => out.push_str("null"),
+        };
+        out.push_str("{\"actor\":{\"agency\":");
+        opt(self.actor.agency.as_deref(), out);
+        out.push_str(",\"partner\":");
+        opt(self.actor.partner.map(|p| p.as_str()), out);
+        out.push_str(",\"role\":\"");
+        out.push_str(self.actor.role.as_str());
+        out.push_str("\",\"sub\":");
+        write_jcs_str(&self.actor.sub, out);
+        out.push_str("},\"dispute_id\":");
+        opt(self.dispute_id.as_deref(), out);
+        out.push_str(",\"event\":");
+        write_jcs_str(&self.event, out);
+        out.push_str(",\"facts\":");
+        write_canonical(&self.facts, out)?;
+        out.push_str(",\"payload_hash\":\"");
+        push_hex(&self.payload_hash, out);
+        out.push_str("\",\"prev_hash\":\"");
+        push_hex(&self.prev_hash, out);
+        out.push_str("\",\"recorded_at\":\"");
+        use std::fmt::Write as _;
+        let _ = write!(out, "{}", self.recorded_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+        let _ = write!(out, "\",\"seq\":{}}}", self.seq);
+        Ok(())
     }
 
     pub fn compute_hash(&self) -> Result<Hash, String> {
-        Ok(leaf_hash(self.canonical_bytes()?.as_bytes()))
+        let mut out = String::with_capacity(512);
+        self.write_canonical_bytes(&mut out)?;
+        Ok(leaf_hash(out.as_bytes()))
+    }
+}
+
+/// Lowercase hex of `h`, appended.
+pub(crate) fn push_hex(h: &Hash, out: &mut String) {
+    let mut buf = [0u8; 64];
+    // 64 bytes for 32: encode_to_slice cannot fail.
+    if hex::encode_to_slice(h, &mut buf).is_ok() {
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
     }
 }
 
@@ -187,9 +257,35 @@ pub struct ChainChecker {
     pub head: Option<Hash>,
 }
 
+/// An entry's own hashes (its payload's and its recomputed `entry_hash`),
+/// which depend on nothing before it: computed on any thread, ahead of the
+/// chain ([`ChainChecker::check_hashed`]).
+#[derive(Debug, Clone)]
+pub struct OwnHashes {
+    /// Whether the payload given matched `payload_hash`; `None` when erased.
+    payload_ok: Option<bool>,
+    computed: Result<Hash, String>,
+}
+
+impl OwnHashes {
+    pub fn of(e: &Entry, payload: Option<&str>) -> Self {
+        OwnHashes {
+            payload_ok: payload.map(|p| sha256(p.as_bytes()) == e.payload_hash),
+            computed: e.compute_hash(),
+        }
+    }
+}
+
 impl ChainChecker {
     /// Check one entry and, if given, its stored payload (`None` = erased).
     pub fn check(&mut self, e: &Entry, payload: Option<&str>) -> Result<(), ChainFault> {
+        self.check_hashed(e, &OwnHashes::of(e, payload))
+    }
+
+    /// [`ChainChecker::check`] with the entry's own hashes already computed
+    /// (`OwnHashes::of` the same entry and payload): the same checks, in the
+    /// same order, so the same fault.
+    pub fn check_hashed(&mut self, e: &Entry, own: &OwnHashes) -> Result<(), ChainFault> {
         let fault = |problem: String| ChainFault {
             seq: e.seq,
             problem,
@@ -208,12 +304,10 @@ impl ChainChecker {
                 hex::encode(expected_prev)
             )));
         }
-        if let Some(p) = payload {
-            if sha256(p.as_bytes()) != e.payload_hash {
-                return Err(fault("payload does not match payload_hash".into()));
-            }
+        if own.payload_ok == Some(false) {
+            return Err(fault("payload does not match payload_hash".into()));
         }
-        let computed = e.compute_hash().map_err(fault)?;
+        let computed = own.computed.clone().map_err(fault)?;
         if computed != e.entry_hash {
             return Err(fault(format!(
                 "entry_hash {} does not match the recomputed {}",
@@ -283,6 +377,43 @@ mod tests {
             "{\"a\":\"x\\u0001\\n\\\"é\",\"b\":[1,true,null],\"\u{1f600}\":2,\"\u{e000}\":1}"
         );
         assert!(canonical_json(&json!({"x": 1.5})).is_err());
+    }
+
+    /// The entry's canonical bytes as they were first defined: through a `Value`.
+    fn reference_bytes(e: &Entry) -> String {
+        canonical_json(&json!({
+            "seq": e.seq,
+            "recorded_at": format_time(&e.recorded_at),
+            "dispute_id": e.dispute_id,
+            "event": e.event,
+            "actor": {"sub": e.actor.sub, "role": e.actor.role,
+                      "agency": e.actor.agency, "partner": e.actor.partner},
+            "facts": e.facts,
+            "payload_hash": hex::encode(e.payload_hash),
+            "prev_hash": hex::encode(e.prev_hash),
+        }))
+        .unwrap()
+    }
+
+    /// The direct writer gives the bytes the `Value` route gave, escapes,
+    /// nulls, partners, negative numbers and non-BMP keys included.
+    #[test]
+    fn direct_canonical_bytes_match_the_value_route() {
+        let mut e = vector_entry().entry;
+        assert_eq!(e.canonical_bytes().unwrap(), reference_bytes(&e));
+        e.dispute_id = None;
+        e.actor.agency = None;
+        e.actor.partner = Some(crate::core::ladder::Partner::Icb);
+        e.actor.role = Role::StatutoryPartner;
+        e.actor.sub = "a\"b\\c\u{1}\u{8}\u{c}\n\r\t\u{7f}é\u{1f600}".into();
+        e.event = "x\u{1f}y".into();
+        e.seq = 123_456_789;
+        e.facts = json!({"z": -5, "\u{e000}": [1, {"b": null, "a": "\u{0}"}], "\u{1f600}": 18446744073709551615u64, "": true});
+        assert_eq!(e.canonical_bytes().unwrap(), reference_bytes(&e));
+        let old = leaf_hash(reference_bytes(&e).as_bytes());
+        assert_eq!(e.compute_hash().unwrap(), old);
+        e.facts = json!({"x": 0.5});
+        assert!(e.canonical_bytes().is_err());
     }
 
     pub(crate) fn vector_entry() -> Sealed {

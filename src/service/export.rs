@@ -3,12 +3,12 @@
 //! batches) for the CLI and `GET /v1/ledger/export`, the export directory and
 //! its side files, and auditing a bundle file from disk.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
 use crate::core::audit::{
-    audit_lines, AuditOptions, AuditReport, EntryLine, Header, Payloads, FILE_NAME, FORMAT,
+    audit_reader, AuditOptions, AuditReport, EntryLine, Header, Payloads, FILE_NAME, FORMAT,
 };
 use crate::core::ledger::{self, format_time};
 use crate::core::note;
@@ -196,8 +196,8 @@ pub fn audit_file(
 ) -> AuditReport {
     let path = bundle_path(path);
     match std::fs::File::open(&path) {
-        Ok(f) => audit_lines(
-            std::io::BufReader::with_capacity(1 << 20, f).lines(),
+        Ok(f) => audit_reader(
+            std::io::BufReader::with_capacity(1 << 20, f),
             opts,
             progress,
         ),

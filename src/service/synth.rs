@@ -266,4 +266,211 @@ mod tests {
         let r = audit(&bigger[..7], o);
         assert_eq!(r.outcome, Outcome::Tampered, "{r:?}");
     }
+
+    /// The pipelined, borrowing audit and the serial one (every line through
+    /// `Auditor::feed`) give the same report, intact or tampered in any of
+    /// many ways, including past the first batch of lines.
+    #[test]
+    fn the_fast_audit_reports_what_the_serial_audit_reports() {
+        use crate::core::audit::{audit_lines_serial, fast};
+        let (lines, key) = bundle(3000);
+        let serial =
+            |l: &[String]| audit_lines_serial(l.iter().cloned().map(Ok), pinned(&key), |_, _| {});
+        let same = |l: &[String], what: &str| {
+            let (a, b) = (audit(l, pinned(&key)), serial(l));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}");
+            a
+        };
+        let r = same(&lines, "intact");
+        assert_eq!((r.outcome, r.entries), (Outcome::Intact, 3000));
+        // Every plain synthetic line takes the fast path.
+        let mut scratch = fast::Scratch::default();
+        assert!(lines[2..]
+            .iter()
+            .all(|l| fast::precheck(l, &mut scratch).is_some()));
+        // The log key entry is left to the slow path.
+        assert!(fast::precheck(&lines[1], &mut scratch).is_none());
+
+        type Tamper = Box<dyn Fn(&mut Vec<String>)>;
+        let at = 2345usize;
+        let tampers: Vec<(&str, Tamper)> = vec![
+            (
+                "payload",
+                Box::new(move |l| {
+                    edit(l, at, |e| {
+                        e.payload = Some(serde_json::json!({"resolution": "forged"}))
+                    })
+                }),
+            ),
+            (
+                "erased",
+                Box::new(move |l| edit(l, at, |e| e.payload = None)),
+            ),
+            (
+                "event",
+                Box::new(move |l| edit(l, at, |e| e.event = "resolved".into())),
+            ),
+            (
+                "facts",
+                Box::new(move |l| edit(l, at, |e| e.facts = serde_json::json!({"rung": "slg"}))),
+            ),
+            (
+                "facts spaced",
+                Box::new(move |l| l[at] = l[at].replace("{\"proposal_id\"", "{ \"proposal_id\"")),
+            ),
+            (
+                "sub escaped",
+                Box::new(move |l| l[at] = l[at].replace("bench@kingston", "bench\\u0040kingston")),
+            ),
+            (
+                "time",
+                Box::new(move |l| edit(l, at, |e| e.recorded_at = e.recorded_at.replace('T', " "))),
+            ),
+            (
+                "month 13",
+                Box::new(move |l| edit(l, at, |e| e.recorded_at.replace_range(5..7, "13"))),
+            ),
+            (
+                "prev",
+                Box::new(move |l| edit(l, at, |e| e.prev_hash = "00".repeat(32))),
+            ),
+            (
+                "entry hash",
+                Box::new(move |l| edit(l, at, |e| e.entry_hash = "ab".repeat(32))),
+            ),
+            (
+                "upper hex",
+                Box::new(move |l| edit(l, at, |e| e.prev_hash = e.prev_hash.to_uppercase())),
+            ),
+            ("seq", Box::new(move |l| edit(l, at, |e| e.seq += 1))),
+            (
+                "dropped",
+                Box::new(move |l| {
+                    l.remove(at);
+                }),
+            ),
+            ("swapped", Box::new(move |l| l.swap(at, at + 1))),
+            (
+                "duplicated",
+                Box::new(move |l| {
+                    let d = l[at].clone();
+                    l.insert(at, d);
+                }),
+            ),
+            ("truncated", Box::new(|l| l.truncate(2400))),
+            (
+                "extra",
+                Box::new(|l| {
+                    let d = l[3].clone();
+                    l.push(d);
+                }),
+            ),
+            ("garbage", Box::new(move |l| l[at] = "{not json".into())),
+            ("empty", Box::new(move |l| l[at] = String::new())),
+            (
+                "unknown field",
+                Box::new(move |l| l[at] = l[at].replacen('{', "{\"x\":1,", 1)),
+            ),
+            (
+                "actor role",
+                Box::new(move |l| {
+                    l[at] = l[at].replace("\"role\":\"agency\"", "\"role\":\"nobody\"")
+                }),
+            ),
+            (
+                "two faults",
+                Box::new(move |l| {
+                    edit(l, at + 100, |e| e.event = "x".into());
+                    edit(l, at, |e| e.seq = 0);
+                }),
+            ),
+        ];
+        for (what, t) in tampers {
+            let mut l = lines.clone();
+            t(&mut l);
+            let r = same(&l, what);
+            // Not tampering: an erased payload, and the same entry written
+            // another way (the slow path reads those, as before).
+            let intact = ["erased", "upper hex", "facts spaced", "sub escaped"];
+            let want = if intact.contains(&what) {
+                Outcome::Intact
+            } else {
+                Outcome::Tampered
+            };
+            assert_eq!(r.outcome, want, "{what}: {r:?}");
+        }
+        // A read error part-way: the entries before it are counted, then Unreadable.
+        let mut items: Vec<std::io::Result<String>> = lines.iter().cloned().map(Ok).collect();
+        items.insert(2500, Err(std::io::Error::other("disk gone")));
+        items.truncate(2501);
+        let a = audit_lines(
+            items.iter().map(|r| match r {
+                Ok(s) => Ok(s.clone()),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            }),
+            pinned(&key),
+            |_, _| {},
+        );
+        let b = audit_lines_serial(
+            items.iter().map(|r| match r {
+                Ok(s) => Ok(s.clone()),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            }),
+            pinned(&key),
+            |_, _| {},
+        );
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!((a.outcome, a.entries), (Outcome::Unreadable, 2499));
+    }
+
+    /// `fast::canonical` accepts exactly canonical text: each of these is
+    /// compared with `canonical_json` of its parse.
+    #[test]
+    fn the_canonical_form_check_agrees_with_canonical_json() {
+        use crate::core::audit::fast::canonical;
+        for text in [
+            "{}",
+            "[]",
+            "null",
+            "true",
+            "0",
+            "-1",
+            "12",
+            "\"a\"",
+            "{\"a\":1,\"b\":[1,2,{\"c\":null}]}",
+            "{\"b\":1,\"a\":2}",
+            "{\"a\":1,\"a\":2}",
+            "{ \"a\":1}",
+            "[1, 2]",
+            "1.0",
+            "1e3",
+            "-0",
+            "[0,10]",
+            "\"\\n\"",
+            "\"\\u000a\"",
+            "\"\\u001f\"",
+            "\"\\u001F\"",
+            "\"\\/\"",
+            "\"\\u0041\"",
+            "\"é\"",
+            "{\"\\u0061\":1}",
+            "123456789012345678",
+            "1234567890123456789",
+            "\"\\\"\\\\\"",
+            "{\"\u{e000}\":1,\"\u{1f600}\":2}",
+            "{\"\u{1f600}\":2,\"\u{e000}\":1}",
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let canon = ledger::canonical_json(&v)
+                .map(|c| c == text)
+                .unwrap_or(false);
+            // The check may refuse canonical text it is unsure of, never accept other text.
+            if canonical(text.as_bytes()) {
+                assert!(canon, "accepted non-canonical {text}");
+            }
+            if !["{\"\u{1f600}\":2,\"\u{e000}\":1}", "1234567890123456789"].contains(&text) {
+                assert_eq!(canonical(text.as_bytes()), canon, "{text}");
+            }
+        }
+    }
 }

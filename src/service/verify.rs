@@ -15,7 +15,7 @@ use crate::service::error::ServiceError;
 use crate::store::db::{read_tx, DbConn};
 use chrono::NaiveDateTime;
 
-use crate::core::ledger::{format_time, ChainChecker};
+use crate::core::ledger::{format_time, ChainChecker, OwnHashes};
 use crate::core::merkle::{self, Frontier};
 use crate::core::registry::{Registry, SeedAgency};
 use crate::service::notify;
@@ -60,6 +60,37 @@ impl VerifyReport {
     }
 }
 
+/// Each decoded entry's own hashes (`OwnHashes`), the batch split across
+/// the machine's cores: the part of `verify` that is hashing, off the one
+/// thread that reads the snapshot and replays in order.
+fn own_hashes(batch: &[Result<store::StoredEntry, (i64, String)>]) -> Vec<Option<OwnHashes>> {
+    let one = |item: &Result<store::StoredEntry, (i64, String)>| {
+        item.as_ref()
+            .ok()
+            .map(|s| OwnHashes::of(&s.entry, s.payload.as_deref()))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || batch.len() < 256 {
+        return batch.iter().map(one).collect();
+    }
+    let chunk = batch.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = batch
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(batch.len());
+        for p in parts {
+            match p.join() {
+                Ok(v) => out.extend(v),
+                // A panicking worker: hash those entries here instead (`None`).
+                Err(_) => out.resize(out.len() + chunk.min(batch.len() - out.len()), None),
+            }
+        }
+        out
+    })
+}
+
 /// Check the whole ledger and the projection built from it.
 pub fn verify(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
     read_tx(conn, verify_snapshot)
@@ -90,7 +121,8 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
         let batch = store::entries_for_audit(conn, None, chain.size, BATCH)?;
         let n = batch.len() as i64;
         let leaves = tree::leaves_in(conn, chain.size, chain.size + n)?;
-        for item in batch {
+        let own = own_hashes(&batch);
+        for (item, own) in batch.into_iter().zip(own) {
             let stored = match item {
                 Ok(s) => s,
                 Err((seq, problem)) => {
@@ -98,7 +130,8 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
                 }
             };
             let e = &stored.entry;
-            if let Err(f) = chain.check(e, stored.payload.as_deref()) {
+            let own = own.unwrap_or_else(|| OwnHashes::of(e, stored.payload.as_deref()));
+            if let Err(f) = chain.check_hashed(e, &own) {
                 return Ok(VerifyReport::bad(&chain, Some(f.seq), None, f.problem));
             }
             let leaf = leaves.get(&e.seq);
