@@ -28,6 +28,7 @@ mod pg_roles;
 mod policies;
 mod ratelimit;
 mod readme;
+mod readme_walkthrough;
 mod redaction;
 mod registry;
 mod reports;

@@ -51,9 +51,10 @@ pub struct NewAgencyBody {
 #[serde(deny_unknown_fields)]
 pub struct AgencyPatch {
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
     pub kind: Option<AgencyKind>,
 }
 

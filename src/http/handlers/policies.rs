@@ -19,9 +19,11 @@ use crate::service::policy_store::{PolicyDocument, PolicySummary};
 pub struct ActivatePolicy {
     /// A shipped policy's version, e.g. `wt-2023`.
     #[serde(default)]
+    #[schema(nullable = false)]
     pub version: Option<String>,
     /// A policy document's full text; validated, with errors naming the line.
     #[serde(default)]
+    #[schema(nullable = false)]
     pub document: Option<String>,
 }
 

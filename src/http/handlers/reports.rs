@@ -21,6 +21,7 @@ pub struct ReportQuery {
     /// Last day of the period, a London date (YYYY-MM-DD), inclusive.
     pub to: String,
     /// `internal` (default) or `public`: small counts suppressed for publication.
+    #[param(pattern = "^(internal|public)$")]
     pub audience: Option<String>,
 }
 
