@@ -138,6 +138,17 @@ pub const PARAM_RULES: &[(Method, &str, &str, Limit)] = &[
     (Method::Get, "/v1/reports/escalations", "to", Limit::Date),
 ];
 
+/// Deserialize an optional body member that may be absent but, when present,
+/// is never `null` (the document says so: `null` is not of its type). Use
+/// with `#[serde(default)]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// Deserialize an integer body field as JSON Schema counts integers: `5` and
 /// `5.0` alike (a number with no fractional part), so that the server accepts
 /// every value its `type: integer` admits. Anything else is refused.

@@ -18,11 +18,11 @@ use crate::service::policy_store::{PolicyDocument, PolicySummary};
 #[serde(deny_unknown_fields)]
 pub struct ActivatePolicy {
     /// A shipped policy's version, e.g. `wt-2023`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::openapi::present")]
     #[schema(nullable = false)]
     pub version: Option<String>,
     /// A policy document's full text; validated, with errors naming the line.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::openapi::present")]
     #[schema(nullable = false)]
     pub document: Option<String>,
 }

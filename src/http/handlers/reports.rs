@@ -7,6 +7,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::core::input;
 use crate::core::report::{self, Audience, Options, Period};
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
@@ -51,7 +52,12 @@ pub async fn escalations_report(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let period = Period::parse(&q.from, &q.to).map_err(AppError::BadRequest)?;
+    // An unreadable date is a bad request; two dates in the wrong order are
+    // well formed but describe no period (no schema can say that): 422.
+    for (field, value) in [("from", &q.from), ("to", &q.to)] {
+        input::date(field, value).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    }
+    let period = Period::parse(&q.from, &q.to).map_err(AppError::Unprocessable)?;
     let audience = match q.audience.as_deref() {
         None => Audience::Internal,
         Some(a) => a.parse().map_err(AppError::BadRequest)?,
