@@ -361,6 +361,7 @@ pub static ROUTES: &[Route] = &[
     row("witness.read",            Get,    "/v1/ledger/witnesses/{name}",               ROLE,    EVERYONE),
     // A cosignature is stored only if it verifies under a registered witness's key.
     row("witness.cosign",          Post,   "/v1/ledger/cosignatures",                   ROLE,    EVERYONE),
+    row("witness.cosignature",     Get,    "/v1/ledger/cosignatures/{size}/{witness}",  ROLE,    EVERYONE),
     row("witness.register",        Post,   "/v1/admin/witnesses",                       ROLE,    ADMIN),
     row("redaction.redact",        Post,   "/v1/admin/ledger/entries/{seq}/redact",     ROLE,    REDACTORS),
     row("redaction.list",          Get,    "/v1/admin/ledger/redactions",               ROLE,    REDACTION_READERS),

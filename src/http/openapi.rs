@@ -108,7 +108,7 @@ pub const PARAM_RULES: &[(Method, &str, &str, Limit)] = &[
         Method::Get,
         "/v1/ledger/entries",
         "limit",
-        Limit::Range(1, 1000),
+        Limit::Range(1, 200),
     ),
     (
         Method::Get,
@@ -137,6 +137,17 @@ pub const PARAM_RULES: &[(Method, &str, &str, Limit)] = &[
     (Method::Get, "/v1/reports/escalations", "from", Limit::Date),
     (Method::Get, "/v1/reports/escalations", "to", Limit::Date),
 ];
+
+/// Deserialize an optional body member that may be absent but, when present,
+/// is never `null` (the document says so: `null` is not of its type). Use
+/// with `#[serde(default)]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
 
 /// Deserialize an integer body field as JSON Schema counts integers: `5` and
 /// `5.0` alike (a number with no fractional part), so that the server accepts
@@ -176,6 +187,26 @@ impl utoipa::Modify for Contract {
         // A rule that applies to nothing is reported by the tests.
         let _ = apply_rules(doc);
         guard_patterns(doc);
+        property_counts(doc);
+    }
+}
+
+/// Bodies whose members are each optional but not all at once: (schema,
+/// fewest members, most members). A patch changes something; a policy is
+/// activated by `version` or by `document`, exactly one. (utoipa's own
+/// `min_properties` attribute is written out as `maxProperties`.)
+pub const PROPERTY_COUNTS: &[(&str, usize, Option<usize>)] =
+    &[("AgencyPatch", 1, None), ("ActivatePolicy", 1, Some(1))];
+
+fn property_counts(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for (name, min, max) in PROPERTY_COUNTS {
+        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(*name) {
+            o.min_properties = Some(*min);
+            o.max_properties = *max;
+        }
     }
 }
 
@@ -586,6 +617,24 @@ pub fn apply_rules(doc: &mut OpenApi) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_property_count_is_on_its_schema() {
+        let doc = crate::http::routes::ApiDoc::openapi();
+        let schemas = &doc.components.as_ref().expect("components").schemas;
+        for (name, min, max) in PROPERTY_COUNTS {
+            match schemas.get(*name) {
+                Some(RefOr::T(Schema::Object(o))) => {
+                    assert_eq!(
+                        (o.min_properties, o.max_properties),
+                        (Some(*min), *max),
+                        "{name}"
+                    );
+                }
+                _ => panic!("{name} is not an object schema of the document"),
+            }
+        }
+    }
 
     #[test]
     fn integers_are_read_as_json_schema_counts_them() {

@@ -58,6 +58,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(witnesses::list_witnesses)
         .service(witnesses::get_witness)
         .service(witnesses::post_cosignature)
+        .service(witnesses::get_cosignature)
         .service(witnesses::checkpoint_witnessed)
         .service(redactions::redact_entry)
         .service(redactions::list_redactions)

@@ -166,6 +166,20 @@ pub fn cosign(
     write_tx(conn, |conn| cosign::add(conn, size, line))
 }
 
+/// The cosignature `witness` stored for the checkpoint of `size`.
+pub fn cosignature(
+    conn: &mut DbConn,
+    size: i64,
+    witness: &str,
+) -> ServiceResult<StoredCosignature> {
+    read_tx(conn, |conn| cosign::for_size(conn, size))?
+        .into_iter()
+        .find(|c| c.witness == witness)
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("no cosignature by {witness:?} of size {size}"))
+        })
+}
+
 /// A redaction step on entry `target` by `actor`: a partnership_admin's
 /// request (a reason required), or a scrutineer's approval (reason optional).
 pub fn redact(
@@ -186,9 +200,13 @@ pub fn redact(
     Ok((step, row))
 }
 
-/// Every redaction, pending or done.
-pub fn redactions(conn: &mut DbConn) -> ServiceResult<Vec<Redaction>> {
-    redaction::list(conn)
+/// A page of redactions, pending or done: targets after `after`, at most `fetch`.
+pub fn redactions(
+    conn: &mut DbConn,
+    after: Option<i64>,
+    fetch: i64,
+) -> ServiceResult<Vec<Redaction>> {
+    redaction::page(conn, after, fetch)
 }
 
 /// The export's header (the checkpoint signed first).

@@ -34,12 +34,13 @@ pub fn document(conn: &mut DbConn, version: &str) -> ServiceResult<PolicyDocumen
 }
 
 /// Activate a shipped policy (`version`) or a new `document`: exactly one.
+/// The `seq` of the activation entry, and the document.
 pub fn activate(
     conn: &mut DbConn,
     actor: &Actor,
     version: Option<&str>,
     document: Option<&str>,
-) -> ServiceResult<PolicyDocument> {
+) -> ServiceResult<(i64, PolicyDocument)> {
     write_tx(conn, |conn| {
         let source = match (version, document) {
             (Some(v), None) => Source::Shipped(v),
@@ -50,8 +51,9 @@ pub fn activate(
                 ))
             }
         };
-        let (_, p) = policy_store::activate(conn, actor, source)?;
-        policy_store::document(conn, &p.version)?
-            .ok_or_else(|| ServiceError::Internal("activated policy vanished".into()))
+        let (entry, p) = policy_store::activate(conn, actor, source)?;
+        let doc = policy_store::document(conn, &p.version)?
+            .ok_or_else(|| ServiceError::Internal("activated policy vanished".into()))?;
+        Ok((entry.seq, doc))
     })
 }

@@ -27,6 +27,9 @@ use crate::store::redactions::{self, RedactionRow};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Redaction {
     /// The entry whose payload is (to be) erased.
+    pub target_seq: i64,
+    /// The newest entry of this redaction: the approval once there is one,
+    /// else the request (what an action's `seq` is everywhere).
     pub seq: i64,
     /// The `redaction_requested` entry.
     pub requested_seq: i64,
@@ -36,10 +39,17 @@ pub struct Redaction {
 
 impl From<RedactionRow> for Redaction {
     fn from(r: RedactionRow) -> Self {
+        Redaction::new(r.seq, r.requested_seq, r.approved_seq)
+    }
+}
+
+impl Redaction {
+    fn new(target_seq: i64, requested_seq: i64, approved_seq: Option<i64>) -> Self {
         Redaction {
-            seq: r.seq,
-            requested_seq: r.requested_seq,
-            approved_seq: r.approved_seq,
+            target_seq,
+            seq: approved_seq.unwrap_or(requested_seq),
+            requested_seq,
+            approved_seq,
         }
     }
 }
@@ -73,6 +83,18 @@ pub fn step_for(actor: &Actor) -> Result<Step, ServiceError> {
 }
 
 /// Every redaction, pending or done, by target seq.
+/// A page of redactions: targets after `after`, at most `fetch`.
+pub fn page(
+    conn: &mut DbConn,
+    after: Option<i64>,
+    fetch: i64,
+) -> Result<Vec<Redaction>, ServiceError> {
+    Ok(redactions::page(conn, after, fetch)?
+        .into_iter()
+        .map(Redaction::from)
+        .collect())
+}
+
 pub fn list(conn: &mut DbConn) -> Result<Vec<Redaction>, ServiceError> {
     Ok(redactions::list(conn)?
         .into_iter()
@@ -124,12 +146,8 @@ pub fn redact(
                     payload,
                 },
             )?;
-            let row = Redaction {
-                seq: target,
-                requested_seq: entry.seq,
-                approved_seq: None,
-            };
-            redactions::insert_request(conn, row.seq, row.requested_seq)?;
+            let row = Redaction::new(target, entry.seq, None);
+            redactions::insert_request(conn, row.target_seq, row.requested_seq)?;
             Ok(row)
         }
         Step::Approve => {
@@ -163,10 +181,11 @@ pub fn redact(
             }
             // An erased address list is erased where email reads it, too.
             crate::store::email::erase_list(conn, target)?;
-            Ok(Redaction {
-                approved_seq: Some(entry.seq),
-                ..pending
-            })
+            Ok(Redaction::new(
+                target,
+                pending.requested_seq,
+                Some(entry.seq),
+            ))
         }
     }
 }
@@ -353,11 +372,7 @@ impl Replay {
         let expected: Vec<Redaction> = self
             .by_target
             .iter()
-            .map(|(seq, o)| Redaction {
-                seq: *seq,
-                requested_seq: o.requested_seq,
-                approved_seq: o.approved_seq,
-            })
+            .map(|(seq, o)| Redaction::new(*seq, o.requested_seq, o.approved_seq))
             .collect();
         if stored == expected {
             return Ok(None);
@@ -366,10 +381,10 @@ impl Replay {
             .iter()
             .zip(expected.iter())
             .find(|(a, b)| a != b)
-            .map(|(a, b)| a.seq.min(b.seq))
+            .map(|(a, b)| a.target_seq.min(b.target_seq))
             .or_else(|| {
                 let n = stored.len().min(expected.len());
-                stored.get(n).or(expected.get(n)).map(|r| r.seq)
+                stored.get(n).or(expected.get(n)).map(|r| r.target_seq)
             })
             .unwrap_or_default();
         Ok(Some(format!(

@@ -33,6 +33,20 @@ pub fn list(conn: &mut DbConn) -> StoreResult<Vec<RedactionRow>> {
         .load(conn)?)
 }
 
+/// A page of rows: targets after `after`, at most `fetch`, in target order.
+pub fn page(conn: &mut DbConn, after: Option<i64>, fetch: i64) -> StoreResult<Vec<RedactionRow>> {
+    Ok(redactions::table
+        .select((
+            redactions::seq,
+            redactions::requested_seq,
+            redactions::approved_seq,
+        ))
+        .filter(redactions::seq.gt(after.unwrap_or(-1)))
+        .order(redactions::seq.asc())
+        .limit(fetch)
+        .load(conn)?)
+}
+
 /// The row for target `seq`, if any.
 pub fn find(conn: &mut DbConn, seq: i64) -> StoreResult<Option<RedactionRow>> {
     Ok(redactions::table

@@ -88,6 +88,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/v1/ledger/witnesses/{name}",               "role",    "AAAAAAA"),
     // A cosignature proves itself (it must verify under a registered key).
     ("POST",   "/v1/ledger/cosignatures",                   "role",    "AAAAAAA"),
+    ("GET",    "/v1/ledger/cosignatures/{size}/{witness}",  "role",    "AAAAAAA"),
     ("POST",   "/v1/admin/witnesses",                       "role",    ".....A."),
     // Erasure: the administration requests, a scrutineer approves; the
     // auditor may see what was erased and why not.

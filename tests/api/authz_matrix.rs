@@ -349,6 +349,11 @@ async fn fixture(app: &TestApp) -> Fixture {
     let checkpoint = Checkpoint::parse(&text).expect("checkpoint");
     let line = witness.cosign(&checkpoint, 1).expect("cosign").to_line();
     let cosignature = json!({"size": checkpoint.size(), "cosignature": line});
+    // Stored once here, so that reading it back is allowed to succeed.
+    let (s, v) = app
+        .post(&admin, "/v1/ledger/cosignatures", cosignature.clone())
+        .await;
+    assert_eq!(s, 201, "{v}");
 
     let (s, unknown_dispute) = app
         .get(
@@ -404,6 +409,8 @@ fn request(
         .replace("{session}", &f.session.to_string())
         .replace("/problems/{name}", "/problems/not-found")
         .replace("{name}", "matrix-witness")
+        .replace("{size}", &f.cosignature["size"].to_string())
+        .replace("{witness}", "matrix-witness")
         .replace("{pseudonym}", &f.pseudonym)
         // The tlog-tiles routes: the first leaf's level-0 tile and entry bundle.
         .replace("{level}", "0")

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use escalation_ledger::app::Settings;
-use escalation_ledger::core::checkpoint::Cosigner;
+use escalation_ledger::core::checkpoint::{Checkpoint, Cosigner};
 use escalation_ledger::core::ladder::{Partner, Role};
 use serde_json::{json, Value};
 
@@ -144,20 +144,38 @@ async fn creates_answer_201_location_and_the_thing(backend: Backend) {
         again.get("secret").is_none(),
         "the secret is never shown again: {again}"
     );
-    let key = Cosigner::generate("conv-witness")
-        .expect("key")
-        .verifier_key();
+    let cosigner = Cosigner::generate("conv-witness").expect("key");
     let wit = created(
         &app,
         &admin,
         &app.agency(A),
         "/v1/admin/witnesses",
-        json!({"name": "conv-witness", "key": key}),
+        json!({"name": "conv-witness", "key": cosigner.verifier_key()}),
         "name",
     )
     .await;
     assert_eq!(wit["registered_seq"].as_i64(), Some(newest(&app).await));
-    created(
+    assert_eq!(wit["seq"], wit["registered_seq"], "{wit}");
+    // A cosignature is created too: 201, and its Location reads it back.
+    let (s, note) = app.get_text(&admin, "/v1/ledger/checkpoint").await;
+    assert_eq!(s, 200, "{note}");
+    let body = note.split_once("\n\n").expect("a signed note").0;
+    let cp = Checkpoint::parse(&format!("{body}\n")).expect("checkpoint");
+    let line = cosigner
+        .cosign(&cp, 1_800_000_000)
+        .expect("cosign")
+        .to_line();
+    let c = created(
+        &app,
+        &sc,
+        &admin,
+        "/v1/ledger/cosignatures",
+        json!({"size": cp.size(), "cosignature": line}),
+        "line",
+    )
+    .await;
+    assert_eq!(c["witness"], "conv-witness", "{c}");
+    let pol = created(
         &app,
         &admin,
         &app.role(Role::Auditor),
@@ -166,6 +184,7 @@ async fn creates_answer_201_location_and_the_thing(backend: Backend) {
         "version",
     )
     .await;
+    assert!(pol["seq"].is_i64(), "the activation's seq: {pol}");
 
     // The new reads keep to the access table and answer 404 for what is not there.
     let pid = p["id"].as_str().unwrap();
@@ -247,7 +266,7 @@ async fn actions_answer_with_the_seq_they_wrote(backend: Backend) {
     assert!(read.get("seq").is_none(), "{read}");
 
     let w = app.raise(&[A, C], false).await;
-    acted(
+    let withdrawn = acted(
         &app,
         &app.agency(A),
         &format!("/v1/disputes/{w}/withdraw"),
@@ -372,6 +391,14 @@ async fn actions_answer_with_the_seq_they_wrote(backend: Backend) {
     let v: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
     assert_eq!(v["seq"].as_i64(), Some(before + 1), "{v}");
     assert_eq!(v["seq"], v["deactivated_seq"]);
+
+    // A redaction's two steps: each answers the entry it wrote, not its target.
+    let target = format!("/v1/admin/ledger/entries/{}/redact", withdrawn["seq"]);
+    let v = acted(&app, &admin, &target, json!({"reason": "erasure"})).await;
+    assert_eq!(v["seq"], v["requested_seq"]);
+    let v = acted(&app, &sc, &target, json!({})).await;
+    assert_eq!(v["seq"], v["approved_seq"]);
+    assert_ne!(v["seq"], v["target_seq"]);
     assert!(app.verify().ok);
 }
 
@@ -590,6 +617,7 @@ fn lists(hook: &str, dispute: &str) -> Vec<(String, Role)> {
         ("/v1/ledger/witnesses".into(), Role::Auditor),
         ("/v1/policies".into(), Role::Auditor),
         ("/v1/agencies".into(), Role::Auditor),
+        ("/v1/admin/ledger/redactions".into(), Role::Auditor),
     ]
 }
 

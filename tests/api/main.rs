@@ -33,6 +33,7 @@ mod policies;
 mod pq;
 mod ratelimit;
 mod readme;
+mod readme_walkthrough;
 mod redaction;
 mod registry;
 mod reports;

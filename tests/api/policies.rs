@@ -113,7 +113,12 @@ async fn refused_activations_write_nothing(backend: Backend) {
     assert_eq!(s, 422, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("line 1"), "{v}");
 
-    for body in [json!({}), json!({"version": WT, "document": "x"})] {
+    for body in [
+        json!({}),
+        json!({"version": WT, "document": "x"}),
+        json!({"version": WT, "document": null}),
+        json!({"version": null}),
+    ] {
         let (s, v) = activate(&app, &admin, body.clone()).await;
         assert_eq!(s, 400, "{body}: {v}");
     }

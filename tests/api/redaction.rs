@@ -82,7 +82,7 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"seq": 2, "requested_seq": 4, "approved_seq": null})
+        json!({"target_seq": 2, "seq": 4, "requested_seq": 4, "approved_seq": null})
     );
     let req = entry(&app, 4).await;
     assert_eq!(req["event"], "redaction_requested");
@@ -100,7 +100,8 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     assert_eq!(s, 200, "{list}");
     assert_eq!(
         list,
-        json!([{"seq": 2, "requested_seq": 4, "approved_seq": null}])
+        json!({"items": [{"target_seq": 2, "seq": 4, "requested_seq": 4, "approved_seq": null}],
+               "next": null})
     );
     assert!(app.verify().ok);
 
@@ -109,7 +110,10 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
         .post(&scrutineer(&app), &redact_path(2), json!({}))
         .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v, json!({"seq": 2, "requested_seq": 4, "approved_seq": 5}));
+    assert_eq!(
+        v,
+        json!({"target_seq": 2, "seq": 5, "requested_seq": 4, "approved_seq": 5})
+    );
     let appr = entry(&app, 5).await;
     assert_eq!(appr["event"], "redaction_approved");
     assert_eq!(appr["dispute_id"], id.as_str());
@@ -182,8 +186,9 @@ async fn a_payload_is_erased_in_two_steps(backend: Backend) {
     assert_eq!(s, 200);
     assert_eq!(
         list,
-        json!([{"seq": 2, "requested_seq": 4, "approved_seq": 5},
-               {"seq": 3, "requested_seq": 6, "approved_seq": 7}])
+        json!({"items": [{"target_seq": 2, "seq": 5, "requested_seq": 4, "approved_seq": 5},
+                         {"target_seq": 3, "seq": 7, "requested_seq": 6, "approved_seq": 7}],
+               "next": null})
     );
 }
 

@@ -178,6 +178,17 @@ async fn the_partnership_adds_renames_and_retires_an_agency(backend: Backend) {
     );
     let size = app.size().await;
     assert_eq!(patch(&app, &admin, SCHOOL, json!({})).await.0, 400);
+    // A member is absent or a value, never null (null is not of its type).
+    for body in [
+        json!({"name": null}),
+        json!({"kind": "education", "name": null}),
+    ] {
+        assert_eq!(
+            patch(&app, &admin, SCHOOL, body.clone()).await.0,
+            400,
+            "{body}"
+        );
+    }
     assert_eq!(
         patch(&app, &admin, SCHOOL, json!({"kind": "school"}))
             .await

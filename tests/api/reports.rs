@@ -514,8 +514,22 @@ async fn csv_and_refusals(backend: Backend) {
     );
 
     let size = app.size().await;
+    // Two readable dates in the wrong order: well formed, but no period.
+    let (s, v) = app
+        .get(
+            &slg,
+            &format!("/v1/reports/escalations?from={}&to={}", p.to, p.from),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is after"),
+        "{v}"
+    );
     for q in [
-        format!("/v1/reports/escalations?from={}&to={}", p.to, p.from),
         "/v1/reports/escalations?from=2026-02-30&to=2026-03-01".to_string(),
         "/v1/reports/escalations?from=2026-1-1&to=2026-03-01".to_string(),
         format!(

@@ -19,6 +19,8 @@ use std::process::Command;
 
 use escalation_ledger::app::Settings;
 
+use escalation_ledger::core::ladder::Role;
+
 use crate::helpers::{Backend, TestApp};
 
 /// The version `.ci/run` installs.
@@ -43,7 +45,9 @@ fn installed() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-async fn schemathesis_finds_nothing(backend: Backend) {
+/// Run schemathesis against `app` as `token` (an agency user's when `agency`
+/// names it); assert 0 failures and every operation tested; its stdout.
+async fn run(app: &TestApp, backend: Backend, token: String, agency: Option<&str>) -> String {
     let version = installed().unwrap_or_else(|e| {
         panic!(
             "{e}. The suite needs it (CI={}); install it with \
@@ -52,20 +56,10 @@ async fn schemathesis_finds_nothing(backend: Backend) {
         )
     });
     assert!(version.ends_with(VERSION), "want {VERSION}, have {version}");
-    // Rate limits off: the run sends thousands of requests from one token.
-    let app = TestApp::spawn_with_settings(
-        backend,
-        Settings {
-            rate_limit_per_subject: 0,
-            rate_limit_per_address: 0,
-            ..Settings::default()
-        },
-    )
-    .await;
-    let token = app.agency(AGENCY);
     let work = tempfile::tempdir().expect("temp dir");
     let cwd = work.path().to_path_buf();
     let base = app.base.clone();
+    let agency = agency.unwrap_or_default().to_string();
     let out = actix_web::rt::task::spawn_blocking(move || {
         Command::new("schemathesis")
             .arg("--config-file")
@@ -79,7 +73,7 @@ async fn schemathesis_finds_nothing(backend: Backend) {
             .env("SCHEMATHESIS_HOOKS", dir().join("hooks.py"))
             .env("LEDGER_URL", &base)
             .env("LEDGER_TOKEN", &token)
-            .env("LEDGER_AGENCY", AGENCY)
+            .env("LEDGER_AGENCY", &agency)
             // Hypothesis keeps its example database here, not in the tree.
             .current_dir(&cwd)
             .output()
@@ -87,7 +81,7 @@ async fn schemathesis_finds_nothing(backend: Backend) {
     })
     .await
     .expect("join");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -125,6 +119,26 @@ async fn schemathesis_finds_nothing(backend: Backend) {
         !stdout.contains("failures,") && !stdout.contains("failure,"),
         "{stdout}"
     );
+    stdout
+}
+
+/// Rate limits off: a run sends thousands of requests from one token.
+async fn spawn(backend: Backend) -> TestApp {
+    TestApp::spawn_with_settings(
+        backend,
+        Settings {
+            rate_limit_per_subject: 0,
+            rate_limit_per_address: 0,
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+/// As an agency user, who may raise disputes and act on them.
+async fn schemathesis_finds_nothing(backend: Backend) {
+    let app = spawn(backend).await;
+    run(&app, backend, app.agency(AGENCY), Some(AGENCY)).await;
     // The dispute the hooks made possible was raised (the stateful phase got going).
     let (s, list) = app.get(&app.agency(AGENCY), "/v1/disputes?limit=1").await;
     assert_eq!(s, 200, "{list}");
@@ -134,4 +148,33 @@ async fn schemathesis_finds_nothing(backend: Backend) {
     );
 }
 
-crate::both_backends!(schemathesis_finds_nothing);
+/// As the partnership team, who may call the administration routes the
+/// agency user only gets 401 and 403 from: the registry, webhooks, witnesses,
+/// policies and redactions.
+async fn schemathesis_finds_nothing_as_the_partnership_team(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.role(Role::PartnershipAdmin);
+    let before = app.size().await;
+    run(&app, backend, admin.clone(), None).await;
+    // The administration routes were reached, not just refused: they wrote entries.
+    let (s, page) = app
+        .get(
+            &admin,
+            &format!("/v1/ledger/entries?from={before}&limit=200"),
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    let events: std::collections::BTreeSet<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(!events.is_empty(), "the admin run wrote nothing");
+    eprintln!("schemathesis as partnership_admin wrote: {events:?}");
+}
+
+crate::both_backends!(
+    schemathesis_finds_nothing,
+    schemathesis_finds_nothing_as_the_partnership_team
+);

@@ -50,10 +50,11 @@ pub struct NewAgencyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgencyPatch {
-    #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
+    #[serde(default, deserialize_with = "crate::http::openapi::present")]
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::openapi::present")]
+    #[schema(nullable = false)]
     pub kind: Option<AgencyKind>,
 }
 

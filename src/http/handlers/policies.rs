@@ -2,7 +2,7 @@
 //! storage and the ledger entry are [`crate::service::policies`]'s.
 
 use actix_web::{get, http::header, post, web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::authz::Allowed;
@@ -18,10 +18,12 @@ use crate::service::policy_store::{PolicyDocument, PolicySummary};
 #[serde(deny_unknown_fields)]
 pub struct ActivatePolicy {
     /// A shipped policy's version, e.g. `wt-2023`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::openapi::present")]
+    #[schema(nullable = false)]
     pub version: Option<String>,
     /// A policy document's full text; validated, with errors naming the line.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::openapi::present")]
+    #[schema(nullable = false)]
     pub document: Option<String>,
 }
 
@@ -58,9 +60,18 @@ pub async fn get_policy(
     Ok(HttpResponse::Ok().json(doc))
 }
 
+/// A policy just activated, with the `seq` of its activation entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivatedPolicy {
+    #[serde(flatten)]
+    pub policy: PolicyDocument,
+    /// The `policy_activated` entry written.
+    pub seq: i64,
+}
+
 #[utoipa::path(tag = "policies", security(("bearer" = [])),
     request_body = ActivatePolicy,
-    responses((status = 201, description = "Activated: new disputes follow it; open ones keep theirs", body = PolicyDocument),
+    responses((status = 201, description = "Activated: new disputes follow it; open ones keep theirs; `seq` is the activation's entry", body = ActivatedPolicy),
               (status = 400, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, description = "The document is invalid; the detail names the line", body = Problem)))]
@@ -71,7 +82,7 @@ pub async fn activate_policy(
     body: web::Json<ActivatePolicy>,
 ) -> Result<HttpResponse, AppError> {
     let ActivatePolicy { version, document } = body.into_inner();
-    let doc = run(&state.pool, move |conn| {
+    let (seq, doc) = run(&state.pool, move |conn| {
         policies::activate(conn, &actor, version.as_deref(), document.as_deref())
     })
     .await?;
@@ -81,5 +92,5 @@ pub async fn activate_policy(
             header::LOCATION,
             format!("/v1/policies/{}", doc.summary.version),
         ))
-        .json(doc))
+        .json(ActivatedPolicy { seq, policy: doc }))
 }

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
+use crate::http::paging::{Page, PageQuery};
 use crate::http::state::{run, AppState};
 use crate::service::ledger;
 use crate::service::redaction::Redaction;
@@ -22,7 +23,7 @@ pub struct RedactBody {
 #[utoipa::path(tag = "ledger",
     security(("bearer" = [])), request_body = RedactBody,
     params(("seq" = i64, Path, description = "The entry whose payload is to be erased")),
-    responses((status = 200, description = "A partnership_admin's request, or a scrutineer's approval (which erases the payload)", body = Redaction),
+    responses((status = 200, description = "A partnership_admin's request, or a scrutineer's approval (which erases the payload); `seq` is the entry written", body = Redaction),
               (status = 403, description = "Not a partnership_admin or scrutineer, or approving one's own request", body = Problem),
               (status = 404, body = Problem),
               (status = 409, description = "Already requested or erased; nothing pending to approve", body = Problem),
@@ -45,14 +46,20 @@ pub async fn redact_entry(
 }
 
 #[utoipa::path(tag = "ledger",
-    security(("bearer" = [])),
-    responses((status = 200, description = "Every redaction, pending or done, by target seq", body = [Redaction]),
-              (status = 403, body = Problem)))]
+    security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Redactions, pending or done, by target seq", body = Page<Redaction>),
+              (status = 400, body = Problem), (status = 403, body = Problem)))]
 #[get("/v1/admin/ledger/redactions")]
 pub async fn list_redactions(
     state: web::Data<AppState>,
     _caller: Allowed,
+    q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let list = run(&state.pool, ledger::redactions).await?;
-    Ok(HttpResponse::Ok().json(list))
+    let paging = q.into_inner().paging("redactions");
+    let (after, fetch) = (paging.after_seq()?, paging.fetch());
+    let list = run(&state.pool, move |conn| {
+        ledger::redactions(conn, after, fetch)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(paging.page(list, |r| r.target_seq)))
 }

@@ -7,6 +7,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::core::input;
 use crate::core::report::{self, Audience, Options, Period};
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
@@ -21,6 +22,7 @@ pub struct ReportQuery {
     /// Last day of the period, a London date (YYYY-MM-DD), inclusive.
     pub to: String,
     /// `internal` (default) or `public`: small counts suppressed for publication.
+    #[param(pattern = "^(internal|public)$")]
     pub audience: Option<String>,
 }
 
@@ -40,7 +42,9 @@ fn wants_csv(req: &HttpRequest) -> bool {
 #[utoipa::path(tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses((status = 200, description = "The escalation figures for the period, as RFC 8785 canonical JSON (members in core::report's doc and the README); with `Accept: text/csv`, one CSV table per section, separated by blank lines. The same ledger size gives the same bytes as `escalation-ledger report` on an export.", content_type = "application/json", body = Object),
-              (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 400, description = "A date that is not YYYY-MM-DD, an unknown audience", body = Problem),
+              (status = 403, body = Problem),
+              (status = 422, description = "`from` is after `to`: no such period", body = Problem),
               (status = 409, description = "The stored tree no longer matches an earlier checkpoint", body = Problem)))]
 #[get("/v1/reports/escalations")]
 pub async fn escalations_report(
@@ -50,7 +54,12 @@ pub async fn escalations_report(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let period = Period::parse(&q.from, &q.to).map_err(AppError::BadRequest)?;
+    // An unreadable date is a bad request; two dates in the wrong order are
+    // well formed but describe no period (no schema can say that): 422.
+    for (field, value) in [("from", &q.from), ("to", &q.to)] {
+        input::date(field, value).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    }
+    let period = Period::parse(&q.from, &q.to).map_err(AppError::Unprocessable)?;
     let audience = match q.audience.as_deref() {
         None => Audience::Internal,
         Some(a) => a.parse().map_err(AppError::BadRequest)?,

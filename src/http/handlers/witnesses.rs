@@ -76,9 +76,18 @@ pub struct WitnessView {
     pub push: Option<PushStatus>,
 }
 
+/// A witness just registered, with the `seq` of the entry that registered it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisteredWitness {
+    #[serde(flatten)]
+    pub witness: Witness,
+    /// The entry written (its `registered_seq`).
+    pub seq: i64,
+}
+
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
     request_body = RegisterWitness,
-    responses((status = 201, description = "Registered; `registered_seq` is its entry", body = Witness, headers(("Location" = String))),
+    responses((status = 201, description = "Registered; `seq` (= `registered_seq`) is its entry", body = RegisteredWitness, headers(("Location" = String))),
               (status = 403, body = Problem),
               (status = 409, description = "The name or key is already registered", body = Problem),
               (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise, or the url is not an http(s) URL", body = Problem)))]
@@ -97,7 +106,10 @@ pub async fn register_witness(
     // A witness's name is its id; key names are letters, digits and `-._+`.
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/ledger/witnesses/{}", w.name)))
-        .json(w))
+        .json(RegisteredWitness {
+            seq: w.registered_seq,
+            witness: w,
+        }))
 }
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])), params(PageQuery),
@@ -149,7 +161,7 @@ pub struct CosignatureBody {
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
     request_body = CosignatureBody,
-    responses((status = 201, description = "Stored", body = StoredCosignature),
+    responses((status = 201, description = "Stored; `Location` reads it back", body = StoredCosignature, headers(("Location" = String))),
               (status = 200, description = "Already stored, unchanged", body = StoredCosignature),
               (status = 404, description = "No signed checkpoint of that size", body = Problem),
               (status = 409, description = "The witness already cosigned that size with another line", body = Problem),
@@ -166,10 +178,34 @@ pub async fn post_cosignature(
     })
     .await?;
     Ok(if new {
-        HttpResponse::Created().json(stored)
+        HttpResponse::Created()
+            .insert_header((
+                header::LOCATION,
+                format!("/v1/ledger/cosignatures/{}/{}", stored.size, stored.witness),
+            ))
+            .json(stored)
     } else {
         HttpResponse::Ok().json(stored)
     })
+}
+
+#[utoipa::path(tag = "witnesses", security(("bearer" = [])),
+    params(("size" = i64, Path, description = "The cosigned checkpoint's size"),
+           ("witness" = String, Path, description = "The witness's name")),
+    responses((status = 200, body = StoredCosignature), (status = 401, body = Problem),
+              (status = 404, description = "That witness has not cosigned that size", body = Problem)))]
+#[get("/v1/ledger/cosignatures/{size}/{witness}")]
+pub async fn get_cosignature(
+    state: web::Data<AppState>,
+    _caller: Allowed,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (size, witness) = path.into_inner();
+    let c = run(&state.pool, move |conn| {
+        ledger::cosignature(conn, size, &witness)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(c))
 }
 
 /// How well the newest signed checkpoint is witnessed.
