@@ -14,6 +14,7 @@ use crate::http::ratelimit::{self, RateLimits};
 use crate::http::routes;
 use crate::http::state::AppState;
 use crate::service::checkpoint::LogKey;
+use crate::service::sequencer::{Batching, Sequencer};
 use crate::service::whistleblowing::WhistleKey;
 use crate::store::db::{self, write_tx, Pool};
 
@@ -110,6 +111,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How long a request body may take to arrive before a 408 (`BODY_READ_TIMEOUT`).
     pub body_read_timeout: Duration,
+    /// How the sequencer groups ledger writes (`BATCH_MAX`, `BATCH_LINGER`).
+    pub batching: Batching,
 }
 
 impl Default for Settings {
@@ -124,6 +127,7 @@ impl Default for Settings {
             report_suppress_below: crate::core::report::DEFAULT_SUPPRESS_BELOW,
             shutdown_grace: Duration::from_secs(30),
             body_read_timeout: crate::http::guard::DEFAULT_BODY_TIMEOUT,
+            batching: Batching::default(),
         }
     }
 }
@@ -138,6 +142,7 @@ pub fn server(
     workers: usize,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
+        seq: Sequencer::start(pool.clone(), settings.batching.clone()),
         pool,
         log,
         witness_quorum: settings.witness_quorum,

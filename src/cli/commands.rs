@@ -190,6 +190,11 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             report_suppress_below: args.report_suppress_below,
             shutdown_grace: args.shutdown_grace,
             body_read_timeout: args.body_read_timeout,
+            batching: crate::service::sequencer::Batching {
+                max: args.batch_max as usize,
+                linger: args.batch_linger,
+                ..Default::default()
+            },
         };
         let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)

@@ -11,3 +11,5 @@ pub const SWEEPS: &str = "escalation_ledger_deadline_sweeps_total";
 /// When the last sweep succeeded (Unix seconds).
 pub const SWEEP_LAST_SUCCESS: &str =
     "escalation_ledger_deadline_sweep_last_success_timestamp_seconds";
+/// Commands per ledger batch (recorded by `service::sequencer`).
+pub const BATCH_SIZE: &str = "escalation_ledger_batch_size";

@@ -283,10 +283,28 @@ fn in_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let _open = OpenTx::new();
+    // Inside a transaction already (a command in a sequencer batch): a
+    // savepoint, under the lock the outer transaction holds.
+    if depth(conn) > 0 {
+        begin_savepoint(conn)?;
+        return match f(conn) {
+            Ok(v) => match end_savepoint(conn, true) {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = end_savepoint(conn, false);
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = end_savepoint(conn, false);
+                Err(e)
+            }
+        };
+    }
     // SQLite admits one writer at a time. Queue this process's writers on a
     // mutex rather than in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms)
     // make the latency tail; other processes still wait in `busy_timeout`.
-    let _open = OpenTx::new();
     let _writer = match (&*conn, lock) {
         (DbConn::Sqlite(_), true) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
         _ => None,
@@ -330,6 +348,53 @@ where
             Err(e)
         }
     }
+}
+
+/// How many transactions (the outermost and its savepoints) are open on `conn`.
+fn depth(conn: &mut DbConn) -> u32 {
+    let status = match conn {
+        DbConn::Sqlite(c) => {
+            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::transaction_manager_status_mut(c)
+        }
+        DbConn::Pg(c) => {
+            <AnsiTransactionManager as TransactionManager<PgConnection>>::transaction_manager_status_mut(c)
+        }
+    };
+    status
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .map_or(0, |d| d.get())
+}
+
+fn begin_savepoint(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(c),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+}
+
+/// Release (`keep`) or roll back to the innermost savepoint.
+fn end_savepoint(conn: &mut DbConn, keep: bool) -> QueryResult<()> {
+    match (conn, keep) {
+        (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
+        (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
+        (DbConn::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
+        (DbConn::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
+    }
+}
+
+/// Run `f` in a savepoint of the transaction open on `conn` (the sequencer's
+/// batch): its writes are kept if it returns `true` and rolled back if it
+/// returns `false`. `Err` only when the savepoint could not be taken, released
+/// or rolled back: the transaction is then unusable and must be rolled back.
+pub fn savepoint(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> bool) -> QueryResult<()> {
+    if depth(conn) == 0 {
+        return Err(diesel::result::Error::NotInTransaction);
+    }
+    begin_savepoint(conn)?;
+    let keep = f(conn);
+    end_savepoint(conn, keep)
 }
 
 /// Run blocking database work on the blocking thread pool, keeping the caller's
