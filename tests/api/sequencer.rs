@@ -33,6 +33,23 @@ async fn batching_app(backend: Backend) -> (TestApp, BatchLog) {
     (TestApp::spawn_with_settings(backend, settings).await, log)
 }
 
+/// POST `body` on `c`, a client of its own for each burst of requests sent
+/// together (the app's shared client may hold keep-alive connections that
+/// the server closed while a test waited).
+async fn post(c: &awc::Client, app: &TestApp, tok: &str, path: &str, body: Value) -> (u16, Value) {
+    let mut res = c
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(tok)
+        .send_json(&body)
+        .await
+        .expect("request");
+    let body = res.body().await.expect("body");
+    (
+        res.status().as_u16(),
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
 fn raise_body() -> Value {
     json!({"parties": PARTIES, "summary": "Threshold for a strategy meeting"})
 }
@@ -70,9 +87,12 @@ async fn mixed_commands_in_one_batch(backend: Backend) {
     const RAISES: usize = 8;
     const PROPOSALS: usize = 6;
     let propose = format!("/v1/disputes/{disputed}/proposals");
-    let raises = (0..RAISES).map(|_| app.post(&tok, "/v1/disputes", raise_body()));
+    let c = client();
+    let raises = (0..RAISES).map(|_| post(&c, &app, &tok, "/v1/disputes", raise_body()));
     let proposals = (0..PROPOSALS).map(|i| {
-        app.post(
+        post(
+            &c,
+            &app,
             &tok,
             &propose,
             json!({"resolution": format!("proposal {i}")}),
@@ -131,14 +151,15 @@ async fn mixed_commands_in_one_batch(backend: Backend) {
     )
     .expect("create the failing trigger");
     let before = log.batches().len();
-    let raises = (0..RAISES).map(|_| app.post(&tok, "/v1/disputes", raise_body()));
+    let c = client();
+    let raises = (0..RAISES).map(|_| post(&c, &app, &tok, "/v1/disputes", raise_body()));
     let paths: Vec<String> = fresh
         .iter()
         .map(|id| format!("/v1/disputes/{id}/proposals"))
         .collect();
     let failing = paths
         .iter()
-        .map(|p| app.post(&tok, p, json!({"resolution": "meet on Monday"})));
+        .map(|p| post(&c, &app, &tok, p, json!({"resolution": "meet on Monday"})));
     let (raised, failed) = join(join_all(raises), join_all(failing)).await;
     assert_eq!(
         batches_since(&log, before),
@@ -190,8 +211,15 @@ async fn a_storage_error_fails_the_whole_batch(backend: Backend) {
 
     const RAISES: usize = 6;
     let propose = format!("/v1/disputes/{disputed}/proposals");
-    let raises = (0..RAISES).map(|_| app.post(&tok, "/v1/disputes", raise_body()));
-    let poisoned = app.post(&tok, &propose, json!({"resolution": "meet on Monday"}));
+    let c = client();
+    let raises = (0..RAISES).map(|_| post(&c, &app, &tok, "/v1/disputes", raise_body()));
+    let poisoned = post(
+        &c,
+        &app,
+        &tok,
+        &propose,
+        json!({"resolution": "meet on Monday"}),
+    );
     let (raised, (ps, pv)) = join(join_all(raises), poisoned).await;
 
     assert_eq!(
@@ -222,8 +250,15 @@ async fn a_storage_error_fails_the_whole_batch(backend: Backend) {
         "DROP TRIGGER seq_boom ON proposals;",
     )
     .expect("drop the trigger");
-    let raises = (0..RAISES).map(|_| app.post(&tok, "/v1/disputes", raise_body()));
-    let proposal = app.post(&tok, &propose, json!({"resolution": "meet on Monday"}));
+    let c = client();
+    let raises = (0..RAISES).map(|_| post(&c, &app, &tok, "/v1/disputes", raise_body()));
+    let proposal = post(
+        &c,
+        &app,
+        &tok,
+        &propose,
+        json!({"resolution": "meet on Monday"}),
+    );
     let (raised, (ps, pv)) = join(join_all(raises), proposal).await;
     assert_eq!(ps, 201, "{pv}");
     assert!(raised.iter().all(|(s, _)| *s == 201), "{raised:?}");
