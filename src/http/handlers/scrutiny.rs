@@ -296,7 +296,7 @@ async fn review_step(
     event: ScrutinyEvent,
     payload: Value,
 ) -> Result<HttpResponse, AppError> {
-    let v = write(&state, move |conn| {
+    let v = write(state, move |conn| {
         casework::review_step(conn, &actor, &id, event, payload)
     })
     .await?;
