@@ -494,6 +494,50 @@ mod tests {
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://***@h/db");
     }
 
+    /// Inside a transaction, `write_tx` and `savepoint` roll back only their
+    /// own writes; the outer transaction goes on and commits the rest.
+    #[test]
+    fn a_write_tx_inside_a_transaction_is_a_savepoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("n.db").display());
+        let pool = pool(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        let ins = |c: &mut DbConn, n: i32| c.batch_execute(&format!("INSERT INTO t VALUES ({n})"));
+        write_tx(&mut conn, |c| -> QueryResult<()> {
+            ins(c, 1)?;
+            let refused: QueryResult<()> = write_tx(c, |c| {
+                ins(c, 2)?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(refused.is_err());
+            write_tx(c, |c| ins(c, 3))?;
+            savepoint(c, |c| {
+                ins(c, 4).unwrap();
+                false
+            })?;
+            savepoint(c, |c| ins(c, 5).is_ok())?;
+            Ok(())
+        })
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            n: i32,
+        }
+        let got: Vec<i32> = diesel::sql_query("SELECT n FROM t ORDER BY n")
+            .load::<N>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.n)
+            .collect();
+        assert_eq!(got, [1, 3, 5]);
+        assert!(
+            savepoint(&mut conn, |_| true).is_err(),
+            "no savepoint outside a transaction"
+        );
+    }
+
     /// An acknowledgement means the WAL is synced: FULL unless set otherwise.
     #[test]
     fn sqlite_syncs_at_commit_by_default() {
