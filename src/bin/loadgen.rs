@@ -459,7 +459,7 @@ async fn walk(ctx: &Ctx, n: u32, samples: &mut Vec<(Kind, Duration)>) -> Result<
     let propose = json!({"resolution": "Hold a joint strategy meeting within five working days"});
     let path = format!("/v1/disputes/{id}/proposals");
     let v = ctx.post(Kind::Propose, ta, &path, propose, samples).await?;
-    let pid = str_at(&v, "/open_proposal/id")?.to_string();
+    let pid = str_at(&v, "/id")?.to_string();
     let path = format!("/v1/disputes/{id}/proposals/{pid}/accept");
     ctx.post(Kind::Accept, ta, &path, json!({}), samples)
         .await?;
