@@ -14,6 +14,7 @@ use crate::http::ratelimit::{self, RateLimits};
 use crate::http::routes;
 use crate::http::state::AppState;
 use crate::service::checkpoint::LogKey;
+use crate::service::sequencer::{Batching, Sequencer};
 use crate::service::whistleblowing::WhistleKey;
 use crate::store::db::{self, write_tx, Pool};
 
@@ -113,6 +114,8 @@ pub struct Settings {
     /// The console's public address and session timeouts (`PUBLIC_BASE_URL`,
     /// `CONSOLE_IDLE_TIMEOUT`, `CONSOLE_SESSION_LIFETIME`).
     pub console: crate::http::console::ConsoleConfig,
+    /// How the sequencer groups ledger writes (`BATCH_MAX`, `BATCH_LINGER`).
+    pub batching: Batching,
 }
 
 impl Default for Settings {
@@ -128,6 +131,7 @@ impl Default for Settings {
             shutdown_grace: Duration::from_secs(30),
             body_read_timeout: crate::http::guard::DEFAULT_BODY_TIMEOUT,
             console: crate::http::console::ConsoleConfig::default(),
+            batching: Batching::default(),
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn server(
     workers: usize,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
+        seq: Sequencer::start(pool.clone(), settings.batching.clone()),
         pool,
         log,
         witness_quorum: settings.witness_quorum,

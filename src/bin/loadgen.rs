@@ -88,6 +88,12 @@ struct Args {
     /// Delete an existing SQLite file (and its -wal/-shm) first, or drop an existing --schema.
     #[arg(long)]
     fresh: bool,
+    /// The server's `BATCH_MAX` (1 with `--batch-linger 0s`: one transaction per action).
+    #[arg(long, default_value_t = 64)]
+    batch_max: usize,
+    /// The server's `BATCH_LINGER`, e.g. `1ms`.
+    #[arg(long, default_value = "1ms", value_parser = humantime::parse_duration)]
+    batch_linger: Duration,
 }
 
 fn main() -> ExitCode {
@@ -110,7 +116,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let pool = app::prepare(&db.url, args.clients + 2)?;
     let size_before = ledger_size(&pool)?;
 
-    let http = http_phase(pool.clone(), clients, args.disputes)?;
+    let http = http_phase(pool.clone(), clients, args.disputes, args)?;
     let commits = http.ok() as i64;
     let write_tx_s = raw_commits(&pool, clients, commits, 0, true)?;
     let autocommit_s = raw_commits(&pool, clients, commits, commits, false)?;
@@ -188,6 +194,7 @@ fn run(args: &Args) -> Result<bool, String> {
         "clients": clients,
         "disputes": args.disputes,
         "server_workers": WORKERS,
+        "batch": {"max": args.batch_max, "linger_ms": round3(args.batch_linger.as_secs_f64() * 1000.0)},
         "http": {
             "actions": http.samples.len(),
             "ok": http.ok(),
@@ -487,7 +494,17 @@ async fn client_loop(ctx: &Ctx) -> (Vec<(Kind, Duration)>, Vec<String>) {
 }
 
 /// Start the server in-process and drive it with `clients` concurrent clients.
-fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, String> {
+fn http_phase(
+    pool: Pool,
+    clients: usize,
+    disputes: u32,
+    args: &Args,
+) -> Result<HttpOutcome, String> {
+    let batching = escalation_ledger::service::sequencer::Batching {
+        max: args.batch_max.max(1),
+        linger: args.batch_linger,
+        ..Default::default()
+    };
     let secret = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -517,6 +534,7 @@ fn http_phase(pool: Pool, clients: usize, disputes: u32) -> Result<HttpOutcome, 
                 // A benchmark of the store, not of the rate limiter.
                 rate_limit_per_subject: 0,
                 rate_limit_per_address: 0,
+                batching,
                 ..app::Settings::default()
             },
             "127.0.0.1:0",

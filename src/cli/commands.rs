@@ -221,6 +221,11 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
                     absolute: args.console.console_session_lifetime,
                 },
             },
+            batching: crate::service::sequencer::Batching {
+                max: args.batch_max as usize,
+                linger: args.batch_linger,
+                ..Default::default()
+            },
         };
         let metrics_pool = pool.clone();
         let (server, addr) = app::start(pool, auth, log, settings, &args.bind, workers)

@@ -453,6 +453,14 @@ pub struct ServeArgs {
     /// is answered 408 and its connection closed, e.g. `10s`.
     #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub body_read_timeout: std::time::Duration,
+    /// Ledger writes per transaction at most (the sequencer's batch; 1 turns
+    /// batching off).
+    #[arg(long, env = "BATCH_MAX", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub batch_max: u32,
+    /// How long the sequencer waits for more writes once the first of a batch
+    /// has arrived, e.g. `1ms`; `0s` takes only what is already waiting.
+    #[arg(long, env = "BATCH_LINGER", default_value = "1ms", value_parser = humantime::parse_duration)]
+    pub batch_linger: std::time::Duration,
     /// How often to sign a checkpoint while the ledger grows, e.g. `5m`.
     #[arg(long, env = "CHECKPOINT_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub checkpoint_interval: std::time::Duration,

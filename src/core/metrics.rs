@@ -15,3 +15,5 @@ pub const SWEEP_LAST_SUCCESS: &str =
 pub const WITNESS_PUSHES: &str = "escalation_ledger_witness_pushes_total";
 /// Witness pushes refused with 403, 422 or a bad answer, by witness: an alert.
 pub const WITNESS_PUSH_ALERTS: &str = "escalation_ledger_witness_push_alerts_total";
+/// Commands per ledger batch (recorded by `service::sequencer`).
+pub const BATCH_SIZE: &str = "escalation_ledger_batch_size";

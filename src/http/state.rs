@@ -3,11 +3,14 @@
 
 use crate::http::error::AppError;
 use crate::service::checkpoint::LogKey;
+use crate::service::sequencer::Sequencer;
 use crate::service::whistleblowing::{self, WhistleKey};
 use crate::store::db::{DbConn, Pool};
 
 pub struct AppState {
     pub pool: Pool,
+    /// Every ledger write goes through it ([`write`]): one transaction per batch.
+    pub seq: Sequencer,
     pub log: LogKey,
     /// How many witness cosignatures make a checkpoint fully witnessed.
     pub witness_quorum: u32,
@@ -26,6 +29,21 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     crate::store::db::run(pool, move |conn| f(conn).map_err(Into::into)).await
+}
+
+/// A ledger write for handlers: `f` runs in the sequencer's next batch
+/// ([`crate::service::sequencer`]), and is answered only once that batch has
+/// committed; a batch that fails is answered 503.
+pub async fn write<T, E, F>(state: &AppState, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    E: Into<AppError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    state
+        .seq
+        .submit(move |conn| f(conn).map_err(Into::into))
+        .await
 }
 
 /// The `sub` to put in a log line: [`whistleblowing::WITHHELD`] for anyone who has raised a

@@ -27,6 +27,7 @@ pub mod reports;
 pub mod restore;
 pub mod scrutiny;
 pub mod scrutiny_replay;
+pub mod sequencer;
 pub mod synth;
 pub mod tiles;
 pub mod verify;

@@ -286,10 +286,28 @@ where
     if on_async_worker() {
         return Err(diesel::result::Error::QueryBuilderError(ON_ASYNC_WORKER.into()).into());
     }
+    let _open = OpenTx::new();
+    // Inside a transaction already (a command in a sequencer batch): a
+    // savepoint, under the lock the outer transaction holds.
+    if depth(conn) > 0 {
+        begin_savepoint(conn)?;
+        return match f(conn) {
+            Ok(v) => match end_savepoint(conn, true) {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = end_savepoint(conn, false);
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = end_savepoint(conn, false);
+                Err(e)
+            }
+        };
+    }
     // SQLite admits one writer at a time. Queue this process's writers on a
     // mutex rather than in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms)
     // make the latency tail; other processes still wait in `busy_timeout`.
-    let _open = OpenTx::new();
     let _writer = match (&*conn, lock) {
         (DbConn::Sqlite(_), true) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
         _ => None,
@@ -364,6 +382,53 @@ pub fn checkout(pool: &Pool) -> Result<PooledConn, StoreError> {
         return Err(StoreError::Internal(ON_ASYNC_WORKER.into()));
     }
     Ok(pool.get()?)
+}
+
+/// How many transactions (the outermost and its savepoints) are open on `conn`.
+fn depth(conn: &mut DbConn) -> u32 {
+    let status = match conn {
+        DbConn::Sqlite(c) => {
+            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::transaction_manager_status_mut(c)
+        }
+        DbConn::Pg(c) => {
+            <AnsiTransactionManager as TransactionManager<PgConnection>>::transaction_manager_status_mut(c)
+        }
+    };
+    status
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .map_or(0, |d| d.get())
+}
+
+fn begin_savepoint(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(c),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+}
+
+/// Release (`keep`) or roll back to the innermost savepoint.
+fn end_savepoint(conn: &mut DbConn, keep: bool) -> QueryResult<()> {
+    match (conn, keep) {
+        (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
+        (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
+        (DbConn::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
+        (DbConn::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
+    }
+}
+
+/// Run `f` in a savepoint of the transaction open on `conn` (the sequencer's
+/// batch): its writes are kept if it returns `true` and rolled back if it
+/// returns `false`. `Err` only when the savepoint could not be taken, released
+/// or rolled back: the transaction is then unusable and must be rolled back.
+pub fn savepoint(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> bool) -> QueryResult<()> {
+    if depth(conn) == 0 {
+        return Err(diesel::result::Error::NotInTransaction);
+    }
+    begin_savepoint(conn)?;
+    let keep = f(conn);
+    end_savepoint(conn, keep)
 }
 
 /// Run blocking database work on the blocking thread pool, keeping the caller's
@@ -464,6 +529,50 @@ mod tests {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://***@h/db");
+    }
+
+    /// Inside a transaction, `write_tx` and `savepoint` roll back only their
+    /// own writes; the outer transaction goes on and commits the rest.
+    #[test]
+    fn a_write_tx_inside_a_transaction_is_a_savepoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("n.db").display());
+        let pool = pool(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        let ins = |c: &mut DbConn, n: i32| c.batch_execute(&format!("INSERT INTO t VALUES ({n})"));
+        write_tx(&mut conn, |c| -> QueryResult<()> {
+            ins(c, 1)?;
+            let refused: QueryResult<()> = write_tx(c, |c| {
+                ins(c, 2)?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(refused.is_err());
+            write_tx(c, |c| ins(c, 3))?;
+            savepoint(c, |c| {
+                ins(c, 4).unwrap();
+                false
+            })?;
+            savepoint(c, |c| ins(c, 5).is_ok())?;
+            Ok(())
+        })
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            n: i32,
+        }
+        let got: Vec<i32> = diesel::sql_query("SELECT n FROM t ORDER BY n")
+            .load::<N>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.n)
+            .collect();
+        assert_eq!(got, [1, 3, 5]);
+        assert!(
+            savepoint(&mut conn, |_| true).is_err(),
+            "no savepoint outside a transaction"
+        );
     }
 
     /// An acknowledgement means the WAL is synced: FULL unless set otherwise.

@@ -41,6 +41,7 @@ mod restore;
 mod schemathesis;
 mod scrutiny;
 mod secrets;
+mod sequencer;
 mod shutdown;
 mod tamper;
 mod tlog_tiles;

@@ -9,7 +9,7 @@ use crate::core::registry::{Agency, AgencyKind};
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::paging::{Page, PageQuery};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::service::registry;
 
 #[utoipa::path(tag = "registry", security(("bearer" = [])), params(PageQuery),
@@ -114,7 +114,7 @@ pub async fn create_agency(
     body: web::Json<NewAgencyBody>,
 ) -> Result<HttpResponse, AppError> {
     let NewAgencyBody { id, name, kind } = body.into_inner();
-    let done = run(&state.pool, move |conn| {
+    let done = write(&state, move |conn| {
         registry::register(conn, &actor, registry::NewAgency { id, name, kind })
     })
     .await?;
@@ -144,7 +144,7 @@ pub async fn update_agency(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let AgencyPatch { name, kind } = body.into_inner();
-    let done = run(&state.pool, move |conn| {
+    let done = write(&state, move |conn| {
         registry::update(conn, &actor, &id, name, kind)
     })
     .await?;
@@ -169,7 +169,7 @@ pub async fn retire_agency(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let done = run(&state.pool, move |conn| registry::retire(conn, &actor, &id)).await?;
+    let done = write(&state, move |conn| registry::retire(conn, &actor, &id)).await?;
     let a = AgencyChanged::of(done);
     tracing::info!(agency = %a.id, seq = a.seq, "agency retired");
     Ok(HttpResponse::Ok().json(a))

@@ -12,7 +12,7 @@ use crate::core::ladder::{Actor, Dispute, Policy, Status};
 use crate::http::authz::{self, Allowed, DisputeFacts, ForDispute, ListScope};
 use crate::http::error::{AppError, Problem};
 use crate::http::paging::{Cursor, Limit, Page, PageQuery, Paging};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::http::views::{dispute_view, entry_page, DisputeView, EntryView, ProposalView};
 use crate::service::disputes::{self, Action, DisputeRead, Migration, NewDispute, Visible};
 
@@ -131,10 +131,7 @@ pub async fn raise_dispute(
     };
     let with_text = authz::reads_free_text(&actor);
     let key = state.whistleblowing_key.clone();
-    let read = run(&state.pool, move |conn| {
-        disputes::raise(conn, &key, &actor, new)
-    })
-    .await?;
+    let read = write(&state, move |conn| disputes::raise(conn, &key, &actor, new)).await?;
     let view = dispute_view(read, with_text);
     tracing::info!(dispute = %view.id, rung = %view.rung, "dispute raised");
     Ok(HttpResponse::Created()
@@ -205,7 +202,7 @@ async fn act(
     action: Action,
 ) -> Result<DisputeView, AppError> {
     let key = state.whistleblowing_key.clone();
-    let (actor, read) = run(&state.pool, move |conn| {
+    let (actor, read) = write(state, move |conn| {
         disputes::act(conn, &key, &id, action, admit(caller))
     })
     .await?;
@@ -307,7 +304,7 @@ pub async fn migrate_dispute(
         reason: b.reason,
     };
     let id = id.into_inner();
-    let (actor, read) = run(&state.pool, move |conn| {
+    let (actor, read) = write(&state, move |conn| {
         disputes::migrate(conn, &id, to, admit(caller))
     })
     .await?;

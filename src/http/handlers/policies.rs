@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::paging::{Page, PageQuery};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::service::policies;
 use crate::service::policy_store::{PolicyDocument, PolicySummary};
 
@@ -82,7 +82,7 @@ pub async fn activate_policy(
     body: web::Json<ActivatePolicy>,
 ) -> Result<HttpResponse, AppError> {
     let ActivatePolicy { version, document } = body.into_inner();
-    let (seq, doc) = run(&state.pool, move |conn| {
+    let (seq, doc) = write(&state, move |conn| {
         policies::activate(conn, &actor, version.as_deref(), document.as_deref())
     })
     .await?;

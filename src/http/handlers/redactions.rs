@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::paging::{Page, PageQuery};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::service::ledger;
 use crate::service::redaction::Redaction;
 
@@ -37,7 +37,7 @@ pub async fn redact_entry(
 ) -> Result<HttpResponse, AppError> {
     let target = seq.into_inner();
     let reason = body.into_inner().reason;
-    let (step, row) = run(&state.pool, move |conn| {
+    let (step, row) = write(&state, move |conn| {
         ledger::redact(conn, &actor, target, reason.as_deref())
     })
     .await?;

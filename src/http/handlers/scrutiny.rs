@@ -14,7 +14,7 @@ use crate::http::authz::{Allowed, ForDispute};
 use crate::http::error::{AppError, Problem};
 use crate::http::handlers::disputes::admit;
 use crate::http::paging::{Cursor, Limit, Page, PageQuery, Paging};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::service::casework;
 use crate::service::scrutiny::{
     self, parse_date, text, Attendee, MediationView, RecommendationStatus, RecommendationView,
@@ -129,7 +129,7 @@ pub async fn open_mediation(
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     let payload = json!({ "topic": text("topic", &b.topic)? });
-    let v = run(&state.pool, move |conn| {
+    let v = write(&state, move |conn| {
         casework::open_mediation(conn, &actor, b.dispute_id, b.agencies, payload)
     })
     .await?;
@@ -158,7 +158,7 @@ pub async fn record_session(
     let payload = json!({ "notes": text("notes", &b.notes)? });
     let id = id.into_inner();
     let mediation = id.clone();
-    let v = run(&state.pool, move |conn| {
+    let v = write(&state, move |conn| {
         casework::record_session(conn, &actor, &id, date, b.attendees, payload)
     })
     .await?;
@@ -202,7 +202,7 @@ pub async fn close_mediation(
 ) -> Result<HttpResponse, AppError> {
     let payload = json!({ "outcome": text("outcome", &body.outcome)? });
     let id = id.into_inner();
-    let v = run(&state.pool, move |conn| {
+    let v = write(&state, move |conn| {
         casework::close_mediation(conn, &actor, &id, payload)
     })
     .await?;
@@ -258,7 +258,7 @@ pub async fn request_review(
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     let payload = json!({ "concern": text("concern", &b.concern)? });
-    let v = run(&state.pool, move |conn| {
+    let v = write(&state, move |conn| {
         // The table decides on the dispute the body names.
         casework::request_review(
             conn,
@@ -296,7 +296,7 @@ async fn review_step(
     event: ScrutinyEvent,
     payload: Value,
 ) -> Result<HttpResponse, AppError> {
-    let v = run(&state.pool, move |conn| {
+    let v = write(state, move |conn| {
         casework::review_step(conn, &actor, &id, event, payload)
     })
     .await?;
@@ -426,7 +426,7 @@ pub async fn issue_recommendation(
     if let Some(t) = theme {
         payload["theme"] = Value::String(t);
     }
-    let v = run(&state.pool, move |conn| {
+    let v = write(&state, move |conn| {
         casework::issue_recommendation(conn, &actor, b.dispute_id, due, payload)
     })
     .await?;
@@ -485,7 +485,7 @@ pub async fn respond(
     };
     let id = id.into_inner();
     let accepted = b.accepted;
-    let v = run(&state.pool, move |conn| {
+    let v = write(&state, move |conn| {
         casework::respond(conn, &actor, &id, accepted, payload)
     })
     .await?;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::paging::{Page, PageQuery};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::service::notify::{Delivery, Registered, Target, Webhook};
 use crate::service::webhooks;
 
@@ -41,7 +41,7 @@ pub async fn register_webhook(
         url,
         secret,
     } = body.into_inner();
-    let w = run(&state.pool, move |conn| {
+    let w = write(&state, move |conn| {
         webhooks::register(conn, &actor, target, &url, secret.as_deref())
     })
     .await?;
@@ -93,10 +93,7 @@ pub async fn deactivate_webhook(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let w = run(&state.pool, move |conn| {
-        webhooks::deactivate(conn, &actor, &id)
-    })
-    .await?;
+    let w = write(&state, move |conn| webhooks::deactivate(conn, &actor, &id)).await?;
     tracing::info!(webhook = %w.id, "webhook deactivated");
     Ok(HttpResponse::Ok().json(w))
 }

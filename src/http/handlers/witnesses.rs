@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::http::authz::Allowed;
 use crate::http::error::{AppError, Problem};
 use crate::http::paging::{Page, PageQuery};
-use crate::http::state::{run, AppState};
+use crate::http::state::{run, write, AppState};
 use crate::service::cosign::{StoredCosignature, Witness};
 use crate::service::ledger;
 use crate::service::push::PushStatus;
@@ -98,7 +98,7 @@ pub async fn register_witness(
     body: web::Json<RegisterWitness>,
 ) -> Result<HttpResponse, AppError> {
     let RegisterWitness { name, key, url } = body.into_inner();
-    let w = run(&state.pool, move |conn| {
+    let w = write(&state, move |conn| {
         ledger::register_witness(conn, &actor, &name, &key, url.as_deref())
     })
     .await?;
@@ -173,10 +173,7 @@ pub async fn post_cosignature(
     body: web::Json<CosignatureBody>,
 ) -> Result<HttpResponse, AppError> {
     let CosignatureBody { size, cosignature } = body.into_inner();
-    let (new, stored) = run(&state.pool, move |conn| {
-        ledger::cosign(conn, size, &cosignature)
-    })
-    .await?;
+    let (new, stored) = write(&state, move |conn| ledger::cosign(conn, size, &cosignature)).await?;
     Ok(if new {
         HttpResponse::Created()
             .insert_header((
