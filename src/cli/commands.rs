@@ -338,7 +338,7 @@ fn console_link(common: &Common, args: crate::cli::config::ConsoleLinkArgs) -> R
     })?;
     let url = common.existing_database(&args.db)?;
     let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
     let token =
         crate::service::console::issue_link(&mut conn, &actor).map_err(|e| e.to_string())?;
     let base = crate::cli::config::public_base_url(args.base_url.as_deref(), &args.bind);
@@ -835,7 +835,7 @@ fn restore_cmd(common: &Common, args: RestoreArgs) -> Result<(), String> {
 fn proof_cmd(common: &Common, args: crate::cli::config::ProofArgs) -> Result<(), String> {
     let url = common.existing_database(&args.db)?;
     let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
     let seq = match (args.seq, &args.dispute) {
         (Some(seq), _) => seq,
         (None, Some(id)) => {

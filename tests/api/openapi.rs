@@ -376,3 +376,23 @@ crate::both_backends!(
     every_problem_type_resolves,
     answered_problems_resolve_and_read_well,
 );
+
+/// The Contract's member counts land on the schemas they name.
+#[test]
+fn every_property_count_is_on_its_schema() {
+    let doc = serde_json::to_value(doc()).unwrap();
+    for (name, min, max) in escalation_ledger::http::openapi::PROPERTY_COUNTS {
+        let schema = &doc["components"]["schemas"][*name];
+        assert_eq!(schema["type"], "object", "{name}");
+        assert_eq!(
+            schema["minProperties"].as_u64(),
+            Some(*min as u64),
+            "{name}"
+        );
+        assert_eq!(
+            schema["maxProperties"].as_u64(),
+            max.map(|m| m as u64),
+            "{name}"
+        );
+    }
+}
