@@ -4,26 +4,17 @@
 //! any day it runs.
 
 use escalation_ledger::core::ladder::Role;
-use escalation_ledger::http::auth::{Claims, Keys};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{client, Backend, LoggedServe, TestDb, SECRET};
+use crate::helpers::{client, Backend, LoggedServe, TestDb};
 
 const A: &str = "kingston-council";
 const B: &str = "cafcass";
 
 fn mint(sub: &str, role: Role, agency: Option<&str>) -> String {
-    Keys::from_secret(SECRET.as_bytes())
-        .mint(&Claims {
-            sub: sub.into(),
-            role,
-            agency: agency.map(str::to_string),
-            partner: None,
-            // Tokens are real time: the injected clock is the ledger's.
-            exp: chrono::Utc::now().timestamp() + 3600,
-        })
-        .expect("mint")
+    // Tokens are real time: the injected clock is the ledger's.
+    crate::helpers::served_token(sub, role, agency)
 }
 
 async fn send(

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use escalation_ledger::core::ladder::Role;
-use escalation_ledger::http::auth::{Claims, Keys};
 use escalation_ledger::workers::mailer::{
     self, Backend, MailerConfig, NotifyApi, NotifyKey, SmtpSettings, SmtpTls,
 };
@@ -24,7 +23,7 @@ use escalation_ledger::workers::sender::SenderConfig;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{client, Backend as Db, Served, TestApp, TestDb, SECRET};
+use crate::helpers::{Backend as Db, Served, TestApp, TestDb, SECRET};
 
 const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
 const SUMMARY: &str = "Threshold for a strategy meeting";
@@ -647,32 +646,11 @@ async fn notify_gets_the_right_request_and_jwt(backend: Db) {
 // ---- the real binary ----
 
 fn mint(role: Role, agency: Option<&str>) -> String {
-    Keys::from_secret(SECRET.as_bytes())
-        .mint(&Claims {
-            sub: format!("{role}-user"),
-            role,
-            agency: agency.map(str::to_string),
-            partner: None,
-            exp: chrono::Utc::now().timestamp() + 3600,
-        })
-        .unwrap()
+    crate::helpers::served_token(&format!("{role}-user"), role, agency)
 }
 
 async fn call(method: &str, url: String, tok: &str, body: Value) -> (u16, Value) {
-    let c = client();
-    let req = match method {
-        "GET" => c.get(url),
-        _ => c.post(url),
-    }
-    .bearer_auth(tok);
-    let mut res = if method == "GET" {
-        req.send().await
-    } else {
-        req.send_json(&body).await
-    }
-    .expect("request");
-    let v: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
-    (res.status().as_u16(), v)
+    crate::helpers::served_call(method, url, tok, body).await
 }
 
 fn serve(url: &str, dir: &Path, smtp_port: u16) -> Served {

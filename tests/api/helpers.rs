@@ -576,3 +576,36 @@ impl LoggedServe {
         std::fs::read_to_string(&self.log_path).expect("read the log")
     }
 }
+
+/// A token that a served binary (one started with [`SECRET`]) accepts, for an
+/// hour of real time (tokens never follow an injected clock).
+pub fn served_token(sub: &str, role: Role, agency: Option<&str>) -> String {
+    Keys::from_secret(SECRET.as_bytes())
+        .mint(&Claims {
+            sub: sub.into(),
+            role,
+            agency: agency.map(str::to_string),
+            partner: None,
+            exp: chrono::Utc::now().timestamp() + 3600,
+        })
+        .expect("mint")
+}
+
+/// One request to a served binary: a GET, or a POST of `body` as JSON; the
+/// status and the JSON answer (`null` if it is not JSON).
+pub async fn served_call(method: &str, url: String, tok: &str, body: Value) -> (u16, Value) {
+    let c = client();
+    let req = match method {
+        "GET" => c.get(url),
+        _ => c.post(url),
+    }
+    .bearer_auth(tok);
+    let mut res = if method == "GET" {
+        req.send().await
+    } else {
+        req.send_json(&body).await
+    }
+    .expect("request");
+    let v: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
+    (res.status().as_u16(), v)
+}

@@ -13,7 +13,6 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use escalation_ledger::core::ladder::{Policy, Role};
-use escalation_ledger::http::auth::{Claims, Keys};
 use escalation_ledger::service::deadline::{self, Swept};
 use escalation_ledger::workers::sender::{self, SenderConfig};
 use hmac::{Hmac, Mac};
@@ -21,7 +20,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::both_backends;
-use crate::helpers::{client, Backend, Served, TestApp, TestDb, SECRET};
+use crate::helpers::{Backend, Served, TestApp, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
 const SUMMARY: &str = "Threshold for a strategy meeting";
@@ -462,32 +461,11 @@ fn serve(url: &str, data_dir: &std::path::Path) -> Served {
 }
 
 fn mint(role: Role, agency: Option<&str>) -> String {
-    Keys::from_secret(SECRET.as_bytes())
-        .mint(&Claims {
-            sub: format!("{role}-user"),
-            role,
-            agency: agency.map(str::to_string),
-            partner: None,
-            exp: chrono::Utc::now().timestamp() + 3600,
-        })
-        .unwrap()
+    crate::helpers::served_token(&format!("{role}-user"), role, agency)
 }
 
 async fn call(method: &str, url: String, tok: &str, body: Value) -> (u16, Value) {
-    let c = client();
-    let req = match method {
-        "GET" => c.get(url),
-        _ => c.post(url),
-    }
-    .bearer_auth(tok);
-    let mut res = if method == "GET" {
-        req.send().await
-    } else {
-        req.send_json(&body).await
-    }
-    .expect("request");
-    let v: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
-    (res.status().as_u16(), v)
+    crate::helpers::served_call(method, url, tok, body).await
 }
 
 /// Events recorded while the receiver is down, by a process that is then

@@ -268,15 +268,7 @@ async fn a_storage_error_fails_the_whole_batch(backend: Backend) {
 }
 
 fn mint(agency: &str) -> String {
-    Keys::from_secret(SECRET.as_bytes())
-        .mint(&Claims {
-            sub: format!("user@{agency}"),
-            role: Role::Agency,
-            agency: Some(agency.into()),
-            partner: None,
-            exp: chrono::Utc::now().timestamp() + 3600,
-        })
-        .expect("mint")
+    crate::helpers::served_token(&format!("user@{agency}"), Role::Agency, Some(agency))
 }
 
 /// A figure from a `/metrics` text: the first line starting with `name `.
