@@ -52,6 +52,22 @@ def need_tools():
         fail("missing: " + ", ".join(missing) + " (.ci/run installs them)")
 
 
+def gone(element):
+    """Whether `element` has left the document. Chromium sometimes says so with an
+    "unhandled inspector error" ("Node with given id does not belong to the
+    document") rather than a stale-element error, so both mean gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
+
+
 class Journey:
     def __init__(self, args):
         from selenium import webdriver
@@ -106,7 +122,6 @@ class Journey:
     def go(self, locate):
         """Find (with `locate`) and click a link or button, and wait for the
         next page. A page still being replaced is looked at again."""
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
@@ -119,7 +134,7 @@ class Journey:
                 if attempt == 3:
                     raise
                 time.sleep(0.5)
-        WebDriverWait(self.driver, 120).until(ec.staleness_of(old))
+        WebDriverWait(self.driver, 120).until(lambda d: gone(old))
         # Through any redirect, until the new page is parsed to its footer.
         WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
