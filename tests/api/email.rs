@@ -872,9 +872,85 @@ fn bad_email_settings_stop_the_start() {
     }
 }
 
+/// Email and webhooks share one outbox: a step queues both kinds of row in
+/// the one `outbox` table, and each worker claims only its own channel, so a
+/// webhook round leaves the email pending and an email round leaves the
+/// webhook delivery as it was. Both are listed with the same status fields.
+async fn one_outbox_each_worker_its_own_channel(backend: Db) {
+    use diesel::prelude::*;
+    use escalation_ledger::store::schema::outbox;
+    use escalation_ledger::workers::sender;
+
+    let sink = Sink::start(false);
+    let app = TestApp::spawn(backend).await;
+    let admin = app.role(Role::PartnershipAdmin);
+    set_list(&app, json!({"agency": "kingston-council"}), &[KINGSTON]).await;
+    // Nobody listens on port 9: every webhook attempt fails.
+    let (s, v) = app
+        .post(
+            &admin,
+            "/v1/admin/webhooks",
+            json!({"target": {"agency": "kingston-council"}, "url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let hook = v["id"].as_str().unwrap().to_string();
+    app.raise(&["kingston-council", "cafcass"], false).await;
+
+    let channels: Vec<String> = outbox::table
+        .select(outbox::channel)
+        .order(outbox::channel.asc())
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(channels, ["email", "webhook"], "one outbox, both channels");
+
+    let client = awc::Client::default();
+    // A long backoff: the failed webhook is not due again in this test.
+    let slow = SenderConfig {
+        backoff: Duration::from_secs(3600),
+        ..fast()
+    };
+    let webhooks = format!("/v1/admin/webhooks/{hook}/deliveries");
+    let n = sender::send_due(&app.pool, &client, &slow).await.unwrap();
+    assert_eq!(n, 1, "the webhook sender claims the webhook row only");
+    let (s, mails) = app.get(&admin, "/v1/admin/email/deliveries").await;
+    assert_eq!(s, 200, "{mails}");
+    assert_eq!(mails["items"][0]["status"], "pending", "{mails}");
+    assert_eq!(mails["items"][0]["attempts"], 0, "{mails}");
+    let (_, hooks) = app.get(&admin, &webhooks).await;
+    assert_eq!(hooks["items"][0]["status"], "pending", "{hooks}");
+    assert_eq!(hooks["items"][0]["attempts"], 1, "{hooks}");
+    assert!(hooks["items"][0]["last_error"].is_string(), "{hooks}");
+
+    let cfg = MailerConfig {
+        backend: smtp_backend(sink.port),
+        public_base_url: PUBLIC.into(),
+        sender: slow.clone(),
+    };
+    let n = mailer::send_due(&app.pool, &client, &cfg).await.unwrap();
+    assert_eq!(n, 1, "the mailer claims the email row only");
+    assert_eq!(sink.got().len(), 1);
+    let (_, mails) = app.get(&admin, "/v1/admin/email/deliveries").await;
+    assert_eq!(mails["items"][0]["status"], "delivered", "{mails}");
+    assert_eq!(mails["items"][0]["attempts"], 1, "{mails}");
+    assert!(mails["items"][0]["delivered_at"].is_string(), "{mails}");
+    let (_, after) = app.get(&admin, &webhooks).await;
+    assert_eq!(
+        after["items"], hooks["items"],
+        "the email round left the webhook row alone"
+    );
+    // Nothing else is due on either channel.
+    assert_eq!(
+        sender::send_due(&app.pool, &client, &slow).await.unwrap(),
+        0
+    );
+    assert_eq!(mailer::send_due(&app.pool, &client, &cfg).await.unwrap(), 0);
+}
+
 both_backends!(
     address_lists_are_ledgered_registry_changes,
     emails_reach_the_parties_and_whoever_is_due,
     notify_gets_the_right_request_and_jwt,
-    no_email_is_lost_across_a_kill_and_restart
+    no_email_is_lost_across_a_kill_and_restart,
+    one_outbox_each_worker_its_own_channel
 );
