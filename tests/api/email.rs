@@ -654,8 +654,13 @@ async fn call(method: &str, url: String, tok: &str, body: Value) -> (u16, Value)
 }
 
 fn serve(url: &str, dir: &Path, smtp_port: u16) -> Served {
+    serve_with(url, dir, smtp_port, &[])
+}
+
+/// [`serve`] with extra environment variables.
+fn serve_with(url: &str, dir: &Path, smtp_port: u16, extra: &[(&str, &str)]) -> Served {
     let port = smtp_port.to_string();
-    let env = [
+    let mut env = vec![
         ("OUTBOX_POLL", "100ms"),
         ("OUTBOX_BACKOFF", "200ms"),
         ("EMAIL_BACKEND", "smtp"),
@@ -665,6 +670,7 @@ fn serve(url: &str, dir: &Path, smtp_port: u16) -> Served {
         ("EMAIL_FROM", "escalations@example.org"),
         ("PUBLIC_BASE_URL", PUBLIC),
     ];
+    env.extend_from_slice(extra);
     Served::spawn(url, dir, "error", &env, Stdio::null())
 }
 
@@ -947,10 +953,72 @@ async fn one_outbox_each_worker_its_own_channel(backend: Db) {
     assert_eq!(mailer::send_due(&app.pool, &client, &cfg).await.unwrap(), 0);
 }
 
+/// The mailer reads the process's clock, as the ledger and the webhook
+/// sender do: with `TEST_CLOCK` weeks ahead of the system clock, an email
+/// queued "now" is due now and is sent (on the system clock it would wait
+/// for weeks).
+async fn emails_are_due_by_the_process_clock(backend: Db) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(false);
+    let admin = mint(Role::PartnershipAdmin, None);
+    let kingston = mint(Role::Agency, Some("kingston-council"));
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(21))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let (url, d, port, at) = (
+        db.url.clone(),
+        dir.path().to_path_buf(),
+        sink.port,
+        ahead.clone(),
+    );
+    let served = actix_web::rt::task::spawn_blocking(move || {
+        serve_with(&url, &d, port, &[("TEST_CLOCK", at.as_str())])
+    })
+    .await
+    .unwrap();
+    let (s, v) = call(
+        "POST",
+        format!("{}/v1/admin/email/recipients", served.base),
+        &admin,
+        json!({"target": {"agency": "kingston-council"}, "addresses": [KINGSTON]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(
+        "POST",
+        format!("{}/v1/disputes", served.base),
+        &kingston,
+        json!({"parties": ["kingston-council", "cafcass"], "summary": SUMMARY}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let end = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = deliveries(&served.base, &admin).await;
+        if rows.len() == 1 && rows[0]["status"] == "delivered" {
+            break rows;
+        }
+        assert!(Instant::now() < end, "not sent: {rows:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    let day = &ahead[..10];
+    assert!(
+        rows[0]["created_at"].as_str().unwrap().starts_with(day),
+        "queued on the process clock: {rows:?}"
+    );
+    assert!(
+        rows[0]["delivered_at"].as_str().unwrap().starts_with(day),
+        "settled on the process clock: {rows:?}"
+    );
+    assert_eq!(sink.got().len(), 1);
+}
+
 both_backends!(
     address_lists_are_ledgered_registry_changes,
     emails_reach_the_parties_and_whoever_is_due,
     notify_gets_the_right_request_and_jwt,
     no_email_is_lost_across_a_kill_and_restart,
-    one_outbox_each_worker_its_own_channel
+    one_outbox_each_worker_its_own_channel,
+    emails_are_due_by_the_process_clock
 );
