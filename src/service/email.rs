@@ -8,10 +8,12 @@
 //!   list stops email to that target.
 //! * When: [`enqueue`] is called by `service::notify::enqueue` for every
 //!   notification event webhooks carry, in the entry's transaction: one
-//!   `email_outbox` row per distinct address of a party agency's list or of
-//!   the list of a role due to act next. Same no-loss guarantee as webhooks:
-//!   the row commits with the entry or not at all; `workers::mailer` sends,
-//!   retries with backoff and records the status (`GET /v1/admin/email/deliveries`).
+//!   `outbox` row of the `email` channel per distinct address of a party
+//!   agency's list or of the list of a role due to act next. The same outbox
+//!   as webhooks, so the same no-loss guarantee: the row commits with the
+//!   entry or not at all; `workers::mailer` claims the email rows, sends,
+//!   retries with backoff and records the status through the same
+//!   `store::outbox` code as the webhook sender (`GET /v1/admin/email/deliveries`).
 //! * What: [`render`]: the event's name and a link to the dispute's console
 //!   page. No summary, no reason, no child reference: the reader signs in.
 
@@ -31,7 +33,7 @@ use crate::service::error::{ServiceError, ServiceResult};
 use crate::store::db::{read_tx, write_tx, DbConn};
 use crate::store::email as store;
 use crate::store::ledger::{append, StoredEntry};
-use crate::store::outbox::DeliveryStatus;
+use crate::store::outbox::{self as outbox, Deliveries, DeliveryRow, DeliveryStatus};
 
 /// Most addresses on one list.
 pub const MAX_ADDRESSES: usize = 50;
@@ -181,7 +183,7 @@ pub fn enqueue(
         to.extend(parse_list(&l)?);
     }
     for a in &to {
-        store::queue(conn, &delivery_id(entry.seq, a), entry, dispute_id, a)?;
+        outbox::queue_email(conn, &delivery_id(entry.seq, a), entry, dispute_id, a)?;
     }
     Ok(to.len())
 }
@@ -193,43 +195,32 @@ pub fn deliveries(
     limit: i64,
 ) -> ServiceResult<Vec<MailDelivery>> {
     let rows = read_tx(conn, |conn| -> ServiceResult<_> {
-        Ok(store::page(conn, after, limit)?)
+        Ok(outbox::page(conn, Deliveries::Email { after }, limit)?)
     })?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                seq,
-                dispute_id,
-                event,
-                recipient,
-                status,
-                attempts,
-                last_error,
-                last,
-                next,
-                delivered,
-                created,
-            )| {
-                MailDelivery {
-                    next_attempt_at: (status == DeliveryStatus::Pending.as_str())
-                        .then(|| format_time(&next)),
-                    id,
-                    seq,
-                    dispute_id,
-                    event,
-                    recipient,
-                    status,
-                    attempts,
-                    last_error,
-                    last_attempt_at: last.as_ref().map(format_time),
-                    delivered_at: delivered.as_ref().map(format_time),
-                    created_at: format_time(&created),
-                }
-            },
-        )
-        .collect())
+    rows.into_iter().map(MailDelivery::try_from).collect()
+}
+
+impl TryFrom<DeliveryRow> for MailDelivery {
+    type Error = ServiceError;
+
+    fn try_from(r: DeliveryRow) -> ServiceResult<MailDelivery> {
+        let missing = || ServiceError::Internal(format!("email {} without its address", r.id));
+        Ok(MailDelivery {
+            next_attempt_at: (r.status == DeliveryStatus::Pending.as_str())
+                .then(|| format_time(&r.next_attempt_at)),
+            dispute_id: r.dispute_id.clone().ok_or_else(missing)?,
+            recipient: r.recipient.clone().ok_or_else(missing)?,
+            id: r.id,
+            seq: r.seq,
+            event: r.event,
+            status: r.status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            last_attempt_at: r.last_attempt_at.as_ref().map(format_time),
+            delivered_at: r.delivered_at.as_ref().map(format_time),
+            created_at: format_time(&r.created_at),
+        })
+    }
 }
 
 /// `restore`: the row of one `email_recipients_set` entry, from the bundle's

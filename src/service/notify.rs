@@ -37,7 +37,7 @@ use crate::service::email;
 use crate::service::error::ServiceError;
 use crate::store::db::DbConn;
 use crate::store::ledger as store;
-use crate::store::outbox::{self as queue, DeliveryStatus};
+use crate::store::outbox::{self as queue, Channel, Deliveries, DeliveryRow, DeliveryStatus};
 use crate::store::schema::{outbox, webhooks};
 
 /// The Standard Webhooks secret prefix.
@@ -283,6 +283,7 @@ fn hooks(conn: &mut DbConn, pick: Hooks<'_>) -> Result<Vec<Webhook>, ServiceErro
     let only: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let mut counts: BTreeMap<String, DeliveryCounts> = BTreeMap::new();
     let mut cq = outbox::table
+        .filter(outbox::channel.eq(Channel::Webhook.as_str()))
         .group_by((outbox::webhook_id, outbox::status))
         .select((
             outbox::webhook_id,
@@ -292,9 +293,11 @@ fn hooks(conn: &mut DbConn, pick: Hooks<'_>) -> Result<Vec<Webhook>, ServiceErro
         ))
         .into_boxed();
     cq = cq.filter(outbox::webhook_id.eq_any(only));
-    type CountRow = (String, String, i64, Option<NaiveDateTime>);
+    type CountRow = (Option<String>, String, i64, Option<NaiveDateTime>);
     let mut last: BTreeMap<String, NaiveDateTime> = BTreeMap::new();
     for (w, status, n, at) in cq.load::<CountRow>(conn)? {
+        // Webhook rows always name their endpoint (the table's CHECK).
+        let Some(w) = w else { continue };
         let c = counts.entry(w.clone()).or_default();
         match status.as_str() {
             s if s == DeliveryStatus::Pending.as_str() => c.pending = n,
@@ -354,19 +357,6 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Webhook>, ServiceError>
     Ok(hooks(conn, Hooks::One(id))?.pop())
 }
 
-type OutboxRow = (
-    String,
-    i64,
-    String,
-    String,
-    i32,
-    Option<String>,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-);
-
 /// Up to `limit` of an endpoint's deliveries after entry `after`, by `seq`
 /// (404 if there is no such endpoint).
 pub fn deliveries(
@@ -382,44 +372,32 @@ pub fn deliveries(
     if exists == 0 {
         return Err(ServiceError::NotFound(format!("no webhook {id}")));
     }
-    let rows: Vec<OutboxRow> = outbox::table
-        .filter(outbox::webhook_id.eq(id))
-        .filter(outbox::seq.gt(after.unwrap_or(-1)))
-        .select((
-            outbox::id,
-            outbox::seq,
-            outbox::event,
-            outbox::status,
-            outbox::attempts,
-            outbox::last_error,
-            outbox::last_attempt_at,
-            outbox::next_attempt_at,
-            outbox::delivered_at,
-            outbox::created_at,
-        ))
-        .order(outbox::seq.asc())
-        .limit(limit)
-        .load(conn)?;
-    Ok(rows
+    let which = Deliveries::Webhook {
+        id: id.to_string(),
+        after,
+    };
+    Ok(queue::page(conn, which, limit)?
         .into_iter()
-        .map(
-            |(id, seq, event, status, attempts, last_error, last, next, delivered, created)| {
-                Delivery {
-                    next_attempt_at: (status == DeliveryStatus::Pending.as_str())
-                        .then(|| format_time(&next)),
-                    id,
-                    seq,
-                    event,
-                    status,
-                    attempts,
-                    last_error,
-                    last_attempt_at: last.as_ref().map(format_time),
-                    delivered_at: delivered.as_ref().map(format_time),
-                    created_at: format_time(&created),
-                }
-            },
-        )
+        .map(Delivery::from)
         .collect())
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(r: DeliveryRow) -> Delivery {
+        Delivery {
+            next_attempt_at: (r.status == DeliveryStatus::Pending.as_str())
+                .then(|| format_time(&r.next_attempt_at)),
+            id: r.id,
+            seq: r.seq,
+            event: r.event,
+            status: r.status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            last_attempt_at: r.last_attempt_at.as_ref().map(format_time),
+            delivered_at: r.delivered_at.as_ref().map(format_time),
+            created_at: format_time(&r.created_at),
+        }
+    }
 }
 
 /// The `webhook-id` of one delivery: stable for the entry and the endpoint.
@@ -447,7 +425,7 @@ pub fn enqueue(
             Who::PartyAgency => None,
         })
         .collect();
-    // Email goes to the same people, through the outbox's email side.
+    // Email goes to the same people, through the same outbox (its email channel).
     let mails = email::enqueue(conn, entry, dispute_id, &d.parties, &roles)?;
     let hooks: Vec<(String, String, String)> = webhooks::table
         .filter(webhooks::active.eq(true))

@@ -237,10 +237,10 @@ diesel::table! {
 diesel::table! {
     outbox (id) {
         id -> Text,
-        webhook_id -> Text,
+        webhook_id -> Nullable<Text>,
         seq -> BigInt,
         event -> Text,
-        body -> Text,
+        body -> Nullable<Text>,
         status -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -249,6 +249,9 @@ diesel::table! {
         last_attempt_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        channel -> Text,
+        recipient -> Nullable<Text>,
+        dispute_id -> Nullable<Text>,
     }
 }
 
@@ -330,23 +333,5 @@ diesel::table! {
         target -> Text,
         addresses -> Text,
         set_seq -> BigInt,
-    }
-}
-
-diesel::table! {
-    email_outbox (id) {
-        id -> Text,
-        seq -> BigInt,
-        dispute_id -> Text,
-        event -> Text,
-        recipient -> Text,
-        status -> Text,
-        attempts -> Integer,
-        next_attempt_at -> Timestamp,
-        lease_until -> Nullable<Timestamp>,
-        last_error -> Nullable<Text>,
-        last_attempt_at -> Nullable<Timestamp>,
-        delivered_at -> Nullable<Timestamp>,
-        created_at -> Timestamp,
     }
 }

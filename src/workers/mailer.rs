@@ -1,7 +1,8 @@
-//! The mailer: the email side of the outbox, sent like webhooks are. It polls
-//! `email_outbox` for due rows, claims each under a lease (two processes never
-//! send one row at once), sends it through the configured backend and records
-//! the outcome; failures are retried with the sender's backoff, then `failed`.
+//! The mailer: the outbox's email channel, sent like webhooks are and by the
+//! same round (`workers::sender::round`). It polls `outbox` for due email
+//! rows, claims each under a lease (two processes never send one row at once),
+//! sends it through the configured backend and records the outcome; failures
+//! are retried with the sender's backoff, then `failed`.
 //!
 //! Delivery is at least once: a process killed after the backend accepted an
 //! email but before its row was settled sends it again on restart. Each email
@@ -20,20 +21,18 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::json;
 
-use crate::core::ledger::ledger_time;
 use crate::service::email::{self, Mail};
-use crate::store::db::{run, Pool};
-use crate::store::email::{self as queue, ClaimedMail};
+use crate::store::db::Pool;
 use crate::store::error::StoreError;
-use crate::store::outbox::Outcome;
-use crate::workers::sender::{backoff, SenderConfig};
+use crate::store::outbox::{Channel, Claimed, Destination};
+use crate::workers::sender::{self, SenderConfig};
 
 /// GOV.UK Notify's API, where the configuration does not name another.
 pub const NOTIFY_BASE_URL: &str = "https://api.notifications.service.gov.uk";
@@ -214,21 +213,21 @@ pub struct MailerConfig {
     pub sender: SenderConfig,
 }
 
-fn now() -> NaiveDateTime {
-    ledger_time(Utc::now())
-}
-
-fn after(d: Duration) -> NaiveDateTime {
-    now() + chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(3600))
+/// A claimed email: the row, its address and its dispute.
+struct ClaimedMail<'a> {
+    row: &'a Claimed,
+    recipient: &'a str,
+    dispute_id: &'a str,
 }
 
 async fn send_smtp(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
-    c: &ClaimedMail,
+    c: &ClaimedMail<'_>,
     m: &Mail,
 ) -> Result<(), String> {
     let to: Mailbox = c.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+    let c = c.row;
     let msg = Message::builder()
         .from(from.clone())
         .to(to)
@@ -247,17 +246,18 @@ async fn send_smtp(
 async fn send_notify(
     client: &awc::Client,
     api: &NotifyApi,
-    c: &ClaimedMail,
+    mail: &ClaimedMail<'_>,
     m: &Mail,
 ) -> Result<(), String> {
+    let c = mail.row;
     let template = api.templates.get(&c.event).unwrap_or(&api.template);
     let body = json!({
-        "email_address": c.recipient,
+        "email_address": mail.recipient,
         "template_id": template,
         "personalisation": {
             "event": m.title,
             "link": m.link,
-            "dispute_id": c.dispute_id,
+            "dispute_id": mail.dispute_id,
             "seq": c.seq.to_string(),
         },
         "reference": c.id,
@@ -294,56 +294,38 @@ async fn send_notify(
     ))
 }
 
-async fn send(cfg: &MailerConfig, client: &awc::Client, c: &ClaimedMail) -> Result<(), String> {
-    let m = email::render(&cfg.public_base_url, &c.event, &c.dispute_id, c.seq);
+async fn send(cfg: &MailerConfig, client: &awc::Client, c: Claimed) -> Result<(), String> {
+    let Destination::Email {
+        recipient,
+        dispute_id,
+    } = &c.to
+    else {
+        return Err("not an email".into());
+    };
+    let m = email::render(&cfg.public_base_url, &c.event, dispute_id, c.seq);
+    let mail = ClaimedMail {
+        row: &c,
+        recipient,
+        dispute_id,
+    };
     match &cfg.backend {
-        Backend::Smtp { transport, from } => send_smtp(transport, from, c, &m).await,
-        Backend::Notify(api) => send_notify(client, api, c, &m).await,
+        Backend::Smtp { transport, from } => send_smtp(transport, from, &mail, &m).await,
+        Backend::Notify(api) => send_notify(client, api, &mail, &m).await,
     }
 }
 
-/// One round: claim due emails, send them concurrently, record each outcome.
-/// Returns how many were attempted.
+/// One round of the email channel (`workers::sender::round`): claim due
+/// emails, send them concurrently, record each outcome. Returns how many were
+/// attempted.
 pub async fn send_due(
     pool: &Pool,
     client: &awc::Client,
     cfg: &MailerConfig,
 ) -> Result<usize, StoreError> {
-    let s = cfg.sender.clone();
-    let claimed = run(pool, move |conn| {
-        queue::claim(conn, s.batch, now(), after(s.lease))
-    })
-    .await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let results =
-        futures_util::future::join_all(claimed.iter().map(|c| send(cfg, client, c))).await;
-    let n = claimed.len();
-    let s = cfg.sender.clone();
-    run(pool, move |conn| -> Result<(), StoreError> {
-        for (d, r) in claimed.iter().zip(results) {
-            if let Err(e) = &r {
-                tracing::warn!(delivery = %d.id, error = %e, "email delivery failed");
-            }
-            let attempts = d.attempts + 1;
-            let outcome = match r {
-                Ok(()) => Outcome::Delivered,
-                Err(e) => Outcome::Failed {
-                    error: e.chars().take(500).collect(),
-                    last: attempts >= s.max_attempts,
-                    retry_at: after(backoff(&s, attempts)),
-                },
-            };
-            queue::settle(conn, &d.id, attempts, now(), outcome)?;
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(n)
+    sender::round(pool, Channel::Email, &cfg.sender, |c| send(cfg, client, c)).await
 }
 
-/// Send the outbox's email side in the background (call inside the actix system).
+/// Send the outbox's email channel in the background (call inside the actix system).
 pub fn spawn_mailer(pool: Pool, cfg: MailerConfig) {
     actix_web::rt::spawn(async move {
         let client = awc::Client::builder().timeout(cfg.sender.timeout).finish();

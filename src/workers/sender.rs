@@ -1,8 +1,13 @@
-//! The webhook sender: polls the outbox for due deliveries, claims each with a
-//! lease (so two processes never send one row at once), POSTs it by the
-//! Standard Webhooks conventions, and records the outcome; failures are
+//! The webhook sender: polls the outbox for due webhook deliveries, claims
+//! each with a lease (so two processes never send one row at once), POSTs it
+//! by the Standard Webhooks conventions, and records the outcome; failures are
 //! retried with exponential backoff and jitter, then marked `failed`.
+//!
+//! The claim, send and settle of one [`round`] is shared with the mailer
+//! (`workers::mailer`): the two differ only in the channel they claim and in
+//! how one delivery is sent.
 
+use std::future::Future;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,7 +18,7 @@ use crate::core::ledger::ledger_time;
 use crate::service::notify;
 use crate::store::db::{run, Pool};
 use crate::store::error::StoreError;
-use crate::store::outbox::{self, Claimed, Outcome};
+use crate::store::outbox::{self, Channel, Claimed, Destination, Outcome};
 
 /// How the sender polls and retries.
 #[derive(Debug, Clone)]
@@ -77,19 +82,22 @@ pub fn backoff_between(first: Duration, max: Duration, attempts: i32) -> Duratio
     full.mul_f64(0.5 + jitter / 2.0)
 }
 
-async fn send(client: &awc::Client, c: &Claimed) -> Result<(), String> {
+async fn send(client: &awc::Client, c: Claimed) -> Result<(), String> {
+    let Destination::Webhook { url, secret, body } = &c.to else {
+        return Err("not a webhook delivery".into());
+    };
     let secret = B64
-        .decode(&c.secret)
+        .decode(secret)
         .map_err(|_| "the stored secret is not base64".to_string())?;
     let ts = Utc::now().timestamp();
-    let sig = notify::sign(&secret, &c.id, ts, c.body.as_bytes());
+    let sig = notify::sign(&secret, &c.id, ts, body.as_bytes());
     let res = client
-        .post(c.url.as_str())
+        .post(url.as_str())
         .insert_header(("content-type", "application/json"))
         .insert_header(("webhook-id", c.id.as_str()))
         .insert_header(("webhook-timestamp", ts.to_string()))
         .insert_header(("webhook-signature", sig))
-        .send_body(c.body.clone())
+        .send_body(body.clone())
         .await
         .map_err(|e| e.to_string())?;
     if res.status().is_success() {
@@ -99,44 +107,71 @@ async fn send(client: &awc::Client, c: &Claimed) -> Result<(), String> {
     }
 }
 
-/// One round: claim due deliveries, send them concurrently, record each outcome.
+/// What attempt number `attempts` (counting this one) leads to: delivered,
+/// or failed and retried after [`backoff`], or failed for good once
+/// `max_attempts` are spent.
+pub fn outcome(cfg: &SenderConfig, attempts: i32, result: Result<(), String>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Delivered,
+        Err(e) => Outcome::Failed {
+            error: e.chars().take(500).collect(),
+            last: attempts >= cfg.max_attempts,
+            retry_at: after(backoff(cfg, attempts)),
+        },
+    }
+}
+
+/// One round of `channel`, the same for every channel: claim its due rows,
+/// send them concurrently with `send`, and settle each by [`outcome`].
 /// Returns how many were attempted.
-pub async fn send_due(
+pub async fn round<F, Fut>(
     pool: &Pool,
-    client: &awc::Client,
+    channel: Channel,
     cfg: &SenderConfig,
-) -> Result<usize, StoreError> {
+    send: F,
+) -> Result<usize, StoreError>
+where
+    F: Fn(Claimed) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
     let c = cfg.clone();
     let claimed = run(pool, move |conn| {
-        outbox::claim(conn, c.batch, now(), after(c.lease))
+        outbox::claim(conn, channel, c.batch, now(), after(c.lease))
     })
     .await?;
     if claimed.is_empty() {
         return Ok(0);
     }
-    let results = futures_util::future::join_all(claimed.iter().map(|c| send(client, c))).await;
+    let results = futures_util::future::join_all(claimed.iter().cloned().map(send)).await;
     let n = claimed.len();
     let c = cfg.clone();
     run(pool, move |conn| -> Result<(), StoreError> {
         for (d, r) in claimed.iter().zip(results) {
             if let Err(e) = &r {
-                tracing::warn!(delivery = %d.id, error = %e, "webhook delivery failed");
+                tracing::warn!(
+                    channel = channel.as_str(),
+                    delivery = %d.id,
+                    error = %e,
+                    "{} delivery failed",
+                    channel.as_str()
+                );
             }
             let attempts = d.attempts + 1;
-            let outcome = match r {
-                Ok(()) => Outcome::Delivered,
-                Err(e) => Outcome::Failed {
-                    error: e.chars().take(500).collect(),
-                    last: attempts >= c.max_attempts,
-                    retry_at: after(backoff(&c, attempts)),
-                },
-            };
-            outbox::settle(conn, &d.id, attempts, now(), outcome)?;
+            outbox::settle(conn, &d.id, attempts, now(), outcome(&c, attempts, r))?;
         }
         Ok(())
     })
     .await?;
     Ok(n)
+}
+
+/// One round of webhook deliveries. Returns how many were attempted.
+pub async fn send_due(
+    pool: &Pool,
+    client: &awc::Client,
+    cfg: &SenderConfig,
+) -> Result<usize, StoreError> {
+    round(pool, Channel::Webhook, cfg, |c| send(client, c)).await
 }
 
 /// Deliver the outbox in the background (call inside the actix system).

@@ -654,8 +654,13 @@ async fn call(method: &str, url: String, tok: &str, body: Value) -> (u16, Value)
 }
 
 fn serve(url: &str, dir: &Path, smtp_port: u16) -> Served {
+    serve_with(url, dir, smtp_port, &[])
+}
+
+/// [`serve`] with extra environment variables.
+fn serve_with(url: &str, dir: &Path, smtp_port: u16, extra: &[(&str, &str)]) -> Served {
     let port = smtp_port.to_string();
-    let env = [
+    let mut env = vec![
         ("OUTBOX_POLL", "100ms"),
         ("OUTBOX_BACKOFF", "200ms"),
         ("EMAIL_BACKEND", "smtp"),
@@ -665,6 +670,7 @@ fn serve(url: &str, dir: &Path, smtp_port: u16) -> Served {
         ("EMAIL_FROM", "escalations@example.org"),
         ("PUBLIC_BASE_URL", PUBLIC),
     ];
+    env.extend_from_slice(extra);
     Served::spawn(url, dir, "error", &env, Stdio::null())
 }
 
@@ -872,9 +878,147 @@ fn bad_email_settings_stop_the_start() {
     }
 }
 
+/// Email and webhooks share one outbox: a step queues both kinds of row in
+/// the one `outbox` table, and each worker claims only its own channel, so a
+/// webhook round leaves the email pending and an email round leaves the
+/// webhook delivery as it was. Both are listed with the same status fields.
+async fn one_outbox_each_worker_its_own_channel(backend: Db) {
+    use diesel::prelude::*;
+    use escalation_ledger::store::schema::outbox;
+    use escalation_ledger::workers::sender;
+
+    let sink = Sink::start(false);
+    let app = TestApp::spawn(backend).await;
+    let admin = app.role(Role::PartnershipAdmin);
+    set_list(&app, json!({"agency": "kingston-council"}), &[KINGSTON]).await;
+    // Nobody listens on port 9: every webhook attempt fails.
+    let (s, v) = app
+        .post(
+            &admin,
+            "/v1/admin/webhooks",
+            json!({"target": {"agency": "kingston-council"}, "url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let hook = v["id"].as_str().unwrap().to_string();
+    app.raise(&["kingston-council", "cafcass"], false).await;
+
+    let channels: Vec<String> = outbox::table
+        .select(outbox::channel)
+        .order(outbox::channel.asc())
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(channels, ["email", "webhook"], "one outbox, both channels");
+
+    let client = awc::Client::default();
+    // A long backoff: the failed webhook is not due again in this test.
+    let slow = SenderConfig {
+        backoff: Duration::from_secs(3600),
+        ..fast()
+    };
+    let webhooks = format!("/v1/admin/webhooks/{hook}/deliveries");
+    let n = sender::send_due(&app.pool, &client, &slow).await.unwrap();
+    assert_eq!(n, 1, "the webhook sender claims the webhook row only");
+    let (s, mails) = app.get(&admin, "/v1/admin/email/deliveries").await;
+    assert_eq!(s, 200, "{mails}");
+    assert_eq!(mails["items"][0]["status"], "pending", "{mails}");
+    assert_eq!(mails["items"][0]["attempts"], 0, "{mails}");
+    let (_, hooks) = app.get(&admin, &webhooks).await;
+    assert_eq!(hooks["items"][0]["status"], "pending", "{hooks}");
+    assert_eq!(hooks["items"][0]["attempts"], 1, "{hooks}");
+    assert!(hooks["items"][0]["last_error"].is_string(), "{hooks}");
+
+    let cfg = MailerConfig {
+        backend: smtp_backend(sink.port),
+        public_base_url: PUBLIC.into(),
+        sender: slow.clone(),
+    };
+    let n = mailer::send_due(&app.pool, &client, &cfg).await.unwrap();
+    assert_eq!(n, 1, "the mailer claims the email row only");
+    assert_eq!(sink.got().len(), 1);
+    let (_, mails) = app.get(&admin, "/v1/admin/email/deliveries").await;
+    assert_eq!(mails["items"][0]["status"], "delivered", "{mails}");
+    assert_eq!(mails["items"][0]["attempts"], 1, "{mails}");
+    assert!(mails["items"][0]["delivered_at"].is_string(), "{mails}");
+    let (_, after) = app.get(&admin, &webhooks).await;
+    assert_eq!(
+        after["items"], hooks["items"],
+        "the email round left the webhook row alone"
+    );
+    // Nothing else is due on either channel.
+    assert_eq!(
+        sender::send_due(&app.pool, &client, &slow).await.unwrap(),
+        0
+    );
+    assert_eq!(mailer::send_due(&app.pool, &client, &cfg).await.unwrap(), 0);
+}
+
+/// The mailer reads the process's clock, as the ledger and the webhook
+/// sender do: with `TEST_CLOCK` weeks ahead of the system clock, an email
+/// queued "now" is due now and is sent (on the system clock it would wait
+/// for weeks).
+async fn emails_are_due_by_the_process_clock(backend: Db) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(false);
+    let admin = mint(Role::PartnershipAdmin, None);
+    let kingston = mint(Role::Agency, Some("kingston-council"));
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(21))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let (url, d, port, at) = (
+        db.url.clone(),
+        dir.path().to_path_buf(),
+        sink.port,
+        ahead.clone(),
+    );
+    let served = actix_web::rt::task::spawn_blocking(move || {
+        serve_with(&url, &d, port, &[("TEST_CLOCK", at.as_str())])
+    })
+    .await
+    .unwrap();
+    let (s, v) = call(
+        "POST",
+        format!("{}/v1/admin/email/recipients", served.base),
+        &admin,
+        json!({"target": {"agency": "kingston-council"}, "addresses": [KINGSTON]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(
+        "POST",
+        format!("{}/v1/disputes", served.base),
+        &kingston,
+        json!({"parties": ["kingston-council", "cafcass"], "summary": SUMMARY}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let end = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = deliveries(&served.base, &admin).await;
+        if rows.len() == 1 && rows[0]["status"] == "delivered" {
+            break rows;
+        }
+        assert!(Instant::now() < end, "not sent: {rows:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    let day = &ahead[..10];
+    assert!(
+        rows[0]["created_at"].as_str().unwrap().starts_with(day),
+        "queued on the process clock: {rows:?}"
+    );
+    assert!(
+        rows[0]["delivered_at"].as_str().unwrap().starts_with(day),
+        "settled on the process clock: {rows:?}"
+    );
+    assert_eq!(sink.got().len(), 1);
+}
+
 both_backends!(
     address_lists_are_ledgered_registry_changes,
     emails_reach_the_parties_and_whoever_is_due,
     notify_gets_the_right_request_and_jwt,
-    no_email_is_lost_across_a_kill_and_restart
+    no_email_is_lost_across_a_kill_and_restart,
+    one_outbox_each_worker_its_own_channel,
+    emails_are_due_by_the_process_clock
 );

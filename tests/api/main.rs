@@ -28,6 +28,7 @@ mod metrics_role;
 mod notify;
 mod openapi;
 mod os_crash;
+mod outbox_migration;
 mod pg_roles;
 mod policies;
 mod pq;
