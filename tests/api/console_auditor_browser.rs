@@ -3,6 +3,8 @@
 //! the real binary, with JavaScript on (axe-core, WCAG 2.0/2.1/2.2 A and AA,
 //! on every page: 0 violations) and off, and runs "Verify the whole ledger"
 //! to its end. Fails (never skips) when a browser tool is missing.
+//! `CONSOLE_SCREENSHOTS=docs/console` makes the SQLite run with JavaScript on
+//! write the guide's screenshots of these pages there.
 
 use crate::both_backends;
 use crate::helpers::{Backend, Served, TestDb};
@@ -24,6 +26,10 @@ async fn the_auditor_pages_in_a_browser(backend: Backend) {
     .await
     .expect("join");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/auditor.py");
+    let shots = std::env::var("CONSOLE_SCREENSHOTS")
+        .ok()
+        .filter(|_| backend == Backend::Sqlite)
+        .map(|d| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d));
     for js in [true, false] {
         let mut cmd = std::process::Command::new("python3");
         cmd.arg(script)
@@ -33,6 +39,9 @@ async fn the_auditor_pages_in_a_browser(backend: Backend) {
             .env("DATA_DIR", dir.path());
         if !js {
             cmd.arg("--no-js");
+        }
+        if let (true, Some(d)) = (js, &shots) {
+            cmd.arg("--screenshots").arg(d);
         }
         let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("python3 runs"))
             .await

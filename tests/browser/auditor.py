@@ -14,7 +14,7 @@ off.
 Run by tests/api/console_auditor_browser.rs against the real binary; the
 helpers (signing in by link, waiting for pages, axe) are journey.py's.
 
-    auditor.py --base URL --bin PATH [--no-js]
+    auditor.py --base URL --bin PATH [--no-js] [--screenshots DIR]
 """
 
 import argparse
@@ -43,6 +43,21 @@ class Auditor(Journey):
         r = c.getresponse()
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
 
+    def type_into(self, css, text, clear=False):
+        """Type into a field, looking it up again if the page was still being replaced."""
+        from selenium.common.exceptions import WebDriverException
+        for attempt in range(5):
+            try:
+                field = self.find(css)
+                if clear:
+                    field.clear()
+                field.send_keys(text)
+                return
+            except WebDriverException:
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
+
     def run(self):
         d = self.driver
         # Something for the figures: a dispute raised through the console.
@@ -51,7 +66,7 @@ class Auditor(Journey):
             fail("an agency lead is offered the ledger")
         self.go(lambda: self.find("a[href='/console/disputes/new']"))
         self.find(f"input[name='parties'][value='{B}']").click()
-        self.find("#summary").send_keys("Auditor journey: who chairs the meeting")
+        self.type_into("#summary", "Auditor journey: who chairs the meeting")
         self.go(lambda: self.button("Raise the dispute"))
         self.expect("The dispute has been raised.")
 
@@ -61,6 +76,7 @@ class Auditor(Journey):
         self.go(lambda: self.find("header a[href='/console/ledger']"))
         self.expect("The ledger")
         self.check("ledger, first page")
+        self.shot("ledger")
         if "Auditor journey" in self.body():
             fail("the ledger browser shows free text")
         entries = self.finds("a[href^='/console/ledger/entries/']")
@@ -73,6 +89,7 @@ class Auditor(Journey):
         self.go(lambda: self.find("a[href='/console/ledger/checkpoint']"))
         self.expect("The latest checkpoint")
         self.check("latest checkpoint")
+        self.shot("checkpoint")
 
         # Verify the whole ledger, to the end.
         self.go(lambda: self.find("a[href='/console/ledger/verify']"))
@@ -101,6 +118,7 @@ class Auditor(Journey):
         if not self.finds("progress[value='100']"):
             fail("no full progress bar at the end")
         self.check("verify, done")
+        self.shot("verify-done")
         print("verified: " + self.find("#result-title").text)
 
         # The export download.
@@ -120,16 +138,15 @@ class Auditor(Journey):
         self.sign_in("chair@slg", "slg")
         self.go(lambda: self.find("header a[href='/console/reports/escalations']"))
         self.check("figures, form")
-        self.find("#from").send_keys("2026-13-01")
+        self.type_into("#from", "2026-13-01")
         self.go(lambda: self.button("Show the figures"))
         self.expect("There is a problem")
         self.expect("The first day must be a real date")
         self.check("figures, with errors")
+        self.shot("figures-errors")
         today = datetime.date.today()
-        frm = self.find("#from")
-        frm.clear()
-        frm.send_keys((today - datetime.timedelta(days=30)).isoformat())
-        self.find("#to").send_keys((today + datetime.timedelta(days=1)).isoformat())
+        self.type_into("#from", (today - datetime.timedelta(days=30)).isoformat(), clear=True)
+        self.type_into("#to", (today + datetime.timedelta(days=1)).isoformat())
         self.go(lambda: self.button("Show the figures"))
         self.expect("Disputes raised, by the rung they entered")
         charts = self.finds("svg[role='img']")
@@ -137,6 +154,9 @@ class Auditor(Journey):
         if len(charts) < 2 or len(tables) != len(charts):
             fail(f"{len(charts)} charts, {len(tables)} tables")
         self.check("figures, charts")
+        if self.js and self.args.screenshots:  # the charts, not the form, in the picture
+            d.execute_script("arguments[0].scrollIntoView()", self.find("#entry-rung-heading"))
+        self.shot("figures")
         print(f"charts: {len(charts)}")
 
     def close(self):
