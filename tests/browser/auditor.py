@@ -95,10 +95,17 @@ class Auditor(Journey):
         self.go(lambda: self.find("a[href='/console/ledger/verify']"))
         self.check("verify, before")
         before = [e.get_attribute("data-job") for e in self.finds("#verify-job")]
-        self.go(lambda: [b for b in self.finds("button")
-                         if b.text.strip().startswith("Verify the whole ledger")][0])
-        deadline = time.time() + 300
         from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.find("html")
+        [b for b in self.finds("button")
+         if b.text.strip().startswith("Verify the whole ledger")][0].click()
+        # The page it leads to may refresh itself at once: a document being
+        # replaced while it is looked at is looked at again.
+        WebDriverWait(d, 120, ignored_exceptions=(WebDriverException,)).until(
+            ec.staleness_of(old))
+        deadline = time.time() + 300
         while True:
             try:
                 job = [e.get_attribute("data-job") for e in self.finds("#verify-job")]
@@ -112,7 +119,6 @@ class Auditor(Journey):
             if time.time() > deadline:
                 fail(f"the verification did not finish:\n{self.body()}")
             # The page refreshes itself; wait for the next one to be parsed.
-            from selenium.webdriver.support.ui import WebDriverWait
             WebDriverWait(d, 30, ignored_exceptions=(Exception,)).until(
                 lambda drv: drv.find_element("css selector", "footer.el-footer"))
         if not self.finds("progress[value='100']"):
