@@ -43,6 +43,32 @@ class Auditor(Journey):
         r = c.getresponse()
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
 
+    def go(self, locate):
+        """journey.py's go(), but the wait for the old page to go also looks
+        again when Chromium answers about a document it is replacing
+        ("Node with given id does not belong to the document"), as seen on a
+        loaded machine right after signing in."""
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+        for attempt in range(4):
+            try:
+                old = self.find("html")
+                locate().click()
+                break
+            except WebDriverException:
+                if attempt == 3:
+                    raise
+                time.sleep(0.5)
+        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
+            ec.staleness_of(old))
+        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+            if self.js else d.find_element(By.CSS_SELECTOR, "footer.el-footer"))
+        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "footer.el-footer"))
+
     def type_into(self, css, text, clear=False):
         """Type into a field, looking it up again if the page was still being replaced."""
         from selenium.common.exceptions import WebDriverException
