@@ -166,6 +166,8 @@ pub fn server(
         body_limit: routes::BODY_LIMIT,
     });
     let console = web::Data::new(settings.console.clone());
+    // The console's background verifications: one slot per server.
+    let verify_jobs = web::Data::new(crate::service::verify_job::Jobs::default());
     let server = HttpServer::new(move || {
         // Runs on each worker thread: no diesel here, only through `db::run`.
         db::mark_async_worker();
@@ -184,6 +186,7 @@ pub fn server(
             .app_data(limits.clone())
             .app_data(guard.clone())
             .app_data(console.clone())
+            .app_data(verify_jobs.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(routes::BODY_LIMIT)

@@ -666,6 +666,15 @@ pub static CONSOLE_ROUTES: &[ConsoleRoute] = &[
     page("console.reject",        Post, "/console/disputes/{id}/proposals/{pid}/reject",  Some("dispute.reject")),
     page("console.escalate",      Post, "/console/disputes/{id}/escalate",                Some("dispute.escalate")),
     page("console.withdraw",      Post, "/console/disputes/{id}/withdraw",                Some("dispute.withdraw")),
+    // The auditor's pages and the figures (`console::auditor`).
+    page("console.ledger",        Get,  "/console/ledger",                                Some("ledger.entries")),
+    page("console.ledger_entry",  Get,  "/console/ledger/entries/{seq}",                  Some("ledger.entries")),
+    page("console.checkpoint",    Get,  "/console/ledger/checkpoint",                     Some("ledger.witnessed")),
+    page("console.verify",        Get,  "/console/ledger/verify",                         Some("ledger.verify")),
+    page("console.verify_start",  Post, "/console/ledger/verify",                         Some("ledger.verify")),
+    page("console.export",        Get,  "/console/ledger/export",                         Some("ledger.export")),
+    page("console.report",        Get,  "/console/reports/escalations",                   Some("report.escalations")),
+    page("console.proof",         Get,  "/console/disputes/{id}/proof",                   Some("dispute.proof")),
 ];
 
 /// The console row for `method` on the path template `path`, if there is one.

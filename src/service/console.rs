@@ -271,10 +271,11 @@ pub fn dispute_page<E: From<ServiceError>>(
 }
 
 /// A dispute's entries, each with whether it is proven.
-type Steps = Vec<(StoredEntry, Proof)>;
+pub type Steps = Vec<(StoredEntry, Proof)>;
 
-/// Check each entry's inclusion proof against the latest signed checkpoint.
-fn prove(
+/// Check each entry's inclusion proof against the latest signed checkpoint
+/// (also the auditor's entry page, `service::auditor::entry`).
+pub fn prove(
     conn: &mut DbConn,
     log: &Verifier,
     entries: Vec<StoredEntry>,

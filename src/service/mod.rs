@@ -1,5 +1,6 @@
 //! The use cases, each one write transaction.
 
+pub mod auditor;
 pub mod backup;
 pub mod bundle;
 pub mod casework;
@@ -31,5 +32,6 @@ pub mod sequencer;
 pub mod synth;
 pub mod tiles;
 pub mod verify;
+pub mod verify_job;
 pub mod webhooks;
 pub mod whistleblowing;

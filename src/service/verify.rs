@@ -102,7 +102,26 @@ pub fn verify_in_transaction(conn: &mut DbConn) -> Result<VerifyReport, ServiceE
     verify_snapshot(conn)
 }
 
+/// [`verify`], telling `progress` after each batch how many entries of the
+/// snapshot's total have been checked (`(checked, total)`): the console's
+/// background verification (`service::verify_job`) shows it as a bar.
+pub fn verify_with_progress(
+    conn: &mut DbConn,
+    progress: &mut dyn FnMut(i64, i64),
+) -> Result<VerifyReport, ServiceError> {
+    read_tx(conn, |conn| verify_snapshot_with(conn, progress))
+}
+
 fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
+    verify_snapshot_with(conn, &mut |_, _| {})
+}
+
+fn verify_snapshot_with(
+    conn: &mut DbConn,
+    progress: &mut dyn FnMut(i64, i64),
+) -> Result<VerifyReport, ServiceError> {
+    let total = store::head(conn)?.map_or(0, |(seq, _)| seq + 1);
+    progress(0, total);
     let mut chain = ChainChecker::default();
     let mut state = Replayed {
         policies: policy_store::Replay::new(conn)?,
@@ -162,6 +181,7 @@ fn verify_snapshot(conn: &mut DbConn) -> Result<VerifyReport, ServiceError> {
                 }
             }
         }
+        progress(chain.size, total.max(chain.size));
         if n < BATCH {
             break;
         }

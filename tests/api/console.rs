@@ -508,6 +508,8 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
                 pid = v["id"].as_str().expect("pid").to_string();
             }
             let path = route.path.replace("{id}", &id).replace("{pid}", &pid);
+            // The ledger browser's entry page: the first entry.
+            let path = path.replace("{seq}", "0");
             let holds = |rule: Rule| match rule {
                 Rule::Deny => false,
                 Rule::Allow => true,

@@ -11,6 +11,8 @@ mod cli;
 mod clock;
 mod concurrency;
 mod console;
+mod console_auditor;
+mod console_auditor_browser;
 mod console_browser;
 mod convention;
 mod deadlines;

@@ -27,8 +27,10 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
-fn nav(c: &Caller) -> Nav {
+pub fn nav(c: &Caller) -> Nav {
     Nav {
+        may_ledger: c.may("ledger.entries"),
+        may_report: c.may("report.escalations"),
         sub: c.actor.sub.clone(),
         role: c.actor.role,
         agency: c.actor.agency.clone(),

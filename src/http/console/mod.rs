@@ -12,6 +12,8 @@
 //! - Every POST carries the session's form token (`csrf`); without the right
 //!   one it is refused with 403 before anything else is read.
 
+pub mod auditor;
+pub mod charts;
 pub mod handlers;
 pub mod pages;
 
@@ -378,5 +380,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/disputes/{id}/withdraw",
             web::post().to(h::withdraw),
-        );
+        )
+        .configure(auditor_routes);
+}
+
+/// The auditor's pages and the figures (`auditor`).
+fn auditor_routes(cfg: &mut web::ServiceConfig) {
+    use auditor as a;
+    cfg.route("/console/ledger", web::get().to(a::ledger))
+        .route("/console/ledger/entries/{seq}", web::get().to(a::entry))
+        .route("/console/ledger/checkpoint", web::get().to(a::checkpoint))
+        .route("/console/ledger/verify", web::get().to(a::verify_page))
+        .route("/console/ledger/verify", web::post().to(a::verify_start))
+        .route("/console/ledger/export", web::get().to(a::export))
+        .route("/console/reports/escalations", web::get().to(a::report))
+        .route("/console/disputes/{id}/proof", web::get().to(a::proof));
 }

@@ -26,6 +26,10 @@ pub struct Nav {
     pub agency: Option<String>,
     pub csrf: String,
     pub may_raise: bool,
+    /// May read the ledger (`ledger.entries`): the auditor's pages.
+    pub may_ledger: bool,
+    /// May read the annual report's figures (`report.escalations`).
+    pub may_report: bool,
 }
 
 /// A form field's error.
@@ -48,7 +52,7 @@ fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> 
     errors.iter().find(|e| e.field == field)
 }
 
-fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
+pub fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -71,6 +75,8 @@ fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
                                     @if n.may_raise {
                                         li { a href="/console/disputes/new" { "Raise a dispute" } }
                                     }
+                                    @if n.may_ledger { li { a href="/console/ledger" { "Ledger" } } }
+                                    @if n.may_report { li { a href="/console/reports/escalations" { "Figures" } } }
                                 }
                                 div.el-who {
                                     span { "Signed in as " strong { (n.sub) } " (" (role_words(n.role)) @if let Some(a) = &n.agency { ", " (a) } ")" }
@@ -99,7 +105,7 @@ fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     }
 }
 
-fn role_words(r: Role) -> &'static str {
+pub fn role_words(r: Role) -> &'static str {
     match r {
         Role::Agency => "agency safeguarding lead",
         Role::Slg => "SLG",
@@ -126,7 +132,7 @@ pub fn rung_words(name: &str) -> String {
     }
 }
 
-fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
@@ -176,7 +182,7 @@ fn status_tag(s: Status) -> Markup {
     html! { strong class=(class) { (words) } }
 }
 
-fn error_summary(errors: &[FormError]) -> Markup {
+pub fn error_summary(errors: &[FormError]) -> Markup {
     html! {
         @if !errors.is_empty() {
             div.el-error-summary role="alert" aria-labelledby="error-summary-title" {
@@ -191,7 +197,7 @@ fn error_summary(errors: &[FormError]) -> Markup {
     }
 }
 
-fn inline_error(e: Option<&FormError>) -> Markup {
+pub fn inline_error(e: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = e {
             p.el-error-message id={ (e.field) "-error" } {
@@ -220,7 +226,7 @@ fn textarea(name: &'static str, label: &str, hint: Option<&str>, errors: &[FormE
     }
 }
 
-fn csrf(token: &str) -> Markup {
+pub fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
@@ -641,6 +647,7 @@ pub fn dispute(nav: &Nav, v: &DisputePage) -> Markup {
                     @if let Some(seq) = resolved_seq {
                         p.el-body { "Resolved: ledger entry " (seq) "." }
                     }
+                    p.el-body { a href={ "/console/disputes/" (d.id) "/proof" } download { "Download the proof of this outcome" } " (a " code { "c2sp.org/tlog-proof@v1" } " file that verifies offline with " code { "escalation-ledger audit --proof FILE --policy FILE" } ")" }
                 }
             }
             @if let Some(p) = open {

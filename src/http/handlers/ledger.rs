@@ -104,6 +104,15 @@ pub async fn ledger_export(
     } else {
         Payloads::Withheld
     };
+    export_response(&state, payloads).await
+}
+
+/// The export bundle, streamed: what `GET /v1/ledger/export` answers, and the
+/// console's download of it (`http::console::auditor::export`).
+pub async fn export_response(
+    state: &AppState,
+    payloads: Payloads,
+) -> Result<HttpResponse, AppError> {
     let key = state.log.clone();
     let header = run(&state.pool, move |conn| {
         ledger::begin_export(conn, &key, payloads)

@@ -129,7 +129,13 @@ pub async fn dispute_proof(
         )
     })
     .await?;
-    Ok(HttpResponse::Ok()
+    Ok(proof_response(p))
+}
+
+/// A proof file as `GET /v1/disputes/{id}/proof` answers it, and the
+/// console's download of it (`http::console::auditor::proof`).
+pub fn proof_response(p: crate::service::proof::Proof) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type(crate::core::tlog_proof::CONTENT_TYPE)
         .insert_header(("X-Proof-Seq", p.seq.to_string()))
         .insert_header(("X-Proof-Size", p.size.to_string()))
@@ -142,5 +148,5 @@ pub async fn dispute_proof(
                 crate::core::tlog_proof::EXTENSION
             ),
         ))
-        .body(p.text))
+        .body(p.text)
 }
