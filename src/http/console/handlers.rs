@@ -21,19 +21,20 @@ use crate::service::disputes::{self, Action, NewDispute, Visible};
 
 type Answer = Result<HttpResponse, ConsoleError>;
 
-fn see_other(to: &str) -> HttpResponse {
+pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
         .finish()
 }
 
-fn nav(c: &Caller) -> Nav {
+pub(super) fn nav(c: &Caller) -> Nav {
     Nav {
         sub: c.actor.sub.clone(),
         role: c.actor.role,
         agency: c.actor.agency.clone(),
         csrf: c.csrf.clone(),
         may_raise: c.may("dispute.raise"),
+        may_admin: c.may("webhook.list"),
     }
 }
 

@@ -12,6 +12,8 @@
 //! - Every POST carries the session's form token (`csrf`); without the right
 //!   one it is refused with 403 before anything else is read.
 
+pub mod admin;
+pub mod admin_pages;
 pub mod handlers;
 pub mod pages;
 
@@ -379,4 +381,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/disputes/{id}/withdraw",
             web::post().to(h::withdraw),
         );
+    // The partnership team's pages.
+    admin::routes(cfg);
 }

@@ -26,6 +26,8 @@ pub struct Nav {
     pub agency: Option<String>,
     pub csrf: String,
     pub may_raise: bool,
+    /// The partnership team's pages (`console::admin`): shown to whoever may list webhooks.
+    pub may_admin: bool,
 }
 
 /// A form field's error.
@@ -44,11 +46,11 @@ impl FormError {
     }
 }
 
-fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
+pub(super) fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
     errors.iter().find(|e| e.field == field)
 }
 
-fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
+pub(super) fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -70,6 +72,9 @@ fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
                                     li { a href="/console/disputes" { "Disputes" } }
                                     @if n.may_raise {
                                         li { a href="/console/disputes/new" { "Raise a dispute" } }
+                                    }
+                                    @if n.may_admin {
+                                        li { a href="/console/admin/registry" { "Partnership team" } }
                                     }
                                 }
                                 div.el-who {
@@ -99,7 +104,7 @@ fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     }
 }
 
-fn role_words(r: Role) -> &'static str {
+pub(super) fn role_words(r: Role) -> &'static str {
     match r {
         Role::Agency => "agency safeguarding lead",
         Role::Slg => "SLG",
@@ -126,7 +131,7 @@ pub fn rung_words(name: &str) -> String {
     }
 }
 
-fn short(id: &str) -> &str {
+pub(super) fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
@@ -176,7 +181,7 @@ fn status_tag(s: Status) -> Markup {
     html! { strong class=(class) { (words) } }
 }
 
-fn error_summary(errors: &[FormError]) -> Markup {
+pub(super) fn error_summary(errors: &[FormError]) -> Markup {
     html! {
         @if !errors.is_empty() {
             div.el-error-summary role="alert" aria-labelledby="error-summary-title" {
@@ -191,7 +196,7 @@ fn error_summary(errors: &[FormError]) -> Markup {
     }
 }
 
-fn inline_error(e: Option<&FormError>) -> Markup {
+pub(super) fn inline_error(e: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = e {
             p.el-error-message id={ (e.field) "-error" } {
@@ -220,7 +225,7 @@ fn textarea(name: &'static str, label: &str, hint: Option<&str>, errors: &[FormE
     }
 }
 
-fn csrf(token: &str) -> Markup {
+pub(super) fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
