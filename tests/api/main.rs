@@ -11,6 +11,7 @@ mod cli;
 mod clock;
 mod concurrency;
 mod console;
+mod console_admin;
 mod console_browser;
 mod convention;
 mod deadlines;

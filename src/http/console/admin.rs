@@ -326,11 +326,17 @@ async fn policies_page(
     } else {
         None
     };
+    let rungs = list
+        .iter()
+        .find(|p| p.active)
+        .map(|p| p.rungs.clone())
+        .unwrap_or_default();
     let n = nav(caller);
     let forms = PolicyForms {
         activate: caller.may("policy.activate"),
         migrate,
         active,
+        rungs,
     };
     let body = view::policies(&frame(caller, &n, done, &f), &list, &forms);
     Ok(html(f.status(), body))

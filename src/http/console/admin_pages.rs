@@ -281,6 +281,11 @@ pub fn agency(f: &Frame, a: &Agency, forms: &AgencyForms) -> Markup {
                     button.el-button type="submit" { "Save the change" }
                 }
             }
+            @if !forms.retire {
+                @if let Some(e) = f.err("retire") {
+                    div id="retire" { (inline_error(Some(e))) }
+                }
+            }
             @if forms.retire {
                 h2.el-heading-m { "Retire it" }
                 p.el-body { "A retired agency stays in the disputes that name it, but no new dispute, webhook or address list can name it. This cannot be undone." }
@@ -303,6 +308,8 @@ pub struct PolicyForms {
     pub migrate: bool,
     /// The active policy's version (what a dispute can be moved onto).
     pub active: Option<String>,
+    /// The active policy's rungs, lowest first.
+    pub rungs: Vec<String>,
 }
 
 /// `GET /console/admin/policies`.
@@ -366,7 +373,18 @@ pub fn policies(f: &Frame, list: &[PolicySummary], forms: &PolicyForms) -> Marku
                         (csrf(&f.nav.csrf))
                         input type="hidden" name="policy" value=(active);
                         (input(f, "dispute", "Dispute id", Some("As on the dispute’s page."), ""))
-                        (input(f, "rung", "Rung to continue on (optional)", Some("By default, the rung of the same name."), ""))
+                        @let err = f.err("rung");
+                        div.el-form-group.el-form-group-error[err.is_some()] {
+                            label.el-label for="rung" { "Rung to continue on" }
+                            div.el-hint id="rung-hint" { "By default, the rung of the same name." }
+                            (inline_error(err))
+                            select.el-select id="rung" name="rung" aria-describedby=(described("rung", true, err.is_some()).unwrap_or_default()) {
+                                option value="" { "The rung of the same name" }
+                                @for r in &forms.rungs {
+                                    option value=(r) selected[f.typed("rung") == r.as_str()] { (crate::http::console::pages::rung_words(r)) }
+                                }
+                            }
+                        }
                         (area(f, "reason", "Why is it moving?", Some("Do not include names."), ""))
                         button.el-button type="submit" { "Move the dispute" }
                     }
