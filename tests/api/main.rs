@@ -12,6 +12,7 @@ mod clock;
 mod concurrency;
 mod console;
 mod console_admin;
+mod console_admin_browser;
 mod console_browser;
 mod convention;
 mod deadlines;

@@ -402,7 +402,7 @@ pub async fn activate_policy(state: web::Data<AppState>, posted: Posted) -> Answ
     }
 }
 
-/// `POST /console/admin/policies/migrate` (`dispute.migrate`, decided on the
+/// `POST /console/admin/migrate` (`dispute.migrate`, decided on the
 /// dispute the form names): `disputes::migrate`, as `POST /v1/disputes/{id}/migrate`.
 pub async fn migrate(state: web::Data<AppState>, posted: Posted) -> Answer {
     let id = posted.field("dispute").trim().to_string();
@@ -435,14 +435,14 @@ pub async fn migrate(state: web::Data<AppState>, posted: Posted) -> Answer {
             tracing::info!(dispute = %id, "dispute migrated in the console");
             Ok(see_other(&format!("/console/disputes/{id}")))
         }
-        Err(e @ AppError::Denied(_)) => Err(e.into()),
+        // A dispute that is not there, or that the caller may not see: the
+        // console's 404, byte for byte the same for both (as the API's).
+        Err(e @ (AppError::Denied(_) | AppError::NotFound(_) | AppError::Hidden(_))) => {
+            Err(e.into())
+        }
         Err(e) => {
             let message = e.to_string();
-            let field = if matches!(e, AppError::NotFound(_) | AppError::Hidden(_))
-                && !message.contains("rung")
-            {
-                "dispute"
-            } else if message.contains("rung") {
+            let field = if message.contains("rung") {
                 "rung"
             } else if message.contains("reason") {
                 "reason"
@@ -667,21 +667,21 @@ pub async fn witnesses(state: web::Data<AppState>, caller: Caller) -> Answer {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/admin/registry", web::get().to(registry))
         .route("/console/admin/registry", web::post().to(add_agency))
-        .route("/console/admin/registry/{id}", web::get().to(agency))
+        .route("/console/admin/registry/{agency}", web::get().to(agency))
         .route(
-            "/console/admin/registry/{id}/rename",
+            "/console/admin/registry/{agency}/rename",
             web::post().to(rename_agency),
         )
         .route(
-            "/console/admin/registry/{id}/retire",
+            "/console/admin/registry/{agency}/retire",
             web::post().to(retire_agency),
         )
         .route("/console/admin/policies", web::get().to(policies))
         .route("/console/admin/policies", web::post().to(activate_policy))
-        .route("/console/admin/policies/migrate", web::post().to(migrate))
+        .route("/console/admin/migrate", web::post().to(migrate))
         .route("/console/admin/policies/{version}", web::get().to(policy))
         .route("/console/admin/webhooks", web::get().to(webhooks))
-        .route("/console/admin/webhooks/{id}", web::get().to(webhook))
+        .route("/console/admin/webhooks/{webhook}", web::get().to(webhook))
         .route("/console/admin/email", web::get().to(email))
         .route("/console/admin/email", web::post().to(set_email))
         .route("/console/admin/redactions", web::get().to(redactions))

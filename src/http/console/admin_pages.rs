@@ -369,7 +369,7 @@ pub fn policies(f: &Frame, list: &[PolicySummary], forms: &PolicyForms) -> Marku
                 @if let Some(active) = &forms.active {
                     h2.el-heading-m id="migrate" { "Move a dispute onto the active policy" }
                     p.el-body { "The dispute continues on " (active) ". Its open proposals lapse and its rung’s clock restarts." }
-                    form method="post" action="/console/admin/policies/migrate" novalidate {
+                    form method="post" action="/console/admin/migrate" novalidate {
                         (csrf(&f.nav.csrf))
                         input type="hidden" name="policy" value=(active);
                         (input(f, "dispute", "Dispute id", Some("As on the dispute’s page."), ""))
