@@ -6,7 +6,8 @@
 //! rename and retire, and the email settings (after a form with errors).
 //!
 //! Fails (never skips) when chromium, chromedriver, selenium or axe-core is
-//! missing: `.ci/run` installs them.
+//! missing: `.ci/run` installs them. `CONSOLE_SCREENSHOTS=docs/console` makes
+//! the SQLite run with JavaScript on write the guide's screenshots there.
 
 use crate::both_backends;
 use crate::helpers::{Backend, Served, TestDb, SECRET};
@@ -28,6 +29,12 @@ async fn the_partnership_teams_pages_in_a_browser(backend: Backend) {
     .await
     .expect("join");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/admin.py");
+    // `CONSOLE_SCREENSHOTS=docs/console`: the SQLite run with JavaScript on
+    // writes the guide's screenshots of the team's pages there.
+    let shots = std::env::var("CONSOLE_SCREENSHOTS")
+        .ok()
+        .filter(|_| backend == Backend::Sqlite)
+        .map(|d| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d));
     for js in [true, false] {
         let mut cmd = std::process::Command::new("python3");
         cmd.arg(script)
@@ -40,6 +47,9 @@ async fn the_partnership_teams_pages_in_a_browser(backend: Backend) {
             .env("JWT_SECRET", SECRET);
         if !js {
             cmd.arg("--no-js");
+        }
+        if let (true, Some(d)) = (js, &shots) {
+            cmd.arg("--screenshots").arg(d);
         }
         let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("python3 runs"))
             .await

@@ -112,6 +112,7 @@ class Admin(Journey):
         self.expect("The agency has been added to the registry.")
         self.expect(agency)
         self.check("registry, added")
+        self.shot("admin-registry")
 
         # Its page: rename it, then retire it.
         self.go(lambda: self.find(f"a[href='/console/admin/registry/{agency}']"))
@@ -130,6 +131,7 @@ class Admin(Journey):
         self.section("Policies")
         self.expect("SHA-256 of the document")
         self.check("policies")
+        self.shot("admin-policies")
         self.go(lambda: self.find("a[href='/console/admin/policies/wt-2023']"))
         self.expect("The document")
         self.check("policy document")
@@ -148,6 +150,7 @@ class Admin(Journey):
         self.expect("There is a problem")
         self.expect("Choose an agency or a role")
         self.check("email with errors")
+        self.shot("admin-email-errors")
         self.select("#target", "agency:kingston-council")
         self.find("#addresses").send_keys(f"lead-{s}@kingston.gov.uk\ndeputy-{s}@kingston.gov.uk")
         self.go(lambda: self.button("Save the list"))
@@ -164,6 +167,7 @@ class Admin(Journey):
         self.section("Witnesses")
         self.expect("The latest checkpoint")
         self.check("witnesses")
+        self.shot("admin-witnesses")
         self.section("Registry")
         self.check("registry, at the end")
 
