@@ -675,6 +675,24 @@ pub static CONSOLE_ROUTES: &[ConsoleRoute] = &[
     page("console.export",        Get,  "/console/ledger/export",                         Some("ledger.export")),
     page("console.report",        Get,  "/console/reports/escalations",                   Some("report.escalations")),
     page("console.proof",         Get,  "/console/disputes/{id}/proof",                   Some("dispute.proof")),
+    // ---- the partnership team's pages (`console::admin`) ----
+    page("console.admin.registry",        Get,  "/console/admin/registry",                    Some("agencies.list")),
+    page("console.admin.agency_add",      Post, "/console/admin/registry",                    Some("agency.create")),
+    page("console.admin.agency",          Get,  "/console/admin/registry/{agency}",           Some("agency.read")),
+    page("console.admin.agency_rename",   Post, "/console/admin/registry/{agency}/rename",    Some("agency.update")),
+    page("console.admin.agency_retire",   Post, "/console/admin/registry/{agency}/retire",    Some("agency.retire")),
+    page("console.admin.policies",        Get,  "/console/admin/policies",                    Some("policy.list")),
+    page("console.admin.policy_activate", Post, "/console/admin/policies",                    Some("policy.activate")),
+    page("console.admin.policy",          Get,  "/console/admin/policies/{version}",          Some("policy.read")),
+    // Decided on the dispute the form names, as the API's row is.
+    page("console.admin.migrate",         Post, "/console/admin/migrate",                     Some("dispute.migrate")),
+    page("console.admin.webhooks",        Get,  "/console/admin/webhooks",                    Some("webhook.list")),
+    page("console.admin.webhook",         Get,  "/console/admin/webhooks/{webhook}",          Some("webhook.deliveries")),
+    page("console.admin.email",           Get,  "/console/admin/email",                       Some("email.recipients")),
+    page("console.admin.email_set",       Post, "/console/admin/email",                       Some("email.recipients_set")),
+    page("console.admin.redactions",      Get,  "/console/admin/redactions",                  Some("redaction.list")),
+    page("console.admin.redact",          Post, "/console/admin/redactions",                  Some("redaction.redact")),
+    page("console.admin.witnesses",       Get,  "/console/admin/witnesses",                   Some("witness.list")),
 ];
 
 /// The console row for `method` on the path template `path`, if there is one.
@@ -694,6 +712,14 @@ pub fn deciding_row(c: &ConsoleRoute) -> Option<&'static Route> {
 /// buttons and links a console page shows.
 pub fn may(id: &str, caller: &Actor, facts: Option<&DisputeFacts>) -> bool {
     by_id(id).is_some_and(|r| authorize(r, caller, facts).is_ok())
+}
+
+/// Whether API route `id` lets `caller`'s role reach some dispute (its rule
+/// is not `Deny`): what decides whether a page offers a form about a dispute
+/// the caller names in it (moving a dispute onto the active policy), before
+/// the dispute is known. The server decides on the dispute all the same.
+pub fn may_on_some_dispute(id: &str, caller: &Actor) -> bool {
+    by_id(id).is_some_and(|r| r.roles.rule(caller.role) != Deny)
 }
 
 #[cfg(test)]

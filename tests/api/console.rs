@@ -484,6 +484,32 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
             .unwrap_or_default()
             .to_string()
     };
+    // What the partnership team's pages name: an agency to rename and retire,
+    // a webhook, a dispute raised before `wt-2023` is activated (to move onto
+    // it) and a ledger entry to erase.
+    let team = app.role(Role::PartnershipAdmin);
+    let (s, v) = app
+        .post(
+            &team,
+            "/v1/agencies",
+            json!({"id": "matrix-school", "name": "Matrix School", "kind": "education"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, hook) = app
+        .post(
+            &team,
+            "/v1/admin/webhooks",
+            json!({"target": {"agency": A}, "url": "http://127.0.0.1:9/matrix"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{hook}");
+    let hook = hook["id"].as_str().expect("webhook id").to_string();
+    let earlier = app.raise(&[A, B], false).await;
+    let (_, history) = app
+        .get(&team, &format!("/v1/disputes/{earlier}/history"))
+        .await;
+    let erasable = history["items"][0]["seq"].to_string();
     let mut failures = Vec::new();
     let mut cells = 0;
     let mut succeeded = std::collections::BTreeSet::new();
@@ -507,9 +533,15 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
                 assert_eq!(s, 201, "{v}");
                 pid = v["id"].as_str().expect("pid").to_string();
             }
-            let path = route.path.replace("{id}", &id).replace("{pid}", &pid);
-            // The ledger browser's entry page: the first entry.
-            let path = path.replace("{seq}", "0");
+            let path = route
+                .path
+                .replace("{id}", &id)
+                .replace("{pid}", &pid)
+                .replace("{agency}", "matrix-school")
+                .replace("{version}", "wt-2023")
+                .replace("{webhook}", &hook)
+                // The ledger browser's entry page: the first entry.
+                .replace("{seq}", "0");
             let holds = |rule: Rule| match rule {
                 Rule::Deny => false,
                 Rule::Allow => true,
@@ -538,6 +570,16 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
                         ("reason", "matrix"),
                         ("reject_reason", "matrix"),
                         ("withdraw_reason", "matrix"),
+                        // The partnership team's forms.
+                        ("id", "matrix-added"),
+                        ("name", "Matrix School"),
+                        ("kind", "education"),
+                        ("version", "wt-2023"),
+                        ("policy", "wt-2023"),
+                        ("dispute", &earlier),
+                        ("target", "role:slg"),
+                        ("addresses", "matrix@example.org"),
+                        ("seq", &erasable),
                     ];
                     let (s, _, _, b) = form(&app, &path, Some(session), &fields).await;
                     (s, b)

@@ -13,6 +13,8 @@ mod concurrency;
 mod console;
 mod console_auditor;
 mod console_auditor_browser;
+mod console_admin;
+mod console_admin_browser;
 mod console_browser;
 mod convention;
 mod deadlines;

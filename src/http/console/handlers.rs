@@ -21,7 +21,7 @@ use crate::service::disputes::{self, Action, NewDispute, Visible};
 
 type Answer = Result<HttpResponse, ConsoleError>;
 
-fn see_other(to: &str) -> HttpResponse {
+pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
         .finish()
@@ -36,6 +36,7 @@ pub fn nav(c: &Caller) -> Nav {
         agency: c.actor.agency.clone(),
         csrf: c.csrf.clone(),
         may_raise: c.may("dispute.raise"),
+        may_admin: c.may("webhook.list"),
     }
 }
 

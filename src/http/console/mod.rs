@@ -14,6 +14,8 @@
 
 pub mod auditor;
 pub mod charts;
+pub mod admin;
+pub mod admin_pages;
 pub mod handlers;
 pub mod pages;
 
@@ -382,6 +384,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(h::withdraw),
         )
         .configure(auditor_routes);
+    // The partnership team's pages.
+    admin::routes(cfg);
 }
 
 /// The auditor's pages and the figures (`auditor`).

@@ -30,6 +30,8 @@ pub struct Nav {
     pub may_ledger: bool,
     /// May read the annual report's figures (`report.escalations`).
     pub may_report: bool,
+    /// The partnership team's pages (`console::admin`): shown to whoever may list webhooks.
+    pub may_admin: bool,
 }
 
 /// A form field's error.
@@ -48,7 +50,7 @@ impl FormError {
     }
 }
 
-fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
+pub(super) fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
     errors.iter().find(|e| e.field == field)
 }
 
@@ -77,6 +79,9 @@ pub fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
                                     }
                                     @if n.may_ledger { li { a href="/console/ledger" { "Ledger" } } }
                                     @if n.may_report { li { a href="/console/reports/escalations" { "Figures" } } }
+                                    @if n.may_admin {
+                                        li { a href="/console/admin/registry" { "Partnership team" } }
+                                    }
                                 }
                                 div.el-who {
                                     span { "Signed in as " strong { (n.sub) } " (" (role_words(n.role)) @if let Some(a) = &n.agency { ", " (a) } ")" }
@@ -749,7 +754,7 @@ pub fn accessibility(signed_in: bool) -> Markup {
             }
             h2.el-heading-m { "How accessible the console is" }
             p.el-body { "The console is designed to meet the Web Content Accessibility Guidelines (WCAG) version 2.2 at level AA. Each release is tested in a browser with automated checks (axe-core, the WCAG 2.0, 2.1 and 2.2 A and AA rules) on every page of the main journeys, with JavaScript on and off." }
-            p.el-body { "We know of these gaps: the console does not yet cover every task (the scrutineer’s workspace and the partnership team’s pages are still to come; those tasks are done through the API)." }
+            p.el-body { "We know of these gaps: the console does not yet cover every task (the scrutineer’s workspace is still to come, and webhooks and witnesses are registered through the API)." }
             h2.el-heading-m { "Reporting problems and enforcement" }
             p.el-body { "If you find a problem not listed here, or need information in a different format, tell your partnership team. The Equality and Human Rights Commission is responsible for enforcing the Public Sector Bodies (Websites and Mobile Applications) (No. 2) Accessibility Regulations 2018. If you are not happy with how we respond to your complaint, contact the Equality Advisory and Support Service (EASS)." }
             h2.el-heading-m { "Compliance status" }
