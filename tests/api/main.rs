@@ -12,6 +12,8 @@ mod clock;
 mod concurrency;
 mod console;
 mod console_browser;
+mod console_scrutiny;
+mod console_scrutiny_browser;
 mod convention;
 mod deadlines;
 mod edges;

@@ -27,13 +27,15 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
-fn nav(c: &Caller) -> Nav {
+pub(crate) fn nav(c: &Caller) -> Nav {
     Nav {
         sub: c.actor.sub.clone(),
         role: c.actor.role,
         agency: c.actor.agency.clone(),
         csrf: c.csrf.clone(),
         may_raise: c.may("dispute.raise"),
+        may_scrutiny: c.may("mediation.list"),
+        may_recommendations: c.may("recommendation.list"),
     }
 }
 
@@ -184,6 +186,8 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Answer {
         now: chrono::Utc::now().naive_utc(),
         calendar: crate::service::deadline::calendar(),
         items,
+        recommendations: crate::http::console::scrutiny::waiting_for_response(&state, &caller)
+            .await?,
     };
     Ok(html(StatusCode::OK, pages::home(&nav(&caller), &home)))
 }

@@ -14,6 +14,7 @@
 
 pub mod handlers;
 pub mod pages;
+pub mod scrutiny;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
@@ -379,4 +380,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/disputes/{id}/withdraw",
             web::post().to(h::withdraw),
         );
+    scrutiny::routes(cfg);
 }

@@ -26,6 +26,9 @@ pub struct Nav {
     pub agency: Option<String>,
     pub csrf: String,
     pub may_raise: bool,
+    /// The scrutiny workspace and the recommendations board.
+    pub may_scrutiny: bool,
+    pub may_recommendations: bool,
 }
 
 /// A form field's error.
@@ -44,11 +47,11 @@ impl FormError {
     }
 }
 
-fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
+pub(crate) fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
     errors.iter().find(|e| e.field == field)
 }
 
-fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
+pub(crate) fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -70,6 +73,12 @@ fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
                                     li { a href="/console/disputes" { "Disputes" } }
                                     @if n.may_raise {
                                         li { a href="/console/disputes/new" { "Raise a dispute" } }
+                                    }
+                                    @if n.may_scrutiny {
+                                        li { a href="/console/scrutiny" { "Scrutiny" } }
+                                    }
+                                    @if n.may_recommendations {
+                                        li { a href="/console/recommendations" { "Recommendations" } }
                                     }
                                 }
                                 div.el-who {
@@ -99,7 +108,7 @@ fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     }
 }
 
-fn role_words(r: Role) -> &'static str {
+pub(crate) fn role_words(r: Role) -> &'static str {
     match r {
         Role::Agency => "agency safeguarding lead",
         Role::Slg => "SLG",
@@ -126,7 +135,7 @@ pub fn rung_words(name: &str) -> String {
     }
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
@@ -176,7 +185,7 @@ fn status_tag(s: Status) -> Markup {
     html! { strong class=(class) { (words) } }
 }
 
-fn error_summary(errors: &[FormError]) -> Markup {
+pub(crate) fn error_summary(errors: &[FormError]) -> Markup {
     html! {
         @if !errors.is_empty() {
             div.el-error-summary role="alert" aria-labelledby="error-summary-title" {
@@ -191,7 +200,7 @@ fn error_summary(errors: &[FormError]) -> Markup {
     }
 }
 
-fn inline_error(e: Option<&FormError>) -> Markup {
+pub(crate) fn inline_error(e: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = e {
             p.el-error-message id={ (e.field) "-error" } {
@@ -202,7 +211,12 @@ fn inline_error(e: Option<&FormError>) -> Markup {
 }
 
 /// A labelled textarea, with its error.
-fn textarea(name: &'static str, label: &str, hint: Option<&str>, errors: &[FormError]) -> Markup {
+pub(crate) fn textarea(
+    name: &'static str,
+    label: &str,
+    hint: Option<&str>,
+    errors: &[FormError],
+) -> Markup {
     let err = error_for(errors, name);
     let described = match (hint.is_some(), err.is_some()) {
         (true, true) => Some(format!("{name}-hint {name}-error")),
@@ -220,7 +234,7 @@ fn textarea(name: &'static str, label: &str, hint: Option<&str>, errors: &[FormE
     }
 }
 
-fn csrf(token: &str) -> Markup {
+pub(crate) fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
@@ -272,6 +286,8 @@ pub struct Home {
     pub now: NaiveDateTime,
     pub calendar: Arc<Calendar>,
     pub items: Vec<Listed>,
+    /// For the SLG: the recommendations waiting for its response.
+    pub recommendations: Option<Markup>,
 }
 
 fn dispute_link(l: &Listed) -> Markup {
@@ -307,8 +323,11 @@ pub fn home(nav: &Nav, h: &Home) -> Markup {
         })
         .collect();
     deadlines.sort_by_key(|(l, _)| l.read.due_at);
-    let nothing =
-        accept.is_empty() && propose.is_empty() && escalate.is_empty() && deadlines.is_empty();
+    let nothing = accept.is_empty()
+        && propose.is_empty()
+        && escalate.is_empty()
+        && deadlines.is_empty()
+        && h.recommendations.is_none();
     layout(
         "Needs my action",
         Some(nav),
@@ -340,6 +359,7 @@ pub fn home(nav: &Nav, h: &Home) -> Markup {
                     }
                 }
             }
+            @if let Some(r) = &h.recommendations { (r) }
             p.el-body { a href="/console/disputes" { "See every dispute you can see" } }
         },
     )
