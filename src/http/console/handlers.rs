@@ -27,16 +27,8 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
-pub(crate) fn nav(c: &Caller) -> Nav {
-    Nav {
-        sub: c.actor.sub.clone(),
-        role: c.actor.role,
-        agency: c.actor.agency.clone(),
-        csrf: c.csrf.clone(),
-        may_raise: c.may("dispute.raise"),
-        may_scrutiny: c.may("mediation.list"),
-        may_recommendations: c.may("recommendation.list"),
-    }
+fn nav(c: &Caller) -> Nav {
+    c.nav()
 }
 
 /// `GET /`: the console.

@@ -202,6 +202,19 @@ impl Caller {
     pub fn session_id(&self) -> &str {
         &self.session
     }
+
+    /// The header's view of this caller, its links shown as the table allows.
+    pub fn nav(&self) -> pages::Nav {
+        pages::Nav {
+            sub: self.actor.sub.clone(),
+            role: self.actor.role,
+            agency: self.actor.agency.clone(),
+            csrf: self.csrf.clone(),
+            may_raise: self.may("dispute.raise"),
+            may_scrutiny: self.may("mediation.list"),
+            may_recommendations: self.may("recommendation.list"),
+        }
+    }
 }
 
 /// The live session of a request, if any.

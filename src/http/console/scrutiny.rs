@@ -22,7 +22,6 @@ use crate::core::event::ScrutinyEvent;
 use crate::core::ladder::{Role, Status};
 use crate::core::registry::Agency;
 use crate::http::authz::{self, ListScope};
-use crate::http::console::handlers::nav;
 use crate::http::console::pages::{
     csrf, error_for, error_summary, inline_error, layout, role_words, rung_words, short, FormError,
 };
@@ -388,7 +387,7 @@ pub async fn workspace(state: web::Data<AppState>, caller: Caller) -> Answer {
         Vec::new()
     };
     let agencies = agencies(&state).await?;
-    let n = nav(&caller);
+    let n = caller.nav();
     let count = |s: RecommendationStatus| recommendations.iter().filter(|r| r.status == s).count();
     let in_mediation: Vec<&str> = mediations
         .iter()
@@ -516,7 +515,7 @@ async fn mediation_form_page(
 ) -> Answer {
     let agencies = agencies(state).await?;
     let disputes = awaiting_mediation(state, caller).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let active: Vec<&Agency> = agencies.iter().filter(|a| a.retired_at.is_none()).collect();
     let agencies_err = error_for(&errors, "agencies");
     let dispute_err = error_for(&errors, "dispute");
@@ -669,7 +668,7 @@ async fn mediation_page(
 ) -> Answer {
     let m: MediationView = run(&state.pool, move |conn| casework::mediation(conn, &id)).await?;
     let agencies = agencies(state).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let open = m.status == "open";
     let date = if form.date.day.is_empty() && form.date.month.is_empty() {
         DateParts::of(scrutiny::today())
@@ -935,7 +934,7 @@ async fn review_page(
     status: StatusCode,
 ) -> Answer {
     let r: ReviewView = run(&state.pool, move |conn| casework::review(conn, &id)).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let title = format!("Review {}", short(&r.id));
     let body = html! {
         (error_summary(&errors))
@@ -1124,7 +1123,7 @@ pub async fn whistleblowing(
     q: web::Query<PseudonymQuery>,
 ) -> Answer {
     let asked = q.into_inner().pseudonym.map(|p| p.trim().to_string());
-    let n = nav(&caller);
+    let n = caller.nav();
     let mut errors = Vec::new();
     let mut found = None;
     match asked.as_deref() {
@@ -1195,7 +1194,7 @@ pub async fn whistleblowing(
 pub async fn recommendations(state: web::Data<AppState>, caller: Caller) -> Answer {
     let all = all_recommendations(&state).await?;
     let today = scrutiny::today();
-    let n = nav(&caller);
+    let n = caller.nav();
     let of = |s: RecommendationStatus| -> Vec<&RecommendationView> {
         all.iter().filter(|r| r.status == s).collect()
     };
@@ -1269,7 +1268,7 @@ async fn issue_page(
     errors: Vec<FormError>,
     status: StatusCode,
 ) -> Answer {
-    let n = nav(caller);
+    let n = caller.nav();
     let visible = match authz::list_scope(&caller.actor) {
         ListScope::All => Visible::All,
         ListScope::PartyOf(a) => Visible::PartyOf(a),
@@ -1435,7 +1434,7 @@ async fn recommendation_page(
 ) -> Answer {
     let r: RecommendationView =
         run(&state.pool, move |conn| casework::recommendation(conn, &id)).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let cal = crate::service::deadline::calendar();
     let today = scrutiny::today();
     let title = format!("Recommendation {}", short(&r.id));
