@@ -762,7 +762,7 @@ pub fn accessibility(signed_in: bool) -> Markup {
             }
             h2.el-heading-m { "How accessible the console is" }
             p.el-body { "The console is designed to meet the Web Content Accessibility Guidelines (WCAG) version 2.2 at level AA. Each release is tested in a browser with automated checks (axe-core, the WCAG 2.0, 2.1 and 2.2 A and AA rules) on every page of the main journeys, with JavaScript on and off." }
-            p.el-body { "We know of these gaps: the console does not yet cover every task (the scrutineer’s workspace and the partnership team’s pages are still to come; those tasks are done through the API)." }
+            p.el-body { "We know of these gaps: the console does not yet cover every task (the partnership team’s pages, the auditors’ ledger browser and the report’s charts are still to come; those tasks are done through the API)." }
             h2.el-heading-m { "Reporting problems and enforcement" }
             p.el-body { "If you find a problem not listed here, or need information in a different format, tell your partnership team. The Equality and Human Rights Commission is responsible for enforcing the Public Sector Bodies (Websites and Mobile Applications) (No. 2) Accessibility Regulations 2018. If you are not happy with how we respond to your complaint, contact the Equality Advisory and Support Service (EASS)." }
             h2.el-heading-m { "Compliance status" }
