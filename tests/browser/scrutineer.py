@@ -30,40 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from journey import A, B, Journey, fail, need_tools  # noqa: E402
 
 
-def _gone(el):
-    """Whether element `el`'s document has been replaced."""
-    from selenium.common.exceptions import WebDriverException
-    try:
-        el.is_enabled()
-        return False
-    except WebDriverException:  # stale, or "does not belong to the document"
-        return True
-
-
 class ScrutineerDay(Journey):
-    def go(self, locate):
-        """Journey.go, but a click that raised because it already navigated is
-        not clicked again (that would send the form twice)."""
-        from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support.ui import WebDriverWait
-        old = self.find("html")
-        for attempt in range(4):
-            try:
-                locate().click()
-                break
-            except WebDriverException:
-                if _gone(old) or attempt == 3:
-                    if not _gone(old):
-                        raise
-                    break
-                old = self.find("html")
-        wait = WebDriverWait(self.driver, 120, poll_frequency=0.2,
-                             ignored_exceptions=(WebDriverException,))
-        wait.until(lambda d: _gone(old))
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "footer.el-footer")
-                   and (not self.js or d.execute_script("return document.readyState") == "complete"))
-
     def act(self, css, what):
         """Do `what` to the element `css` on the page now shown, finding it
         again if the page was still being replaced."""
