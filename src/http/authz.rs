@@ -693,6 +693,23 @@ pub static CONSOLE_ROUTES: &[ConsoleRoute] = &[
     page("console.admin.redactions",      Get,  "/console/admin/redactions",                  Some("redaction.list")),
     page("console.admin.redact",          Post, "/console/admin/redactions",                  Some("redaction.redact")),
     page("console.admin.witnesses",       Get,  "/console/admin/witnesses",                   Some("witness.list")),
+    // The scrutineer's workspace and the SLG's recommendations (console::scrutiny).
+    page("console.scrutiny",               Get,  "/console/scrutiny",                           Some("mediation.list")),
+    page("console.mediation_form",         Get,  "/console/scrutiny/mediations/new",            Some("mediation.open")),
+    page("console.mediation_open",         Post, "/console/scrutiny/mediations",                Some("mediation.open")),
+    page("console.mediation",              Get,  "/console/scrutiny/mediations/{id}",           Some("mediation.read")),
+    page("console.mediation_session",      Post, "/console/scrutiny/mediations/{id}/sessions",  Some("mediation.session")),
+    page("console.mediation_close",        Post, "/console/scrutiny/mediations/{id}/close",     Some("mediation.close")),
+    page("console.review",                 Get,  "/console/scrutiny/reviews/{id}",              Some("review.read")),
+    page("console.review_accept",          Post, "/console/scrutiny/reviews/{id}/accept",       Some("review.accept")),
+    page("console.review_decline",         Post, "/console/scrutiny/reviews/{id}/decline",      Some("review.decline")),
+    page("console.review_findings",        Post, "/console/scrutiny/reviews/{id}/findings",     Some("review.findings")),
+    page("console.whistleblowing",         Get,  "/console/scrutiny/whistleblowing",            Some("whistleblowing.identity")),
+    page("console.recommendations",        Get,  "/console/recommendations",                    Some("recommendation.list")),
+    page("console.recommendation_form",    Get,  "/console/recommendations/new",                Some("recommendation.issue")),
+    page("console.recommendation_issue",   Post, "/console/recommendations",                    Some("recommendation.issue")),
+    page("console.recommendation",         Get,  "/console/recommendations/{id}",               Some("recommendation.read")),
+    page("console.recommendation_respond", Post, "/console/recommendations/{id}/response",      Some("recommendation.respond")),
 ];
 
 /// The console row for `method` on the path template `path`, if there is one.

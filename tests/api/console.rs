@@ -40,7 +40,7 @@ fn link(app: &TestApp, who: &Actor) -> String {
 }
 
 /// POST a form; the status, the `Location` and `Set-Cookie` headers, the body.
-async fn form(
+pub(crate) async fn form(
     app: &TestApp,
     path: &str,
     cookie: Option<&str>,
@@ -71,7 +71,7 @@ async fn form(
     (res.status().as_u16(), location, cookies, text)
 }
 
-async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+pub(crate) async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String, String) {
     let mut req = nofollow().get(format!("{}{path}", app.base));
     if let Some(c) = cookie {
         req = req.insert_header(("cookie", format!("console_session={c}")));
@@ -98,7 +98,7 @@ fn session_of(cookies: &[String]) -> String {
 }
 
 /// Sign `who` in through a fresh link: the session cookie's value.
-async fn signed_in(app: &TestApp, who: &Actor) -> String {
+pub(crate) async fn signed_in(app: &TestApp, who: &Actor) -> String {
     let token = link(app, who);
     let (s, to, cookies, body) = form(app, "/console/sign-in", None, &[("token", &token)]).await;
     assert_eq!((s, to.as_str()), (303, "/console/"), "{body}");
@@ -106,7 +106,7 @@ async fn signed_in(app: &TestApp, who: &Actor) -> String {
 }
 
 /// The form token a page carries.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
         .unwrap_or_else(|| panic!("no form token in the page:\n{html}"));
@@ -517,6 +517,11 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
         let Some(row) = deciding_row(route) else {
             continue;
         };
+        // Their own matrix, with mediations, reviews and recommendations to
+        // act on, is console_scrutiny.rs's.
+        if crate::console_scrutiny::covers(route.path) {
+            continue;
+        }
         for (c, (session, csrf)) in callers.iter().zip(&sessions) {
             // A fresh dispute between A and B, with B's open proposal (none
             // for the propose route, so that a first proposal can succeed).
@@ -608,7 +613,10 @@ async fn console_routes_follow_the_access_table(backend: Backend) {
     }
     assert!(cells >= 80, "only {cells} cells");
     // Every route has a cell that did what it is for.
-    for r in CONSOLE_ROUTES.iter().filter(|r| r.decided_by.is_some()) {
+    for r in CONSOLE_ROUTES
+        .iter()
+        .filter(|r| r.decided_by.is_some() && !crate::console_scrutiny::covers(r.path))
+    {
         if !succeeded.contains(r.id) {
             failures.push(format!("{}: no allowed cell succeeded", r.id));
         }

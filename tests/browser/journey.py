@@ -52,20 +52,14 @@ def need_tools():
         fail("missing: " + ", ".join(missing) + " (.ci/run installs them)")
 
 
-def gone(element):
-    """Whether `element` has left the document. Chromium sometimes says so with an
-    "unhandled inspector error" ("Node with given id does not belong to the
-    document") rather than a stale-element error, so both mean gone."""
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+def gone(el):
+    """Whether element `el`'s document has been replaced."""
+    from selenium.common.exceptions import WebDriverException
     try:
-        element.is_enabled()
+        el.is_enabled()
         return False
-    except StaleElementReferenceException:
+    except WebDriverException:  # stale, or "does not belong to the document"
         return True
-    except WebDriverException as e:
-        if "does not belong to the document" in str(e):
-            return True
-        raise
 
 
 class Journey:
@@ -121,26 +115,29 @@ class Journey:
 
     def go(self, locate):
         """Find (with `locate`) and click a link or button, and wait for the
-        next page. A page still being replaced is looked at again."""
-        from selenium.webdriver.support.ui import WebDriverWait
+        next page. A click that failed because the page was being replaced is
+        tried again, but one that raised because it had already navigated is
+        not (that would send a form twice)."""
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.find("html")
         for attempt in range(4):
             try:
-                old = self.find("html")
                 locate().click()
                 break
             except WebDriverException:
+                if gone(old):
+                    break
                 if attempt == 3:
                     raise
-                time.sleep(0.5)
-        WebDriverWait(self.driver, 120).until(lambda d: gone(old))
+                old = self.find("html")
+        wait = WebDriverWait(self.driver, 120, poll_frequency=0.2,
+                             ignored_exceptions=(WebDriverException,))
+        wait.until(lambda d: gone(old))
         # Through any redirect, until the new page is parsed to its footer.
-        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-            if self.js else d.find_element(By.CSS_SELECTOR, "footer.el-footer"))
-        WebDriverWait(self.driver, 120, ignored_exceptions=(WebDriverException,)).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, "footer.el-footer"))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "footer.el-footer")
+                   and (not self.js or d.execute_script("return document.readyState") == "complete"))
 
     def body(self):
         from selenium.common.exceptions import WebDriverException

@@ -22,7 +22,7 @@ use crate::http::authz;
 use crate::http::console::admin_pages::{
     self as view, AgencyForms, Frame, Latest, PolicyForms, RedactionForm, RegistryForms,
 };
-use crate::http::console::handlers::{nav, see_other};
+use crate::http::console::handlers::see_other;
 use crate::http::console::pages::FormError;
 use crate::http::console::{html, Caller, ConsoleError, Posted};
 use crate::http::error::AppError;
@@ -148,7 +148,7 @@ async fn registry_page(
     f: Failure,
 ) -> Answer {
     let list = agencies(state).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let forms = RegistryForms {
         add: caller.may("agency.create"),
     };
@@ -211,7 +211,7 @@ async fn agency_page(
     f: Failure,
 ) -> Answer {
     let a = run(&state.pool, move |conn| registry::agency(conn, &id)).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let live = a.retired_at.is_none();
     let forms = AgencyForms {
         rename: live && caller.may("agency.update"),
@@ -331,7 +331,7 @@ async fn policies_page(
         .find(|p| p.active)
         .map(|p| p.rungs.clone())
         .unwrap_or_default();
-    let n = nav(caller);
+    let n = caller.nav();
     let forms = PolicyForms {
         activate: caller.may("policy.activate"),
         migrate,
@@ -355,7 +355,7 @@ pub async fn policy(
 ) -> Answer {
     let version = version.into_inner();
     let doc = run(&state.pool, move |conn| policies::document(conn, &version)).await?;
-    let n = nav(&caller);
+    let n = caller.nav();
     let f = Failure::default();
     let body = view::policy(&frame(&caller, &n, None, &f), &doc);
     Ok(html(StatusCode::OK, body))
@@ -462,7 +462,7 @@ pub async fn migrate(state: web::Data<AppState>, posted: Posted) -> Answer {
 pub async fn webhooks(state: web::Data<AppState>, caller: Caller) -> Answer {
     let list = run(&state.pool, |conn| webhooks::list(conn, None, ALL)).await?;
     let all = agencies(&state).await?;
-    let n = nav(&caller);
+    let n = caller.nav();
     let f = Failure::default();
     let body = view::webhooks(&frame(&caller, &n, None, &f), &list, &all);
     Ok(html(StatusCode::OK, body))
@@ -479,7 +479,7 @@ pub async fn webhook(state: web::Data<AppState>, caller: Caller, id: web::Path<S
     })
     .await?;
     let all = agencies(&state).await?;
-    let n = nav(&caller);
+    let n = caller.nav();
     let f = Failure::default();
     let body = view::webhook(&frame(&caller, &n, None, &f), &w, &deliveries, &all);
     Ok(html(StatusCode::OK, body))
@@ -490,7 +490,7 @@ pub async fn webhook(state: web::Data<AppState>, caller: Caller, id: web::Path<S
 async fn email_page(state: &AppState, caller: &Caller, done: Option<&str>, f: Failure) -> Answer {
     let lists = run(&state.pool, email::recipients).await?;
     let all = agencies(state).await?;
-    let n = nav(caller);
+    let n = caller.nav();
     let may_set = caller.may("email.recipients_set");
     let body = view::email(&frame(caller, &n, done, &f), &lists, &all, may_set);
     Ok(html(f.status(), body))
@@ -568,7 +568,7 @@ async fn redactions_page(
             Err(_) => RedactionForm::None,
         }
     };
-    let n = nav(caller);
+    let n = caller.nav();
     let body = view::redactions(&frame(caller, &n, done, &f), &list, form);
     Ok(html(f.status(), body))
 }
@@ -657,7 +657,7 @@ pub async fn witnesses(state: web::Data<AppState>, caller: Caller) -> Answer {
         quorum: state.witness_quorum,
         cosignatures,
     });
-    let n = nav(&caller);
+    let n = caller.nav();
     let f = Failure::default();
     let body = view::witnesses(&frame(&caller, &n, None, &f), &list, latest.as_ref());
     Ok(html(StatusCode::OK, body))

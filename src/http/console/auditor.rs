@@ -17,7 +17,6 @@ use serde_json::Value;
 use crate::core::input;
 use crate::core::report::{Audience, Figures, Options, Period};
 use crate::http::console::charts::{bar_chart, Bar, Chart};
-use crate::http::console::handlers::nav;
 use crate::http::console::pages::{
     csrf, error_summary, inline_error, layout, london_time, role_words, rung_words, short,
     FormError, Nav,
@@ -86,7 +85,7 @@ pub async fn ledger(state: web::Data<AppState>, caller: Caller, req: HttpRequest
     let more = list.len() as i64 > PAGE;
     let shown: Vec<&StoredEntry> = list.iter().take(PAGE as usize).collect();
     let next = shown.last().filter(|_| more).map(|s| s.entry.seq);
-    let nav = nav(&caller);
+    let nav = caller.nav();
     Ok(page(
         StatusCode::OK,
         layout(
@@ -157,7 +156,7 @@ pub async fn entry(state: web::Data<AppState>, caller: Caller, seq: web::Path<St
     let p: EntryPage = run(&state.pool, move |conn| auditor::entry(conn, &log, seq)).await?;
     let e = &p.entry;
     let facts = serde_json::to_string_pretty(&e.facts).unwrap_or_default();
-    let nav = nav(&caller);
+    let nav = caller.nav();
     let title = format!("Ledger entry {}", e.seq);
     Ok(page(
         StatusCode::OK,
@@ -210,7 +209,7 @@ pub async fn checkpoint(state: web::Data<AppState>, caller: Caller) -> Answer {
     let log = state.log.signer.verifier();
     let cp: Option<CheckpointPage> =
         run(&state.pool, move |conn| auditor::checkpoint(conn, &log)).await?;
-    let nav = nav(&caller);
+    let nav = caller.nav();
     let quorum = state.witness_quorum;
     Ok(page(
         StatusCode::OK,
@@ -349,7 +348,7 @@ pub async fn verify_page(caller: Caller, req: HttpRequest) -> Answer {
         None => last,
     };
     let running = job.as_ref().is_some_and(|j| j.outcome.is_none());
-    let nav = nav(&caller);
+    let nav = caller.nav();
     let main = html! {
         @if running && refresh {
             // Refreshes at once; the server waits up to a second before answering.
@@ -614,7 +613,7 @@ fn period_errors(from: &str, to: &str) -> Result<Period, Vec<FormError>> {
 pub async fn report(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Answer {
     let from = query_value(&req, "from");
     let to = query_value(&req, "to");
-    let nav = nav(&caller);
+    let nav = caller.nav();
     let asked = from.is_some() || to.is_some();
     let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
     let (status, errors, figures) = if !asked {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::core::ladder::{Actor, Status};
 use crate::http::authz::{self, ListScope};
-use crate::http::console::pages::{self, FormError, Home, Listed, Nav};
+use crate::http::console::pages::{self, FormError, Home, Listed};
 use crate::http::console::{
     html, session_cookie, Caller, ConsoleConfig, ConsoleError, Posted, COOKIE,
 };
@@ -25,19 +25,6 @@ pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
         .finish()
-}
-
-pub fn nav(c: &Caller) -> Nav {
-    Nav {
-        may_ledger: c.may("ledger.entries"),
-        may_report: c.may("report.escalations"),
-        sub: c.actor.sub.clone(),
-        role: c.actor.role,
-        agency: c.actor.agency.clone(),
-        csrf: c.csrf.clone(),
-        may_raise: c.may("dispute.raise"),
-        may_admin: c.may("webhook.list"),
-    }
 }
 
 /// `GET /`: the console.
@@ -187,8 +174,10 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Answer {
         now: chrono::Utc::now().naive_utc(),
         calendar: crate::service::deadline::calendar(),
         items,
+        recommendations: crate::http::console::scrutiny::waiting_for_response(&state, &caller)
+            .await?,
     };
-    Ok(html(StatusCode::OK, pages::home(&nav(&caller), &home)))
+    Ok(html(StatusCode::OK, pages::home(&caller.nav(), &home)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,7 +226,7 @@ pub async fn disputes(
     };
     Ok(html(
         StatusCode::OK,
-        pages::disputes(&nav(&caller), &items, &agencies, &filter),
+        pages::disputes(&caller.nav(), &items, &agencies, &filter),
     ))
 }
 
@@ -259,7 +248,7 @@ async fn raise_page(
     };
     Ok(html(
         status,
-        pages::raise(&nav(caller), &agencies, &form, &errors),
+        pages::raise(&caller.nav(), &agencies, &form, &errors),
     ))
 }
 
@@ -380,7 +369,7 @@ async fn dispute_page(
         done,
         errors,
     };
-    Ok(html(status, pages::dispute(&nav(caller), &view)))
+    Ok(html(status, pages::dispute(&caller.nav(), &view)))
 }
 
 /// `GET /console/disputes/{id}`: what email links point at.

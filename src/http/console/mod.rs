@@ -12,12 +12,13 @@
 //! - Every POST carries the session's form token (`csrf`); without the right
 //!   one it is refused with 403 before anything else is read.
 
-pub mod auditor;
-pub mod charts;
 pub mod admin;
 pub mod admin_pages;
+pub mod auditor;
+pub mod charts;
 pub mod handlers;
 pub mod pages;
+pub mod scrutiny;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
@@ -205,6 +206,22 @@ impl Caller {
     pub fn session_id(&self) -> &str {
         &self.session
     }
+
+    /// The header's view of this caller, its links shown as the table allows.
+    pub fn nav(&self) -> pages::Nav {
+        pages::Nav {
+            sub: self.actor.sub.clone(),
+            role: self.actor.role,
+            agency: self.actor.agency.clone(),
+            csrf: self.csrf.clone(),
+            may_raise: self.may("dispute.raise"),
+            may_scrutiny: self.may("mediation.list"),
+            may_recommendations: self.may("recommendation.list"),
+            may_ledger: self.may("ledger.entries"),
+            may_report: self.may("report.escalations"),
+            may_admin: self.may("webhook.list"),
+        }
+    }
 }
 
 /// The live session of a request, if any.
@@ -386,6 +403,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auditor_routes);
     // The partnership team's pages.
     admin::routes(cfg);
+    scrutiny::routes(cfg);
 }
 
 /// The auditor's pages and the figures (`auditor`).

@@ -32,6 +32,9 @@ pub struct Nav {
     pub may_report: bool,
     /// The partnership team's pages (`console::admin`): shown to whoever may list webhooks.
     pub may_admin: bool,
+    /// The scrutiny workspace and the recommendations board.
+    pub may_scrutiny: bool,
+    pub may_recommendations: bool,
 }
 
 /// A form field's error.
@@ -50,11 +53,11 @@ impl FormError {
     }
 }
 
-pub(super) fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
+pub(crate) fn error_for<'a>(errors: &'a [FormError], field: &str) -> Option<&'a FormError> {
     errors.iter().find(|e| e.field == field)
 }
 
-pub fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
+pub(crate) fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -81,6 +84,12 @@ pub fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
                                     @if n.may_report { li { a href="/console/reports/escalations" { "Figures" } } }
                                     @if n.may_admin {
                                         li { a href="/console/admin/registry" { "Partnership team" } }
+                                    }
+                                    @if n.may_scrutiny {
+                                        li { a href="/console/scrutiny" { "Scrutiny" } }
+                                    }
+                                    @if n.may_recommendations {
+                                        li { a href="/console/recommendations" { "Recommendations" } }
                                     }
                                 }
                                 div.el-who {
@@ -110,7 +119,7 @@ pub fn layout(title: &str, nav: Option<&Nav>, main: Markup) -> Markup {
     }
 }
 
-pub fn role_words(r: Role) -> &'static str {
+pub(crate) fn role_words(r: Role) -> &'static str {
     match r {
         Role::Agency => "agency safeguarding lead",
         Role::Slg => "SLG",
@@ -137,7 +146,7 @@ pub fn rung_words(name: &str) -> String {
     }
 }
 
-pub fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
@@ -187,7 +196,7 @@ fn status_tag(s: Status) -> Markup {
     html! { strong class=(class) { (words) } }
 }
 
-pub fn error_summary(errors: &[FormError]) -> Markup {
+pub(crate) fn error_summary(errors: &[FormError]) -> Markup {
     html! {
         @if !errors.is_empty() {
             div.el-error-summary role="alert" aria-labelledby="error-summary-title" {
@@ -202,7 +211,7 @@ pub fn error_summary(errors: &[FormError]) -> Markup {
     }
 }
 
-pub fn inline_error(e: Option<&FormError>) -> Markup {
+pub(crate) fn inline_error(e: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = e {
             p.el-error-message id={ (e.field) "-error" } {
@@ -213,7 +222,12 @@ pub fn inline_error(e: Option<&FormError>) -> Markup {
 }
 
 /// A labelled textarea, with its error.
-fn textarea(name: &'static str, label: &str, hint: Option<&str>, errors: &[FormError]) -> Markup {
+pub(crate) fn textarea(
+    name: &'static str,
+    label: &str,
+    hint: Option<&str>,
+    errors: &[FormError],
+) -> Markup {
     let err = error_for(errors, name);
     let described = match (hint.is_some(), err.is_some()) {
         (true, true) => Some(format!("{name}-hint {name}-error")),
@@ -231,7 +245,7 @@ fn textarea(name: &'static str, label: &str, hint: Option<&str>, errors: &[FormE
     }
 }
 
-pub fn csrf(token: &str) -> Markup {
+pub(crate) fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
@@ -283,6 +297,8 @@ pub struct Home {
     pub now: NaiveDateTime,
     pub calendar: Arc<Calendar>,
     pub items: Vec<Listed>,
+    /// For the SLG: the recommendations waiting for its response.
+    pub recommendations: Option<Markup>,
 }
 
 fn dispute_link(l: &Listed) -> Markup {
@@ -318,8 +334,11 @@ pub fn home(nav: &Nav, h: &Home) -> Markup {
         })
         .collect();
     deadlines.sort_by_key(|(l, _)| l.read.due_at);
-    let nothing =
-        accept.is_empty() && propose.is_empty() && escalate.is_empty() && deadlines.is_empty();
+    let nothing = accept.is_empty()
+        && propose.is_empty()
+        && escalate.is_empty()
+        && deadlines.is_empty()
+        && h.recommendations.is_none();
     layout(
         "Needs my action",
         Some(nav),
@@ -351,6 +370,7 @@ pub fn home(nav: &Nav, h: &Home) -> Markup {
                     }
                 }
             }
+            @if let Some(r) = &h.recommendations { (r) }
             p.el-body { a href="/console/disputes" { "See every dispute you can see" } }
         },
     )
@@ -754,7 +774,7 @@ pub fn accessibility(signed_in: bool) -> Markup {
             }
             h2.el-heading-m { "How accessible the console is" }
             p.el-body { "The console is designed to meet the Web Content Accessibility Guidelines (WCAG) version 2.2 at level AA. Each release is tested in a browser with automated checks (axe-core, the WCAG 2.0, 2.1 and 2.2 A and AA rules) on every page of the main journeys, with JavaScript on and off." }
-            p.el-body { "We know of these gaps: the console does not yet cover every task (the scrutineer’s workspace is still to come, and webhooks and witnesses are registered through the API)." }
+            p.el-body { "We know of these gaps: the console does not yet cover every task (webhooks and witnesses are registered, and independent reviews requested, through the API)." }
             h2.el-heading-m { "Reporting problems and enforcement" }
             p.el-body { "If you find a problem not listed here, or need information in a different format, tell your partnership team. The Equality and Human Rights Commission is responsible for enforcing the Public Sector Bodies (Websites and Mobile Applications) (No. 2) Accessibility Regulations 2018. If you are not happy with how we respond to your complaint, contact the Equality Advisory and Support Service (EASS)." }
             h2.el-heading-m { "Compliance status" }
