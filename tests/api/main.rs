@@ -12,6 +12,7 @@ mod clock;
 mod concurrency;
 mod console;
 mod console_browser;
+mod console_oidc;
 mod convention;
 mod deadlines;
 mod edges;
