@@ -467,3 +467,40 @@ pub fn listed(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::local_next;
+
+    #[test]
+    fn only_pages_of_this_console_are_places_to_land() {
+        for ok in [
+            "/console",
+            "/console/",
+            "/console/disputes",
+            "/console/disputes/0b6f-1?done=raised",
+            "/console/disputes?status=open&agency=kingston-council",
+        ] {
+            assert_eq!(local_next(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/",
+            "console/disputes",
+            "/consolefoo",
+            "/v1/disputes",
+            "https://evil.example/console/",
+            "//evil.example/console/",
+            "/console//evil.example",
+            "/console/\\evil.example",
+            "/console/../v1/disputes",
+            "/console/./disputes",
+            "/console/dis putes",
+            "/console/\u{0}x",
+            "/console/\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_next(bad), None, "{bad:?}");
+        }
+        assert_eq!(local_next(&format!("/console/{}", "a".repeat(3000))), None);
+    }
+}
