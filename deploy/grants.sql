@@ -36,10 +36,11 @@ REVOKE UPDATE, DELETE, TRUNCATE ON policies, policy_activations FROM ledger_app;
 -- Which witness was last pushed which size: one row per witness, updated in place.
 GRANT INSERT, UPDATE ON witness_pushes TO ledger_app;
 REVOKE DELETE, TRUNCATE ON witness_pushes FROM ledger_app;
--- Console sign-in links are taken once; sessions are touched, and deleted at sign-out.
-GRANT INSERT, UPDATE ON console_links TO ledger_app;
-GRANT INSERT, UPDATE, DELETE ON console_sessions TO ledger_app;
-REVOKE TRUNCATE ON console_links, console_sessions FROM ledger_app;
+-- Console sign-in: links are taken once, sessions touched, OIDC flows taken once;
+-- all three are deleted when used up or expired (sign-out, the sweep at sign-in).
+GRANT INSERT, UPDATE, DELETE ON console_links, console_sessions TO ledger_app;
+GRANT INSERT, DELETE ON console_oidc_flows TO ledger_app;
+REVOKE TRUNCATE ON console_links, console_sessions, console_oidc_flows FROM ledger_app;
 -- Who gets email: a projection of ledgered changes, updated in place (and emptied on erasure).
 GRANT INSERT, UPDATE ON email_recipients TO ledger_app;
 REVOKE DELETE, TRUNCATE ON email_recipients FROM ledger_app;

@@ -155,6 +155,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
     if let Some(u) = &args.console.public_base_url {
         crate::cli::config::checked_public_base_url(Some(u), "")?;
     }
+    let oidc = args.console.oidc_config(&args.auth)?;
     let log = common.log_key()?;
     let whistleblowing_key = common.whistleblowing_key()?;
     // The bank holiday feed: a configured or imported file that does not check
@@ -220,6 +221,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
                     idle: args.console.console_idle_timeout,
                     absolute: args.console.console_session_lifetime,
                 },
+                oidc: oidc.clone(),
             },
             batching: crate::service::sequencer::Batching {
                 max: args.batch_max as usize,
@@ -339,8 +341,8 @@ fn console_link(common: &Common, args: crate::cli::config::ConsoleLinkArgs) -> R
     let url = common.existing_database(&args.db)?;
     let pool = crate::store::db::pool(&url, 1).map_err(|e| e.to_string())?;
     let mut conn = crate::store::db::checkout(&pool).map_err(|e| e.to_string())?;
-    let token =
-        crate::service::console::issue_link(&mut conn, &actor).map_err(|e| e.to_string())?;
+    let token = crate::service::console::issue_link_to(&mut conn, &actor, args.next.as_deref())
+        .map_err(|e| e.to_string())?;
     let base = crate::cli::config::public_base_url(args.base_url.as_deref(), &args.bind);
     println!("{}", crate::http::console::sign_in_url(&base, &token));
     Ok(())

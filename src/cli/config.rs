@@ -534,6 +534,68 @@ pub struct ConsoleArgs {
     /// A console session ends this long after signing in, however busy, e.g. `12h`.
     #[arg(long, env = "CONSOLE_SESSION_LIFETIME", default_value = "12h", value_parser = humantime::parse_duration)]
     pub console_session_lifetime: std::time::Duration,
+    /// The console's OpenID Connect client id: set, the sign-in page offers
+    /// "Sign in with your organisation" (authorisation code flow with PKCE).
+    /// The issuer sends people back to `PUBLIC_BASE_URL/console/oidc/callback`.
+    #[arg(long, env = "OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret, for a confidential client (Entra ID's "Web" platform).
+    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The issuer to sign in with. Default: the first `JWT_ISSUER`.
+    #[arg(long, env = "OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Scopes asked for beside `openid` (comma-separated), e.g. `profile`.
+    #[arg(long, env = "OIDC_SCOPES", value_delimiter = ',')]
+    pub oidc_scopes: Vec<String>,
+}
+
+impl ConsoleArgs {
+    /// The console's OpenID Connect client, if `OIDC_CLIENT_ID` is set: the
+    /// issuer from `OIDC_ISSUER` or the API's `JWT_ISSUER`, and the API's
+    /// claims map (`CLAIMS_MAP`), so roles come through the same mapping.
+    pub fn oidc_config(
+        &self,
+        auth: &AuthArgs,
+    ) -> Result<Option<crate::http::console::oidc::OidcConfig>, String> {
+        let Some(client_id) = self
+            .oidc_client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        else {
+            return Ok(None);
+        };
+        let issuer = self
+            .oidc_issuer
+            .iter()
+            .chain(auth.jwt_issuer.iter())
+            .map(|s| s.trim().to_string())
+            .find(|s| !s.is_empty())
+            .ok_or("OIDC_CLIENT_ID needs OIDC_ISSUER or JWT_ISSUER: the issuer to sign in with")?;
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(format!("OIDC_ISSUER '{issuer}': not an http(s) URL"));
+        }
+        let claims = match &auth.claims_map {
+            Some(p) => crate::http::jwks::ClaimsMap::load(p)?,
+            None => crate::http::jwks::ClaimsMap::default(),
+        };
+        Ok(Some(crate::http::console::oidc::OidcConfig {
+            issuer,
+            client_id: client_id.to_string(),
+            client_secret: self
+                .oidc_client_secret
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
+            scopes: self
+                .oidc_scopes
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty() && s != "openid")
+                .collect(),
+            claims,
+        }))
+    }
 }
 
 /// `PUBLIC_BASE_URL`, or the address `BIND_ADDR` serves on.
@@ -573,6 +635,10 @@ pub struct ConsoleLinkArgs {
     pub bind: String,
     #[command(flatten)]
     pub db: DbArgs,
+    /// The console page to land on after sign-in, e.g. `/console/disputes/ID`
+    /// (a path starting `/console/`; anything else is refused).
+    #[arg(long)]
+    pub next: Option<String>,
 }
 
 /// Email (see the README's "Email"): the backend and its settings. Who gets

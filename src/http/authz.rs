@@ -656,6 +656,8 @@ pub static CONSOLE_ROUTES: &[ConsoleRoute] = &[
     page("console.sign_in_use",   Post, "/console/sign-in",                               None),
     // Needs a session and its form token, but no role.
     page("console.sign_out",      Post, "/console/sign-out",                              None),
+    page("console.oidc_start",    Get,  "/console/oidc/start",                            None),
+    page("console.oidc_callback", Get,  "/console/oidc/callback",                         None),
     page("console.home",          Get,  "/console",                                       Some("dispute.list")),
     page("console.disputes",      Get,  "/console/disputes",                              Some("dispute.list")),
     page("console.raise_form",    Get,  "/console/disputes/new",                          Some("dispute.raise")),

@@ -20,13 +20,38 @@ use crate::core::whistleblowing::WhistleKey;
 use crate::service::disputes::{self, Admit, DisputeRead, Failed, Visible};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::policy_store;
-use crate::store::console::{self as store, Identity};
+use crate::store::console::{self as store, Identity, Swept};
+
+/// One OpenID Connect sign-in in progress, as kept server-side.
+pub use crate::store::console::FlowRow as Flow;
 use crate::store::db::{read_tx, write_tx, DbConn};
 use crate::store::ledger::{self as ledger_store, StoredEntry};
 use crate::store::tree;
 
 /// How long a sign-in link may be used after it was made.
 pub const LINK_LIFETIME: Duration = Duration::minutes(10);
+
+/// How long an OpenID Connect sign-in may take from `/console/oidc/start` to
+/// the callback.
+pub const FLOW_LIFETIME: Duration = Duration::minutes(10);
+
+/// The longest page a link or a sign-in may land on.
+const NEXT_MAX: usize = 2048;
+
+/// `next` if it is a page of this console to land on after sign-in: a local
+/// path starting `/console/` (or `/console` itself), with no `//`, no
+/// backslash, no `.` or `..` segment, no control character and no space, so
+/// it can only ever name this service's console and never another site.
+pub fn local_next(next: &str) -> Option<&str> {
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let ok = (next == "/console" || next.starts_with("/console/"))
+        && next.len() <= NEXT_MAX
+        && !next.contains("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !path.split('/').any(|seg| seg == "." || seg == "..");
+    ok.then_some(next)
+}
 
 /// When a session ends.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +115,40 @@ fn actor(i: Identity) -> ServiceResult<Actor> {
 /// its hash is stored). The identity follows the token rules: an agency user
 /// names an agency in the registry, a statutory partner or chief officer a partner.
 pub fn issue_link(conn: &mut DbConn, who: &Actor) -> ServiceResult<String> {
+    issue_link_to(conn, who, None)
+}
+
+/// [`issue_link`], landing on console page `next` after sign-in. The page is
+/// stored with the link's row (the URL cannot change it); one that is not a
+/// [`local_next`] is refused. Links past their lifetime are deleted here.
+pub fn issue_link_to(conn: &mut DbConn, who: &Actor, next: Option<&str>) -> ServiceResult<String> {
+    if let Some(n) = next {
+        if local_next(n).is_none() {
+            return Err(ServiceError::BadRequest(format!(
+                "--next {:?}: a sign-in link lands on a console page: a path starting /console/, \
+                 with no //, no backslash, no . or .. segment and no spaces",
+                crate::core::input::escape_controls(n)
+            )));
+        }
+    }
+    check_identity(who)?;
+    let token = secret()?;
+    let at = now();
+    write_tx(conn, |conn| {
+        if let Some(a) = &who.agency {
+            crate::service::registry::require_known(conn, std::slice::from_ref(a))?;
+        }
+        store::sweep(conn, at - LINK_LIFETIME, at - FLOW_LIFETIME, None)?;
+        store::insert_link(conn, &digest(&token), &identity(who), next, at)?;
+        Ok::<_, ServiceError>(())
+    })?;
+    Ok(token)
+}
+
+/// The identity rules of a sign-in (by link or by OpenID Connect): a `sub`
+/// with no control character; an agency user names an agency; a statutory
+/// partner or chief officer a partner.
+fn check_identity(who: &Actor) -> ServiceResult<()> {
     crate::core::input::text("sub", &who.sub)?;
     match (who.role, &who.agency, who.partner) {
         (Role::Agency, None, _) => {
@@ -105,40 +164,117 @@ pub fn issue_link(conn: &mut DbConn, who: &Actor) -> ServiceResult<String> {
         }
         _ => {}
     }
-    let token = secret()?;
-    write_tx(conn, |conn| {
-        if let Some(a) = &who.agency {
-            crate::service::registry::require_known(conn, std::slice::from_ref(a))?;
-        }
-        store::insert_link(conn, &digest(&token), &identity(who), now())?;
-        Ok::<_, ServiceError>(())
-    })?;
-    Ok(token)
+    Ok(())
 }
 
-/// A session just made: the id for the cookie and its form token.
+/// A session just made: the id for the cookie and its form token, and the
+/// console page to land on.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub id: String,
     pub csrf: String,
     pub actor: Actor,
+    /// The page the link was made for (`console-link --next`), or the one the
+    /// OpenID Connect sign-in was started from.
+    pub next: Option<String>,
+}
+
+/// Delete what can no longer sign anyone in (links and flows past their
+/// lifetime, sessions past either timeout), as of `at`.
+fn sweep(conn: &mut DbConn, at: NaiveDateTime, limits: Timeouts) -> ServiceResult<Swept> {
+    let span = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::MAX);
+    let before =
+        |d: std::time::Duration| at.checked_sub_signed(span(d)).unwrap_or(NaiveDateTime::MIN);
+    Ok(store::sweep(
+        conn,
+        at - LINK_LIFETIME,
+        at - FLOW_LIFETIME,
+        Some((before(limits.idle), before(limits.absolute))),
+    )?)
+}
+
+/// Start a session for `who`, first sweeping the sign-in tables: every
+/// sign-in cleans up after the ones before it. Inside the caller's transaction.
+fn start_session(
+    conn: &mut DbConn,
+    who: Identity,
+    next: Option<String>,
+    at: NaiveDateTime,
+    limits: Timeouts,
+) -> ServiceResult<NewSession> {
+    let swept = sweep(conn, at, limits)?;
+    if swept != Swept::default() {
+        tracing::debug!(
+            links = swept.links,
+            sessions = swept.sessions,
+            flows = swept.flows,
+            "console sign-in rows swept"
+        );
+    }
+    let (id, csrf) = (secret()?, secret()?);
+    store::insert_session(conn, &digest(&id), &who, &csrf, at)?;
+    Ok(NewSession {
+        id,
+        csrf,
+        actor: actor(who)?,
+        next: next.filter(|n| local_next(n).is_some()),
+    })
 }
 
 /// Use a sign-in link: a new session, or `None` if the link is unknown, was
-/// used already, or is older than [`LINK_LIFETIME`].
-pub fn redeem(conn: &mut DbConn, token: &str) -> ServiceResult<Option<NewSession>> {
+/// used already, or is older than [`LINK_LIFETIME`]. `limits` are the
+/// session timeouts the sweep applies.
+pub fn redeem(
+    conn: &mut DbConn,
+    token: &str,
+    limits: Timeouts,
+) -> ServiceResult<Option<NewSession>> {
     let at = now();
     write_tx(conn, |conn| {
-        let Some(who) = store::take_link(conn, &digest(token), at - LINK_LIFETIME, at)? else {
+        let Some(taken) = store::take_link(conn, &digest(token), at - LINK_LIFETIME, at)? else {
             return Ok(None);
         };
-        let (id, csrf) = (secret()?, secret()?);
-        store::insert_session(conn, &digest(&id), &who, &csrf, at)?;
-        Ok(Some(NewSession {
-            id,
-            csrf,
-            actor: actor(who)?,
-        }))
+        start_session(conn, taken.identity, taken.next, at, limits).map(Some)
+    })
+}
+
+/// Sign in `who`, vouched for by the identity provider (OpenID Connect):
+/// the same identity rules as a link, and the same session.
+pub fn sign_in_verified(
+    conn: &mut DbConn,
+    who: &Actor,
+    next: Option<String>,
+    limits: Timeouts,
+) -> ServiceResult<NewSession> {
+    check_identity(who)?;
+    let at = now();
+    write_tx(conn, |conn| {
+        if let Some(a) = &who.agency {
+            crate::service::registry::require_known(conn, std::slice::from_ref(a))?;
+        }
+        start_session(conn, identity(who), next, at, limits)
+    })
+}
+
+/// Keep an OpenID Connect sign-in in progress: the id for the browser's
+/// cookie (only its hash is stored). Flows past [`FLOW_LIFETIME`] are deleted here.
+pub fn begin_flow(conn: &mut DbConn, flow: &Flow) -> ServiceResult<String> {
+    let id = secret()?;
+    let at = now();
+    write_tx(conn, |conn| {
+        store::sweep(conn, at - LINK_LIFETIME, at - FLOW_LIFETIME, None)?;
+        store::insert_flow(conn, &digest(&id), flow, at)?;
+        Ok::<_, ServiceError>(())
+    })?;
+    Ok(id)
+}
+
+/// Take the flow whose cookie holds `id`, once: `None` if there is none, it
+/// was taken already, or it is older than [`FLOW_LIFETIME`].
+pub fn take_flow(conn: &mut DbConn, id: &str) -> ServiceResult<Option<Flow>> {
+    let at = now();
+    write_tx(conn, |conn| {
+        Ok(store::take_flow(conn, &digest(id), at - FLOW_LIFETIME)?)
     })
 }
 
@@ -331,4 +467,41 @@ pub fn listed(
             Ok(Listed { read, policy })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_next;
+
+    #[test]
+    fn only_pages_of_this_console_are_places_to_land() {
+        for ok in [
+            "/console",
+            "/console/",
+            "/console/disputes",
+            "/console/disputes/0b6f-1?done=raised",
+            "/console/disputes?status=open&agency=kingston-council",
+        ] {
+            assert_eq!(local_next(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/",
+            "console/disputes",
+            "/consolefoo",
+            "/v1/disputes",
+            "https://evil.example/console/",
+            "//evil.example/console/",
+            "/console//evil.example",
+            "/console/\\evil.example",
+            "/console/../v1/disputes",
+            "/console/./disputes",
+            "/console/dis putes",
+            "/console/\u{0}x",
+            "/console/\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_next(bad), None, "{bad:?}");
+        }
+        assert_eq!(local_next(&format!("/console/{}", "a".repeat(3000))), None);
+    }
 }

@@ -311,6 +311,18 @@ diesel::table! {
         partner -> Nullable<Text>,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        next -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    console_oidc_flows (id_hash) {
+        id_hash -> Text,
+        state -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        next -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 

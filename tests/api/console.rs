@@ -711,3 +711,237 @@ async fn the_console_mounts_exactly_its_table() {
         }
     }
 }
+
+// ---- where a link lands, and the sign-in tables swept (issue 11) ----
+
+const BIN: &str = env!("CARGO_BIN_EXE_escalation-ledger");
+
+/// The token of a sign-in URL.
+fn token_of(url: &str) -> String {
+    url.trim()
+        .split_once("token=")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("no token in {url:?}"))
+}
+
+async fn console_link_next_lands_on_its_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&[A, B], false).await;
+    let page_path = format!("/console/disputes/{id}");
+
+    // The command itself, as a partnership team member would run it.
+    let url = app.db.url.clone();
+    let next = page_path.clone();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["console-link", "--database-url", &url])
+            .args(["--sub", "lead@kingston", "--role", "agency", "--agency", A])
+            .args(["--next", &next])
+            .output()
+            .expect("console-link")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = token_of(&stdout);
+    // The destination is bound to the row: a `next` in the form does not move it.
+    let (s, to, cookies, body) = form(
+        &app,
+        "/console/sign-in",
+        None,
+        &[("token", &token), ("next", "/console/disputes")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, page_path.as_str()), "{body}");
+    let session = session_of(&cookies);
+    let (s, _, html) = page(&app, &page_path, Some(&session)).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains(&id[..8]), "{html}");
+
+    // Anything but a console path is refused when the link is made, and no row is written.
+    let before = escalation_ledger::store::console::counts(&mut app.conn())
+        .expect("counts")
+        .links;
+    let lead = agency_lead("lead@kingston", A);
+    for bad in [
+        "https://evil.example/console/",
+        "//evil.example/console/",
+        "/console//evil.example",
+        "/v1/disputes",
+        "/console/../v1/disputes",
+        "/console/disputes\\evil",
+        "/console/dis putes",
+        "console/disputes",
+        "/consolefoo",
+    ] {
+        let e =
+            escalation_ledger::service::console::issue_link_to(&mut app.conn(), &lead, Some(bad))
+                .expect_err(bad);
+        assert!(e.to_string().contains("--next"), "{bad}: {e}");
+    }
+    let url = app.db.url.clone();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["console-link", "--database-url", &url])
+            .args([
+                "--sub",
+                "s",
+                "--role",
+                "auditor",
+                "--next",
+                "https://evil.example/",
+            ])
+            .output()
+            .expect("console-link")
+    })
+    .await
+    .expect("join");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--next"));
+    let after = escalation_ledger::store::console::counts(&mut app.conn())
+        .expect("counts")
+        .links;
+    assert_eq!(after, before, "a refused link left a row");
+
+    // At use, a destination that is not a console page is ignored: a row
+    // changed behind the service's back, and a form's `next` off-site.
+    let token = escalation_ledger::service::console::issue_link_to(
+        &mut app.conn(),
+        &lead,
+        Some("/console/disputes"),
+    )
+    .expect("link");
+    let h = digest(&token);
+    app.sql(
+        &format!(
+            "UPDATE console_links SET next = 'https://evil.example/' WHERE token_hash = '{h}'"
+        ),
+        &format!(
+            "UPDATE console_links SET next = 'https://evil.example/' WHERE token_hash = '{h}'"
+        ),
+    )
+    .expect("tamper");
+    let (s, to, _, _) = form(&app, "/console/sign-in", None, &[("token", &token)]).await;
+    assert_eq!((s, to.as_str()), (303, "/console/"));
+    let token = link(&app, &lead);
+    let (s, to, _, _) = form(
+        &app,
+        "/console/sign-in",
+        None,
+        &[("token", &token), ("next", "https://evil.example/")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, "/console/"));
+}
+
+async fn an_email_link_lands_on_its_page_after_link_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.raise(&[A, B], false).await;
+    // What an email links to (service::email): the dispute's console page.
+    let page_path = format!("/console/disputes/{id}");
+    let (s, to, _) = page(&app, &page_path, None).await;
+    assert_eq!(s, 303);
+    assert!(to.starts_with("/console/sign-in?next="), "{to}");
+    // The sign-in page (here with a link's token) carries `next` into its form.
+    let token = link(&app, &agency_lead("lead@kingston", A));
+    let (s, _, html) = page(&app, &format!("{to}&token={token}"), None).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains(&format!("name=\"next\" value=\"{page_path}\"")),
+        "{html}"
+    );
+    let (s, to, cookies, _) = form(
+        &app,
+        "/console/sign-in",
+        None,
+        &[("token", &token), ("next", &page_path)],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, page_path.as_str()));
+    let (s, _, html) = page(&app, &page_path, Some(&session_of(&cookies))).await;
+    assert_eq!(s, 200, "{html}");
+}
+
+async fn every_sign_in_sweeps_expired_links_flows_and_sessions(backend: Backend) {
+    use escalation_ledger::store::console::counts;
+    let app = TestApp::spawn(backend).await;
+    let lead = agency_lead("lead@kingston", A);
+    // Two sessions that have timed out (idle; absolute) and one alive, and a
+    // link used and one never used, both past 10 minutes.
+    let idle = signed_in(&app, &lead).await;
+    let old = signed_in(&app, &lead).await;
+    let alive = signed_in(&app, &lead).await;
+    let stale = link(&app, &lead);
+    let set = |table: &str, column: &str, key: &str, hash: &str, minutes: i64| {
+        app.sql(
+            &format!("UPDATE {table} SET {column} = datetime('now', '-{minutes} minutes') WHERE {key} = '{hash}'"),
+            &format!("UPDATE {table} SET {column} = (now() AT TIME ZONE 'utc') - interval '{minutes} minutes' WHERE {key} = '{hash}'"),
+        )
+        .expect("age a row");
+    };
+    set(
+        "console_sessions",
+        "last_seen_at",
+        "id_hash",
+        &digest(&idle),
+        31,
+    );
+    set(
+        "console_sessions",
+        "created_at",
+        "id_hash",
+        &digest(&old),
+        12 * 60 + 1,
+    );
+    // An OpenID Connect flow nobody finished (made before the links age:
+    // starting a flow sweeps expired links too).
+    let flow = escalation_ledger::service::console::Flow {
+        state: "s".into(),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        next: None,
+    };
+    escalation_ledger::service::console::begin_flow(&mut app.conn(), &flow).expect("flow");
+    app.sql(
+        "UPDATE console_links SET created_at = datetime('now', '-11 minutes')",
+        "UPDATE console_links SET created_at = (now() AT TIME ZONE 'utc') - interval '11 minutes'",
+    )
+    .expect("age the links");
+    app.sql(
+        "UPDATE console_oidc_flows SET created_at = datetime('now', '-11 minutes')",
+        "UPDATE console_oidc_flows SET created_at = (now() AT TIME ZONE 'utc') - interval '11 minutes'",
+    )
+    .expect("age the flow");
+    let c = counts(&mut app.conn()).expect("counts");
+    assert_eq!((c.links, c.sessions, c.flows), (4, 3, 1), "{c:?}");
+
+    // The next sign-in sweeps: only its own link and session, and the live one, are left.
+    let fresh = signed_in(&app, &lead).await;
+    let c = counts(&mut app.conn()).expect("counts");
+    assert_eq!((c.links, c.sessions, c.flows), (1, 2, 0), "{c:?}");
+    assert_eq!(page(&app, "/console/", Some(&alive)).await.0, 200);
+    assert_eq!(page(&app, "/console/", Some(&fresh)).await.0, 200);
+    // The swept link is refused like any unknown one.
+    let (s, _, _, _) = form(&app, "/console/sign-in", None, &[("token", &stale)]).await;
+    assert_eq!(s, 403);
+
+    // Making a link sweeps expired links too, without waiting for a sign-in.
+    app.sql(
+        "UPDATE console_links SET created_at = datetime('now', '-11 minutes')",
+        "UPDATE console_links SET created_at = (now() AT TIME ZONE 'utc') - interval '11 minutes'",
+    )
+    .expect("age the links");
+    let _ = link(&app, &lead);
+    assert_eq!(counts(&mut app.conn()).expect("counts").links, 1);
+}
+
+both_backends!(
+    console_link_next_lands_on_its_page,
+    an_email_link_lands_on_its_page_after_link_sign_in,
+    every_sign_in_sweeps_expired_links_flows_and_sessions,
+);

@@ -18,6 +18,7 @@ mod console_auditor_browser;
 mod console_browser;
 mod console_scrutiny;
 mod console_scrutiny_browser;
+mod console_oidc;
 mod convention;
 mod deadlines;
 mod edges;

@@ -50,25 +50,34 @@ pub struct SignInQuery {
     next: Option<String>,
 }
 
-/// Where to go after signing in: a console page, never another site.
+/// Where to go after signing in: a console page, never another site
+/// (`service::console::local_next`); anything else is ignored.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with("/console") && !n.contains("//") && !n.contains('\\') => {
-            n.to_string()
-        }
-        _ => "/console/".into(),
-    }
+    next.and_then(service::local_next)
+        .unwrap_or("/console/")
+        .to_string()
 }
 
 /// `GET /console/sign-in`: with a link's token, a button that uses it (so a
-/// mail scanner fetching the link does not use it up); without, how to get one.
-pub async fn sign_in_page(q: web::Query<SignInQuery>) -> HttpResponse {
+/// mail scanner fetching the link does not use it up); without, how to get
+/// one, and "Sign in with your organisation" when OpenID Connect is set up.
+/// `next` (where an unsigned visit to a console page came from) is carried on.
+pub async fn sign_in_page(
+    config: web::Data<ConsoleConfig>,
+    q: web::Query<SignInQuery>,
+) -> HttpResponse {
     let q = q.into_inner();
     let next = safe_next(q.next.as_deref());
-    html(StatusCode::OK, pages::sign_in(q.token.as_deref(), &next))
+    let oidc = config.oidc.as_ref().map(|_| "/console/oidc/start");
+    html(
+        StatusCode::OK,
+        pages::sign_in(q.token.as_deref(), &next, oidc),
+    )
 }
 
-/// `POST /console/sign-in`: use the link's token once; a session cookie.
+/// `POST /console/sign-in`: use the link's token once; a session cookie, and
+/// off to the page the link was made for (`console-link --next`), else the
+/// form's `next`, else the home page.
 pub async fn sign_in(
     state: web::Data<AppState>,
     config: web::Data<ConsoleConfig>,
@@ -83,8 +92,12 @@ pub async fn sign_in(
             .unwrap_or_default()
     };
     let token = get("token");
-    let next = safe_next(Some(&get("next")));
-    let made = run(&state.pool, move |conn| service::redeem(conn, &token)).await?;
+    let asked = get("next");
+    let limits = config.timeouts;
+    let made = run(&state.pool, move |conn| {
+        service::redeem(conn, &token, limits)
+    })
+    .await?;
     let Some(session) = made else {
         tracing::warn!("console sign-in refused: the link is unknown, used or expired");
         return Ok(html(
@@ -97,6 +110,10 @@ pub async fn sign_in(
         ));
     };
     tracing::info!(role = %session.actor.role, "console session started");
+    let next = match &session.next {
+        Some(bound) => bound.clone(),
+        None => safe_next(Some(&asked)),
+    };
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(&config, &session.id))
         .insert_header((header::LOCATION, next))

@@ -17,6 +17,7 @@ pub mod admin_pages;
 pub mod auditor;
 pub mod charts;
 pub mod handlers;
+pub mod oidc;
 pub mod pages;
 pub mod scrutiny;
 
@@ -43,6 +44,8 @@ pub struct ConsoleConfig {
     /// email links start with it; `https` makes the cookie `Secure`.
     pub public_base_url: String,
     pub timeouts: Timeouts,
+    /// Sign-in with the organisation's identity provider, when configured.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 impl ConsoleConfig {
@@ -56,6 +59,7 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             public_base_url: "http://127.0.0.1:8080".into(),
             timeouts: Timeouts::default(),
+            oidc: None,
         }
     }
 }
@@ -376,6 +380,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/sign-in", web::get().to(h::sign_in_page))
         .route("/console/sign-in", web::post().to(h::sign_in))
         .route("/console/sign-out", web::post().to(h::sign_out))
+        .route("/console/oidc/start", web::get().to(oidc::start))
+        .route("/console/oidc/callback", web::get().to(oidc::callback))
         .route("/console/disputes", web::get().to(h::disputes))
         .route("/console/disputes", web::post().to(h::raise))
         .route("/console/disputes/new", web::get().to(h::raise_form))

@@ -263,7 +263,8 @@ pub fn problem(title: &str, detail: &str) -> Markup {
 }
 
 /// `GET /console/sign-in`.
-pub fn sign_in(token: Option<&str>, next: &str) -> Markup {
+/// `oidc`: where "Sign in with your organisation" goes, when it is set up.
+pub fn sign_in(token: Option<&str>, next: &str, oidc: Option<&str>) -> Markup {
     layout(
         "Sign in",
         None,
@@ -277,7 +278,17 @@ pub fn sign_in(token: Option<&str>, next: &str) -> Markup {
                     button.el-button type="submit" { "Sign in" }
                 }
             } @else {
-                p.el-body { "You sign in with a link. Ask your partnership team for a sign-in link, or use the link in an email from the service." }
+                @if let Some(start) = oidc {
+                    p.el-body { "Sign in with the account you use at work." }
+                    form method="get" action=(start) {
+                        input type="hidden" name="next" value=(next);
+                        button.el-button type="submit" { "Sign in with your organisation" }
+                    }
+                    h2.el-heading-m { "Signing in with a link" }
+                    p.el-body { "You can also sign in with a link. Ask your partnership team for a sign-in link." }
+                } @else {
+                    p.el-body { "You sign in with a link. Ask your partnership team for a sign-in link, or use the link in an email from the service." }
+                }
                 p.el-body { "A link works once, for 10 minutes. If yours has expired, ask for a new one." }
             }
         },

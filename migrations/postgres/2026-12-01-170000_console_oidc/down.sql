@@ -1,0 +1,2 @@
+DROP TABLE console_oidc_flows;
+ALTER TABLE console_links DROP COLUMN next;
