@@ -676,7 +676,7 @@ fn witness_cmd(args: WitnessArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     if let Some(name) = &args.generate_key {
-        return match witness::generate_key(name, &key_file) {
+        return match witness::generate_key(name, &key_file, args.ml_dsa_44) {
             Ok(vkey) => {
                 eprintln!(
                     "wrote the cosigner key to {}; register this verifier key with the partnership admin:",

@@ -390,6 +390,10 @@ pub struct WitnessArgs {
     /// its verifier key, for registration; nothing else.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["url", "state", "log_key"])]
     pub generate_key: Option<String>,
+    /// With --generate-key: make an ML-DSA-44 key (C2SP tlog-cosignature type
+    /// 0x06) instead of an Ed25519 `cosignature/v1` one.
+    #[arg(long = "ml-dsa-44", requires = "generate_key")]
+    pub ml_dsa_44: bool,
     /// The witness's cosigner key string.
     #[arg(long, value_name = "FILE", required = true)]
     pub key_file: Option<PathBuf>,

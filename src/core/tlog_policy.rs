@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 
 use crate::core::checkpoint::{Checkpoint, Cosignature, CosignatureVerifier};
-use crate::core::note::{Note, NoteSignature, Verifier};
+use crate::core::note::{Note, NoteError, NoteSignature, Verifier};
 use crate::core::pq::{vkey_type, MlDsaVerifier, ALG_MLDSA44};
 
 /// The implementation limits (tlog-policy §Implementation limits asks for at
@@ -90,7 +90,7 @@ impl WitnessKey {
         }
     }
 
-    fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         match self {
             WitnessKey::CosignatureV1(v) => v.name(),
             WitnessKey::MlDsa44(v) => v.name(),
@@ -109,6 +109,29 @@ impl WitnessKey {
             WitnessKey::CosignatureV1(v) => v.public_key().to_vec(),
             WitnessKey::MlDsa44(v) => v.public_key().to_vec(),
         }
+    }
+
+    /// Checks one cosignature line by this key over `cp` (either type); the
+    /// parsed line and its timestamp. [`NoteError::UnknownSigner`] when the
+    /// line is by another key.
+    pub fn verify_line(
+        &self,
+        cp: &Checkpoint,
+        line: &str,
+    ) -> Result<(NoteSignature, u64), NoteError> {
+        let sig = NoteSignature::from_line(line)?;
+        if sig.name() != self.name() || sig.key_id() != self.key_id() {
+            return Err(NoteError::UnknownSigner);
+        }
+        let timestamp = match self {
+            WitnessKey::CosignatureV1(v) => {
+                let c = Cosignature::from_note_signature(&sig)?;
+                v.verify(cp, &c)?;
+                c.timestamp()
+            }
+            WitnessKey::MlDsa44(v) => v.verify_checkpoint(&cp.head(), &sig)?,
+        };
+        Ok((sig, timestamp))
     }
 
     /// Whether `sig` is this witness's line and verifies over `cp`; the

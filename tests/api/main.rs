@@ -48,4 +48,5 @@ mod tlog_tiles;
 mod tree;
 mod whistleblowing;
 mod witness;
+mod witness_pq;
 mod witness_push;

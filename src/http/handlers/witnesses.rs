@@ -58,7 +58,8 @@ pub async fn ledger_keys(state: web::Data<AppState>, _caller: Allowed) -> HttpRe
 pub struct RegisterWitness {
     /// The witness's name; must be the key's name.
     pub name: String,
-    /// Its C2SP `cosignature/v1` verifier key string (`name+keyid+base64`).
+    /// Its verifier key string (`name+keyid+base64`): C2SP `cosignature/v1`
+    /// Ed25519 (type 0x04) or ML-DSA-44 (type 0x06, tlog-cosignature).
     pub key: String,
     /// Its C2SP tlog-witness submission prefix (`http` or `https`): after
     /// signing a checkpoint the log POSTs `<url>/add-checkpoint` to it.
@@ -90,7 +91,7 @@ pub struct RegisteredWitness {
     responses((status = 201, description = "Registered; `seq` (= `registered_seq`) is its entry", body = RegisteredWitness, headers(("Location" = String))),
               (status = 403, body = Problem),
               (status = 409, description = "The name or key is already registered", body = Problem),
-              (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise, or the url is not an http(s) URL", body = Problem)))]
+              (status = 422, description = "Not a cosignature/v1 (Ed25519) or ML-DSA-44 witness verifier key, or named otherwise, or the url is not an http(s) URL", body = Problem)))]
 #[post("/v1/admin/witnesses")]
 pub async fn register_witness(
     state: web::Data<AppState>,
@@ -155,7 +156,8 @@ pub struct CosignatureBody {
     /// The size of the signed checkpoint the witness cosigned.
     #[serde(deserialize_with = "crate::http::openapi::integer")]
     pub size: i64,
-    /// One `cosignature/v1` signature line (`— <witness name> <base64>`).
+    /// One cosignature line (`— <witness name> <base64>`), Ed25519
+    /// `cosignature/v1` or ML-DSA-44 `subtree/v1`, by the witness's registered key.
     pub cosignature: String,
 }
 
