@@ -203,7 +203,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             );
         }
         let settings = app::Settings {
-            witness_quorum: args.witness_quorum,
+            witness_quorum: args.witness_quorum.clone(),
             rate_limit_per_subject: args.rate_limit_per_subject,
             rate_limit_per_address: args.rate_limit_per_address,
             trust_forwarded_for: args.trust_forwarded_for,
@@ -247,7 +247,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             );
         }
         if let Some(bind) = &args.metrics_bind {
-            let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum, bind)
+            let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum.min_cosignatures(), bind)
                 .map_err(|e| format!("bind METRICS_BIND {bind}: {e}"))?;
             actix_web::rt::spawn(metrics);
             println!("metrics on http://{maddr}/metrics");

@@ -201,6 +201,33 @@ pub struct Accepted {
     pub witnesses: Vec<String>,
 }
 
+/// `WITNESS_QUORUM`: how many cosignatures make a checkpoint fully
+/// witnessed, or a tlog-policy whose quorum (k-of-n groups, nested) must be
+/// met by the witnesses that cosigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WitnessQuorum {
+    Count(u32),
+    Policy(std::sync::Arc<Policy>),
+}
+
+impl WitnessQuorum {
+    /// The fewest cosignatures that can meet it (shown beside the names).
+    pub fn min_cosignatures(&self) -> u32 {
+        match self {
+            WitnessQuorum::Count(n) => *n,
+            WitnessQuorum::Policy(p) => u32::try_from(p.min_cosignatures()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Whether the witnesses with keys `cosigned` (already verified) meet it.
+    pub fn met_by(&self, cosigned: &[String]) -> bool {
+        match self {
+            WitnessQuorum::Count(n) => cosigned.len() as u64 >= u64::from(*n),
+            WitnessQuorum::Policy(p) => p.quorum_met_by(cosigned),
+        }
+    }
+}
+
 fn err(line: usize, msg: impl std::fmt::Display) -> String {
     format!("policy line {line}: {msg}")
 }
@@ -406,6 +433,21 @@ impl Policy {
         }
     }
 
+    /// Whether cosignatures by the witness keys `cosigned` (verifier key
+    /// strings, each already checked over the checkpoint) meet the quorum,
+    /// groups and nesting included. Keys the policy does not list count for
+    /// nothing.
+    pub fn quorum_met_by(&self, cosigned: &[String]) -> bool {
+        let set: BTreeSet<usize> = self
+            .witnesses
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| cosigned.contains(&w.key.key_string()))
+            .map(|(i, _)| i)
+            .collect();
+        self.met(self.quorum, &set)
+    }
+
     /// Whether `sig` is by a log or witness key the policy lists (name and key ID).
     pub fn knows(&self, sig: &NoteSignature) -> bool {
         self.logs
@@ -572,6 +614,25 @@ mod tests {
         assert!(p.verify(&note(&f, &[1], true)).is_err());
         // Round trip through the text form.
         assert_eq!(Policy::parse(&p.to_text()).unwrap(), p);
+    }
+
+    #[test]
+    fn the_service_quorum_follows_the_groups_not_a_count() {
+        let f = fixture();
+        let p = std::sync::Arc::new(Policy::parse(&policy_text(&f)).unwrap());
+        let q = WitnessQuorum::Policy(p);
+        let partner = |i: usize| f.partners[i].verifier_key();
+        let scrutineer = f.scrutineer.verifier_key();
+        assert_eq!(q.min_cosignatures(), 3);
+        // Three cosignatures, but no scrutineer: not met (a count of 3 would be).
+        let three = [partner(0), partner(1), partner(2)];
+        assert!(!q.met_by(&three));
+        assert!(WitnessQuorum::Count(3).met_by(&three));
+        assert!(q.met_by(&[partner(0), partner(2), scrutineer.clone()]));
+        assert!(!q.met_by(&[partner(1), scrutineer.clone()]));
+        // A key the policy does not list counts for nothing.
+        let stranger = Cosigner::from_seed("partner0.example/w", &[99; 32]).unwrap();
+        assert!(!q.met_by(&[partner(0), stranger.verifier_key(), scrutineer]));
     }
 
     #[test]

@@ -262,6 +262,23 @@ pub fn for_size(conn: &mut DbConn, size: i64) -> Result<Vec<StoredCosignature>, 
         .collect())
 }
 
+/// The registered verifier keys of the witnesses that cosigned the checkpoint
+/// of `size` (each line was checked against that key when stored), for the
+/// quorum decision.
+pub fn cosigned_keys(conn: &mut DbConn, size: i64) -> Result<Vec<String>, ServiceError> {
+    let mut keys = Vec::new();
+    for c in for_size(conn, size)? {
+        let w = witnesses::find(conn, &c.witness)?.ok_or_else(|| {
+            ServiceError::Internal(format!(
+                "a cosignature by unregistered witness {}",
+                c.witness
+            ))
+        })?;
+        keys.push(w.key);
+    }
+    Ok(keys)
+}
+
 /// `note` (the signed checkpoint of `size`) with the cosignatures gathered so far.
 pub fn with_cosignatures(conn: &mut DbConn, size: i64, note: &str) -> Result<String, ServiceError> {
     let lines = for_size(conn, size)?;

@@ -48,5 +48,6 @@ mod tlog_tiles;
 mod tree;
 mod whistleblowing;
 mod witness;
+mod witness_policy;
 mod witness_pq;
 mod witness_push;

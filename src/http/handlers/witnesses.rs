@@ -213,7 +213,8 @@ pub struct Witnessed {
     pub size: i64,
     /// Witnesses whose cosignature of this checkpoint is stored, by name.
     pub cosigned_by: Vec<String>,
-    /// Cosignatures needed (`WITNESS_QUORUM`).
+    /// The fewest cosignatures that can meet `WITNESS_QUORUM` (a count, or a
+    /// tlog-policy file's quorum: then its groups decide `fully_witnessed`).
     pub quorum: u32,
     pub fully_witnessed: bool,
 }
@@ -226,9 +227,10 @@ pub async fn checkpoint_witnessed(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    let quorum = state.witness_quorum;
-    let (size, cosigned_by) = run(&state.pool, ledger::witnessed).await?;
-    let fully_witnessed = cosigned_by.len() as u64 >= u64::from(quorum);
+    let (size, cosigned_by, keys) = run(&state.pool, ledger::witnessed_with_keys).await?;
+    // A count, or the tlog-policy's groups (k-of-n, nested).
+    let fully_witnessed = state.witness_quorum.met_by(&keys);
+    let quorum = state.witness_quorum.min_cosignatures();
     Ok(HttpResponse::Ok().json(Witnessed {
         size,
         cosigned_by,
