@@ -336,3 +336,62 @@ both_backends!(
     witness_serve_cosigns_with_mldsa,
     an_altered_pushed_mldsa_cosignature_is_refused,
 );
+
+/// Witness names may contain `/` (and any non-space character but `+`): the
+/// note format allows them. Such a witness is reachable with its name
+/// percent-encoded as one path segment, and the `Location` headers say so.
+async fn witness_names_with_a_slash_are_reachable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let name = "partner.example/witness~1";
+    let w = MlDsaSigner::generate(name).unwrap();
+    let (s, location, v) = app
+        .post_created(
+            &app.role(Role::PartnershipAdmin),
+            "/v1/admin/witnesses",
+            json!({"name": name, "key": w.verifier_key()}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let encoded = "partner.example%2Fwitness~1";
+    let path = format!("/v1/ledger/witnesses/{encoded}");
+    assert_eq!(location.as_deref(), Some(path.as_str()));
+    let (s, got) = app.get(&app.role(Role::Auditor), &path).await;
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(got["name"], name);
+    assert_eq!(got["key"], w.verifier_key());
+    // Lower-case hex works too; the raw slash is another route (404).
+    let (s, got) = app
+        .get(
+            &app.role(Role::Auditor),
+            "/v1/ledger/witnesses/partner.example%2fwitness~1",
+        )
+        .await;
+    assert_eq!((s, got["name"].clone()), (200, json!(name)));
+    let (s, _) = app
+        .get(
+            &app.role(Role::Auditor),
+            &format!("/v1/ledger/witnesses/{name}"),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // Its cosignature, read back by size and encoded name.
+    app.raise(&["kingston-council", "cafcass"], false).await;
+    let cp = current(&app).await;
+    let line = w.sign_checkpoint(&cp.head(), now()).unwrap().to_line();
+    let (s, location, v) = app
+        .post_created(
+            &app.role(Role::Scrutineer),
+            "/v1/ledger/cosignatures",
+            json!({"size": cp.size(), "cosignature": line}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let path = format!("/v1/ledger/cosignatures/{}/{encoded}", cp.size());
+    assert_eq!(location.as_deref(), Some(path.as_str()));
+    let (s, got) = app.get(&app.role(Role::Auditor), &path).await;
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(got["line"], line);
+}
+
+both_backends!(witness_names_with_a_slash_are_reachable);

@@ -53,6 +53,21 @@ pub async fn ledger_keys(state: web::Data<AppState>, _caller: Allowed) -> HttpRe
     })
 }
 
+/// `s` as one URL path segment (RFC 3986): every byte but the unreserved
+/// `A-Z a-z 0-9 - . _ ~` percent-encoded, so a witness name with `/` stays one
+/// segment. The `{name}` routes get it back decoded.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterWitness {
@@ -104,9 +119,13 @@ pub async fn register_witness(
     })
     .await?;
     tracing::info!(witness = %w.name, seq = w.registered_seq, "witness registered");
-    // A witness's name is its id; key names are letters, digits and `-._+`.
+    // A witness's name is its id; it may hold `/` (the note format allows
+    // it), so it goes in the path percent-encoded.
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/ledger/witnesses/{}", w.name)))
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/ledger/witnesses/{}", path_segment(&w.name)),
+        ))
         .json(RegisteredWitness {
             seq: w.registered_seq,
             witness: w,
@@ -136,7 +155,7 @@ pub async fn list_witnesses(
 }
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The witness's name")),
+    params(("name" = String, Path, description = "The witness's name, percent-encoded as one path segment (a `/` in it as `%2F`)")),
     responses((status = 200, body = WitnessView), (status = 401, body = Problem),
               (status = 404, body = Problem)))]
 #[get("/v1/ledger/witnesses/{name}")]
@@ -180,7 +199,11 @@ pub async fn post_cosignature(
         HttpResponse::Created()
             .insert_header((
                 header::LOCATION,
-                format!("/v1/ledger/cosignatures/{}/{}", stored.size, stored.witness),
+                format!(
+                    "/v1/ledger/cosignatures/{}/{}",
+                    stored.size,
+                    path_segment(&stored.witness)
+                ),
             ))
             .json(stored)
     } else {
@@ -190,7 +213,7 @@ pub async fn post_cosignature(
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
     params(("size" = i64, Path, description = "The cosigned checkpoint's size"),
-           ("witness" = String, Path, description = "The witness's name")),
+           ("witness" = String, Path, description = "The witness's name, percent-encoded as one path segment (a `/` in it as `%2F`)")),
     responses((status = 200, body = StoredCosignature), (status = 401, body = Problem),
               (status = 404, description = "That witness has not cosigned that size", body = Problem)))]
 #[get("/v1/ledger/cosignatures/{size}/{witness}")]
