@@ -93,8 +93,9 @@ pub fn first_start(
 /// Service policy knobs beyond the pool and the keys.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Witness cosignatures that make a checkpoint fully witnessed.
-    pub witness_quorum: u32,
+    /// Witness cosignatures that make a checkpoint fully witnessed: a count,
+    /// or a tlog-policy's quorum (`WITNESS_QUORUM`).
+    pub witness_quorum: crate::core::tlog_policy::WitnessQuorum,
     /// Requests per minute per token `sub`; 0 turns the limit off.
     pub rate_limit_per_subject: u32,
     /// Requests per minute per client address; 0 turns the limit off.
@@ -121,7 +122,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            witness_quorum: 3,
+            witness_quorum: crate::core::tlog_policy::WitnessQuorum::Count(3),
             rate_limit_per_subject: 600,
             rate_limit_per_address: 1200,
             trust_forwarded_for: false,

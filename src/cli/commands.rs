@@ -204,7 +204,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             );
         }
         let settings = app::Settings {
-            witness_quorum: args.witness_quorum,
+            witness_quorum: args.witness_quorum.clone(),
             rate_limit_per_subject: args.rate_limit_per_subject,
             rate_limit_per_address: args.rate_limit_per_address,
             trust_forwarded_for: args.trust_forwarded_for,
@@ -249,7 +249,7 @@ fn serve(common: &Common, args: ServeArgs) -> Result<(), String> {
             );
         }
         if let Some(bind) = &args.metrics_bind {
-            let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum, bind)
+            let (metrics, maddr) = app::start_metrics(metrics_pool, args.witness_quorum.min_cosignatures(), bind)
                 .map_err(|e| format!("bind METRICS_BIND {bind}: {e}"))?;
             actix_web::rt::spawn(metrics);
             println!("metrics on http://{maddr}/metrics");
@@ -678,7 +678,7 @@ fn witness_cmd(args: WitnessArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     if let Some(name) = &args.generate_key {
-        return match witness::generate_key(name, &key_file) {
+        return match witness::generate_key(name, &key_file, args.ml_dsa_44) {
             Ok(vkey) => {
                 eprintln!(
                     "wrote the cosigner key to {}; register this verifier key with the partnership admin:",

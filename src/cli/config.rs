@@ -390,6 +390,10 @@ pub struct WitnessArgs {
     /// its verifier key, for registration; nothing else.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["url", "state", "log_key"])]
     pub generate_key: Option<String>,
+    /// With --generate-key: make an ML-DSA-44 key (C2SP tlog-cosignature type
+    /// 0x06) instead of an Ed25519 `cosignature/v1` one.
+    #[arg(long = "ml-dsa-44", requires = "generate_key")]
+    pub ml_dsa_44: bool,
     /// The witness's cosigner key string.
     #[arg(long, value_name = "FILE", required = true)]
     pub key_file: Option<PathBuf>,
@@ -487,7 +491,7 @@ pub struct ServeArgs {
     /// quorum's fewest cosignatures it then is (the whole rule is what
     /// `audit --policy` and the proof verifier enforce).
     #[arg(long, env = "WITNESS_QUORUM", default_value = "3", value_parser = parse_quorum)]
-    pub witness_quorum: u32,
+    pub witness_quorum: crate::core::tlog_policy::WitnessQuorum,
     /// Requests per minute per token subject (`sub`); 0 turns the limit off.
     #[arg(long, env = "RATE_LIMIT_PER_SUBJECT", default_value_t = 600)]
     pub rate_limit_per_subject: u32,
@@ -1098,11 +1102,13 @@ impl Common {
     }
 }
 
-/// `WITNESS_QUORUM`: a count, or a tlog-policy file (its quorum's fewest cosignatures).
-fn parse_quorum(s: &str) -> Result<u32, String> {
+/// `WITNESS_QUORUM`: a count, or a tlog-policy file whose quorum (groups
+/// included) the cosigning witnesses must meet.
+fn parse_quorum(s: &str) -> Result<crate::core::tlog_policy::WitnessQuorum, String> {
+    use crate::core::tlog_policy::{Policy, WitnessQuorum};
     if let Ok(n) = s.parse::<u32>() {
         return if n >= 1 {
-            Ok(n)
+            Ok(WitnessQuorum::Count(n))
         } else {
             Err(
                 "a witness quorum of 0: give at least 1, or a policy file with `quorum none`"
@@ -1112,6 +1118,6 @@ fn parse_quorum(s: &str) -> Result<u32, String> {
     }
     let text = std::fs::read_to_string(s)
         .map_err(|e| format!("neither a number nor a readable tlog-policy file: {s}: {e}"))?;
-    let policy = crate::core::tlog_policy::Policy::parse(&text).map_err(|e| format!("{s}: {e}"))?;
-    u32::try_from(policy.min_cosignatures()).map_err(|_| format!("{s}: quorum too large"))
+    let policy = Policy::parse(&text).map_err(|e| format!("{s}: {e}"))?;
+    Ok(WitnessQuorum::Policy(std::sync::Arc::new(policy)))
 }

@@ -16,10 +16,11 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::core::checkpoint::{self, Cosigner};
+use crate::core::checkpoint::{self, Checkpoint, Cosigner};
 use crate::core::ledger::Hash;
 use crate::core::merkle;
 use crate::core::note::Verifier;
+use crate::core::pq::{vkey_type, MlDsaSigner, ALG_MLDSA44};
 
 /// Why a run did not cosign.
 #[derive(Debug, thiserror::Error)]
@@ -71,17 +72,86 @@ pub struct Report {
     pub line: Option<String>,
 }
 
-/// Make a new cosigner key named `name`, write its key string to `key_file`
-/// (mode 0600, never overwriting) and return the verifier key to register.
-pub fn generate_key(name: &str, key_file: &Path) -> Result<String, String> {
-    let c = Cosigner::generate(name).map_err(|e| e.to_string())?;
+/// A witness's signing key: Ed25519 `cosignature/v1` (type 0x04) or
+/// ML-DSA-44 (type 0x06, C2SP tlog-cosignature `subtree/v1`). The key file
+/// says which: `PRIVATE+KEY+<name>+<key ID>+<base64(type || seed)>`.
+#[derive(Debug, Clone)]
+pub enum WitnessSigner {
+    Ed25519(Cosigner),
+    MlDsa44(MlDsaSigner),
+}
+
+impl WitnessSigner {
+    /// A new key named `name`; ML-DSA-44 when `ml_dsa_44`.
+    pub fn generate(name: &str, ml_dsa_44: bool) -> Result<Self, String> {
+        if ml_dsa_44 {
+            MlDsaSigner::generate(name)
+                .map(Self::MlDsa44)
+                .map_err(|e| e.to_string())
+        } else {
+            Cosigner::generate(name)
+                .map(Self::Ed25519)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// Parses a signer key string of either type.
+    pub fn from_key_string(skey: &str) -> Result<Self, String> {
+        let typ = skey.strip_prefix("PRIVATE+KEY+").and_then(vkey_type);
+        if typ == Some(ALG_MLDSA44) {
+            MlDsaSigner::from_key_string(skey)
+                .map(Self::MlDsa44)
+                .map_err(|e| e.to_string())
+        } else {
+            Cosigner::from_key_string(skey)
+                .map(Self::Ed25519)
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// The signer key string. It holds the private key: keep it secret.
+    pub fn key_string(&self) -> String {
+        match self {
+            Self::Ed25519(c) => c.key_string(),
+            Self::MlDsa44(s) => s.key_string(),
+        }
+    }
+
+    /// The verifier key to register with the log.
+    pub fn verifier_key(&self) -> String {
+        match self {
+            Self::Ed25519(c) => c.verifier_key(),
+            Self::MlDsa44(s) => s.verifier_key(),
+        }
+    }
+
+    /// The cosignature line (ending in a newline) over `cp` at `timestamp`.
+    pub fn cosign_line(&self, cp: &Checkpoint, timestamp: u64) -> Result<String, String> {
+        match self {
+            Self::Ed25519(c) => c
+                .cosign(cp, timestamp)
+                .map(|c| c.to_line())
+                .map_err(|e| e.to_string()),
+            Self::MlDsa44(s) => s
+                .sign_checkpoint(&cp.head(), timestamp)
+                .map(|sig| sig.to_line())
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Make a new cosigner key named `name` (ML-DSA-44 when `ml_dsa_44`, else
+/// Ed25519), write its key string to `key_file` (mode 0600, never
+/// overwriting) and return the verifier key to register.
+pub fn generate_key(name: &str, key_file: &Path, ml_dsa_44: bool) -> Result<String, String> {
+    let c = WitnessSigner::generate(name, ml_dsa_44)?;
     crate::http::auth::write_secret_file(key_file, c.key_string().as_bytes())
         .map_err(|e| format!("{}: {e}", key_file.display()))?;
     Ok(c.verifier_key())
 }
 
 /// The witness's key; a missing file is refused (only `--generate-key` makes one).
-pub fn load_cosigner(key_file: &Path) -> Result<Cosigner, WitnessError> {
+pub fn load_cosigner(key_file: &Path) -> Result<WitnessSigner, WitnessError> {
     let s = std::fs::read_to_string(key_file).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             let dir = key_file
@@ -99,7 +169,7 @@ pub fn load_cosigner(key_file: &Path) -> Result<Cosigner, WitnessError> {
             Failed(format!("key file {}: {e}", key_file.display()))
         }
     })?;
-    Cosigner::from_key_string(s.trim())
+    WitnessSigner::from_key_string(s.trim())
         .map_err(|e| Failed(format!("key file {}: {e}", key_file.display())))
 }
 
@@ -316,10 +386,9 @@ pub async fn run(cfg: &RunConfig) -> Result<Report, WitnessError> {
     }
 
     let now = chrono::Utc::now().timestamp().max(0) as u64;
-    let cosig = cosigner
-        .cosign(&cp, now)
+    let line = cosigner
+        .cosign_line(&cp, now)
         .map_err(|e| Failed(format!("cosigning: {e}")))?;
-    let line = cosig.to_line();
     let (status, answer) = http
         .post_json(
             "/v1/ledger/cosignatures",

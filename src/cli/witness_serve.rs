@@ -10,7 +10,9 @@
 //! The state file is the same JSON as the pull client's
 //! (`cli::witness::WitnessState`): the pinned log key, the size and root last
 //! cosigned. The submission prefix to register is `http://ADDR` (the server
-//! answers `add-checkpoint` at its root).
+//! answers `add-checkpoint` at its root). It cosigns with the key in the key
+//! file: Ed25519 `cosignature/v1`, or ML-DSA-44 for a key made with
+//! `--generate-key NAME --ml-dsa-44`.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -19,8 +21,9 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
-use crate::cli::witness::{load_cosigner, load_state, save_state, WitnessError, WitnessState};
-use crate::core::checkpoint::Cosigner;
+use crate::cli::witness::{
+    load_cosigner, load_state, save_state, WitnessError, WitnessSigner, WitnessState,
+};
 use crate::core::ledger::Hash;
 use crate::core::note::Verifier;
 use crate::core::witness_protocol::{self, Refusal};
@@ -36,7 +39,8 @@ pub struct ServeConfig {
 }
 
 struct Witness {
-    cosigner: Cosigner,
+    /// Ed25519 or ML-DSA-44, as the key file holds.
+    cosigner: WitnessSigner,
     log: Verifier,
     state_file: PathBuf,
     /// The stored view; the lock is held from the check to the write.
@@ -100,9 +104,9 @@ async fn add_checkpoint(w: web::Data<Witness>, body: web::Bytes) -> HttpResponse
             Err(r) => return Ok(Err(r)),
         };
         let now = chrono::Utc::now().timestamp().max(0) as u64;
-        let cosig = w2
+        let line = w2
             .cosigner
-            .cosign(&cp, now)
+            .cosign_line(&cp, now)
             .map_err(|e| format!("cosigning: {e}"))?;
         let next = WitnessState {
             log_key: state.log_key.clone(),
@@ -111,8 +115,8 @@ async fn add_checkpoint(w: web::Data<Witness>, body: web::Bytes) -> HttpResponse
         };
         save_state(&w2.state_file, &next).map_err(|e| e.to_string())?;
         *state = next;
-        // `to_line` ends in the newline the spec requires.
-        Ok::<_, String>(Ok((cp.size(), req.old, cosig.to_line())))
+        // The line ends in the newline the spec requires.
+        Ok::<_, String>(Ok((cp.size(), req.old, line)))
     })
     .await;
     match answer {

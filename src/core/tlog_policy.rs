@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 
 use crate::core::checkpoint::{Checkpoint, Cosignature, CosignatureVerifier};
-use crate::core::note::{Note, NoteSignature, Verifier};
+use crate::core::note::{Note, NoteError, NoteSignature, Verifier};
 use crate::core::pq::{vkey_type, MlDsaVerifier, ALG_MLDSA44};
 
 /// The implementation limits (tlog-policy §Implementation limits asks for at
@@ -90,7 +90,7 @@ impl WitnessKey {
         }
     }
 
-    fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         match self {
             WitnessKey::CosignatureV1(v) => v.name(),
             WitnessKey::MlDsa44(v) => v.name(),
@@ -109,6 +109,29 @@ impl WitnessKey {
             WitnessKey::CosignatureV1(v) => v.public_key().to_vec(),
             WitnessKey::MlDsa44(v) => v.public_key().to_vec(),
         }
+    }
+
+    /// Checks one cosignature line by this key over `cp` (either type); the
+    /// parsed line and its timestamp. [`NoteError::UnknownSigner`] when the
+    /// line is by another key.
+    pub fn verify_line(
+        &self,
+        cp: &Checkpoint,
+        line: &str,
+    ) -> Result<(NoteSignature, u64), NoteError> {
+        let sig = NoteSignature::from_line(line)?;
+        if sig.name() != self.name() || sig.key_id() != self.key_id() {
+            return Err(NoteError::UnknownSigner);
+        }
+        let timestamp = match self {
+            WitnessKey::CosignatureV1(v) => {
+                let c = Cosignature::from_note_signature(&sig)?;
+                v.verify(cp, &c)?;
+                c.timestamp()
+            }
+            WitnessKey::MlDsa44(v) => v.verify_checkpoint(&cp.head(), &sig)?,
+        };
+        Ok((sig, timestamp))
     }
 
     /// Whether `sig` is this witness's line and verifies over `cp`; the
@@ -176,6 +199,33 @@ pub struct Accepted {
     pub log_keys: Vec<String>,
     /// The policy names of the witnesses whose cosignatures verified.
     pub witnesses: Vec<String>,
+}
+
+/// `WITNESS_QUORUM`: how many cosignatures make a checkpoint fully
+/// witnessed, or a tlog-policy whose quorum (k-of-n groups, nested) must be
+/// met by the witnesses that cosigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WitnessQuorum {
+    Count(u32),
+    Policy(std::sync::Arc<Policy>),
+}
+
+impl WitnessQuorum {
+    /// The fewest cosignatures that can meet it (shown beside the names).
+    pub fn min_cosignatures(&self) -> u32 {
+        match self {
+            WitnessQuorum::Count(n) => *n,
+            WitnessQuorum::Policy(p) => u32::try_from(p.min_cosignatures()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Whether the witnesses with keys `cosigned` (already verified) meet it.
+    pub fn met_by(&self, cosigned: &[String]) -> bool {
+        match self {
+            WitnessQuorum::Count(n) => cosigned.len() as u64 >= u64::from(*n),
+            WitnessQuorum::Policy(p) => p.quorum_met_by(cosigned),
+        }
+    }
 }
 
 fn err(line: usize, msg: impl std::fmt::Display) -> String {
@@ -383,6 +433,21 @@ impl Policy {
         }
     }
 
+    /// Whether cosignatures by the witness keys `cosigned` (verifier key
+    /// strings, each already checked over the checkpoint) meet the quorum,
+    /// groups and nesting included. Keys the policy does not list count for
+    /// nothing.
+    pub fn quorum_met_by(&self, cosigned: &[String]) -> bool {
+        let set: BTreeSet<usize> = self
+            .witnesses
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| cosigned.contains(&w.key.key_string()))
+            .map(|(i, _)| i)
+            .collect();
+        self.met(self.quorum, &set)
+    }
+
     /// Whether `sig` is by a log or witness key the policy lists (name and key ID).
     pub fn knows(&self, sig: &NoteSignature) -> bool {
         self.logs
@@ -549,6 +614,25 @@ mod tests {
         assert!(p.verify(&note(&f, &[1], true)).is_err());
         // Round trip through the text form.
         assert_eq!(Policy::parse(&p.to_text()).unwrap(), p);
+    }
+
+    #[test]
+    fn the_service_quorum_follows_the_groups_not_a_count() {
+        let f = fixture();
+        let p = std::sync::Arc::new(Policy::parse(&policy_text(&f)).unwrap());
+        let q = WitnessQuorum::Policy(p);
+        let partner = |i: usize| f.partners[i].verifier_key();
+        let scrutineer = f.scrutineer.verifier_key();
+        assert_eq!(q.min_cosignatures(), 3);
+        // Three cosignatures, but no scrutineer: not met (a count of 3 would be).
+        let three = [partner(0), partner(1), partner(2)];
+        assert!(!q.met_by(&three));
+        assert!(WitnessQuorum::Count(3).met_by(&three));
+        assert!(q.met_by(&[partner(0), partner(2), scrutineer.clone()]));
+        assert!(!q.met_by(&[partner(1), scrutineer.clone()]));
+        // A key the policy does not list counts for nothing.
+        let stranger = Cosigner::from_seed("partner0.example/w", &[99; 32]).unwrap();
+        assert!(!q.met_by(&[partner(0), stranger.verifier_key(), scrutineer]));
     }
 
     #[test]

@@ -12,8 +12,9 @@ pub struct AppState {
     /// Every ledger write goes through it ([`write`]): one transaction per batch.
     pub seq: Sequencer,
     pub log: LogKey,
-    /// How many witness cosignatures make a checkpoint fully witnessed.
-    pub witness_quorum: u32,
+    /// What makes a checkpoint fully witnessed: a count of cosignatures, or
+    /// a tlog-policy's quorum.
+    pub witness_quorum: crate::core::tlog_policy::WitnessQuorum,
     /// Derives whistleblowers' pseudonyms ([`crate::service::whistleblowing`]).
     pub whistleblowing_key: WhistleKey,
     /// Public reports suppress counts from 1 to this minus one.

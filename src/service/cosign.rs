@@ -10,11 +10,12 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::core::checkpoint::{self, Checkpoint, Cosignature, CosignatureVerifier};
+use crate::core::checkpoint::Checkpoint;
 use crate::core::event::LedgerEvent;
 use crate::core::ladder::Actor;
 use crate::core::ledger::NewEntry;
-use crate::core::note::{self, Note};
+use crate::core::note::{self, Note, NoteSignature};
+use crate::core::tlog_policy::WitnessKey;
 use crate::service::error::ServiceError;
 use crate::store::checkpoints;
 use crate::store::db::DbConn;
@@ -25,7 +26,8 @@ use crate::store::witnesses::{self, CosignatureRow, WitnessRow};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Witness {
     pub name: String,
-    /// The C2SP `cosignature/v1` verifier key (`name+keyid+base64`).
+    /// Its verifier key (`name+keyid+base64`): C2SP `cosignature/v1`
+    /// Ed25519 (type 0x04) or ML-DSA-44 (type 0x06, `subtree/v1`).
     pub key: String,
     /// The ledger entry that registered it.
     pub registered_seq: i64,
@@ -67,11 +69,12 @@ impl From<CosignatureRow> for StoredCosignature {
     }
 }
 
-/// Parse a verifier key string and check it is named `name`; a bad key is 422.
-pub fn parse_key(name: &str, key: &str) -> Result<CosignatureVerifier, ServiceError> {
-    let v = CosignatureVerifier::from_key_string(key.trim()).map_err(|e| {
+/// Parse a witness verifier key string (Ed25519 `cosignature/v1`, type 0x04,
+/// or ML-DSA-44, type 0x06) and check it is named `name`; a bad key is 422.
+pub fn parse_key(name: &str, key: &str) -> Result<WitnessKey, ServiceError> {
+    let v = WitnessKey::from_key_string(key.trim()).map_err(|e| {
         ServiceError::Unprocessable(format!(
-            "key is not a cosignature/v1 verifier key string: {e}"
+            "key is not a witness verifier key string (cosignature/v1 Ed25519 or ML-DSA-44): {e}"
         ))
     })?;
     if v.name() != name {
@@ -109,7 +112,7 @@ pub fn parse_url(raw: &str) -> Result<String, ServiceError> {
 pub fn register(
     conn: &mut DbConn,
     actor: &Actor,
-    verifier: &CosignatureVerifier,
+    verifier: &WitnessKey,
     url: Option<&str>,
 ) -> Result<Witness, ServiceError> {
     let name = verifier.name().to_string();
@@ -198,32 +201,34 @@ pub fn add(
     size: i64,
     line: &str,
 ) -> Result<(bool, StoredCosignature), ServiceError> {
-    let cosig = Cosignature::from_line(line)
+    let sig = NoteSignature::from_line(line)
         .map_err(|e| ServiceError::Unprocessable(format!("not a cosignature line: {e}")))?;
     let checkpoint = checkpoint_at(conn, size)?
         .ok_or_else(|| ServiceError::NotFound(format!("no signed checkpoint of size {size}")))?;
-    let witness = witnesses::find(conn, cosig.name())?;
+    let witness = witnesses::find(conn, sig.name())?;
     let witness = witness.ok_or_else(|| {
-        ServiceError::Unprocessable(format!("no registered witness named '{}'", cosig.name()))
+        ServiceError::Unprocessable(format!("no registered witness named '{}'", sig.name()))
     })?;
-    let verifier = CosignatureVerifier::from_key_string(&witness.key).map_err(|e| {
+    let verifier = WitnessKey::from_key_string(&witness.key).map_err(|e| {
         ServiceError::Internal(format!("stored key of witness {}: {e}", witness.name))
     })?;
-    verifier.verify(&checkpoint, &cosig).map_err(|e| match e {
-        note::NoteError::UnknownSigner => ServiceError::Unprocessable(format!(
-            "the cosignature's key ID is not the registered key of witness '{}'",
-            witness.name
-        )),
-        other => ServiceError::Unprocessable(format!(
-            "the cosignature does not verify over the checkpoint of size {size}: {other}"
-        )),
-    })?;
+    let (sig, timestamp) = verifier
+        .verify_line(&checkpoint, line)
+        .map_err(|e| match e {
+            note::NoteError::UnknownSigner => ServiceError::Unprocessable(format!(
+                "the cosignature's key ID is not the registered key of witness '{}'",
+                witness.name
+            )),
+            other => ServiceError::Unprocessable(format!(
+                "the cosignature does not verify over the checkpoint of size {size}: {other}"
+            )),
+        })?;
     let stored = StoredCosignature {
         size,
         witness: witness.name,
-        timestamp: i64::try_from(cosig.timestamp())
+        timestamp: i64::try_from(timestamp)
             .map_err(|_| ServiceError::Unprocessable("timestamp out of range".into()))?,
-        line: cosig.to_line(),
+        line: sig.to_line(),
     };
     let existing = witnesses::cosignature_line(conn, size, &stored.witness)?;
     match existing {
@@ -257,19 +262,39 @@ pub fn for_size(conn: &mut DbConn, size: i64) -> Result<Vec<StoredCosignature>, 
         .collect())
 }
 
+/// The registered verifier keys of the witnesses that cosigned the checkpoint
+/// of `size` (each line was checked against that key when stored), for the
+/// quorum decision.
+pub fn cosigned_keys(conn: &mut DbConn, size: i64) -> Result<Vec<String>, ServiceError> {
+    let mut keys = Vec::new();
+    for c in for_size(conn, size)? {
+        let w = witnesses::find(conn, &c.witness)?.ok_or_else(|| {
+            ServiceError::Internal(format!(
+                "a cosignature by unregistered witness {}",
+                c.witness
+            ))
+        })?;
+        keys.push(w.key);
+    }
+    Ok(keys)
+}
+
 /// `note` (the signed checkpoint of `size`) with the cosignatures gathered so far.
 pub fn with_cosignatures(conn: &mut DbConn, size: i64, note: &str) -> Result<String, ServiceError> {
     let lines = for_size(conn, size)?;
     if lines.is_empty() {
         return Ok(note.to_string());
     }
-    let cosigs = lines
-        .iter()
-        .map(|c| Cosignature::from_line(&c.line))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ServiceError::Internal(format!("a stored cosignature: {e}")))?;
-    checkpoint::append_cosignatures(note, &cosigs)
-        .map_err(|e| ServiceError::Internal(format!("appending cosignatures: {e}")))
+    let mut parsed = Note::parse(note)
+        .map_err(|e| ServiceError::Internal(format!("stored checkpoint {size}: {e}")))?;
+    for c in &lines {
+        let sig = NoteSignature::from_line(&c.line)
+            .map_err(|e| ServiceError::Internal(format!("a stored cosignature: {e}")))?;
+        parsed
+            .push(sig)
+            .map_err(|e| ServiceError::Internal(format!("appending cosignatures: {e}")))?;
+    }
+    Ok(parsed.to_string())
 }
 
 /// A `witness_registered` entry's facts, as `verify` replays them.
@@ -336,12 +361,11 @@ pub fn check(conn: &mut DbConn, replayed: &[Witness]) -> Result<Option<String>, 
         let Some(cp) = checkpoint_at(conn, size)? else {
             return bad("has no signed checkpoint".into());
         };
-        let ok = CosignatureVerifier::from_key_string(&w.key)
-            .map_err(|e| e.to_string())
+        let ok = WitnessKey::from_key_string(&w.key)
             .and_then(|v| v.verify_line(&cp, &line).map_err(|e| e.to_string()));
         match ok {
             Err(e) => return bad(format!("does not verify: {e}")),
-            Ok(c) if c.timestamp() as i64 != timestamp || c.name() != name => {
+            Ok((sig, ts)) if ts as i64 != timestamp || sig.name() != name => {
                 return bad("disagrees with its own line".into())
             }
             Ok(_) => {}

@@ -102,7 +102,8 @@ pub fn checkpoint_note(conn: &mut DbConn, key: &LogKey) -> ServiceResult<String>
 }
 
 /// The newest signed checkpoint's size and the witnesses that cosigned it.
-pub fn witnessed(conn: &mut DbConn) -> ServiceResult<(i64, Vec<String>)> {
+/// Also the registered keys of those witnesses, for a tlog-policy quorum.
+pub fn witnessed_with_keys(conn: &mut DbConn) -> ServiceResult<(i64, Vec<String>, Vec<String>)> {
     read_tx(conn, |conn| {
         let newest = checkpoint::newest(conn)?
             .ok_or_else(|| ServiceError::NotFound("no checkpoint has been signed yet".into()))?;
@@ -110,7 +111,8 @@ pub fn witnessed(conn: &mut DbConn) -> ServiceResult<(i64, Vec<String>)> {
             .into_iter()
             .map(|c| c.witness)
             .collect::<Vec<_>>();
-        Ok((newest.size, names))
+        let keys = cosign::cosigned_keys(conn, newest.size)?;
+        Ok((newest.size, names, keys))
     })
 }
 

@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::core::checkpoint::Cosignature;
+use crate::core::note::NoteSignature;
 use crate::core::witness_protocol::{self, Answer};
 use crate::service::cosign;
 use crate::service::error::{ServiceError, ServiceResult};
@@ -202,7 +202,7 @@ fn store_lines(conn: &mut DbConn, job: &PushJob, lines: &[String]) -> ServiceRes
     let mut stored = 0;
     let mut refused = Vec::new();
     for line in lines {
-        let named = Cosignature::from_line(line).map(|c| c.name() == job.witness);
+        let named = NoteSignature::from_line(line).map(|c| c.name() == job.witness);
         if !matches!(named, Ok(true)) {
             continue;
         }

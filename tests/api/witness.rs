@@ -76,7 +76,8 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut vkeys = Vec::new();
     for name in NAMES {
-        let vkey = witness::generate_key(name, &dir.path().join(format!("{name}.key"))).unwrap();
+        let vkey =
+            witness::generate_key(name, &dir.path().join(format!("{name}.key")), false).unwrap();
         let (s, v) = register(&app, name, &vkey).await;
         assert_eq!(s, 201, "{v}");
         assert_eq!(
@@ -301,7 +302,7 @@ async fn witnesses_cosign_checkpoints(backend: Backend) {
 async fn witness_refuses_a_rewritten_history(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let vkey = witness::generate_key("la", &dir.path().join("la.key")).unwrap();
+    let vkey = witness::generate_key("la", &dir.path().join("la.key"), false).unwrap();
     assert_eq!(register(&app, "la", &vkey).await.0, 201);
     let cfg = config(&app, dir.path(), "la", None);
     let first = witness::run(&cfg).await.expect("first run cosigns");

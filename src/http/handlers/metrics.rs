@@ -42,5 +42,5 @@ pub async fn metrics_for_role(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    exposition(&state.pool, state.witness_quorum).await
+    exposition(&state.pool, state.witness_quorum.min_cosignatures()).await
 }

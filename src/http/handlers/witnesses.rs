@@ -53,12 +53,28 @@ pub async fn ledger_keys(state: web::Data<AppState>, _caller: Allowed) -> HttpRe
     })
 }
 
+/// `s` as one URL path segment (RFC 3986): every byte but the unreserved
+/// `A-Z a-z 0-9 - . _ ~` percent-encoded, so a witness name with `/` stays one
+/// segment. The `{name}` routes get it back decoded.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterWitness {
     /// The witness's name; must be the key's name.
     pub name: String,
-    /// Its C2SP `cosignature/v1` verifier key string (`name+keyid+base64`).
+    /// Its verifier key string (`name+keyid+base64`): C2SP `cosignature/v1`
+    /// Ed25519 (type 0x04) or ML-DSA-44 (type 0x06, tlog-cosignature).
     pub key: String,
     /// Its C2SP tlog-witness submission prefix (`http` or `https`): after
     /// signing a checkpoint the log POSTs `<url>/add-checkpoint` to it.
@@ -90,7 +106,7 @@ pub struct RegisteredWitness {
     responses((status = 201, description = "Registered; `seq` (= `registered_seq`) is its entry", body = RegisteredWitness, headers(("Location" = String))),
               (status = 403, body = Problem),
               (status = 409, description = "The name or key is already registered", body = Problem),
-              (status = 422, description = "Not a cosignature/v1 verifier key, or named otherwise, or the url is not an http(s) URL", body = Problem)))]
+              (status = 422, description = "Not a cosignature/v1 (Ed25519) or ML-DSA-44 witness verifier key, or named otherwise, or the url is not an http(s) URL", body = Problem)))]
 #[post("/v1/admin/witnesses")]
 pub async fn register_witness(
     state: web::Data<AppState>,
@@ -103,9 +119,13 @@ pub async fn register_witness(
     })
     .await?;
     tracing::info!(witness = %w.name, seq = w.registered_seq, "witness registered");
-    // A witness's name is its id; key names are letters, digits and `-._+`.
+    // A witness's name is its id; it may hold `/` (the note format allows
+    // it), so it goes in the path percent-encoded.
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/ledger/witnesses/{}", w.name)))
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/ledger/witnesses/{}", path_segment(&w.name)),
+        ))
         .json(RegisteredWitness {
             seq: w.registered_seq,
             witness: w,
@@ -135,7 +155,7 @@ pub async fn list_witnesses(
 }
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The witness's name")),
+    params(("name" = String, Path, description = "The witness's name, percent-encoded as one path segment (a `/` in it as `%2F`)")),
     responses((status = 200, body = WitnessView), (status = 401, body = Problem),
               (status = 404, body = Problem)))]
 #[get("/v1/ledger/witnesses/{name}")]
@@ -155,7 +175,8 @@ pub struct CosignatureBody {
     /// The size of the signed checkpoint the witness cosigned.
     #[serde(deserialize_with = "crate::http::openapi::integer")]
     pub size: i64,
-    /// One `cosignature/v1` signature line (`— <witness name> <base64>`).
+    /// One cosignature line (`— <witness name> <base64>`), Ed25519
+    /// `cosignature/v1` or ML-DSA-44 `subtree/v1`, by the witness's registered key.
     pub cosignature: String,
 }
 
@@ -178,7 +199,11 @@ pub async fn post_cosignature(
         HttpResponse::Created()
             .insert_header((
                 header::LOCATION,
-                format!("/v1/ledger/cosignatures/{}/{}", stored.size, stored.witness),
+                format!(
+                    "/v1/ledger/cosignatures/{}/{}",
+                    stored.size,
+                    path_segment(&stored.witness)
+                ),
             ))
             .json(stored)
     } else {
@@ -188,7 +213,7 @@ pub async fn post_cosignature(
 
 #[utoipa::path(tag = "witnesses", security(("bearer" = [])),
     params(("size" = i64, Path, description = "The cosigned checkpoint's size"),
-           ("witness" = String, Path, description = "The witness's name")),
+           ("witness" = String, Path, description = "The witness's name, percent-encoded as one path segment (a `/` in it as `%2F`)")),
     responses((status = 200, body = StoredCosignature), (status = 401, body = Problem),
               (status = 404, description = "That witness has not cosigned that size", body = Problem)))]
 #[get("/v1/ledger/cosignatures/{size}/{witness}")]
@@ -211,7 +236,8 @@ pub struct Witnessed {
     pub size: i64,
     /// Witnesses whose cosignature of this checkpoint is stored, by name.
     pub cosigned_by: Vec<String>,
-    /// Cosignatures needed (`WITNESS_QUORUM`).
+    /// The fewest cosignatures that can meet `WITNESS_QUORUM` (a count, or a
+    /// tlog-policy file's quorum: then its groups decide `fully_witnessed`).
     pub quorum: u32,
     pub fully_witnessed: bool,
 }
@@ -224,9 +250,10 @@ pub async fn checkpoint_witnessed(
     state: web::Data<AppState>,
     _caller: Allowed,
 ) -> Result<HttpResponse, AppError> {
-    let quorum = state.witness_quorum;
-    let (size, cosigned_by) = run(&state.pool, ledger::witnessed).await?;
-    let fully_witnessed = cosigned_by.len() as u64 >= u64::from(quorum);
+    let (size, cosigned_by, keys) = run(&state.pool, ledger::witnessed_with_keys).await?;
+    // A count, or the tlog-policy's groups (k-of-n, nested).
+    let fully_witnessed = state.witness_quorum.met_by(&keys);
+    let quorum = state.witness_quorum.min_cosignatures();
     Ok(HttpResponse::Ok().json(Witnessed {
         size,
         cosigned_by,
