@@ -1077,6 +1077,31 @@ mod tests {
         assert_eq!(d.status, Status::Resolved);
     }
 
+    /// Only the rung's partner role accepts for a partner: a token of another
+    /// role that names a partner (an SLG member "for" the police) does not.
+    #[test]
+    fn a_partner_of_another_role_does_not_accept_for_the_partners() {
+        let mut d = raised(&["a", "b", "c"], false);
+        act(&mut d, &role(Role::Slg, None), Command::Escalate).unwrap();
+        let sp = |p| role(Role::StatutoryPartner, Some(p));
+        let propose = Command::Propose {
+            proposal_id: "p".into(),
+        };
+        act(&mut d, &sp(Partner::La), propose).unwrap();
+        let acc = || Command::Accept {
+            proposal_id: "p".into(),
+        };
+        match act(&mut d, &role(Role::Slg, Some(Partner::Police)), acc()) {
+            Err(LadderError::Forbidden(m)) => assert!(
+                m.starts_with("an slg may not accept at the statutory_partners rung"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let open = d.open_proposal().expect("still open");
+        assert!(!open.accepted_by.contains("statutory_partner:police"));
+    }
+
     #[test]
     fn secretary_of_state_decision_resolves_at_once_and_nobody_escalates_past_it() {
         let mut d = raised(&["a", "b"], true);
