@@ -274,6 +274,20 @@ impl Policy {
 mod tests {
     use super::*;
 
+    /// FIPS 180-2's "abc" vector, and the empty string's, as `sha256sum`
+    /// prints them: the hash activation records is plain SHA-256 in hex.
+    #[test]
+    fn sha256_hex_matches_published_vectors() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            sha256_hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
     #[test]
     fn every_shipped_document_parses_under_its_own_version() {
         for (v, text) in SHIPPED {
@@ -326,6 +340,9 @@ mod tests {
         let e = err(&t);
         assert_eq!(e.line, line_of(&t, "\"mayor\""), "{e}");
         assert!(e.message.contains("'mayor'"), "{e}");
+        // The column too, counted from 1, at the offending value.
+        let text = t.lines().nth(e.line - 1).expect("the line");
+        assert_eq!(Some(e.column), text.find("\"mayor\"").map(|c| c + 1), "{e}");
 
         let t = krscp_with("target_working_days = 5", "target_working_days = \"five\"");
         let e = err(&t);
