@@ -169,9 +169,12 @@ pub fn server(
     let console = web::Data::new(settings.console.clone());
     // The console's background verifications: one slot per server.
     let verify_jobs = web::Data::new(crate::service::verify_job::Jobs::default());
+    // The starter's clock, on every worker (`core::clock`).
+    let clock = crate::core::clock::current();
     let server = HttpServer::new(move || {
         // Runs on each worker thread: no diesel here, only through `db::run`.
         db::mark_async_worker();
+        crate::core::clock::set_for_thread(clock);
         App::new()
             // Innermost: what text is accepted, and how long a body may take.
             .wrap(middleware::from_fn(crate::http::guard::middleware))
@@ -229,8 +232,10 @@ pub fn start_metrics(
         pool,
         witness_quorum,
     });
+    let clock = crate::core::clock::current();
     let server = HttpServer::new(move || {
         db::mark_async_worker();
+        crate::core::clock::set_for_thread(clock);
         App::new()
             .app_data(state.clone())
             .route("/metrics", web::get().to(metrics))

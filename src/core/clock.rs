@@ -13,7 +13,15 @@
 //!
 //! The clock is set once per process ([`install`]), before any work starts;
 //! reading it ([`now`]) is a lock-free load. No I/O.
+//!
+//! A thread may carry a clock of its own ahead of the process's: an in-process
+//! test app (many share one test process) starts its server inside
+//! [`scoped`], and the server hands the clock on wherever work changes thread:
+//! to its HTTP workers and the sequencer ([`set_for_thread`]) and into each
+//! blocking task (`store::db::run`, [`scoped`]). In production no thread has
+//! one of its own, or has the process's.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -66,9 +74,36 @@ pub fn install(clock: Clock) -> bool {
     PROCESS.set(clock).is_ok()
 }
 
-/// This process's clock: the system clock unless [`install`] set another.
+thread_local! {
+    static THREAD: Cell<Option<Clock>> = const { Cell::new(None) };
+}
+
+/// This thread's clock: its own if it has one ([`set_for_thread`],
+/// [`scoped`]), else the process's, which is the system clock unless
+/// [`install`] set another.
 pub fn current() -> Clock {
-    PROCESS.get().copied().unwrap_or(Clock::SYSTEM)
+    THREAD
+        .with(Cell::get)
+        .unwrap_or_else(|| PROCESS.get().copied().unwrap_or(Clock::SYSTEM))
+}
+
+/// Give this thread `clock` for the rest of its life: for threads a server
+/// starts for itself (its HTTP workers, the sequencer).
+pub fn set_for_thread(clock: Clock) {
+    THREAD.with(|c| c.set(Some(clock)));
+}
+
+/// Run `f` with `clock` as this thread's, then give the thread back the
+/// clock it had (also if `f` panics): for work lent to a pooled thread.
+pub fn scoped<R>(clock: Clock, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Clock>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            THREAD.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(THREAD.with(|c| c.replace(Some(clock))));
+    f()
 }
 
 /// Now, on this process's clock.
@@ -93,6 +128,41 @@ mod tests {
         assert_eq!(c.at(system), t("2026-07-01T23:30:00Z"));
         assert_eq!(c.at(t("2026-12-01T14:45:10Z")), t("2026-07-02T00:15:10Z"));
         assert_eq!(c.offset(), t("2026-07-01T23:30:00Z") - system);
+    }
+
+    #[test]
+    fn a_thread_clock_comes_before_the_process_clock_and_is_put_back() {
+        let june = Clock::starting_at(t("2026-06-10T10:00:00Z"));
+        let july = Clock::starting_at(t("2026-07-01T10:00:00Z"));
+        // The process's clock (the system's, unless a test installed one).
+        fn process() -> Clock {
+            PROCESS.get().copied().unwrap_or(Clock::SYSTEM)
+        }
+        // A fresh thread has no clock of its own.
+        std::thread::spawn(move || {
+            assert_eq!(current(), process());
+            let inner = scoped(june, || {
+                assert_eq!(current(), june);
+                let nested = scoped(july, current);
+                assert_eq!(current(), june, "the outer clock is back");
+                (nested, now())
+            });
+            assert_eq!(inner.0, july);
+            assert_eq!(inner.1.date_naive().to_string(), "2026-06-10");
+            assert_eq!(current(), process(), "the thread's clock is back");
+            let unwound = std::panic::catch_unwind(|| scoped(june, || panic!("in f")));
+            assert!(unwound.is_err());
+            assert_eq!(current(), process(), "put back after a panic too");
+            set_for_thread(july);
+            assert_eq!(current(), july);
+            assert_eq!(now().date_naive().to_string(), "2026-07-01");
+        })
+        .join()
+        .expect("the thread's checks");
+        // Another thread's clock is not this one's.
+        std::thread::spawn(|| assert_eq!(current(), process()))
+            .join()
+            .expect("a fresh thread");
     }
 
     #[test]

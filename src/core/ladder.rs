@@ -1077,6 +1077,238 @@ mod tests {
         assert_eq!(d.status, Status::Resolved);
     }
 
+    /// Only the rung's partner role accepts for a partner: a token of another
+    /// role that names a partner (an SLG member "for" the police) does not.
+    #[test]
+    fn a_partner_of_another_role_does_not_accept_for_the_partners() {
+        let mut d = raised(&["a", "b", "c"], false);
+        act(&mut d, &role(Role::Slg, None), Command::Escalate).unwrap();
+        let sp = |p| role(Role::StatutoryPartner, Some(p));
+        let propose = Command::Propose {
+            proposal_id: "p".into(),
+        };
+        act(&mut d, &sp(Partner::La), propose).unwrap();
+        let acc = || Command::Accept {
+            proposal_id: "p".into(),
+        };
+        match act(&mut d, &role(Role::Slg, Some(Partner::Police)), acc()) {
+            Err(LadderError::Forbidden(m)) => assert!(
+                m.starts_with("an slg may not accept at the statutory_partners rung"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let open = d.open_proposal().expect("still open");
+        assert!(!open.accepted_by.contains("statutory_partner:police"));
+    }
+
+    /// Only the raising agency, or partnership_admin, withdraws.
+    #[test]
+    fn only_the_raiser_or_the_admin_withdraws() {
+        let d = raised(&["a", "b"], false);
+        let p = Policy::krscp();
+        let mut other_agency = agency("b");
+        other_agency.sub = "u-a".into();
+        let mut slg_of_a = role(Role::Slg, None);
+        slg_of_a.agency = Some("a".into());
+        for who in [other_agency, slg_of_a, role(Role::Scrutineer, None)] {
+            match decide(&p, &d, &who, &Command::Withdraw) {
+                Err(LadderError::Forbidden(m)) => assert_eq!(
+                    m, "only the raising agency or partnership_admin may withdraw",
+                    "{who:?}"
+                ),
+                other => panic!("{who:?}: {other:?}"),
+            }
+        }
+        for who in [agency("a"), role(Role::PartnershipAdmin, None)] {
+            assert_eq!(
+                decide(&p, &d, &who, &Command::Withdraw),
+                Ok(vec![Event::Withdrawn]),
+                "{who:?}"
+            );
+        }
+    }
+
+    /// A migration: by partnership_admin only, of an open dispute, to another
+    /// version, onto the rung of the same name or the one named.
+    #[test]
+    fn migrate_checks_who_what_and_where() {
+        let mut d = raised(&["a", "b"], false);
+        let mut next = Policy::krscp();
+        next.version = "krscp-next".into();
+        let admin = role(Role::PartnershipAdmin, None);
+        assert!(matches!(
+            migrate(&next, &d, &role(Role::Slg, None), None),
+            Err(LadderError::Forbidden(_))
+        ));
+        assert!(matches!(
+            migrate(&Policy::krscp(), &d, &admin, None),
+            Err(LadderError::Conflict(m)) if m.starts_with("the dispute already follows policy")
+        ));
+        assert!(matches!(
+            migrate(&next, &d, &admin, Some("nowhere")),
+            Err(LadderError::Invalid(m)) if m.starts_with("policy krscp-next has no rung 'nowhere'")
+        ));
+        let event = |rung: &'static str| Event::PolicyMigrated {
+            from: Policy::krscp().version,
+            to: "krscp-next".into(),
+            rung: Rung::from_static(rung),
+        };
+        assert_eq!(migrate(&next, &d, &admin, None), Ok(event("agencies")));
+        assert_eq!(migrate(&next, &d, &admin, Some("slg")), Ok(event("slg")));
+        d.status = Status::Withdrawn;
+        assert!(matches!(
+            migrate(&next, &d, &admin, None),
+            Err(LadderError::Conflict(m)) if m == "the dispute is withdrawn"
+        ));
+    }
+
+    /// Moving up a rung lapses the proposal still open, and only that one.
+    #[test]
+    fn escalating_lapses_only_the_open_proposal() {
+        let mut d = raised(&["a", "b"], false);
+        let propose = |id: &str| Command::Propose {
+            proposal_id: id.into(),
+        };
+        act(&mut d, &agency("a"), propose("p1")).unwrap();
+        let reject = Command::Reject {
+            proposal_id: "p1".into(),
+        };
+        act(&mut d, &agency("b"), reject).unwrap();
+        act(&mut d, &agency("a"), propose("p2")).unwrap();
+        act(&mut d, &agency("a"), Command::Escalate).unwrap();
+        let status: Vec<_> = d.proposals.iter().map(|p| p.status).collect();
+        assert_eq!(status, [ProposalStatus::Rejected, ProposalStatus::Lapsed]);
+    }
+
+    /// The sweeper escalates by rule only from the open dispute's own rung,
+    /// and only once its deadline there was recorded as missed.
+    #[test]
+    fn an_automatic_escalation_needs_the_missed_deadline_of_its_rung() {
+        let sweeper = Actor {
+            sub: DEADLINE_SWEEPER.into(),
+            role: Role::PartnershipAdmin,
+            agency: None,
+            partner: None,
+        };
+        let up = |from: &'static str| Event::Escalated {
+            from: Rung::from_static(from),
+            to: Rung::from_static("slg"),
+            rule: Some(AUTO_ESCALATE_RULE.into()),
+        };
+        let missed = Event::DeadlineMissed {
+            rung: Rung::from_static("agencies"),
+            due_at: "2026-06-17T16:00:00Z".into(),
+        };
+        let d = raised(&["a", "b"], false);
+        let refused = |d: &Dispute, e: &Event| {
+            let err = apply(&mut d.clone(), &sweeper, e).expect_err("refused");
+            assert!(err.starts_with("automatic escalation from"), "{err}");
+        };
+        refused(&d, &up("agencies"));
+        let mut late = d.clone();
+        apply(&mut late, &sweeper, &missed).unwrap();
+        refused(&late, &up("slg"));
+        let mut closed = late.clone();
+        closed.status = Status::Withdrawn;
+        refused(&closed, &up("agencies"));
+        // With the deadline missed, still only the sweeper, and only by its rule.
+        let by_rule = |who: &Actor, rule: &str| {
+            let e = Event::Escalated {
+                from: Rung::from_static("agencies"),
+                to: Rung::from_static("slg"),
+                rule: Some(rule.into()),
+            };
+            apply(&mut late.clone(), who, &e)
+        };
+        let unknown = Err("escalation by unknown rule 'by_feel'".to_string());
+        assert_eq!(by_rule(&sweeper, "by_feel"), unknown);
+        let mut impostor = sweeper.clone();
+        impostor.sub = "admin-1".into();
+        assert_eq!(
+            by_rule(&impostor, AUTO_ESCALATE_RULE),
+            Err(format!("escalation by unknown rule '{AUTO_ESCALATE_RULE}'"))
+        );
+        apply(&mut late, &sweeper, &up("agencies")).unwrap();
+        assert_eq!(late.rung, Rung::from_static("slg"));
+    }
+
+    /// The replay holds a missed deadline to the sweeper, the open dispute's
+    /// own rung and once; a migration to partnership_admin, an open dispute
+    /// and the policy it follows.
+    #[test]
+    fn replay_refuses_deadlines_and_migrations_that_could_not_happen() {
+        let sweeper = Actor {
+            sub: DEADLINE_SWEEPER.into(),
+            role: Role::PartnershipAdmin,
+            agency: None,
+            partner: None,
+        };
+        let missed = |rung: &'static str| Event::DeadlineMissed {
+            rung: Rung::from_static(rung),
+            due_at: "2026-06-17T16:00:00Z".into(),
+        };
+        let d = raised(&["a", "b"], false);
+        let mut closed = d.clone();
+        closed.status = Status::Withdrawn;
+        let on = |d: &Dispute, who: &Actor, e: &Event| apply(&mut d.clone(), who, e);
+        assert_eq!(
+            on(&d, &role(Role::PartnershipAdmin, None), &missed("agencies")),
+            Err("a deadline recorded by someone other than the sweeper".into())
+        );
+        assert_eq!(
+            on(&d, &sweeper, &missed("slg")),
+            Err("deadline missed on slg, but the dispute is open on agencies".into())
+        );
+        assert_eq!(
+            on(&closed, &sweeper, &missed("agencies")),
+            Err("deadline missed on agencies, but the dispute is withdrawn on agencies".into())
+        );
+        let mut late = d.clone();
+        apply(&mut late, &sweeper, &missed("agencies")).unwrap();
+        assert_eq!(
+            late.missed
+                .get(&Rung::from_static("agencies"))
+                .map(String::as_str),
+            Some("2026-06-17T16:00:00Z")
+        );
+        assert_eq!(
+            on(&late, &sweeper, &missed("agencies")),
+            Err("deadline on agencies recorded as missed twice".into())
+        );
+
+        let admin = role(Role::PartnershipAdmin, None);
+        let to = |from: &str| Event::PolicyMigrated {
+            from: from.into(),
+            to: "krscp-next".into(),
+            rung: Rung::from_static("slg"),
+        };
+        let krscp = Policy::krscp().version;
+        assert_eq!(
+            on(&d, &role(Role::Slg, None), &to(&krscp)),
+            Err("a policy migration by someone other than partnership_admin".into())
+        );
+        assert!(on(&d, &admin, &to("elsewhere"))
+            .is_err_and(|m| m.starts_with("migration from policy elsewhere, but")));
+        assert!(on(&closed, &admin, &to(&krscp))
+            .is_err_and(|m| m.contains("but the dispute is withdrawn under")));
+        let mut moved = d.clone();
+        act(
+            &mut moved,
+            &agency("a"),
+            Command::Propose {
+                proposal_id: "p".into(),
+            },
+        )
+        .unwrap();
+        apply(&mut moved, &admin, &to(&krscp)).unwrap();
+        assert_eq!(
+            (moved.policy.as_str(), moved.rung),
+            ("krscp-next", Rung::from_static("slg"))
+        );
+        assert_eq!(moved.proposals[0].status, ProposalStatus::Lapsed);
+    }
+
     #[test]
     fn secretary_of_state_decision_resolves_at_once_and_nobody_escalates_past_it() {
         let mut d = raised(&["a", "b"], true);

@@ -274,6 +274,49 @@ impl Policy {
 mod tests {
     use super::*;
 
+    /// A rung below the top needs someone who may escalate from it, unless
+    /// it escalates on its own.
+    #[test]
+    fn a_rung_below_the_top_must_be_left_somehow() {
+        let stuck = "escalate = []\ntarget_working_days = 5\nurgent_target_working_hours = 8\n\n[[rung]]\nname = \"slg\"";
+        let from = "escalate = [\"party_agency\"]\ntarget_working_days = 5\nurgent_target_working_hours = 8\n\n[[rung]]\nname = \"slg\"";
+        let e = err(&krscp_with(from, stuck));
+        assert!(
+            e.message
+                .starts_with("nobody may escalate from rung 'agencies', and it does not"),
+            "{e}"
+        );
+        let auto = stuck.replacen("escalate = []", "escalate = []\nauto_escalate = true", 1);
+        let p = parse(&krscp_with(from, &auto)).expect("it escalates on its own");
+        assert!(p.rungs[0].auto_escalate && p.rungs[0].escalate.is_empty());
+    }
+
+    /// Versions: lower case, digits, '.', '-', '_', starting with a letter or
+    /// digit, 1 to 64 characters.
+    #[test]
+    fn versions_are_checked_rule_by_rule() {
+        for good in ["krscp-2024-02", "2024.1_a", &"a".repeat(64)] {
+            assert!(valid_version(good), "{good}");
+        }
+        for bad in ["", "KRSCP", "-krscp", "krscp 2024", &"a".repeat(65)] {
+            assert!(!valid_version(bad), "{bad}");
+        }
+    }
+
+    /// FIPS 180-2's "abc" vector, and the empty string's, as `sha256sum`
+    /// prints them: the hash activation records is plain SHA-256 in hex.
+    #[test]
+    fn sha256_hex_matches_published_vectors() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            sha256_hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
     #[test]
     fn every_shipped_document_parses_under_its_own_version() {
         for (v, text) in SHIPPED {
@@ -326,6 +369,9 @@ mod tests {
         let e = err(&t);
         assert_eq!(e.line, line_of(&t, "\"mayor\""), "{e}");
         assert!(e.message.contains("'mayor'"), "{e}");
+        // The column too, counted from 1, at the offending value.
+        let text = t.lines().nth(e.line - 1).expect("the line");
+        assert_eq!(Some(e.column), text.find("\"mayor\"").map(|c| c + 1), "{e}");
 
         let t = krscp_with("target_working_days = 5", "target_working_days = \"five\"");
         let e = err(&t);

@@ -102,9 +102,14 @@ impl Sequencer {
     /// Start the writer thread on `pool`.
     pub fn start(pool: Pool, batching: Batching) -> Sequencer {
         let (queue, rx) = mpsc::channel::<Box<dyn Job>>();
+        // Ledger times come from the starter's clock (`core::clock`).
+        let clock = crate::core::clock::current();
         let spawned = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || writer(pool, batching, rx));
+            .spawn(move || {
+                crate::core::clock::set_for_thread(clock);
+                writer(pool, batching, rx)
+            });
         if let Err(e) = spawned {
             // The queue's receiver is gone with the closure: every submit
             // is then answered 503 rather than hanging.

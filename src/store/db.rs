@@ -432,7 +432,7 @@ pub fn savepoint(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> bool) -> Quer
 }
 
 /// Run blocking database work on the blocking thread pool, keeping the caller's
-/// tracing span: the one way async code reaches a connection.
+/// tracing span and clock: the one way async code reaches a connection.
 pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
     T: Send + 'static,
@@ -441,10 +441,14 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
+    // The caller's clock too (an in-process test app's, `core::clock`).
+    let clock = crate::core::clock::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let mut conn = checkout(&pool)?;
-        f(&mut conn)
+        crate::core::clock::scoped(clock, || {
+            let mut conn = checkout(&pool)?;
+            f(&mut conn)
+        })
     })
     .await
     .map_err(|e| StoreError::Internal(format!("blocking task: {e}")))?
@@ -460,13 +464,16 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
+    let clock = crate::core::clock::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         if on_async_worker() {
             return Err(StoreError::Internal(ON_ASYNC_WORKER.into()).into());
         }
-        let mut conn = pool.get_timeout(wait).map_err(StoreError::from)?;
-        f(&mut conn)
+        crate::core::clock::scoped(clock, || {
+            let mut conn = pool.get_timeout(wait).map_err(StoreError::from)?;
+            f(&mut conn)
+        })
     })
     .await
     .map_err(|e| StoreError::Internal(format!("blocking task: {e}")))?

@@ -918,7 +918,7 @@ async fn witnesses_and_the_latest_cosignatures(backend: Backend) {
         "the cosignature line is missing:\n{html}"
     );
     assert!(
-        html.contains(&format!("1 of the {} needed", witnessed["quorum"])),
+        html.contains(&format!("1 (at least {} needed)", witnessed["quorum"])),
         "{html}"
     );
 }

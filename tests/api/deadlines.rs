@@ -64,13 +64,14 @@ async fn sweep(app: &TestApp, policies: Vec<Policy>, now: &str) -> Swept {
 /// Raised on Friday 28 August 2026, before the summer bank holiday: due five
 /// working days later at 17:00; missed once, even with two sweeps at once.
 async fn friday_before_a_bank_holiday(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The app's clock reads Tuesday 8 September 2026, the morning after.
+    let app = TestApp::spawn_at(backend, "2026-09-08T09:00:00Z").await;
     let id = raise(&app, false, "2026-08-28 10:30:00").await;
     let v = dispute(&app, &id).await;
     // Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 September (Mon 31 August is a
     // holiday), at 17:00 BST = 16:00 UTC.
     assert_eq!(v["due_at"], "2026-09-07T16:00:00Z", "{v}");
-    assert_eq!(v["overdue"], true, "the real clock is past September 2026");
+    assert_eq!(v["overdue"], true, "the app's clock is past its due time");
 
     let krscp = || vec![Policy::krscp()];
     let s = sweep(&app, krscp(), "2026-09-07T16:00:00Z").await;
@@ -124,11 +125,19 @@ async fn urgent_dispute_due_in_working_hours(backend: Backend) {
 }
 
 /// `?overdue=true|false` splits the list; closed disputes are never overdue.
+/// "Overdue" is against the app's clock, Wednesday 10 June 2026 at 11:00 in
+/// London, not the day the test runs (on which all three are long due).
 async fn overdue_filter(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let late = raise(&app, false, "2020-01-06 09:00:00").await;
-    let early = raise(&app, false, "2099-01-05 09:00:00").await;
-    let closed = raise(&app, false, "2020-01-06 09:00:00").await;
+    let app = TestApp::spawn_at(backend, "2026-06-10T10:00:00Z").await;
+    let late = raise(&app, false, "2026-06-01 09:00:00").await;
+    let early = raise(&app, false, "2026-06-09 09:00:00").await;
+    let closed = raise(&app, false, "2026-06-01 09:00:00").await;
+    // Raised Tue 9 June: Wed 10, Thu 11, Fri 12, Mon 15, Tue 16, 17:00 BST.
+    assert_eq!(
+        dispute(&app, &early).await["due_at"],
+        "2026-06-16T16:00:00Z"
+    );
+    assert_eq!(dispute(&app, &early).await["overdue"], false);
     let (s, v) = app
         .post(
             &app.agency(A),
@@ -153,7 +162,8 @@ async fn overdue_filter(backend: Backend) {
     assert_eq!(s, 200, "{v}");
     assert_eq!(ids(&v), vec![late]);
     assert_eq!(v["items"][0]["overdue"], true);
-    assert_eq!(v["items"][0]["due_at"], "2020-01-13T17:00:00Z");
+    // Tue 2, Wed 3, Thu 4, Fri 5, Mon 8 June, 17:00 BST.
+    assert_eq!(v["items"][0]["due_at"], "2026-06-08T16:00:00Z");
     let (s, v) = app.get(&admin, "/v1/disputes?overdue=false").await;
     assert_eq!(s, 200, "{v}");
     let mut got = ids(&v);

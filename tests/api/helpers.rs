@@ -6,6 +6,7 @@ use std::time::Duration;
 use awc::Client;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use escalation_ledger::core::clock::{self, Clock};
 use escalation_ledger::core::ladder::{Partner, Role};
 use escalation_ledger::http::auth::{Authenticator, Claims, Keys};
 use escalation_ledger::service::checkpoint::LogKey;
@@ -84,6 +85,9 @@ pub struct TestApp {
     /// The log's signing key the app runs with (tests re-sign checkpoints with it).
     pub log: LogKey,
     keys: Keys,
+    /// The app's clock (`core::clock`): the system's, or one started at a
+    /// given instant ([`TestApp::spawn_at`]). Tokens stay on real time.
+    pub clock: Clock,
 }
 
 pub fn client() -> Client {
@@ -108,7 +112,34 @@ impl TestApp {
         TestApp::spawn_with(backend, keys.into(), settings).await
     }
 
+    /// The app with its clock started at `at` (RFC 3339) and running on from
+    /// there, as `TEST_CLOCK` does for a spawned binary: ledger times,
+    /// deadlines' "overdue" and scrutiny's "today" follow it, not the date the
+    /// test runs on. Per app, so apps in one test process keep their own.
+    pub async fn spawn_at(backend: Backend, at: &str) -> TestApp {
+        let start = chrono::DateTime::parse_from_rfc3339(at)
+            .expect("an RFC 3339 instant")
+            .with_timezone(&chrono::Utc);
+        let keys = Keys::from_secret(SECRET.as_bytes());
+        TestApp::spawn_clocked(
+            backend,
+            keys.into(),
+            app::Settings::default(),
+            Clock::starting_at(start),
+        )
+        .await
+    }
+
     async fn spawn_with(backend: Backend, auth: Authenticator, settings: app::Settings) -> TestApp {
+        TestApp::spawn_clocked(backend, auth, settings, clock::current()).await
+    }
+
+    async fn spawn_clocked(
+        backend: Backend,
+        auth: Authenticator,
+        settings: app::Settings,
+        clock: Clock,
+    ) -> TestApp {
         let db = TestDb::new(backend);
         let url = db.url.clone();
         // A long pool wait: the suite checks behaviour under contention (32
@@ -122,9 +153,12 @@ impl TestApp {
         .expect("prepare database");
         let keys = Keys::from_secret(SECRET.as_bytes());
         let log = LogKey::generate(ORIGIN).expect("log key");
-        let (server, addr) =
+        // The server hands the clock it starts under to its workers and its
+        // sequencer, and they to each blocking task.
+        let (server, addr) = clock::scoped(clock, || {
             app::start(pool.clone(), auth, log.clone(), settings, "127.0.0.1:0", 2)
-                .expect("start server");
+        })
+        .expect("start server");
         actix_web::rt::spawn(server);
         TestApp {
             base: format!("http://{addr}"),
@@ -133,6 +167,7 @@ impl TestApp {
             db,
             log,
             keys,
+            clock,
         }
     }
 
@@ -152,6 +187,11 @@ impl TestApp {
                 exp: chrono::Utc::now().timestamp() + 3600,
             })
             .expect("mint")
+    }
+
+    /// Today on the app's clock: a London date, as the service takes it.
+    pub fn today(&self) -> chrono::NaiveDate {
+        escalation_ledger::core::calendar::london_date(self.clock.now())
     }
 
     pub fn agency(&self, id: &str) -> String {
@@ -306,9 +346,10 @@ impl TestApp {
         payload: Value,
     ) -> String {
         use escalation_ledger::core::ladder::Actor;
-        let then = chrono::Utc::now().date_naive() - chrono::Days::new(days_ago);
+        let then = self.today() - chrono::Days::new(days_ago);
         let due = then + chrono::Days::new(due_after);
         let pool = self.pool.clone();
+        let app_clock = self.clock;
         actix_web::rt::task::spawn_blocking(move || {
             let actor = Actor {
                 sub: "scrutineer-1".into(),
@@ -316,10 +357,13 @@ impl TestApp {
                 agency: None,
                 partner: None,
             };
-            escalation_ledger::store::db::write_tx(&mut pool.get().expect("conn"), |c| {
-                escalation_ledger::service::scrutiny::issue_recommendation_on(
-                    c, &actor, None, due, payload, then,
-                )
+            // Recorded at a ledger time on the app's clock, as the server would.
+            clock::scoped(app_clock, || {
+                escalation_ledger::store::db::write_tx(&mut pool.get().expect("conn"), |c| {
+                    escalation_ledger::service::scrutiny::issue_recommendation_on(
+                        c, &actor, None, due, payload, then,
+                    )
+                })
             })
             .expect("issue the recommendation")
         })

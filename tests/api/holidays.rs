@@ -6,10 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, Utc};
 use escalation_ledger::core::calendar::{Calendar, DEFAULT_FEED};
-use escalation_ledger::core::deadline;
-use escalation_ledger::core::ladder::{Policy, Role};
+use escalation_ledger::core::ladder::Role;
 use escalation_ledger::http::auth::{Claims, Keys};
 use serde_json::{json, Value};
 
@@ -197,12 +196,6 @@ fn serve_refuses_to_start_on_a_bad_feed() {
     assert!(!dir.path().join("x.db").exists(), "nothing was created");
 }
 
-fn due(cal: &Calendar, entered: NaiveDateTime) -> String {
-    let rule = Policy::krscp().rungs[0].clone();
-    let (t, _) = deadline::due_at_with(cal, &rule, false, entered).expect("a target");
-    deadline::format_due(&t)
-}
-
 async fn due_at(base: &str, token: &str, id: &str) -> Value {
     let mut res = client()
         .get(format!("{base}/v1/disputes/{id}"))
@@ -220,16 +213,15 @@ async fn due_at(base: &str, token: &str, id: &str) -> Value {
 async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().expect("dir");
-    let default = Calendar::default_england();
-    let today = Utc::now().date_naive();
-    // Four working days from tomorrow: the dispute's window holds at least
-    // three of them whether it is raised today or, past midnight, tomorrow
-    // (the expectation below is computed from its recorded `opened_at`).
-    let made_up: Vec<NaiveDate> = (1..=4)
-        .map(|n| default.add_working_days(today, n))
-        .collect();
+    // The service's clock starts at Wednesday 10 June 2026, 11:00 in London
+    // (`TEST_CLOCK`), so the window is known whatever day the test runs.
+    let clock_start = "2026-06-10T10:00:00Z";
+    // Made-up holidays on the first four working days of the window.
+    let made_up: Vec<NaiveDate> = [11, 12, 15, 16]
+        .map(|d| NaiveDate::from_ymd_opt(2026, 6, d).expect("date"))
+        .to_vec();
     let custom_body = feed_with(&made_up);
-    let custom = Calendar::from_json(&custom_body).expect("custom feed");
+    Calendar::from_json(&custom_body).expect("the custom feed reads");
     let feed = dir.path().join("custom.json");
     std::fs::write(&feed, &custom_body).expect("write");
     let out = run(
@@ -242,7 +234,11 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
         &db.url,
         dir.path(),
         "info",
-        &[("HOLIDAYS_RELOAD", "200ms"), ("DEADLINE_SWEEP", "0s")],
+        &[
+            ("HOLIDAYS_RELOAD", "200ms"),
+            ("DEADLINE_SWEEP", "0s"),
+            ("TEST_CLOCK", clock_start),
+        ],
     )
     .await;
     let token = Keys::from_secret(SECRET.as_bytes())
@@ -263,17 +259,17 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
     assert_eq!(res.status().as_u16(), 201);
     let v: Value = res.json().await.expect("json");
     let id = v["id"].as_str().expect("id").to_string();
-    let opened = NaiveDateTime::parse_from_str(
-        v["opened_at"].as_str().expect("opened_at"),
-        "%Y-%m-%dT%H:%M:%S%.6fZ",
-    )
-    .expect("time");
-    let (with_made_up, without) = (due(&custom, opened), due(&default, opened));
-    assert_ne!(
-        with_made_up, without,
-        "the made-up holidays fall in the window"
+    assert!(
+        v["opened_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-06-10T10:")),
+        "raised on the injected clock: {v}"
     );
-    assert_eq!(v["due_at"], with_made_up.as_str(), "{v}");
+    // Five working days after Wednesday 10 June at 17:00 BST (16:00 UTC):
+    // with the made-up holidays Wed 17, Thu 18, Fri 19, Mon 22, Tue 23 June;
+    // without them Thu 11, Fri 12, Mon 15, Tue 16, Wed 17 June.
+    let (with_made_up, without) = ("2026-06-23T16:00:00Z", "2026-06-17T16:00:00Z");
+    assert_eq!(v["due_at"], with_made_up, "{v}");
 
     // Import the embedded feed again: the running service switches to it.
     let plain = dir.path().join("plain.json");
@@ -286,7 +282,7 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
     let end = Instant::now() + Duration::from_secs(20);
     loop {
         let v = due_at(&served.base, &token, &id).await;
-        if v["due_at"] == without.as_str() {
+        if v["due_at"] == without {
             break;
         }
         assert!(Instant::now() < end, "never switched: {v}");
@@ -307,7 +303,7 @@ async fn serve_counts_with_the_imported_feed_and_reloads_it(backend: Backend) {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
     let v = due_at(&served.base, &token, &id).await;
-    assert_eq!(v["due_at"], without.as_str(), "{v}");
+    assert_eq!(v["due_at"], without, "{v}");
     let log = served.stop();
     assert!(log.contains("bank holiday feed loaded"), "{log}");
     assert!(

@@ -11,6 +11,15 @@ const A: &str = "kingston-council";
 const B: &str = "metropolitan-police";
 const C: &str = "sw-london-icb";
 
+/// The apps' clock starts here (Wednesday 10 June 2026, 11:00 in London), so
+/// no expectation depends on the date the suite runs on.
+const NOW: &str = "2026-06-10T10:00:00Z";
+/// Today on that clock.
+const TODAY: &str = "2026-06-10";
+/// A response date ahead of that clock, and behind the real one: with the
+/// system clock it would be refused as past, and listed as overdue.
+const DUE: &str = "2026-07-31";
+
 fn scrutineer(app: &TestApp) -> String {
     app.token("scrutineer-1", Role::Scrutineer, None, None)
 }
@@ -52,7 +61,7 @@ async fn last_entry(app: &TestApp) -> Value {
 
 /// A scrutineer's day, end to end, then `verify`.
 async fn a_scrutineers_day(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let sc = scrutineer(&app);
     let id = at_scrutineer_rung(&app).await;
 
@@ -76,10 +85,10 @@ async fn a_scrutineers_day(backend: Backend) {
         e["facts"],
         json!({"mediation_id": mid, "ladder": true, "agencies": [A, B, C]})
     );
-    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(app.today().to_string(), TODAY);
     for (date, notes) in [
-        (today.as_str(), "Positions set out"),
-        (today.as_str(), "Agreed a joint visit"),
+        (TODAY, "Positions set out"),
+        (TODAY, "Agreed a joint visit"),
     ] {
         let (s, v) = app
             .post(
@@ -95,7 +104,7 @@ async fn a_scrutineers_day(backend: Backend) {
     }
     let e = last_entry(&app).await;
     assert_eq!(e["event"], "mediation_session_recorded");
-    assert_eq!(e["facts"]["date"], today.as_str());
+    assert_eq!(e["facts"]["date"], TODAY);
     assert_eq!(e["payload"], json!({"notes": "Agreed a joint visit"}));
     let close = format!("/v1/admin/mediations/{mid}/close");
     let outcome = json!({"outcome": "Joint visit within five working days"});
@@ -228,7 +237,7 @@ async fn a_scrutineers_day(backend: Backend) {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "Review this case's chronology", "dispute_id": id, "response_due": "2099-12-31"}),
+            json!({"text": "Review this case's chronology", "dispute_id": id, "response_due": DUE}),
         )
         .await;
     assert_eq!(s, 201, "{rec2}");
@@ -283,7 +292,7 @@ async fn a_scrutineers_day(backend: Backend) {
 
 /// Each refusal class answers with its status and writes nothing.
 async fn refusals_write_nothing(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let sc = scrutineer(&app);
     let slg = app.role(Role::Slg);
     let low = app.raise(&[A, B], false).await; // on the agencies rung
@@ -310,7 +319,7 @@ async fn refusals_write_nothing(backend: Backend) {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+            json!({"text": "t", "theme": "x", "response_due": DUE}),
         )
         .await;
     assert_eq!(s, 201, "{rec}");
@@ -324,7 +333,7 @@ async fn refusals_write_nothing(backend: Backend) {
         .await;
     assert_eq!(s, 200);
 
-    let session = json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"});
+    let session = json!({"date": TODAY, "attendees": [{"role": "scrutineer"}], "notes": "n"});
     let cases: Vec<(String, String, Value, u16)> = vec![
         // 403: wrong role
         (
@@ -360,7 +369,7 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             slg.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+            json!({"text": "t", "theme": "x", "response_due": DUE}),
             403,
         ),
         (
@@ -403,7 +412,7 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "dispute_id": "nope", "response_due": "2099-12-31"}),
+            json!({"text": "t", "dispute_id": "nope", "response_due": DUE}),
             404,
         ),
         (
@@ -465,13 +474,14 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             sc.clone(),
             format!("/v1/admin/mediations/{mid}/sessions"),
-            json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [], "notes": "n"}),
+            json!({"date": TODAY, "attendees": [], "notes": "n"}),
             422,
         ),
         (
             sc.clone(),
             format!("/v1/admin/mediations/{mid}/sessions"),
-            json!({"date": "2099-01-05", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+            // Tomorrow on the app's clock: a session not yet held.
+            json!({"date": "2026-06-11", "attendees": [{"role": "scrutineer"}], "notes": "n"}),
             422,
         ),
         (
@@ -489,19 +499,26 @@ async fn refusals_write_nothing(backend: Backend) {
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "response_due": "2099-12-31"}),
+            json!({"text": "t", "response_due": DUE}),
             422,
         ),
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "theme": "x", "dispute_id": id, "response_due": "2099-12-31"}),
+            json!({"text": "t", "theme": "x", "dispute_id": id, "response_due": DUE}),
             422,
         ),
         (
             sc.clone(),
             "/v1/admin/recommendations".into(),
-            json!({"text": "t", "theme": "x", "response_due": "31/12/2099"}),
+            json!({"text": "t", "theme": "x", "response_due": "31/07/2026"}),
+            422,
+        ),
+        (
+            sc.clone(),
+            "/v1/admin/recommendations".into(),
+            // Yesterday on the app's clock: a due date in the past.
+            json!({"text": "t", "theme": "x", "response_due": "2026-06-09"}),
             422,
         ),
         (
@@ -574,13 +591,13 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
         ),
         ("UPDATE reviews SET status = 'closed'", "reviews"),
         (
-            "UPDATE recommendations SET response_due = '2099-01-01'",
+            "UPDATE recommendations SET response_due = '2026-08-01'",
             "recommendations",
         ),
         ("DELETE FROM recommendations", "recommendations"),
     ];
     for (sql, table) in tampers {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_at(backend, NOW).await;
         let sc = scrutineer(&app);
         let id = at_scrutineer_rung(&app).await;
         let (s, m) = app
@@ -596,7 +613,7 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
             .post(
                 &sc,
                 &format!("/v1/admin/mediations/{mid}/sessions"),
-                json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+                json!({"date": TODAY, "attendees": [{"role": "scrutineer"}], "notes": "n"}),
             )
             .await;
         assert_eq!(s, 201);
@@ -612,7 +629,7 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
             .post(
                 &sc,
                 "/v1/admin/recommendations",
-                json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+                json!({"text": "t", "theme": "x", "response_due": DUE}),
             )
             .await;
         assert_eq!(s, 201);

@@ -636,25 +636,28 @@ pub async fn redact(state: web::Data<AppState>, posted: Posted) -> Answer {
 // ---- witnesses ----
 
 /// `GET /console/admin/witnesses` (`witness.list`): the witnesses and the
-/// cosignatures of the newest signed checkpoint (`ledger::witnessed`, as
+/// cosignatures of the newest signed checkpoint (`ledger::witnessed_with_keys`, as
 /// `GET /v1/ledger/checkpoint/witnessed`).
 pub async fn witnesses(state: web::Data<AppState>, caller: Caller) -> Answer {
     let list = run(&state.pool, |conn| ledger::witnesses(conn, None, ALL)).await?;
-    let latest = run(&state.pool, |conn| match ledger::witnessed(conn) {
-        Ok((size, names)) => {
-            let mut cosignatures = Vec::with_capacity(names.len());
-            for name in names {
-                cosignatures.push(ledger::cosignature(conn, size, &name)?);
+    let latest = run(&state.pool, |conn| {
+        match ledger::witnessed_with_keys(conn) {
+            Ok((size, names, keys)) => {
+                let mut cosignatures = Vec::with_capacity(names.len());
+                for name in names {
+                    cosignatures.push(ledger::cosignature(conn, size, &name)?);
+                }
+                Ok(Some((size, cosignatures, keys)))
             }
-            Ok(Some((size, cosignatures)))
+            Err(crate::service::error::ServiceError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
         }
-        Err(crate::service::error::ServiceError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
     })
     .await?;
-    let latest = latest.map(|(size, cosignatures)| Latest {
+    let latest = latest.map(|(size, cosignatures, keys)| Latest {
         size,
-        quorum: state.witness_quorum,
+        quorum: state.witness_quorum.min_cosignatures(),
+        met: state.witness_quorum.met_by(&keys),
         cosignatures,
     });
     let n = caller.nav();

@@ -638,7 +638,10 @@ pub fn redactions(f: &Frame, list: &[Redaction], form: RedactionForm) -> Markup 
 /// The latest checkpoint and its cosignatures, if one has been signed.
 pub struct Latest {
     pub size: i64,
+    /// The fewest cosignatures that can meet the quorum.
     pub quorum: u32,
+    /// Whether the cosigning witnesses meet the quorum (a tlog-policy's groups, or a count).
+    pub met: bool,
     pub cosignatures: Vec<StoredCosignature>,
 }
 
@@ -659,11 +662,11 @@ pub fn witnesses(
             @match latest {
                 None => { p.el-body { "No checkpoint has been signed yet." } },
                 Some(l) => {
-                    @let enough = l.cosignatures.len() as u64 >= u64::from(l.quorum);
+                    @let enough = l.met;
                     dl.el-summary-list {
                         div.el-summary-row { dt { "Entries it covers" } dd { (l.size) } }
                         div.el-summary-row { dt { "Cosignatures" } dd {
-                            (l.cosignatures.len()) " of the " (l.quorum) " needed "
+                            (l.cosignatures.len()) " (at least " (l.quorum) " needed) "
                             @if enough { (tag("el-tag-green", "Fully witnessed")) } @else { (tag("el-tag-yellow", "Not yet fully witnessed")) }
                         } }
                     }

@@ -210,7 +210,7 @@ pub async fn checkpoint(state: web::Data<AppState>, caller: Caller) -> Answer {
     let cp: Option<CheckpointPage> =
         run(&state.pool, move |conn| auditor::checkpoint(conn, &log)).await?;
     let nav = caller.nav();
-    let quorum = state.witness_quorum;
+    let quorum = state.witness_quorum.min_cosignatures();
     Ok(page(
         StatusCode::OK,
         layout(
