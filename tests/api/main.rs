@@ -38,6 +38,7 @@ mod redaction;
 mod registry;
 mod reports;
 mod restore;
+mod round_trips;
 mod schemathesis;
 mod scrutiny;
 mod secrets;
