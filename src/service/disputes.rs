@@ -21,7 +21,7 @@ use crate::service::record::{record, record_raised};
 use crate::service::scrutiny::text;
 use crate::service::whistleblowing::{self as wb, WhistleKey};
 use crate::store::db::{read_tx, write_tx, DbConn};
-use crate::store::disputes::{DisputeRecord, ListFilter};
+use crate::store::disputes::{DisputeRecord, DisputeText, ListFilter};
 use crate::store::error::StoreError;
 use crate::store::ledger::{self as store, StoredEntry};
 
@@ -114,11 +114,33 @@ pub(crate) fn read_record(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResul
 }
 
 fn read(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
-    let raised = store::payload_of(conn, rec.raised_seq)?;
-    let mut proposal_payloads = Vec::with_capacity(rec.proposal_meta.len());
-    for (_, (_, seq)) in rec.state.proposals.iter().zip(rec.proposal_meta.iter()) {
-        proposal_payloads.push(store::payload_of(conn, *seq)?);
-    }
+    let mut seqs = vec![rec.raised_seq];
+    seqs.extend(rec.proposal_meta.iter().map(|(_, seq)| *seq));
+    let mut texts = crate::store::disputes::payloads_of(conn, &seqs)?;
+    let raised = texts.remove(&rec.raised_seq).flatten();
+    let proposal_payloads = rec
+        .proposal_meta
+        .iter()
+        .map(|(_, seq)| texts.get(seq).cloned().flatten())
+        .collect();
+    read_text(
+        conn,
+        DisputeText {
+            record: rec,
+            raised,
+            proposal_payloads,
+        },
+    )
+}
+
+/// The dispute as its views show it, from a record loaded with its text:
+/// no statement beyond the policy's (cached) lookup.
+fn read_text(conn: &mut DbConn, text: DisputeText) -> ServiceResult<DisputeRead> {
+    let DisputeText {
+        record: rec,
+        raised,
+        proposal_payloads,
+    } = text;
     let open = deadline::Open {
         id: rec.state.id.clone(),
         policy: rec.state.policy.clone(),
@@ -140,10 +162,11 @@ fn read(conn: &mut DbConn, rec: DisputeRecord) -> ServiceResult<DisputeRead> {
     })
 }
 
+/// Dispute `id` as its views show it, read in one statement.
 fn reload(conn: &mut DbConn, id: &str) -> ServiceResult<DisputeRead> {
-    let rec =
-        crate::store::disputes::load_dispute(conn, id)?.ok_or_else(ServiceError::not_found)?;
-    read(conn, rec)
+    let text =
+        crate::store::disputes::load_dispute_text(conn, id)?.ok_or_else(ServiceError::not_found)?;
+    read_text(conn, text)
 }
 
 /// A new dispute as asked for.
@@ -190,11 +213,11 @@ pub fn raise(
         if let Some(real) = &whistleblower {
             wb::record_identity(conn, &actor.sub, real, entry.recorded_at)?;
         }
-        let rec = crate::store::disputes::load_dispute(conn, &id)?
+        let text = crate::store::disputes::load_dispute_text(conn, &id)?
             .ok_or_else(|| ServiceError::Internal("raised dispute vanished".into()))?;
         Ok(DisputeRead {
             written_seq: Some(entry.seq),
-            ..read(conn, rec)?
+            ..read_text(conn, text)?
         })
     })
 }
@@ -317,11 +340,16 @@ pub fn get<E: From<ServiceError>>(
     id: &str,
     admit: impl Admit<E>,
 ) -> Result<(Actor, DisputeRead), E> {
-    read_tx(conn, |conn| {
-        let (actor, rec, _) = load_admitted(conn, id, admit)?;
-        Ok((actor, read(conn, rec)?))
-    })
-    .map_err(Failed::into_caller)
+    // One statement, so one snapshot without a transaction around it (the
+    // policy it follows never changes under its version, and is cached).
+    let get = || -> Result<(Actor, DisputeRead), Failed<E>> {
+        let text = crate::store::disputes::load_dispute_text(conn, id)?
+            .ok_or_else(ServiceError::not_found)?;
+        let policy = policy_store::of(conn, &text.record.state.policy)?;
+        let actor = admit(&text.record.state, &policy).map_err(Failed::Refused)?;
+        Ok((actor, read_text(conn, text)?))
+    };
+    get().map_err(Failed::into_caller)
 }
 
 /// Up to `limit` of dispute `id`'s ledger entries after `after` (a `seq`),
@@ -419,9 +447,33 @@ pub fn list(conn: &mut DbConn, visible: Visible, q: ListQuery) -> ServiceResult<
                     .collect();
                 filter.only_rungs = Some(only);
             }
-            crate::store::disputes::list_disputes(conn, &filter)?
+            let records = crate::store::disputes::list_disputes(conn, &filter)?;
+            // Every payload the page shows, in one statement.
+            let seqs: Vec<i64> = records
+                .iter()
+                .flat_map(|r| {
+                    std::iter::once(r.raised_seq).chain(r.proposal_meta.iter().map(|(_, s)| *s))
+                })
+                .collect();
+            let mut texts = crate::store::disputes::payloads_of(conn, &seqs)?;
+            records
                 .into_iter()
-                .map(|r| read(conn, r))
+                .map(|rec| {
+                    let raised = texts.remove(&rec.raised_seq).flatten();
+                    let proposal_payloads = rec
+                        .proposal_meta
+                        .iter()
+                        .map(|(_, seq)| texts.get(seq).cloned().flatten())
+                        .collect();
+                    read_text(
+                        conn,
+                        DisputeText {
+                            record: rec,
+                            raised,
+                            proposal_payloads,
+                        },
+                    )
+                })
                 .collect::<ServiceResult<Vec<_>>>()
         })?
     };

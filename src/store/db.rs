@@ -2,6 +2,8 @@
 //! pool, migrations, and the write transaction. Backends differ only here.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -118,6 +120,51 @@ fn sqlite_pragmas(sync: SqliteSync) -> String {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DbUrl,
+    /// Statements sent on this pool's connections ([`statements`]).
+    sent: Arc<AtomicU64>,
+}
+
+/// Count every statement a connection sends (each is one round trip to
+/// PostgreSQL; `batch_execute` of several counts once, as it is one). With
+/// `DB_STATEMENT_LOG` set (a debugging aid, not a setting), each is also
+/// written to stderr, one line each.
+fn counting(sent: &Arc<AtomicU64>) -> impl diesel::connection::Instrumentation {
+    let sent = sent.clone();
+    let log = std::env::var_os("DB_STATEMENT_LOG").is_some();
+    move |event: diesel::connection::InstrumentationEvent<'_>| {
+        if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+            sent.fetch_add(1, Ordering::Relaxed);
+            if log {
+                eprintln!("statement: {query}");
+            }
+        }
+    }
+}
+
+/// Statement counters, one per database URL this process opened a pool on.
+static SENT: std::sync::Mutex<Vec<(DbUrl, Arc<AtomicU64>)>> = std::sync::Mutex::new(Vec::new());
+
+fn counter_for(url: &DbUrl) -> Arc<AtomicU64> {
+    let mut all = SENT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, c)) = all.iter().find(|(u, _)| u == url) {
+        return c.clone();
+    }
+    let c = Arc::new(AtomicU64::new(0));
+    all.push((url.clone(), c.clone()));
+    c
+}
+
+/// How many statements (round trips) this process's connections to `url`
+/// have sent so far, transaction control and the pool's check-out test
+/// included; `None` for a URL it never opened a pool on. What
+/// `tests/api/round_trips.rs` counts per request, so that a read or an
+/// action that grows by a query fails a test.
+pub fn statements(url: &str) -> Option<u64> {
+    let url = DbUrl::parse(url).ok()?;
+    let all = SENT.lock().unwrap_or_else(|p| p.into_inner());
+    all.iter()
+        .find(|(u, _)| *u == url)
+        .map(|(_, c)| c.load(Ordering::Relaxed))
 }
 
 impl ManageConnection for Manager {
@@ -126,13 +173,16 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
-            DbUrl::Postgres(u) => PgConnection::establish(u)
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Postgres(u) => {
+                let mut c = PgConnection::establish(u).map_err(r2d2::Error::ConnectionError)?;
+                c.set_instrumentation(counting(&self.sent));
+                Ok(DbConn::Pg(c))
+            }
             DbUrl::Sqlite(p) => {
                 let path = p.to_string_lossy();
                 let mut c =
                     SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                c.set_instrumentation(counting(&self.sent));
                 c.batch_execute(&sqlite_pragmas(sqlite_synchronous()))
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(c))
@@ -185,6 +235,7 @@ pub fn pool_with(url: &str, max_size: u32, wait: Duration) -> Result<Pool, Setup
         }
     }
     let manager = Manager {
+        sent: counter_for(&parsed),
         url: parsed.clone(),
     };
     // Connect once up front so a bad URL reports the database's own words.
@@ -287,9 +338,26 @@ where
         return Err(diesel::result::Error::QueryBuilderError(ON_ASYNC_WORKER.into()).into());
     }
     let _open = OpenTx::new();
+    // The first write_tx of a sequencer command: the command's savepoint is
+    // fresh, so it serves this transaction too (one savepoint per command,
+    // not two). On failure it is rolled back and taken afresh, which leaves
+    // exactly what rolling back a savepoint of its own would.
+    let d = depth(conn);
+    if d > 0 && FRESH_SAVEPOINT.with(|f| f.get()) == Some(d) {
+        FRESH_SAVEPOINT.with(|f| f.set(None));
+        return match f(conn) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if end_savepoint(conn, false).is_ok() && begin_savepoint(conn).is_ok() {
+                    FRESH_SAVEPOINT.with(|f| f.set(Some(depth(conn))));
+                }
+                Err(e)
+            }
+        };
+    }
     // Inside a transaction already (a command in a sequencer batch): a
     // savepoint, under the lock the outer transaction holds.
-    if depth(conn) > 0 {
+    if d > 0 {
         begin_savepoint(conn)?;
         return match f(conn) {
             Ok(v) => match end_savepoint(conn, true) {
@@ -355,6 +423,9 @@ where
 
 thread_local! {
     static ASYNC_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The depth of a [`savepoint`] just taken on this thread and not yet
+    /// written in: the first [`write_tx`] inside it uses it as its own.
+    static FRESH_SAVEPOINT: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
 }
 
 const ON_ASYNC_WORKER: &str =
@@ -420,14 +491,18 @@ fn end_savepoint(conn: &mut DbConn, keep: bool) -> QueryResult<()> {
 
 /// Run `f` in a savepoint of the transaction open on `conn` (the sequencer's
 /// batch): its writes are kept if it returns `true` and rolled back if it
-/// returns `false`. `Err` only when the savepoint could not be taken, released
+/// returns `false`. The first [`write_tx`] `f` opens takes this savepoint as
+/// its own rather than a second one inside it (a failed one rolls back
+/// everything `f` wrote before it too: `f` should write only in `write_tx`). `Err` only when the savepoint could not be taken, released
 /// or rolled back: the transaction is then unusable and must be rolled back.
 pub fn savepoint(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> bool) -> QueryResult<()> {
     if depth(conn) == 0 {
         return Err(diesel::result::Error::NotInTransaction);
     }
     begin_savepoint(conn)?;
+    FRESH_SAVEPOINT.with(|f| f.set(Some(depth(conn))));
     let keep = f(conn);
+    FRESH_SAVEPOINT.with(|f| f.set(None));
     end_savepoint(conn, keep)
 }
 
@@ -580,6 +655,62 @@ mod tests {
             savepoint(&mut conn, |_| true).is_err(),
             "no savepoint outside a transaction"
         );
+    }
+
+    /// The sequencer's savepoint serves a command's first `write_tx` (one
+    /// SAVEPOINT statement, not two), and isolates exactly as a savepoint of
+    /// its own: a failed first `write_tx` leaves nothing, a later one still
+    /// commits, and a command that fails after it keeps nothing.
+    #[test]
+    fn a_commands_first_write_tx_takes_its_savepoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("f.db").display());
+        let pool = pool(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        let ins = |c: &mut DbConn, n: i32| c.batch_execute(&format!("INSERT INTO t VALUES ({n})"));
+        let sent = || statements(&url).unwrap();
+        write_tx(&mut conn, |c| -> QueryResult<()> {
+            let before = sent();
+            // SAVEPOINT, the insert, RELEASE: no second savepoint.
+            savepoint(c, |c| write_tx(c, |c| ins(c, 1)).is_ok())?;
+            assert_eq!(sent() - before, 3, "one savepoint per command");
+            savepoint(c, |c| {
+                let refused: QueryResult<()> = write_tx(c, |c| {
+                    ins(c, 2)?;
+                    Err(diesel::result::Error::RollbackTransaction)
+                });
+                assert!(refused.is_err());
+                write_tx(c, |c| ins(c, 3)).is_ok()
+            })?;
+            savepoint(c, |c| {
+                write_tx(c, |c| ins(c, 4)).unwrap();
+                false
+            })?;
+            savepoint(c, |c| {
+                write_tx(c, |c| ins(c, 5)).unwrap();
+                // The second write_tx of a command is a savepoint of its own.
+                let refused: QueryResult<()> = write_tx(c, |c| {
+                    ins(c, 6)?;
+                    Err(diesel::result::Error::RollbackTransaction)
+                });
+                refused.is_err()
+            })?;
+            Ok(())
+        })
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            n: i32,
+        }
+        let got: Vec<i32> = diesel::sql_query("SELECT n FROM t ORDER BY n")
+            .load::<N>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.n)
+            .collect();
+        assert_eq!(got, [1, 3, 5]);
     }
 
     /// An acknowledgement means the WAL is synced: FULL unless set otherwise.

@@ -135,9 +135,14 @@ pub fn project(
         }
         Event::Escalated { to, .. } => {
             set_proposal_status(conn, id, None, ProposalStatus::Open, ProposalStatus::Lapsed)?;
-            set_dispute(conn, Status::Open, Some(*to))?;
+            // One statement: the new rung and when it was entered together.
             diesel::update(disputes::table.find(id))
-                .set(disputes::rung_entered_at.eq(at))
+                .set((
+                    disputes::status.eq(Status::Open.as_str()),
+                    disputes::rung.eq(to.as_str()),
+                    disputes::updated_at.eq(at),
+                    disputes::rung_entered_at.eq(at),
+                ))
                 .execute(conn)?;
         }
         Event::DeadlineMissed { rung, due_at } => {
@@ -231,7 +236,7 @@ fn assemble(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut pq = dispute_parties::table
         .select((dispute_parties::dispute_id, dispute_parties::agency_id))
         .order((dispute_parties::dispute_id, dispute_parties::position.asc()))
@@ -279,13 +284,17 @@ fn assemble(
     for (d, a) in pq.load::<(String, String)>(conn)? {
         parties.entry(d).or_default().push(a);
     }
-    let mut accepted: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for (p, a) in aq.load::<(String, String)>(conn)? {
-        accepted.entry(p).or_default().insert(a);
-    }
     type PRow = (String, String, String, String, String, NaiveDateTime, i64);
+    let prows = prq.load::<PRow>(conn)?;
+    let mut accepted: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // No proposals, no acceptances: one round trip fewer.
+    if !prows.is_empty() {
+        for (p, a) in aq.load::<(String, String)>(conn)? {
+            accepted.entry(p).or_default().insert(a);
+        }
+    }
     let mut props: HashMap<String, Vec<(Proposal, ProposalMeta)>> = HashMap::new();
-    for (d, pid, prung, pstatus, by, at, seq) in prq.load::<PRow>(conn)? {
+    for (d, pid, prung, pstatus, by, at, seq) in prows {
         let accepted_by = accepted.remove(&pid).unwrap_or_default();
         let p = Proposal {
             id: pid,
@@ -345,9 +354,210 @@ fn assemble(
         .collect()
 }
 
+/// Dispute `id` as a record, in one statement ([`load_dispute_text`]).
 pub fn load_dispute(conn: &mut DbConn, id: &str) -> Result<Option<DisputeRecord>, StoreError> {
-    let row: Option<DisputeRow> = disputes::table.find(id).first(conn).optional()?;
-    Ok(assemble(conn, row.into_iter().collect(), false)?.pop())
+    Ok(load_dispute_text(conn, id)?.map(|d| d.record))
+}
+
+/// A dispute's record with the free text its views may show: the payload of
+/// its `raised` entry and of each proposal's entry (`None` once erased).
+#[derive(Debug, Clone)]
+pub struct DisputeText {
+    pub record: DisputeRecord,
+    pub raised: Option<serde_json::Value>,
+    /// In `record.state.proposals` order.
+    pub proposal_payloads: Vec<Option<serde_json::Value>>,
+}
+
+/// Dispute `id` with its parties, proposals, acceptances, missed deadlines
+/// and payloads in ONE statement (one round trip, one snapshot): the child
+/// rows come back as JSON arrays aggregated per dispute (SQLite's
+/// `json_group_array`, PostgreSQL's `json_agg`).
+pub fn load_dispute_text(conn: &mut DbConn, id: &str) -> Result<Option<DisputeText>, StoreError> {
+    use diesel::sql_types::Text;
+    let row: Option<OneRow> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(ONE_SQLITE)
+            .bind::<Text, _>(id)
+            .get_result(c)
+            .optional()?,
+        DbConn::Pg(c) => diesel::sql_query(ONE_PG)
+            .bind::<Text, _>(id)
+            .get_result(c)
+            .optional()?,
+    };
+    row.map(OneRow::into_text).transpose()
+}
+
+const ONE_SQLITE: &str = "SELECT d.id, d.policy, d.status, d.rung, d.raised_by_sub, \
+ d.raised_by_agency, d.urgent, d.complex, d.opened_at, d.updated_at, d.raised_seq, \
+ d.rung_entered_at, d.whistleblowing, \
+ (SELECT json_group_array(x.agency_id ORDER BY x.position) FROM dispute_parties x \
+   WHERE x.dispute_id = d.id) AS parties, \
+ (SELECT json_group_array(json_array(p.id, p.rung, p.status, p.proposed_by, p.proposed_at, p.seq, \
+   json((SELECT json_group_array(a.acceptor) FROM proposal_acceptances a WHERE a.proposal_id = p.id)), \
+   (SELECT l.payload FROM ledger_payloads l WHERE l.seq = p.seq)) ORDER BY p.seq) \
+   FROM proposals p WHERE p.dispute_id = d.id) AS proposals, \
+ (SELECT json_group_array(json_array(m.rung, m.due_at)) FROM deadline_misses m \
+   WHERE m.dispute_id = d.id) AS misses, \
+ (SELECT l.payload FROM ledger_payloads l WHERE l.seq = d.raised_seq) AS raised_payload \
+ FROM disputes d WHERE d.id = ?";
+
+const ONE_PG: &str = "SELECT d.id, d.policy, d.status, d.rung, d.raised_by_sub, \
+ d.raised_by_agency, d.urgent, d.complex, d.opened_at, d.updated_at, d.raised_seq, \
+ d.rung_entered_at, d.whistleblowing, \
+ COALESCE((SELECT json_agg(x.agency_id ORDER BY x.position) FROM dispute_parties x \
+   WHERE x.dispute_id = d.id), '[]')::text AS parties, \
+ COALESCE((SELECT json_agg(json_build_array(p.id, p.rung, p.status, p.proposed_by, p.proposed_at, p.seq, \
+   COALESCE((SELECT json_agg(a.acceptor) FROM proposal_acceptances a WHERE a.proposal_id = p.id), '[]'), \
+   (SELECT l.payload FROM ledger_payloads l WHERE l.seq = p.seq)) ORDER BY p.seq) \
+   FROM proposals p WHERE p.dispute_id = d.id), '[]')::text AS proposals, \
+ COALESCE((SELECT json_agg(json_build_array(m.rung, m.due_at)) FROM deadline_misses m \
+   WHERE m.dispute_id = d.id), '[]')::text AS misses, \
+ (SELECT l.payload FROM ledger_payloads l WHERE l.seq = d.raised_seq) AS raised_payload \
+ FROM disputes d WHERE d.id = $1";
+
+/// What [`ONE_SQLITE`] and [`ONE_PG`] answer: a `disputes` row and its child
+/// rows as JSON arrays.
+#[derive(QueryableByName)]
+struct OneRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    policy: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    rung: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    raised_by_sub: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    raised_by_agency: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    urgent: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    complex: bool,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    opened_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    updated_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    raised_seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    rung_entered_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    whistleblowing: bool,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    parties: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    proposals: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    misses: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    raised_payload: Option<String>,
+}
+
+/// A proposal as [`ONE_SQLITE`]/[`ONE_PG`] aggregate it: id, rung, status,
+/// proposed_by, proposed_at, seq, acceptors, payload.
+type ProposalJson = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Vec<String>,
+    Option<String>,
+);
+
+/// A time as a JSON aggregate spells it: SQLite's stored text
+/// (`2026-12-01 17:33:51.5`) or PostgreSQL's `timestamp` (`2026-12-01T17:33:51.5`).
+fn json_time(s: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(&s.replacen(' ', "T", 1), "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|e| StoreError::Internal(format!("a stored time '{s}': {e}")))
+}
+
+fn json_rows<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Internal(format!("aggregated {what}: {e}")))
+}
+
+/// A stored payload as `payload_of` reads it: `None` once erased (or unreadable).
+fn payload(p: Option<String>) -> Option<serde_json::Value> {
+    p.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+impl OneRow {
+    fn into_text(self) -> Result<DisputeText, StoreError> {
+        let parties: Vec<String> = json_rows("parties", &self.parties)?;
+        let proposals: Vec<ProposalJson> = json_rows("proposals", &self.proposals)?;
+        let misses: Vec<(String, String)> = json_rows("missed deadlines", &self.misses)?;
+        let mut missed = BTreeMap::new();
+        for (r, due) in misses {
+            missed.insert(
+                parse(&r)?,
+                crate::core::deadline::format_due(&json_time(&due)?),
+            );
+        }
+        let mut props = Vec::with_capacity(proposals.len());
+        let mut proposal_meta = Vec::with_capacity(proposals.len());
+        let mut proposal_payloads = Vec::with_capacity(proposals.len());
+        for (pid, prung, pstatus, by, at, seq, acceptors, text) in proposals {
+            props.push(Proposal {
+                id: pid,
+                rung: parse(&prung)?,
+                proposed_by: by,
+                status: parse(&pstatus)?,
+                accepted_by: acceptors.into_iter().collect(),
+            });
+            proposal_meta.push((json_time(&at)?, seq));
+            proposal_payloads.push(payload(text));
+        }
+        Ok(DisputeText {
+            record: DisputeRecord {
+                state: Dispute {
+                    id: self.id,
+                    policy: self.policy,
+                    status: parse(&self.status)?,
+                    rung: parse(&self.rung)?,
+                    raised_by: Actor {
+                        sub: self.raised_by_sub,
+                        role: Role::Agency,
+                        agency: self.raised_by_agency,
+                        partner: None,
+                    },
+                    parties,
+                    urgent: self.urgent,
+                    complex: self.complex,
+                    whistleblowing: self.whistleblowing,
+                    proposals: props,
+                    missed,
+                },
+                opened_at: self.opened_at,
+                updated_at: self.updated_at,
+                raised_seq: self.raised_seq,
+                rung_entered_at: self.rung_entered_at,
+                proposal_meta,
+            },
+            raised: payload(self.raised_payload),
+            proposal_payloads,
+        })
+    }
+}
+
+/// The payloads of the entries `seqs` (`None` where erased or unreadable),
+/// in one statement: what a page of disputes shows.
+pub fn payloads_of(
+    conn: &mut DbConn,
+    seqs: &[i64],
+) -> Result<HashMap<i64, Option<serde_json::Value>>, StoreError> {
+    use crate::store::schema::ledger_payloads;
+    if seqs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Option<String>)> = ledger_payloads::table
+        .filter(ledger_payloads::seq.eq_any(seqs))
+        .select((ledger_payloads::seq, ledger_payloads::payload))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(s, p)| (s, payload(p))).collect())
 }
 
 /// A row filter the database cannot apply: called with each matching row's

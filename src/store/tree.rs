@@ -42,26 +42,47 @@ impl NodeSource for DbNodes<'_> {
 }
 
 /// Record leaf `seq` and every perfect subtree it completes. Call in the
-/// append's transaction, right after the entry is inserted.
+/// append's transaction, right after the entry is inserted. At most two
+/// statements whatever the number of subtrees: the left children it needs in
+/// one query, the new nodes in one multi-row insert.
 pub fn add_leaf(conn: &mut DbConn, seq: i64, leaf: &Hash) -> QueryResult<()> {
+    let completed = merkle::nodes_completed_by_append(seq as u64);
+    // The right child of each is the node completed just before, one level
+    // down; the left child is stored already.
+    let lefts: Vec<NodeId> = completed
+        .iter()
+        .filter(|id| id.level > 0)
+        .map(|id| NodeId {
+            level: id.level - 1,
+            index: 2 * id.index,
+        })
+        .collect();
+    let mut stored = if lefts.is_empty() {
+        Fetched(std::collections::HashMap::new())
+    } else {
+        fetch(conn, &lefts)?
+    };
     let mut last = *leaf;
-    for id in merkle::nodes_completed_by_append(seq as u64) {
+    let mut rows = Vec::with_capacity(completed.len());
+    for id in completed {
         if id.level > 0 {
-            // The right child is the node completed just before, one level down.
-            let left = DbNodes::new(conn).node(NodeId {
+            let left = stored.node(NodeId {
                 level: id.level - 1,
                 index: 2 * id.index,
             })?;
             last = merkle::node_hash(&left, &last);
         }
-        diesel::insert_into(merkle_nodes::table)
-            .values((
-                merkle_nodes::level.eq(id.level as i32),
-                merkle_nodes::idx.eq(id.index as i64),
-                merkle_nodes::hash.eq(last.to_vec()),
-            ))
-            .execute(conn)?;
+        rows.push((
+            merkle_nodes::level.eq(id.level as i32),
+            merkle_nodes::idx.eq(id.index as i64),
+            merkle_nodes::hash.eq(last.to_vec()),
+        ));
     }
+    let insert = diesel::insert_into(merkle_nodes::table).values(rows);
+    match conn {
+        DbConn::Pg(c) => insert.execute(c)?,
+        DbConn::Sqlite(c) => insert.execute(c)?,
+    };
     Ok(())
 }
 

@@ -46,6 +46,7 @@ mod redaction;
 mod registry;
 mod reports;
 mod restore;
+mod round_trips;
 mod schemathesis;
 mod scrutiny;
 mod secrets;
