@@ -90,8 +90,14 @@ pub struct TestApp {
     pub clock: Clock,
 }
 
+/// A client whose idle connections are dropped before the server's keep-alive
+/// (actix's 5 s) closes them: a pooled connection the server has closed fails
+/// the next request with `Connect(Disconnected)`.
 pub fn client() -> Client {
-    Client::builder().timeout(Duration::from_secs(120)).finish()
+    Client::builder()
+        .connector(awc::Connector::new().conn_keep_alive(Duration::from_secs(2)))
+        .timeout(Duration::from_secs(120))
+        .finish()
 }
 
 impl TestApp {
