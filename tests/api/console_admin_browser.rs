@@ -10,7 +10,7 @@
 //! the SQLite run with JavaScript on write the guide's screenshots there.
 
 use crate::both_backends;
-use crate::helpers::{Backend, Served, TestDb, SECRET};
+use crate::helpers::{browser_journey, Backend, Served, TestDb};
 
 async fn the_partnership_teams_pages_in_a_browser(backend: Backend) {
     let db = TestDb::new(backend);
@@ -28,47 +28,20 @@ async fn the_partnership_teams_pages_in_a_browser(backend: Backend) {
     })
     .await
     .expect("join");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/admin.py");
-    // `CONSOLE_SCREENSHOTS=docs/console`: the SQLite run with JavaScript on
-    // writes the guide's screenshots of the team's pages there.
-    let shots = std::env::var("CONSOLE_SCREENSHOTS")
-        .ok()
-        .filter(|_| backend == Backend::Sqlite)
-        .map(|d| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d));
     for js in [true, false] {
-        let mut cmd = std::process::Command::new("python3");
-        cmd.arg(script)
-            .args(["--base", &served.base])
-            .args(["--bin", env!("CARGO_BIN_EXE_escalation-ledger")])
-            // Each run adds its own agency and addresses.
-            .args(["--suffix", if js { "js" } else { "nojs" }])
-            .env("DATABASE_URL", &db.url)
-            .env("DATA_DIR", dir.path())
-            .env("JWT_SECRET", SECRET);
-        if !js {
-            cmd.arg("--no-js");
-        }
-        if let (true, Some(d)) = (js, &shots) {
-            cmd.arg("--screenshots").arg(d);
-        }
-        let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("python3 runs"))
-            .await
-            .expect("join");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "the admin pages (javascript {}) failed:\n{stdout}\n{stderr}",
-            if js { "on" } else { "off" }
-        );
-        let summary: serde_json::Value = stdout
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str(l).ok())
-            .expect("a summary line");
-        assert_eq!(summary["violations"], 0, "{stdout}");
-        // Every page visited, each checked (no script; axe with JavaScript on).
-        assert!(summary["pages"].as_u64().unwrap_or(0) >= 19, "{stdout}");
+        // Each run adds its own agency and addresses. Every page is visited, and
+        // each checked (no script; axe with JavaScript on).
+        let suffix = if js { "js" } else { "nojs" };
+        browser_journey(
+            &served,
+            &db,
+            dir.path(),
+            "admin.py",
+            &["--suffix", suffix],
+            js,
+            19,
+        )
+        .await;
     }
     drop(served);
 }

@@ -16,7 +16,7 @@ use escalation_ledger::http::auth::{Claims, Keys};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{served_call, Backend, Served, TestDb, SECRET};
+use crate::helpers::{browser_journey, served_call, Backend, Served, TestDb, SECRET};
 
 const A: &str = "kingston-council";
 const B: &str = "metropolitan-police";
@@ -91,44 +91,16 @@ async fn the_scrutineers_day_in_a_browser(backend: Backend) {
     })
     .await
     .expect("join");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/scrutineer.py");
-    let shots = std::env::var("CONSOLE_SCREENSHOTS")
-        .ok()
-        .filter(|_| backend == Backend::Sqlite)
-        .map(|d| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d));
     for js in [true, false] {
         let (dispute, recommendation) = set_up(&served.base).await;
-        let mut cmd = std::process::Command::new("python3");
-        cmd.arg(script)
-            .args(["--base", &served.base])
-            .args(["--bin", env!("CARGO_BIN_EXE_escalation-ledger")])
-            .args(["--dispute", &dispute])
-            .args(["--recommendation", &recommendation])
-            .env("DATABASE_URL", &db.url)
-            .env("DATA_DIR", dir.path());
-        if !js {
-            cmd.arg("--no-js");
-        }
-        if let (true, Some(d)) = (js, &shots) {
-            cmd.arg("--screenshots").arg(d);
-        }
-        let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("python3 runs"))
-            .await
-            .expect("join");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "the scrutineer's journey (javascript {}) failed:\n{stdout}\n{stderr}",
-            if js { "on" } else { "off" }
-        );
-        let summary: Value = stdout
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str(l).ok())
-            .expect("a summary line");
-        assert_eq!(summary["violations"], 0, "{stdout}");
-        assert!(summary["pages"].as_u64().unwrap_or(0) >= 20, "{stdout}");
+        let args = [
+            "--dispute",
+            dispute.as_str(),
+            "--recommendation",
+            recommendation.as_str(),
+        ];
+        let stdout =
+            browser_journey(&served, &db, dir.path(), "scrutineer.py", &args, js, 20).await;
         assert!(stdout.contains("recommendation responded"), "{stdout}");
         // The API agrees: the mediation closed on the dispute, the response recorded.
         let sc = token("scrutineer@krscp", Role::Scrutineer, None, None);

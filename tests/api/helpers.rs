@@ -659,3 +659,63 @@ pub async fn served_call(method: &str, url: String, tok: &str, body: Value) -> (
     let v: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
     (res.status().as_u16(), v)
 }
+
+/// A console journey of `tests/browser/` (`script`, with its own `args`) run
+/// in Chromium against `served`, with JavaScript on or off. The SQLite run
+/// with JavaScript on writes the guide's screenshots where
+/// `CONSOLE_SCREENSHOTS` says. Asserts that the script succeeded, that it
+/// checked at least `pages` pages and that axe-core found nothing there;
+/// returns what it printed.
+pub async fn browser_journey(
+    served: &Served,
+    db: &TestDb,
+    data: &std::path::Path,
+    script: &str,
+    args: &[&str],
+    js: bool,
+    pages: u64,
+) -> String {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser")
+            .join(script),
+    )
+    .args(["--base", &served.base])
+    .args(["--bin", env!("CARGO_BIN_EXE_escalation-ledger")])
+    .args(args)
+    .env("DATABASE_URL", &db.url)
+    .env("DATA_DIR", data)
+    .env("JWT_SECRET", SECRET);
+    if !js {
+        cmd.arg("--no-js");
+    }
+    let shots = std::env::var("CONSOLE_SCREENSHOTS")
+        .ok()
+        .filter(|_| js && !db.url.starts_with("postgres"));
+    if let Some(d) = shots {
+        cmd.arg("--screenshots")
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d));
+    }
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output().expect("python3 runs"))
+        .await
+        .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mode = if js { "on" } else { "off" };
+    assert!(
+        out.status.success(),
+        "{script} (javascript {mode}) failed:\n{stdout}\n{stderr}"
+    );
+    let summary: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("a summary line");
+    assert_eq!(summary["violations"], 0, "{stdout}");
+    assert!(
+        summary["pages"].as_u64().unwrap_or(0) >= pages,
+        "{script} (javascript {mode}) checked too few pages:\n{stdout}"
+    );
+    stdout
+}
