@@ -18,7 +18,6 @@ helpers (sign-in by link, waiting for the next page, axe) are journey.py's.
     (the binary's DATABASE_URL, DATA_DIR and JWT_SECRET in the environment)
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -26,7 +25,7 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from journey import Journey, fail, need_tools  # noqa: E402
+from journey import Journey, fail, main as run_journey  # noqa: E402
 
 
 class Admin(Journey):
@@ -172,35 +171,5 @@ class Admin(Journey):
         self.check("registry, at the end")
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", required=True)
-    p.add_argument("--bin", required=True)
-    p.add_argument("--no-js", action="store_true")
-    p.add_argument("--screenshots")
-    p.add_argument("--suffix", default="a", help="makes this run's agency id and addresses its own")
-    args = p.parse_args()
-    need_tools()
-    j = Admin(args)
-    try:
-        j.run()
-    except Exception as e:  # the page it happened on, then the error
-        import traceback
-        traceback.print_exc(limit=4)
-        try:
-            where = f"{j.driver.current_url}:\n{j.body()}"
-        except Exception:  # noqa: BLE001
-            where = "(no page)"
-        fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} on {where}")
-    finally:
-        j.close()
-    for name, v in j.violations:
-        print(f"VIOLATION on {name}: {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}")
-    mode = "javascript on" if j.js else "javascript off"
-    print(json.dumps({"mode": mode, "pages": j.pages, "violations": len(j.violations)}))
-    if j.violations:
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    run_journey(Admin, [("--suffix", {"default": "a", "help": "makes this run's agency id and addresses its own"})])

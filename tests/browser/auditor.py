@@ -17,7 +17,6 @@ helpers (signing in by link, waiting for pages, axe) are journey.py's.
     auditor.py --base URL --bin PATH [--no-js] [--screenshots DIR]
 """
 
-import argparse
 import datetime
 import http.client
 import json
@@ -28,7 +27,7 @@ import urllib.parse
 
 sys.dont_write_bytecode = True  # importing journey.py leaves no .pyc behind
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from journey import A, B, Journey, fail, need_tools  # noqa: E402
+from journey import A, B, Journey, fail, main as run_journey  # noqa: E402
 
 
 class Auditor(Journey):
@@ -195,36 +194,5 @@ class Auditor(Journey):
         self.driver.quit()
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", required=True)
-    p.add_argument("--bin", required=True)
-    p.add_argument("--no-js", action="store_true")
-    p.add_argument("--screenshots")
-    args = p.parse_args()
-    need_tools()
-    j = Auditor(args)
-    try:
-        j.run()
-    except SystemExit:
-        raise
-    except Exception as e:  # the page it happened on, then the error
-        import traceback
-        traceback.print_exc(limit=4)
-        try:
-            where = f"{j.driver.current_url}:\n{j.body()}"
-        except Exception:  # noqa: BLE001
-            where = "(no page)"
-        fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} on {where}")
-    finally:
-        j.close()
-    for name, v in j.violations:
-        print(f"VIOLATION on {name}: {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}")
-    mode = "javascript on" if j.js else "javascript off"
-    print(json.dumps({"mode": mode, "pages": j.pages, "violations": len(j.violations)}))
-    if j.violations:
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    run_journey(Auditor)

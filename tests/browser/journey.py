@@ -309,18 +309,23 @@ class Journey:
         self.driver.quit()
 
 
-def main():
+def main(journey=None, options=()):
+    """Run a journey (a `Journey` subclass; this file's own by default) with the
+    common options and its own (`options`: (flag, argparse keywords) pairs),
+    then print its violations and the summary line the Rust test reads."""
     p = argparse.ArgumentParser()
     p.add_argument("--base", required=True)
     p.add_argument("--bin", required=True)
     p.add_argument("--no-js", action="store_true")
     p.add_argument("--screenshots")
+    for flag, kw in options:
+        p.add_argument(flag, **kw)
     args = p.parse_args()
     need_tools()
-    j = Journey(args)
+    j = (journey or Journey)(args)
     try:
         j.run()
-    except Exception as e:  # the page it happened on, then the error
+    except Exception as e:  # the page it happened on, then the error (fail()'s exit passes)
         import traceback
         traceback.print_exc(limit=4)
         try:

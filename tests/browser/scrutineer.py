@@ -19,15 +19,13 @@ Run by tests/api/console_scrutiny_browser.rs against the real binary.
     scrutineer.py --base URL --bin PATH --dispute ID --recommendation ID [--no-js] [--screenshots DIR]
 """
 
-import argparse
-import json
 import os
 import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from journey import A, B, Journey, fail, need_tools  # noqa: E402
+from journey import A, B, Journey, fail, main as run_journey  # noqa: E402
 
 
 class ScrutineerDay(Journey):
@@ -165,38 +163,5 @@ class ScrutineerDay(Journey):
         print(f"mediation closed with {sessions} session(s); recommendation responded")
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", required=True)
-    p.add_argument("--bin", required=True)
-    p.add_argument("--dispute", required=True)
-    p.add_argument("--recommendation", required=True)
-    p.add_argument("--no-js", action="store_true")
-    p.add_argument("--screenshots")
-    args = p.parse_args()
-    need_tools()
-    j = ScrutineerDay(args)
-    try:
-        j.run()
-    except SystemExit:
-        raise
-    except Exception as e:  # the page it happened on, then the error
-        import traceback
-        traceback.print_exc(limit=4)
-        try:
-            where = f"{j.driver.current_url}:\n{j.body()}"
-        except Exception:  # noqa: BLE001
-            where = "(no page)"
-        fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} on {where}")
-    finally:
-        j.close()
-    for name, v in j.violations:
-        print(f"VIOLATION on {name}: {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}")
-    mode = "javascript on" if j.js else "javascript off"
-    print(json.dumps({"mode": mode, "pages": j.pages, "violations": len(j.violations)}))
-    if j.violations:
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    run_journey(ScrutineerDay, [("--dispute", {"required": True}), ("--recommendation", {"required": True})])
