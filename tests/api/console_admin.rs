@@ -10,10 +10,10 @@ use escalation_ledger::core::checkpoint::{Checkpoint, Cosigner};
 use escalation_ledger::core::ladder::{Actor, Role};
 use escalation_ledger::core::note::{self, Verifier};
 use escalation_ledger::http::authz::{self, Method};
-use escalation_ledger::service::console::issue_link;
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::console::signed_in;
 use crate::helpers::{Backend, TestApp};
 
 const A: &str = "kingston-council";
@@ -75,28 +75,6 @@ async fn get(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
         .expect("request");
     let text = String::from_utf8_lossy(&res.body().await.expect("body")).to_string();
     (res.status().as_u16(), text)
-}
-
-/// Sign `who` in through a fresh one-time link: the session cookie's value.
-async fn signed_in(app: &TestApp, who: &Actor) -> String {
-    let token = issue_link(&mut app.conn(), who).expect("link");
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", &token)
-        .finish();
-    let res = nofollow()
-        .post(format!("{}/console/sign-in", app.base))
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .send_body(body)
-        .await
-        .expect("sign in");
-    assert_eq!(res.status().as_u16(), 303);
-    res.headers()
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("console_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_string()
 }
 
 /// A signed-in page's form token.

@@ -7,10 +7,10 @@
 
 use escalation_ledger::core::ladder::{Actor, Partner, Role};
 use escalation_ledger::service::bundle::{self, AuditOptions, Outcome};
-use escalation_ledger::service::console::issue_link;
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::console::{csrf_of, signed_in};
 use crate::helpers::{Backend, TestApp};
 
 const A: &str = "kingston-council";
@@ -86,36 +86,6 @@ async fn form(app: &TestApp, path: &str, session: &str, fields: &[(&str, &str)])
         .unwrap_or_default()
         .to_string();
     (res.status().as_u16(), location)
-}
-
-/// Sign `actor` in through a one-time link: the session cookie's value.
-async fn signed_in(app: &TestApp, actor: &Actor) -> String {
-    let token = issue_link(&mut app.conn(), actor).expect("link");
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", &token)
-        .finish();
-    let res = nofollow()
-        .post(format!("{}/console/sign-in", app.base))
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .send_body(body)
-        .await
-        .expect("sign in");
-    assert_eq!(res.status().as_u16(), 303);
-    res.headers()
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("console_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_string()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no form token in:\n{html}"));
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').expect("quote")].to_string()
 }
 
 fn title(html: &str) -> String {
