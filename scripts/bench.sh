@@ -89,6 +89,15 @@ for _ in 1 2; do
 done
 put pgbench_insert_per_s "$best"
 
+step "PostgreSQL: one round trip, pgbench SELECT 1 on one connection, ${SECS}s"
+# The sequencer sends a batch's statements one after another on one
+# connection, so this latency times the statements per action is the floor of
+# an action's share of a batch on PostgreSQL (docs/benchmarks.md).
+echo "SELECT 1;" >"$WORK/select1.sql"
+lat=$(pgbench -n -c 1 -j 1 -T "$SECS" -f "$WORK/select1.sql" "$PG_URL" 2>/dev/null \
+  | awk '/^latency average/ {print $4; exit}')
+put pg_round_trip_ms "${lat:-0}"
+
 step "SQLite: raw autocommit inserts, WAL, synchronous = NORMAL (and FULL), ${SECS}s each"
 python3 - "$WORK/raw.db" "$SECS" >>"$RES" <<'EOF'
 import sqlite3, sys, time, os
@@ -124,6 +133,8 @@ print(f"{b}_actions_per_s {r['http']['actions_per_s']}")
 print(f"{b}_action_p99_ms {r['http']['p99_ms']}")
 print(f"{b}_action_p50_ms {r['http']['p50_ms']}")
 print(f"{b}_actions_failed {r['http']['failed']}")
+print(f"{b}_statements_per_action {r['http']['statements_per_action']}")
+print(f"{b}_mean_batch {r['http']['mean_batch']}")
 print(f"{b}_verify_entries {r['verify']['entries']}")
 print(f"{b}_verify_per_s {r['verify']['entries_per_s']}")
 print(f"{b}_verify_ok {str(r['verify']['ok']).lower()}")
@@ -255,6 +266,14 @@ for b, raw in (("postgres", r["pgbench_insert_per_s"]), ):
 x = r["sqlite_actions_per_s"] / r["sqlite_raw_normal_per_s"]
 row("SQLite actions/s ÷ raw autocommit (NORMAL) inserts/s",
     f"{r['sqlite_actions_per_s']:.0f} ÷ {r['sqlite_raw_normal_per_s']:.0f} = {x:.3f}", "≥ 0.3", x >= 0.3)
+rt = r.get("pg_round_trip_ms", 0)
+if rt:
+    # Statements per action inside a batch (docs/benchmarks.md, "Statements
+    # per action"): the writer sends them one after another.
+    per = r.get("postgres_statements_per_action", 0)
+    floor = 1000 / (per * rt) if per else 0
+    row("PostgreSQL serial-writer floor: 1 ÷ (statements per action × round trip)",
+        f"1 ÷ ({per:.1f} × {rt:.3f} ms) = {floor:.0f} actions/s", "(reference)", True)
 for b in ("sqlite", "postgres"):
     p = r[f"{b}_action_p99_ms"]
     row(f"p99 of an action at 16 clients, {b}", f"{p:.1f} ms (p50 {r[f'{b}_action_p50_ms']:.1f})", "< 20 ms", p < 20)

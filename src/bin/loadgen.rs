@@ -49,7 +49,7 @@ use serde_json::{json, Value};
 
 use escalation_ledger::core::ladder::Role;
 use escalation_ledger::http::auth::{Claims, Keys};
-use escalation_ledger::store::db::{redact_url, write_tx, DbUrl, Pool};
+use escalation_ledger::store::db::{redact_url, statements, write_tx, DbUrl, Pool};
 use escalation_ledger::store::schema::bench_inserts;
 use escalation_ledger::{app, service::verify, store::ledger as store};
 
@@ -116,7 +116,9 @@ fn run(args: &Args) -> Result<bool, String> {
     let pool = app::prepare(&db.url, args.clients + 2)?;
     let size_before = ledger_size(&pool)?;
 
+    let sent_before = statements(&db.url).unwrap_or(0);
     let http = http_phase(pool.clone(), clients, args.disputes, args)?;
+    let sent = statements(&db.url).unwrap_or(0) - sent_before;
     let commits = http.ok() as i64;
     let write_tx_s = raw_commits(&pool, clients, commits, 0, true)?;
     let autocommit_s = raw_commits(&pool, clients, commits, commits, false)?;
@@ -148,6 +150,15 @@ fn run(args: &Args) -> Result<bool, String> {
     let ratio = |raw: f64| if raw > 0.0 { actions_per_s / raw } else { 0.0 };
     let verify_per_s = rate(report.size, verify_s);
     let all = Stats::of(http.samples.iter().map(|(_, d)| *d));
+    // Every statement of the phase (batch control included) per action, and
+    // how many actions shared a transaction.
+    let statements_per_action = if commits > 0 {
+        sent as f64 / commits as f64
+    } else {
+        0.0
+    };
+    let batches = http.batches.len().max(1) as f64;
+    let mean_batch = http.batches.iter().map(|b| b.size).sum::<usize>() as f64 / batches;
 
     println!(
         "loadgen: {} ({}), {clients} clients, {} disputes, {WORKERS} server workers",
@@ -169,6 +180,10 @@ fn run(args: &Args) -> Result<bool, String> {
         println!("  {:<10} {s}", kind.name());
         by_kind.insert(kind.name().into(), s.json());
     }
+    println!(
+        "statements per action: {statements_per_action:.1}; mean batch: {mean_batch:.1} actions (last {} batches)",
+        http.batches.len()
+    );
     println!("raw single-row commits ({commits} each, {clients} threads):");
     println!("  write_tx   {write_tx_per_s:>9.1} commits/s");
     println!("  autocommit {autocommit_per_s:>9.1} commits/s");
@@ -205,6 +220,8 @@ fn run(args: &Args) -> Result<bool, String> {
             "p50_ms": round3(all.p50_ms),
             "p99_ms": round3(all.p99_ms),
             "by_kind": by_kind,
+            "statements_per_action": round3(statements_per_action),
+            "mean_batch": round3(mean_batch),
         },
         "raw": {
             "commits": commits,
@@ -361,6 +378,8 @@ struct HttpOutcome {
     samples: Vec<(Kind, Duration)>,
     failures: Vec<String>,
     wall: Duration,
+    /// The sequencer's newest batches (`BatchLog` keeps the last 4096).
+    batches: Vec<escalation_ledger::service::sequencer::BatchRecord>,
 }
 
 impl HttpOutcome {
@@ -500,10 +519,11 @@ fn http_phase(
     disputes: u32,
     args: &Args,
 ) -> Result<HttpOutcome, String> {
+    let batch_log = escalation_ledger::service::sequencer::BatchLog::default();
     let batching = escalation_ledger::service::sequencer::Batching {
         max: args.batch_max.max(1),
         linger: args.batch_linger,
-        ..Default::default()
+        log: batch_log.clone(),
     };
     let secret = format!(
         "{}{}",
@@ -560,6 +580,7 @@ fn http_phase(
             samples: Vec::new(),
             failures: Vec::new(),
             wall,
+            batches: batch_log.batches(),
         };
         for (samples, failures) in results {
             out.samples.extend(samples);

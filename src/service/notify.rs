@@ -175,6 +175,7 @@ pub fn register(
     )?;
     let (kind, value) = target.columns();
     let secret = B64.encode(secret);
+    crate::store::tail::forget_targets(conn);
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::id.eq(&id),
@@ -224,6 +225,7 @@ pub fn deactivate(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Webhook,
             payload: json!({}),
         },
     )?;
+    crate::store::tail::forget_targets(conn);
     diesel::update(webhooks::table.find(id))
         .set((
             webhooks::active.eq(false),
@@ -427,10 +429,13 @@ pub fn enqueue(
         .collect();
     // Email goes to the same people, through the same outbox (its email channel).
     let mails = email::enqueue(conn, entry, dispute_id, &d.parties, &roles)?;
-    let hooks: Vec<(String, String, String)> = webhooks::table
-        .filter(webhooks::active.eq(true))
-        .select((webhooks::id, webhooks::target_kind, webhooks::target))
-        .load(conn)?;
+    // Read once per write transaction (`store::tail`): a batch's commands share it.
+    let hooks = crate::store::tail::hooks(conn, |c| {
+        webhooks::table
+            .filter(webhooks::active.eq(true))
+            .select((webhooks::id, webhooks::target_kind, webhooks::target))
+            .load(c)
+    })?;
     if hooks.is_empty() {
         return Ok(mails);
     }

@@ -397,8 +397,14 @@ where
             }
         }
     }
+    // The ledger lock is held from here: what this transaction learns of the
+    // ledger's tail stays true until it ends.
+    if lock {
+        crate::store::tail::open(conn);
+    }
     let result = f(conn);
     let end = |conn: &mut DbConn, commit: bool| -> QueryResult<()> {
+        crate::store::tail::close(conn);
         match (conn, commit) {
             (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
             (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
@@ -474,13 +480,18 @@ fn depth(conn: &mut DbConn) -> u32 {
 
 fn begin_savepoint(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(c),
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
+    crate::store::tail::mark(conn);
+    Ok(())
 }
 
 /// Release (`keep`) or roll back to the innermost savepoint.
 fn end_savepoint(conn: &mut DbConn, keep: bool) -> QueryResult<()> {
+    // A release that fails leaves the transaction to be rolled back: forget
+    // the savepoint's part either way, unless it is kept.
+    crate::store::tail::unmark(conn, keep);
     match (conn, keep) {
         (DbConn::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
         (DbConn::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),

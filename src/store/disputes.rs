@@ -85,15 +85,23 @@ pub fn project(
                     disputes::whistleblowing.eq(whistleblowing),
                 ))
                 .execute(conn)?;
-            for (i, p) in parties.iter().enumerate() {
-                diesel::insert_into(dispute_parties::table)
-                    .values((
+            // One multi-row insert, however many parties.
+            let rows: Vec<_> = parties
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    (
                         dispute_parties::dispute_id.eq(id),
                         dispute_parties::agency_id.eq(p),
                         dispute_parties::position.eq(i as i32),
-                    ))
-                    .execute(conn)?;
-            }
+                    )
+                })
+                .collect();
+            let insert = diesel::insert_into(dispute_parties::table).values(rows);
+            match conn {
+                DbConn::Pg(c) => insert.execute(c)?,
+                DbConn::Sqlite(c) => insert.execute(c)?,
+            };
         }
         Event::ProposalMade { proposal_id, rung } => {
             diesel::insert_into(proposals::table)

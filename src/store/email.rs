@@ -20,6 +20,7 @@ pub fn set_recipients(
     addresses_json: &str,
     seq: i64,
 ) -> StoreResult<()> {
+    crate::store::tail::forget_targets(conn);
     let n = diesel::update(
         email_recipients::table
             .filter(email_recipients::target_kind.eq(kind))
@@ -46,6 +47,7 @@ pub fn set_recipients(
 /// Empty the list that entry `seq` set, if it is still the current one (its
 /// payload was erased). How many lists were emptied.
 pub fn erase_list(conn: &mut DbConn, seq: i64) -> StoreResult<usize> {
+    crate::store::tail::forget_targets(conn);
     Ok(
         diesel::update(email_recipients::table.filter(email_recipients::set_seq.eq(seq)))
             .set(email_recipients::addresses.eq("[]"))
@@ -67,20 +69,21 @@ pub fn all_recipients(conn: &mut DbConn) -> StoreResult<Vec<RecipientRow>> {
 }
 
 /// The lists of these agencies and roles (addresses as JSON, one per target).
+/// Every list is read once per write transaction (`store::tail`): a batch's
+/// commands share one read.
 pub fn recipients_of(
     conn: &mut DbConn,
     agencies: &[String],
     roles: &[String],
 ) -> StoreResult<Vec<String>> {
-    Ok(email_recipients::table
-        .filter(
-            email_recipients::target_kind
-                .eq("agency")
-                .and(email_recipients::target.eq_any(agencies))
-                .or(email_recipients::target_kind
-                    .eq("role")
-                    .and(email_recipients::target.eq_any(roles))),
-        )
-        .select(email_recipients::addresses)
-        .load(conn)?)
+    let all = crate::store::tail::lists(conn, all_recipients)?;
+    Ok(all
+        .into_iter()
+        .filter(|(kind, target, _, _)| match kind.as_str() {
+            "agency" => agencies.contains(target),
+            "role" => roles.contains(target),
+            _ => false,
+        })
+        .map(|(_, _, addresses, _)| addresses)
+        .collect())
 }

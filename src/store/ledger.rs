@@ -130,12 +130,16 @@ fn append_chain_only_at(
     at: NaiveDateTime,
 ) -> Result<Entry, StoreError> {
     new.actor = recorded_actor(conn, new.dispute_id.as_deref(), new.actor)?;
-    let head = match head(conn)? {
-        Some((seq, h)) => Some((
-            seq,
-            hash32(&h, seq, "entry_hash").map_err(StoreError::Internal)?,
-        )),
-        None => None,
+    // The batch's earlier appends left the head in the transaction's tail.
+    let head = match crate::store::tail::head(conn) {
+        Some(known) => Some(known),
+        None => match head(conn)? {
+            Some((seq, h)) => Some((
+                seq,
+                hash32(&h, seq, "entry_hash").map_err(StoreError::Internal)?,
+            )),
+            None => None,
+        },
     };
     let sealed = ledger::seal(new, head, at).map_err(StoreError::Internal)?;
     diesel::insert_into(ledger_entries::table)
@@ -147,6 +151,11 @@ fn append_chain_only_at(
             ledger_payloads::payload.eq(Some(sealed.payload)),
         ))
         .execute(conn)?;
+    crate::store::tail::set_head(conn, sealed.entry.seq, sealed.entry.entry_hash);
+    // A webhook or an address list changes only with an entry about no dispute.
+    if sealed.entry.dispute_id.is_none() {
+        crate::store::tail::forget_targets(conn);
+    }
     Ok(sealed.entry)
 }
 
@@ -169,6 +178,8 @@ pub fn insert_verbatim(
             ledger_payloads::payload.eq(payload),
         ))
         .execute(conn)?;
+    crate::store::tail::set_head(conn, entry.seq, entry.entry_hash);
+    crate::store::tail::forget_targets(conn);
     crate::store::tree::add_leaf(conn, entry.seq, &entry.entry_hash)?;
     Ok(())
 }

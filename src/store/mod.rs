@@ -17,6 +17,7 @@ pub mod redactions;
 pub mod restore;
 pub mod schema;
 pub mod scrutiny;
+pub mod tail;
 pub mod tree;
 pub mod whistleblowers;
 pub mod witnesses;

@@ -44,7 +44,9 @@ impl NodeSource for DbNodes<'_> {
 /// Record leaf `seq` and every perfect subtree it completes. Call in the
 /// append's transaction, right after the entry is inserted. At most two
 /// statements whatever the number of subtrees: the left children it needs in
-/// one query, the new nodes in one multi-row insert.
+/// one query, the new nodes in one multi-row insert. Inside a batch the query
+/// is mostly not needed: the earlier appends wrote those children, and the
+/// transaction's tail ([`crate::store::tail`]) still has them.
 pub fn add_leaf(conn: &mut DbConn, seq: i64, leaf: &Hash) -> QueryResult<()> {
     let completed = merkle::nodes_completed_by_append(seq as u64);
     // The right child of each is the node completed just before, one level
@@ -57,13 +59,26 @@ pub fn add_leaf(conn: &mut DbConn, seq: i64, leaf: &Hash) -> QueryResult<()> {
             index: 2 * id.index,
         })
         .collect();
-    let mut stored = if lefts.is_empty() {
-        Fetched(std::collections::HashMap::new())
-    } else {
-        fetch(conn, &lefts)?
-    };
+    // The batch's earlier appends stored most of them (the transaction's tail).
+    let mut known = std::collections::HashMap::new();
+    let mut missing = Vec::new();
+    for id in lefts {
+        match crate::store::tail::node(conn, id) {
+            Some(h) => {
+                known.insert(id, h);
+            }
+            None => missing.push(id),
+        }
+    }
+    if !missing.is_empty() {
+        let Fetched(read) = fetch(conn, &missing)?;
+        crate::store::tail::note_nodes(conn, read.iter().map(|(id, h)| (*id, *h)));
+        known.extend(read);
+    }
+    let mut stored = Fetched(known);
     let mut last = *leaf;
     let mut rows = Vec::with_capacity(completed.len());
+    let mut written = Vec::with_capacity(completed.len());
     for id in completed {
         if id.level > 0 {
             let left = stored.node(NodeId {
@@ -72,6 +87,7 @@ pub fn add_leaf(conn: &mut DbConn, seq: i64, leaf: &Hash) -> QueryResult<()> {
             })?;
             last = merkle::node_hash(&left, &last);
         }
+        written.push((id, last));
         rows.push((
             merkle_nodes::level.eq(id.level as i32),
             merkle_nodes::idx.eq(id.index as i64),
@@ -83,6 +99,7 @@ pub fn add_leaf(conn: &mut DbConn, seq: i64, leaf: &Hash) -> QueryResult<()> {
         DbConn::Pg(c) => insert.execute(c)?,
         DbConn::Sqlite(c) => insert.execute(c)?,
     };
+    crate::store::tail::note_nodes(conn, written);
     Ok(())
 }
 

@@ -1,0 +1,217 @@
+//! What an open write transaction has learnt about the ledger's tail: the head
+//! entry and the Merkle nodes it read or wrote. A sequencer batch appends many
+//! entries in one transaction; with this, only its first append reads the head
+//! and the left siblings from the database, and the rest take them from here.
+//!
+//! It is sound because a write transaction holds the ledger lock (SQLite's
+//! `BEGIN IMMEDIATE`, PostgreSQL's advisory lock) from its start: no other
+//! process or thread appends while it is open, and Merkle nodes are never
+//! changed once stored. It lives on the thread that opened the transaction,
+//! tagged with that connection, and is dropped when the transaction ends
+//! ([`close`], by `store::db`, on commit and on rollback). A savepoint rolled
+//! back takes back what was learnt inside it ([`rollback`]), so a refused
+//! command in a batch leaves no head or node of its own behind.
+//!
+//! It also keeps who is notified (the active webhooks and the address lists)
+//! once read, for the transaction's later commands. Every change to those is
+//! recorded by an entry about no dispute (invariant 1), so any such append
+//! drops them ([`forget_targets`], by `store::ledger`), as does any savepoint
+//! rolled back.
+
+use std::cell::RefCell;
+
+use crate::core::ledger::Hash;
+use crate::core::merkle::NodeId;
+use crate::store::db::DbConn;
+use crate::store::email::RecipientRow;
+
+#[derive(Default)]
+struct Tail {
+    /// The connection whose write transaction this belongs to (its address).
+    owner: Option<usize>,
+    /// Heads, oldest first: the last is the current one.
+    heads: Vec<(i64, Hash)>,
+    /// Nodes read or written, in that order.
+    nodes: Vec<(NodeId, Hash)>,
+    /// `(heads, nodes)` lengths at each open savepoint, innermost last.
+    marks: Vec<(usize, usize)>,
+    /// The active webhooks, once read.
+    hooks: Option<Vec<Hook>>,
+    /// Every address list, once read.
+    lists: Option<Vec<RecipientRow>>,
+}
+
+/// An active webhook: its id, target kind and target.
+pub type Hook = (String, String, String);
+
+thread_local! {
+    static TAIL: RefCell<Tail> = RefCell::new(Tail::default());
+}
+
+fn id(conn: &DbConn) -> usize {
+    conn as *const DbConn as usize
+}
+
+/// Run `f` on the tail if `conn`'s write transaction owns it.
+fn with<T>(conn: &DbConn, f: impl FnOnce(&mut Tail) -> T) -> Option<T> {
+    TAIL.with(|t| {
+        let mut t = t.borrow_mut();
+        (t.owner == Some(id(conn))).then(|| f(&mut t))
+    })
+}
+
+/// A write transaction (holding the ledger lock) has begun on `conn`.
+pub(crate) fn open(conn: &DbConn) {
+    TAIL.with(|t| {
+        *t.borrow_mut() = Tail {
+            owner: Some(id(conn)),
+            ..Tail::default()
+        }
+    });
+}
+
+/// The transaction on `conn` has ended (committed or rolled back).
+pub(crate) fn close(conn: &DbConn) {
+    TAIL.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.owner == Some(id(conn)) {
+            *t = Tail::default();
+        }
+    });
+}
+
+/// A savepoint was taken on `conn`.
+pub(crate) fn mark(conn: &DbConn) {
+    with(conn, |t| {
+        let m = (t.heads.len(), t.nodes.len());
+        t.marks.push(m);
+    });
+}
+
+/// The innermost savepoint on `conn` was released (`keep`) or rolled back.
+pub(crate) fn unmark(conn: &DbConn, keep: bool) {
+    with(conn, |t| {
+        if let Some((heads, nodes)) = t.marks.pop() {
+            if !keep {
+                t.heads.truncate(heads);
+                t.nodes.truncate(nodes);
+                t.hooks = None;
+                t.lists = None;
+            }
+        }
+    });
+}
+
+/// The head this transaction has seen or written, if it has.
+pub fn head(conn: &DbConn) -> Option<(i64, Hash)> {
+    with(conn, |t| t.heads.last().copied()).flatten()
+}
+
+/// The head is now `seq` with `hash`.
+pub fn set_head(conn: &DbConn, seq: i64, hash: Hash) {
+    with(conn, |t| t.heads.push((seq, hash)));
+}
+
+/// A stored node this transaction has read or written, if it has.
+pub fn node(conn: &DbConn, node: NodeId) -> Option<Hash> {
+    with(conn, |t| {
+        t.nodes
+            .iter()
+            .rev()
+            .find(|(id, _)| *id == node)
+            .map(|(_, h)| *h)
+    })
+    .flatten()
+}
+
+/// These nodes are stored (read, or written in this transaction).
+pub fn note_nodes(conn: &DbConn, nodes: impl IntoIterator<Item = (NodeId, Hash)>) {
+    with(conn, |t| t.nodes.extend(nodes));
+}
+
+/// Who is notified may have changed in this transaction: read it again.
+pub fn forget_targets(conn: &DbConn) {
+    with(conn, |t| {
+        t.hooks = None;
+        t.lists = None;
+    });
+}
+
+/// The active webhooks: `load`ed once per transaction (every time outside one).
+pub fn hooks<E>(
+    conn: &mut DbConn,
+    load: impl FnOnce(&mut DbConn) -> Result<Vec<Hook>, E>,
+) -> Result<Vec<Hook>, E> {
+    if let Some(Some(h)) = with(conn, |t| t.hooks.clone()) {
+        return Ok(h);
+    }
+    let h = load(conn)?;
+    with(conn, |t| t.hooks = Some(h.clone()));
+    Ok(h)
+}
+
+/// Every address list: `load`ed once per transaction (every time outside one).
+pub fn lists<E>(
+    conn: &mut DbConn,
+    load: impl FnOnce(&mut DbConn) -> Result<Vec<RecipientRow>, E>,
+) -> Result<Vec<RecipientRow>, E> {
+    if let Some(Some(l)) = with(conn, |t| t.lists.clone()) {
+        return Ok(l);
+    }
+    let l = load(conn)?;
+    with(conn, |t| t.lists = Some(l.clone()));
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> DbConn {
+        use diesel::Connection;
+        DbConn::Sqlite(diesel::SqliteConnection::establish(":memory:").expect("in-memory SQLite"))
+    }
+
+    const A: Hash = [1; 32];
+    const B: Hash = [2; 32];
+
+    #[test]
+    fn nothing_is_known_outside_a_write_transaction() {
+        let c = conn();
+        set_head(&c, 7, A);
+        note_nodes(&c, [(NodeId { level: 0, index: 7 }, A)]);
+        assert_eq!(head(&c), None);
+        assert_eq!(node(&c, NodeId { level: 0, index: 7 }), None);
+    }
+
+    #[test]
+    fn a_rolled_back_savepoint_takes_back_what_it_learnt() {
+        let c = conn();
+        open(&c);
+        set_head(&c, 1, A);
+        mark(&c);
+        set_head(&c, 2, B);
+        note_nodes(&c, [(NodeId { level: 0, index: 2 }, B)]);
+        assert_eq!(head(&c), Some((2, B)));
+        unmark(&c, false);
+        assert_eq!(head(&c), Some((1, A)));
+        assert_eq!(node(&c, NodeId { level: 0, index: 2 }), None);
+        mark(&c);
+        set_head(&c, 2, B);
+        unmark(&c, true);
+        assert_eq!(head(&c), Some((2, B)));
+        close(&c);
+        assert_eq!(head(&c), None);
+    }
+
+    #[test]
+    fn another_connection_sees_nothing() {
+        let (c, d) = (conn(), conn());
+        open(&c);
+        set_head(&c, 1, A);
+        assert_eq!(head(&d), None);
+        close(&d);
+        assert_eq!(head(&c), Some((1, A)));
+        close(&c);
+    }
+}
