@@ -945,4 +945,128 @@ mod tests {
             );
         }
     }
+
+    // --- Mutation testing (docs/testing.md): rules the vectors above leave open.
+
+    #[test]
+    fn key_names_are_checked_rule_by_rule() {
+        for good in ["PeterNeumann", "a", "log.example/2026", "caf\u{e9}"] {
+            assert!(is_valid_name(good), "{good:?}");
+        }
+        // Each breaks one rule: empty, '+', a space, a tab, another Unicode
+        // space, a control character that is not whitespace.
+        for bad in ["", "a+b", "a b", "a\tb", "a\u{2003}b", "a\u{7}b", "\u{1}"] {
+            assert!(!is_valid_name(bad), "{bad:?}");
+            assert_eq!(
+                Signer::from_seed(bad, &[7; 32]).err(),
+                Some(KeyError::InvalidName(bad.to_owned())),
+                "{bad:?}"
+            );
+            assert_eq!(
+                Verifier::from_public_key(bad, &peter().public_key()).err(),
+                Some(KeyError::InvalidName(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_ids_are_lowercase_hex_only() {
+        let upper = PETER_VKEY.replace("c74f20a3", "C74F20A3");
+        assert_eq!(Verifier::from_key_string(&upper), Err(KeyError::Malformed));
+        let skey_upper = PETER_SKEY.replace("c74f20a3", "C74F20A3");
+        assert_eq!(
+            Signer::from_key_string(&skey_upper).err(),
+            Some(KeyError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_signer_prints_its_name_and_key_id_only() {
+        let signer = Signer::from_key_string(PETER_SKEY).unwrap();
+        assert_eq!(
+            format!("{signer:?}"),
+            "Signer(PeterNeumann+c74f20a3 (type 0x01, private))"
+        );
+    }
+
+    #[test]
+    fn a_verifier_answers_for_its_own_key() {
+        let v = peter();
+        assert_eq!(v.name(), "PeterNeumann");
+        assert_eq!(v.key_id(), 0xc74f20a3);
+        assert_eq!(v.key_string(), PETER_VKEY);
+        let again = Verifier::from_public_key("PeterNeumann", &v.public_key()).unwrap();
+        assert_eq!(again, v);
+
+        let sig = NoteSignature::from_line(PETER_SIG).unwrap();
+        assert!(v.verify_signature(GO_TEXT, &sig));
+        assert!(!v.verify_signature("another text\n", &sig));
+        assert!(!enoch().verify_signature(GO_TEXT, &sig));
+        // Peter's signature bytes under another name, or another key ID: not his.
+        let renamed = NoteSignature {
+            name: "EnochRoot".into(),
+            ..sig.clone()
+        };
+        assert!(!v.verify_signature(GO_TEXT, &renamed));
+        let other_id = NoteSignature {
+            key_id: sig.key_id ^ 1,
+            ..sig.clone()
+        };
+        assert!(!v.verify_signature(GO_TEXT, &other_id));
+    }
+
+    #[test]
+    fn identical_verifiers_are_not_ambiguous() {
+        let note = go_note(&[PETER_SIG]);
+        let opened = open_note(&note, &[peter(), peter()]).unwrap();
+        assert_eq!(opened.verified.len(), 1);
+    }
+
+    #[test]
+    fn a_signature_is_a_key_id_and_at_least_one_byte() {
+        let line = |raw: &[u8]| format!("\u{2014} PeterNeumann {}\n", B64.encode(raw));
+        assert_eq!(
+            NoteSignature::from_line(&line(&[1, 2, 3, 4])),
+            Err(NoteError::SignatureTooShort(1))
+        );
+        let five = NoteSignature::from_line(&line(&[1, 2, 3, 4, 5])).unwrap();
+        assert_eq!(five.key_id(), 0x01020304);
+        assert_eq!(five.signature(), &[5]);
+    }
+
+    #[test]
+    fn errors_name_the_signature_line_whatever_the_text_length() {
+        // Text lines 1 to n, the blank line n + 1, signatures from n + 2.
+        for text in ["one\n", "one\ntwo\n", "one\ntwo\nthree\n"] {
+            let n = text.matches('\n').count();
+            let note = format!("{text}\n{PETER_SIG}not a signature\n");
+            assert_eq!(
+                Note::parse(&note),
+                Err(NoteError::MalformedSignatureLine(n + 3)),
+                "{text:?}"
+            );
+            let first_bad = format!("{text}\nnot a signature\n");
+            assert_eq!(
+                Note::parse(&first_bad),
+                Err(NoteError::MalformedSignatureLine(n + 2)),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_that_share_a_name_sign_and_verify_apart() {
+        let a = Signer::from_seed("log.example", &[1; 32]).unwrap();
+        let b = Signer::from_seed("log.example", &[2; 32]).unwrap();
+        assert_ne!(a.key_id(), b.key_id());
+        let text = "origin\n";
+        let note = sign_note(text, &[&a, &b]).unwrap();
+        let parsed = Note::parse(&note).unwrap();
+        assert_eq!(parsed.signatures().len(), 2, "{note}");
+        let opened = open_note(&note, &[a.verifier(), b.verifier()]).unwrap();
+        assert_eq!(opened.verified.len(), 2);
+        assert_eq!(opened.verified[0].key_id(), a.key_id());
+        assert_eq!(opened.verified[1].key_id(), b.key_id());
+    }
 }
