@@ -154,8 +154,12 @@ impl TestApp {
         // A long pool wait: the suite checks behaviour under contention (32
         // clients on 8 connections) on a shared, loaded machine, not latency;
         // the short default (`DB_POOL_WAIT`, 3 s) is exercised in faults.rs.
+        // On the app's clock too: the default policy's activation is its
+        // ledger's first entry, and a report's period must find it in force.
         let pool = actix_web::rt::task::spawn_blocking(move || {
-            app::prepare_with(&url, 8, Duration::from_secs(30))
+            clock::scoped(clock, || {
+                app::prepare_with(&url, 8, Duration::from_secs(30))
+            })
         })
         .await
         .expect("join")
