@@ -31,6 +31,14 @@ const A: &str = "kingston-council";
 const B: &str = "metropolitan-police";
 const C: &str = "cafcass";
 
+/// The app's clock starts here (Wednesday 10 June 2026, 11:00 in London), so
+/// no date below depends on the day the test runs.
+const NOW: &str = "2026-06-10T10:00:00Z";
+/// Today in London at `NOW`: the day mediation sessions are held.
+const TODAY: &str = "2026-06-10";
+/// A response date after `NOW`: recommendations are not due in the past.
+const DUE: &str = "2026-07-31";
+
 /// Routes the service mounts that the OpenAPI document does not list.
 const NOT_IN_OPENAPI: &[(Method, &str)] = &[(Method::Get, "/openapi.json")];
 
@@ -287,7 +295,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .post(
             &sc,
             &format!("/v1/admin/mediations/{mediation}/sessions"),
-            json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+            json!({"date": TODAY, "attendees": [{"role": "scrutineer"}], "notes": "n"}),
         )
         .await;
     let session = ok(s, &v)["seq"].as_i64().expect("session seq");
@@ -311,7 +319,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+            json!({"text": "t", "theme": "x", "response_due": DUE}),
         )
         .await;
     let recommendation = id_of(ok(s, &v));
@@ -455,9 +463,7 @@ fn request(
         "mediation.open" => ("", Some(json!({"agencies": [A, C], "topic": "matrix"}))),
         "mediation.session" => (
             "",
-            Some(
-                json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
-            ),
+            Some(json!({"date": TODAY, "attendees": [{"role": "scrutineer"}], "notes": "n"})),
         ),
         "mediation.close" => ("", Some(json!({"outcome": "matrix"}))),
         "review.request" => (
@@ -470,7 +476,7 @@ fn request(
         "review.findings" => ("", Some(json!({"findings": "matrix"}))),
         "recommendation.issue" => (
             "",
-            Some(json!({"text": "matrix", "theme": "matrix", "response_due": "2099-12-31"})),
+            Some(json!({"text": "matrix", "theme": "matrix", "response_due": DUE})),
         ),
         "recommendation.respond" => ("", Some(json!({"accepted": false, "reasons": "matrix"}))),
         // A copy of the default ladder under a new version: the fixture's rungs hold.
@@ -525,8 +531,9 @@ fn the_table_covers_every_route() {
 }
 
 async fn matrix(backend: Backend) {
-    let app = TestApp::spawn_with_settings(
+    let app = TestApp::spawn_at_with_settings(
         backend,
+        NOW,
         Settings {
             rate_limit_per_subject: 0,
             rate_limit_per_address: 0,
@@ -664,6 +671,8 @@ async fn refusals_are_logged(backend: Backend) {
     use crate::helpers::{client, LoggedServe, TestDb, SECRET};
     use escalation_ledger::http::auth::{Claims, Keys};
 
+    // The real binary, for its log, on the real clock: it sends no dates, and
+    // token lifetimes (`exp`) are real time anyway.
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let served = LoggedServe::start(&db.url, dir.path(), "info").await;

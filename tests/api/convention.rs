@@ -17,9 +17,18 @@ const A: &str = "kingston-council";
 const B: &str = "cafcass";
 const C: &str = "richmond-council";
 
+/// The apps' clock starts here (Wednesday 10 June 2026, 11:00 in London), so
+/// no date below depends on the day the test runs.
+const NOW: &str = "2026-06-10T10:00:00Z";
+/// Today in London at `NOW`: the day mediation sessions are held.
+const TODAY: &str = "2026-06-10";
+/// A response date after `NOW`: recommendations are not due in the past.
+const DUE: &str = "2026-07-31";
+
 async fn spawn(backend: Backend) -> TestApp {
-    TestApp::spawn_with_settings(
+    TestApp::spawn_at_with_settings(
         backend,
+        NOW,
         Settings {
             rate_limit_per_subject: 0,
             rate_limit_per_address: 0,
@@ -101,11 +110,11 @@ async fn creates_answer_201_location_and_the_thing(backend: Backend) {
         &sc,
         &admin,
         &format!("/v1/admin/mediations/{mid}/sessions"),
-        json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+        json!({"date": TODAY, "attendees": [{"role": "scrutineer"}], "notes": "n"}),
         "seq",
     )
     .await;
-    assert_eq!(session["date"], chrono::Utc::now().date_naive().to_string());
+    assert_eq!(session["date"], TODAY);
     created(
         &app,
         &app.agency(B),
@@ -120,7 +129,7 @@ async fn creates_answer_201_location_and_the_thing(backend: Backend) {
         &sc,
         &app.role(Role::Slg),
         "/v1/admin/recommendations",
-        json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+        json!({"text": "t", "theme": "x", "response_due": DUE}),
         "id",
     )
     .await;
@@ -298,7 +307,7 @@ async fn actions_answer_with_the_seq_they_wrote(backend: Backend) {
         .post(
             &sc,
             &format!("/v1/admin/mediations/{mid}/sessions"),
-            json!({"date": chrono::Utc::now().date_naive().to_string(), "attendees": [{"role": "scrutineer"}], "notes": "n"}),
+            json!({"date": TODAY, "attendees": [{"role": "scrutineer"}], "notes": "n"}),
         )
         .await;
     assert_eq!(s, 201, "{v}");
@@ -356,7 +365,7 @@ async fn actions_answer_with_the_seq_they_wrote(backend: Backend) {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+            json!({"text": "t", "theme": "x", "response_due": DUE}),
         )
         .await;
     let v = acted(
@@ -508,7 +517,7 @@ async fn every_list_pages_without_duplicates_or_gaps(backend: Backend) {
             .post(
                 &sc,
                 "/v1/admin/recommendations",
-                json!({"text": "t", "theme": "x", "response_due": "2099-12-31"}),
+                json!({"text": "t", "theme": "x", "response_due": DUE}),
             )
             .await;
         assert_eq!(s, 201, "{v}");

@@ -19,6 +19,14 @@ const A: &str = "kingston-council";
 const B: &str = "metropolitan-police";
 const C: &str = "sw-london-icb";
 
+/// The apps' clock starts here (Wednesday 10 June 2026, 11:00 in London), so
+/// no date below depends on the day the test runs.
+const NOW: &str = "2026-06-10T10:00:00Z";
+/// Today in London at `NOW`.
+const TODAY: &str = "2026-06-10";
+/// A response date after `NOW`: recommendations are not due in the past.
+const DUE: &str = "2026-07-31";
+
 async fn send(
     app: &TestApp,
     method: &str,
@@ -56,7 +64,7 @@ async fn send(
 /// value and body field: 400 problem+json, nothing written, on both backends
 /// (PostgreSQL answered 500 to a NUL before).
 async fn control_characters_are_refused_everywhere(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let id = app.raise(&[A, B], false).await;
     let sc = app.token("scrutineer-1", Role::Scrutineer, None, None);
     let admin = app.token("admin-1", Role::PartnershipAdmin, None, None);
@@ -70,7 +78,8 @@ async fn control_characters_are_refused_everywhere(backend: Backend) {
         .await;
     assert_eq!(s, 201, "{m}");
     let mid = m["id"].as_str().unwrap().to_string();
-    let today = chrono::Utc::now().date_naive().to_string();
+    // A good date, so only the control character can be the fault.
+    let today = TODAY;
     let before = app.size().await;
     let a = app.agency(A);
     let sessions = format!("/v1/admin/mediations/{mid}/sessions");
@@ -175,7 +184,7 @@ async fn control_characters_are_refused_everywhere(backend: Backend) {
             "POST",
             sc.clone(),
             "/v1/admin/recommendations",
-            Some(json!({"text": "t", "theme": "x", "response_due": "2099-12-31\u{0}"})),
+            Some(json!({"text": "t", "theme": "x", "response_due": format!("{DUE}\u{0}")})),
         ),
     ];
     for (method, token, path, body) in cases {
@@ -238,6 +247,8 @@ async fn status_with_auth(app: &TestApp, authorization: &str) -> (u16, Value) {
 /// library enum names in the answer.
 async fn crafted_tokens_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // Token times (`exp`, `nbf`) are checked against the system clock, not
+    // the domain's (`core::clock`), so these stay on the real one.
     let now = chrono::Utc::now().timestamp();
     let claims = |extra: Value| {
         let mut c = json!({"sub": "auditor-1", "role": "auditor", "exp": now + 3600});
@@ -359,6 +370,8 @@ async fn a_slow_body_times_out(backend: Backend) {
 /// A newline in a query key or value, a JSON key or a path cannot forge a line
 /// in the text log.
 async fn log_lines_cannot_be_forged(backend: Backend) {
+    // The real binary, for its text log, on the real clock: it sends no dates,
+    // and token lifetimes are real time anyway.
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let served = LoggedServe::start(&db.url, dir.path(), "info").await;
@@ -431,7 +444,7 @@ async fn log_lines_cannot_be_forged(backend: Backend) {
 /// Mediation sessions are dated between the opening and today, by the
 /// mediation's agencies; a recommendation's response is not due in the past.
 async fn scrutiny_dates_and_attendees_are_held(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let sc = app.token("scrutineer-1", Role::Scrutineer, None, None);
     let (s, m) = app
         .post(
@@ -442,10 +455,9 @@ async fn scrutiny_dates_and_attendees_are_held(backend: Backend) {
         .await;
     assert_eq!(s, 201, "{m}");
     let mid = m["id"].as_str().unwrap().to_string();
-    let today = chrono::Utc::now().date_naive();
-    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-    let yesterday = day(today - chrono::Days::new(1));
-    let tomorrow = day(today + chrono::Days::new(1));
+    // The mediation opened today, at `NOW`.
+    assert_eq!(app.today().to_string(), TODAY);
+    let (yesterday, tomorrow) = ("2026-06-09", "2026-06-11");
     let before = app.size().await;
     let sessions = format!("/v1/admin/mediations/{mid}/sessions");
     let who = |agency: &str| json!([{"role": "scrutineer"}, {"role": "agency", "agency": agency}]);
@@ -460,7 +472,7 @@ async fn scrutiny_dates_and_attendees_are_held(backend: Backend) {
         ),
         (
             "an attendee from outside",
-            json!({"date": day(today), "attendees": who(C), "notes": "n"}),
+            json!({"date": TODAY, "attendees": who(C), "notes": "n"}),
         ),
     ] {
         let (s, v) = app.post(&sc, &sessions, body).await;
@@ -479,7 +491,7 @@ async fn scrutiny_dates_and_attendees_are_held(backend: Backend) {
         .post(
             &sc,
             &sessions,
-            json!({"date": day(today), "attendees": who(B), "notes": "n"}),
+            json!({"date": TODAY, "attendees": who(B), "notes": "n"}),
         )
         .await;
     assert_eq!(s, 201, "{v}");
@@ -487,7 +499,7 @@ async fn scrutiny_dates_and_attendees_are_held(backend: Backend) {
         .post(
             &sc,
             "/v1/admin/recommendations",
-            json!({"text": "t", "theme": "x", "response_due": day(today)}),
+            json!({"text": "t", "theme": "x", "response_due": TODAY}),
         )
         .await;
     assert_eq!(s, 201, "due today: {v}");

@@ -123,17 +123,20 @@ impl TestApp {
     /// deadlines' "overdue" and scrutiny's "today" follow it, not the date the
     /// test runs on. Per app, so apps in one test process keep their own.
     pub async fn spawn_at(backend: Backend, at: &str) -> TestApp {
+        TestApp::spawn_at_with_settings(backend, at, app::Settings::default()).await
+    }
+
+    /// [`TestApp::spawn_at`] with the given `settings`.
+    pub async fn spawn_at_with_settings(
+        backend: Backend,
+        at: &str,
+        settings: app::Settings,
+    ) -> TestApp {
         let start = chrono::DateTime::parse_from_rfc3339(at)
             .expect("an RFC 3339 instant")
             .with_timezone(&chrono::Utc);
         let keys = Keys::from_secret(SECRET.as_bytes());
-        TestApp::spawn_clocked(
-            backend,
-            keys.into(),
-            app::Settings::default(),
-            Clock::starting_at(start),
-        )
-        .await
+        TestApp::spawn_clocked(backend, keys.into(), settings, Clock::starting_at(start)).await
     }
 
     async fn spawn_with(backend: Backend, auth: Authenticator, settings: app::Settings) -> TestApp {
@@ -151,8 +154,12 @@ impl TestApp {
         // A long pool wait: the suite checks behaviour under contention (32
         // clients on 8 connections) on a shared, loaded machine, not latency;
         // the short default (`DB_POOL_WAIT`, 3 s) is exercised in faults.rs.
+        // On the app's clock too: the default policy's activation is its
+        // ledger's first entry, and a report's period must find it in force.
         let pool = actix_web::rt::task::spawn_blocking(move || {
-            app::prepare_with(&url, 8, Duration::from_secs(30))
+            clock::scoped(clock, || {
+                app::prepare_with(&url, 8, Duration::from_secs(30))
+            })
         })
         .await
         .expect("join")

@@ -4,16 +4,17 @@
 //! offline report from an export byte for byte, disclosure control, CSV, and
 //! refusals.
 //!
-//! Raises are back-dated through the library (`TestApp::raise_at`) across the
-//! year before today; every later step (escalations, withdrawals, resolutions,
-//! the scrutineer's work, the deadline sweeper) runs now, over HTTP or the
-//! library's sweep. The period ends tomorrow (London), so "now" is inside it
-//! whenever the test runs.
+//! The apps' clock starts at `NOW` (Wednesday 10 June 2026). Raises are
+//! back-dated through the library (`TestApp::raise_at`) across the year before
+//! it; every later step (escalations, withdrawals, resolutions, the
+//! scrutineer's work, the deadline sweeper) runs at the app's "now", over HTTP
+//! or the library's sweep. The period ends the day after `NOW` (London), so
+//! "now" is inside it, whatever day the test runs on.
 
-use chrono::{Days, Utc};
+use chrono::{Days, NaiveDate};
+use escalation_ledger::core::clock;
 use escalation_ledger::core::ladder::{Partner, Policy, Role};
 use escalation_ledger::core::ledger::canonical_json;
-use escalation_ledger::core::report::london_date;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -23,10 +24,18 @@ const A: &str = "kingston-council";
 const B: &str = "metropolitan-police";
 const C: &str = "cafcass";
 
-/// A London-noon-ish UTC time `days` before today, as `raise_at` takes it.
+/// The apps' clock starts here, 11:00 in London.
+const NOW: &str = "2026-06-10T10:00:00Z";
+/// Today in London at `NOW`: the day mediation sessions are held.
+const TODAY: &str = "2026-06-10";
+/// A response date after the period: recommendations not yet answered are
+/// awaiting a response at its end, not overdue.
+const DUE: &str = "2026-07-31";
+
+/// A London-noon-ish UTC time `days` before `TODAY`, as `raise_at` takes it.
 fn days_ago(days: u64) -> String {
-    let d = Utc::now().date_naive() - Days::new(days);
-    format!("{d} 11:00:00")
+    let today: NaiveDate = TODAY.parse().expect("a date");
+    format!("{} 11:00:00", today - Days::new(days))
 }
 
 struct Period {
@@ -34,12 +43,11 @@ struct Period {
     to: String,
 }
 
+/// The 365 days up to and including the day after `TODAY`.
 fn period() -> Period {
-    let today = london_date(&Utc::now().naive_utc());
-    let to = today + Days::new(1);
     Period {
-        from: (to - Days::new(365)).to_string(),
-        to: to.to_string(),
+        from: "2025-06-11".into(),
+        to: "2026-06-11".into(),
     }
 }
 
@@ -188,7 +196,7 @@ async fn scripted_year(app: &TestApp) {
         app,
         &sc,
         &format!("/v1/admin/mediations/{mid}/sessions"),
-        json!({"date": Utc::now().date_naive().to_string(),
+        json!({"date": TODAY,
                "attendees": [{"role": "agency", "agency": A}, {"role": "agency", "agency": C}],
                "notes": "Met"}),
     )
@@ -221,9 +229,9 @@ async fn scripted_year(app: &TestApp) {
         json!({"text": "Publish timescales", "theme": "Timeliness"}),
     )
     .await;
-    rec("2099-12-31".into()).await;
-    let yes = rec("2099-12-31".into()).await;
-    let no = rec("2099-12-31".into()).await;
+    rec(DUE.into()).await;
+    let yes = rec(DUE.into()).await;
+    let no = rec(DUE.into()).await;
     ok(
         app,
         &slg,
@@ -239,16 +247,20 @@ async fn scripted_year(app: &TestApp) {
     )
     .await;
 
-    // The deadline sweeper, now: d0, d4 and d5 are past due on `agencies`.
+    // The deadline sweeper, at the app's now and recording on its clock, as
+    // the server's would: d0, d4 and d5 are past due on `agencies`.
     let pool = app.pool.clone();
+    let app_clock = app.clock;
     let swept = actix_web::rt::task::spawn_blocking(move || {
         let policies = [std::sync::Arc::new(Policy::krscp())];
-        escalation_ledger::service::deadline::sweep(
-            &mut pool.get().expect("conn"),
-            &policies,
-            0,
-            Utc::now(),
-        )
+        clock::scoped(app_clock, || {
+            escalation_ledger::service::deadline::sweep(
+                &mut pool.get().expect("conn"),
+                &policies,
+                0,
+                app_clock.now(),
+            )
+        })
         .expect("sweep")
     })
     .await
@@ -323,7 +335,7 @@ async fn offline(app: &TestApp, p: &Period, audience: &str) -> String {
 }
 
 async fn a_year_of_disputes(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     scripted_year(&app).await;
     let p = period();
     let size = app.size().await;
@@ -432,7 +444,7 @@ async fn a_year_of_disputes(backend: Backend) {
 
 /// With audience=public, counts 1 to 4 are null and listed; 0 and 5+ stay.
 async fn small_counts_are_suppressed(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     scripted_year(&app).await;
     let p = period();
     let (s, v) = app
@@ -484,7 +496,7 @@ async fn small_counts_are_suppressed(backend: Backend) {
 
 /// CSV on request; refusals for bad input and for roles without a row.
 async fn csv_and_refusals(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     app.raise_at(&[A, B], false, false, &days_ago(20)).await;
     let p = period();
     let slg = app.role(Role::Slg);
