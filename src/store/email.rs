@@ -10,7 +10,7 @@ use crate::store::schema::email_recipients;
 
 /// One target's address list as stored: kind, target, addresses (JSON), the
 /// `seq` of the entry that set it.
-pub type RecipientRow = (String, String, String, i64);
+pub use crate::store::tail::RecipientRow;
 
 /// Set (insert or replace) one target's list.
 pub fn set_recipients(

@@ -22,8 +22,6 @@ use std::cell::RefCell;
 
 use crate::core::ledger::Hash;
 use crate::core::merkle::NodeId;
-use crate::store::db::DbConn;
-use crate::store::email::RecipientRow;
 
 #[derive(Default)]
 struct Tail {
@@ -44,16 +42,22 @@ struct Tail {
 /// An active webhook: its id, target kind and target.
 pub type Hook = (String, String, String);
 
+/// One target's address list as stored: kind, target, addresses (JSON), the
+/// `seq` of the entry that set it (`store::email`).
+pub type RecipientRow = (String, String, String, i64);
+
 thread_local! {
     static TAIL: RefCell<Tail> = RefCell::new(Tail::default());
 }
 
-fn id(conn: &DbConn) -> usize {
-    conn as *const DbConn as usize
+/// A connection by its address (generic, so that this module needs no
+/// import from `store::db`, which calls it).
+fn id<C>(conn: &C) -> usize {
+    conn as *const C as usize
 }
 
 /// Run `f` on the tail if `conn`'s write transaction owns it.
-fn with<T>(conn: &DbConn, f: impl FnOnce(&mut Tail) -> T) -> Option<T> {
+fn with<C, T>(conn: &C, f: impl FnOnce(&mut Tail) -> T) -> Option<T> {
     TAIL.with(|t| {
         let mut t = t.borrow_mut();
         (t.owner == Some(id(conn))).then(|| f(&mut t))
@@ -61,7 +65,7 @@ fn with<T>(conn: &DbConn, f: impl FnOnce(&mut Tail) -> T) -> Option<T> {
 }
 
 /// A write transaction (holding the ledger lock) has begun on `conn`.
-pub(crate) fn open(conn: &DbConn) {
+pub(crate) fn open<C>(conn: &C) {
     TAIL.with(|t| {
         *t.borrow_mut() = Tail {
             owner: Some(id(conn)),
@@ -71,7 +75,7 @@ pub(crate) fn open(conn: &DbConn) {
 }
 
 /// The transaction on `conn` has ended (committed or rolled back).
-pub(crate) fn close(conn: &DbConn) {
+pub(crate) fn close<C>(conn: &C) {
     TAIL.with(|t| {
         let mut t = t.borrow_mut();
         if t.owner == Some(id(conn)) {
@@ -81,7 +85,7 @@ pub(crate) fn close(conn: &DbConn) {
 }
 
 /// A savepoint was taken on `conn`.
-pub(crate) fn mark(conn: &DbConn) {
+pub(crate) fn mark<C>(conn: &C) {
     with(conn, |t| {
         let m = (t.heads.len(), t.nodes.len());
         t.marks.push(m);
@@ -89,7 +93,7 @@ pub(crate) fn mark(conn: &DbConn) {
 }
 
 /// The innermost savepoint on `conn` was released (`keep`) or rolled back.
-pub(crate) fn unmark(conn: &DbConn, keep: bool) {
+pub(crate) fn unmark<C>(conn: &C, keep: bool) {
     with(conn, |t| {
         if let Some((heads, nodes)) = t.marks.pop() {
             if !keep {
@@ -103,17 +107,17 @@ pub(crate) fn unmark(conn: &DbConn, keep: bool) {
 }
 
 /// The head this transaction has seen or written, if it has.
-pub fn head(conn: &DbConn) -> Option<(i64, Hash)> {
+pub fn head<C>(conn: &C) -> Option<(i64, Hash)> {
     with(conn, |t| t.heads.last().copied()).flatten()
 }
 
 /// The head is now `seq` with `hash`.
-pub fn set_head(conn: &DbConn, seq: i64, hash: Hash) {
+pub fn set_head<C>(conn: &C, seq: i64, hash: Hash) {
     with(conn, |t| t.heads.push((seq, hash)));
 }
 
 /// A stored node this transaction has read or written, if it has.
-pub fn node(conn: &DbConn, node: NodeId) -> Option<Hash> {
+pub fn node<C>(conn: &C, node: NodeId) -> Option<Hash> {
     with(conn, |t| {
         t.nodes
             .iter()
@@ -125,12 +129,12 @@ pub fn node(conn: &DbConn, node: NodeId) -> Option<Hash> {
 }
 
 /// These nodes are stored (read, or written in this transaction).
-pub fn note_nodes(conn: &DbConn, nodes: impl IntoIterator<Item = (NodeId, Hash)>) {
+pub fn note_nodes<C>(conn: &C, nodes: impl IntoIterator<Item = (NodeId, Hash)>) {
     with(conn, |t| t.nodes.extend(nodes));
 }
 
 /// Who is notified may have changed in this transaction: read it again.
-pub fn forget_targets(conn: &DbConn) {
+pub fn forget_targets<C>(conn: &C) {
     with(conn, |t| {
         t.hooks = None;
         t.lists = None;
@@ -138,9 +142,9 @@ pub fn forget_targets(conn: &DbConn) {
 }
 
 /// The active webhooks: `load`ed once per transaction (every time outside one).
-pub fn hooks<E>(
-    conn: &mut DbConn,
-    load: impl FnOnce(&mut DbConn) -> Result<Vec<Hook>, E>,
+pub fn hooks<C, E>(
+    conn: &mut C,
+    load: impl FnOnce(&mut C) -> Result<Vec<Hook>, E>,
 ) -> Result<Vec<Hook>, E> {
     if let Some(Some(h)) = with(conn, |t| t.hooks.clone()) {
         return Ok(h);
@@ -151,9 +155,9 @@ pub fn hooks<E>(
 }
 
 /// Every address list: `load`ed once per transaction (every time outside one).
-pub fn lists<E>(
-    conn: &mut DbConn,
-    load: impl FnOnce(&mut DbConn) -> Result<Vec<RecipientRow>, E>,
+pub fn lists<C, E>(
+    conn: &mut C,
+    load: impl FnOnce(&mut C) -> Result<Vec<RecipientRow>, E>,
 ) -> Result<Vec<RecipientRow>, E> {
     if let Some(Some(l)) = with(conn, |t| t.lists.clone()) {
         return Ok(l);
@@ -167,9 +171,9 @@ pub fn lists<E>(
 mod tests {
     use super::*;
 
-    fn conn() -> DbConn {
-        use diesel::Connection;
-        DbConn::Sqlite(diesel::SqliteConnection::establish(":memory:").expect("in-memory SQLite"))
+    /// Stands in for a connection: the tail knows one only by its address.
+    fn conn() -> Box<u64> {
+        Box::new(0)
     }
 
     const A: Hash = [1; 32];
@@ -177,41 +181,42 @@ mod tests {
 
     #[test]
     fn nothing_is_known_outside_a_write_transaction() {
-        let c = conn();
-        set_head(&c, 7, A);
-        note_nodes(&c, [(NodeId { level: 0, index: 7 }, A)]);
-        assert_eq!(head(&c), None);
-        assert_eq!(node(&c, NodeId { level: 0, index: 7 }), None);
+        let c = &*conn();
+        set_head(c, 7, A);
+        note_nodes(c, [(NodeId { level: 0, index: 7 }, A)]);
+        assert_eq!(head(c), None);
+        assert_eq!(node(c, NodeId { level: 0, index: 7 }), None);
     }
 
     #[test]
     fn a_rolled_back_savepoint_takes_back_what_it_learnt() {
-        let c = conn();
-        open(&c);
-        set_head(&c, 1, A);
-        mark(&c);
-        set_head(&c, 2, B);
-        note_nodes(&c, [(NodeId { level: 0, index: 2 }, B)]);
-        assert_eq!(head(&c), Some((2, B)));
-        unmark(&c, false);
-        assert_eq!(head(&c), Some((1, A)));
-        assert_eq!(node(&c, NodeId { level: 0, index: 2 }), None);
-        mark(&c);
-        set_head(&c, 2, B);
-        unmark(&c, true);
-        assert_eq!(head(&c), Some((2, B)));
-        close(&c);
-        assert_eq!(head(&c), None);
+        let c = &*conn();
+        open(c);
+        set_head(c, 1, A);
+        mark(c);
+        set_head(c, 2, B);
+        note_nodes(c, [(NodeId { level: 0, index: 2 }, B)]);
+        assert_eq!(head(c), Some((2, B)));
+        unmark(c, false);
+        assert_eq!(head(c), Some((1, A)));
+        assert_eq!(node(c, NodeId { level: 0, index: 2 }), None);
+        mark(c);
+        set_head(c, 2, B);
+        unmark(c, true);
+        assert_eq!(head(c), Some((2, B)));
+        close(c);
+        assert_eq!(head(c), None);
     }
 
     #[test]
     fn another_connection_sees_nothing() {
         let (c, d) = (conn(), conn());
-        open(&c);
-        set_head(&c, 1, A);
-        assert_eq!(head(&d), None);
-        close(&d);
-        assert_eq!(head(&c), Some((1, A)));
-        close(&c);
+        let (c, d) = (&*c, &*d);
+        open(c);
+        set_head(c, 1, A);
+        assert_eq!(head(d), None);
+        close(d);
+        assert_eq!(head(c), Some((1, A)));
+        close(c);
     }
 }
