@@ -146,12 +146,7 @@ pub fn hooks<C, E>(
     conn: &mut C,
     load: impl FnOnce(&mut C) -> Result<Vec<Hook>, E>,
 ) -> Result<Vec<Hook>, E> {
-    if let Some(Some(h)) = with(conn, |t| t.hooks.clone()) {
-        return Ok(h);
-    }
-    let h = load(conn)?;
-    with(conn, |t| t.hooks = Some(h.clone()));
-    Ok(h)
+    cached(conn, |t| &mut t.hooks, load)
 }
 
 /// Every address list: `load`ed once per transaction (every time outside one).
@@ -159,12 +154,22 @@ pub fn lists<C, E>(
     conn: &mut C,
     load: impl FnOnce(&mut C) -> Result<Vec<RecipientRow>, E>,
 ) -> Result<Vec<RecipientRow>, E> {
-    if let Some(Some(l)) = with(conn, |t| t.lists.clone()) {
-        return Ok(l);
+    cached(conn, |t| &mut t.lists, load)
+}
+
+/// The tail's `slot` if filled, else `load` it and fill it (inside a write
+/// transaction on `conn`).
+fn cached<C, T: Clone, E>(
+    conn: &mut C,
+    slot: fn(&mut Tail) -> &mut Option<T>,
+    load: impl FnOnce(&mut C) -> Result<T, E>,
+) -> Result<T, E> {
+    if let Some(Some(v)) = with(conn, |t| slot(t).clone()) {
+        return Ok(v);
     }
-    let l = load(conn)?;
-    with(conn, |t| t.lists = Some(l.clone()));
-    Ok(l)
+    let v = load(conn)?;
+    with(conn, |t| *slot(t) = Some(v.clone()));
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -218,5 +223,28 @@ mod tests {
         close(d);
         assert_eq!(head(c), Some((1, A)));
         close(c);
+    }
+
+    #[test]
+    fn who_is_notified_is_read_once_until_it_may_have_changed() {
+        let c = &mut *conn();
+        let mut loads = 0;
+        let mut load = |_: &mut u64| -> Result<Vec<Hook>, ()> {
+            loads += 1;
+            Ok(vec![("h".into(), "agency".into(), "cafcass".into())])
+        };
+        // Outside a transaction: read every time.
+        hooks(c, &mut load).expect("hooks");
+        hooks(c, &mut load).expect("hooks");
+        open(c);
+        hooks(c, &mut load).expect("hooks");
+        hooks(c, &mut load).expect("hooks");
+        forget_targets(c);
+        hooks(c, &mut load).expect("hooks");
+        mark(c);
+        unmark(c, false);
+        hooks(c, &mut load).expect("hooks");
+        close(c);
+        assert_eq!(loads, 5);
     }
 }
