@@ -257,7 +257,7 @@ pub fn record_session(
     record_session_on(conn, actor, id, date, attendees, payload, today())
 }
 
-/// [`record_session`] with the clock's date given: `today` (UTC).
+/// [`record_session`] with the clock's date given: `today` (a London date).
 pub fn record_session_on(
     conn: &mut DbConn,
     actor: &Actor,
@@ -276,7 +276,10 @@ pub fn record_session_on(
     if m.status != OPEN {
         return Err(ServiceError::Conflict("the mediation is closed".into()));
     }
-    session_date_rule(date, m.opened_at.date(), today)?;
+    // Both sides are London dates: a mediation opened at 23:30 UTC in summer
+    // opened on the next London day.
+    let opened_on = crate::core::calendar::london_date(m.opened_at.and_utc());
+    session_date_rule(date, opened_on, today)?;
     let members: Vec<String> = rows::load_mediations(conn, rows::Pick::One(&m.id))?
         .1
         .into_iter()
@@ -424,7 +427,7 @@ pub fn issue_recommendation(
     issue_recommendation_on(conn, actor, dispute_id, response_due, payload, today())
 }
 
-/// [`issue_recommendation`] with the clock's date given: `today` (UTC).
+/// [`issue_recommendation`] with the clock's date given: `today` (a London date).
 pub fn issue_recommendation_on(
     conn: &mut DbConn,
     actor: &Actor,

@@ -645,8 +645,59 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
     }
 }
 
+/// A mediation opened at 23:30 UTC on 10 June 2026 opened on 11 June in London
+/// (00:30 BST), so a session dated the 10th is before it and is refused, and
+/// the 11th is both its first day and "today". Taking the opening's UTC date
+/// accepted the 10th.
+async fn a_session_is_dated_in_london(backend: Backend) {
+    let app = TestApp::spawn_at(backend, "2026-06-10T23:30:00Z").await;
+    assert_eq!(app.today().to_string(), "2026-06-11");
+    let sc = scrutineer(&app);
+    let id = at_scrutineer_rung(&app).await;
+    let (s, m) = app
+        .post(
+            &sc,
+            "/v1/admin/mediations",
+            json!({"dispute_id": id, "agencies": [A, B], "topic": "Threshold"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    let sessions = format!(
+        "/v1/admin/mediations/{}/sessions",
+        m["id"].as_str().unwrap()
+    );
+    let attendees = json!([{"role": "scrutineer"}]);
+    let before = app.size().await;
+    let (s, v) = app
+        .post(
+            &sc,
+            &sessions,
+            json!({"date": "2026-06-10", "attendees": attendees, "notes": "n"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("before the mediation opened (2026-06-11)"),
+        "{v}"
+    );
+    assert_eq!(app.size().await, before, "a refused session writes nothing");
+    let (s, v) = app
+        .post(
+            &sc,
+            &sessions,
+            json!({"date": "2026-06-11", "attendees": attendees, "notes": "n"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(app.size().await, before + 1);
+}
+
 both_backends!(
     a_scrutineers_day,
+    a_session_is_dated_in_london,
     refusals_write_nothing,
     tampered_scrutiny_rows_fail_verify,
 );
