@@ -175,7 +175,7 @@ pub fn register(
     )?;
     let (kind, value) = target.columns();
     let secret = B64.encode(secret);
-    crate::store::tail::forget_targets(conn);
+    crate::store::tail::forget_settings(conn);
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::id.eq(&id),
@@ -225,7 +225,7 @@ pub fn deactivate(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Webhook,
             payload: json!({}),
         },
     )?;
-    crate::store::tail::forget_targets(conn);
+    crate::store::tail::forget_settings(conn);
     diesel::update(webhooks::table.find(id))
         .set((
             webhooks::active.eq(false),

@@ -72,13 +72,11 @@ pub fn get_agency(conn: &mut DbConn, id: &str) -> Result<Option<Agency>, StoreEr
     row.map(agency_of).transpose()
 }
 
-/// The agencies among `ids` (retired ones included).
+/// The agencies among `ids` (retired ones included). Inside a write
+/// transaction the registry is read once (`store::tail`).
 pub fn agencies_among(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Agency>, StoreError> {
-    let rows: Vec<Row> = agencies::table
-        .select(COLUMNS)
-        .filter(agencies::id.eq_any(ids))
-        .load(conn)?;
-    rows.into_iter().map(agency_of).collect()
+    let all = crate::store::tail::agencies(conn, list_agencies)?;
+    Ok(all.into_iter().filter(|a| ids.contains(&a.id)).collect())
 }
 
 /// The registry is seeded by the system actor.
@@ -115,6 +113,7 @@ pub fn seed_registry(conn: &mut DbConn, seed: &[SeedAgency]) -> Result<bool, Sto
 
 /// Add one agency's row. Call in the transaction of its entry.
 pub fn insert_agency(conn: &mut DbConn, a: &Agency) -> Result<(), StoreError> {
+    crate::store::tail::forget_settings(conn);
     diesel::insert_into(agencies::table)
         .values((
             agencies::id.eq(&a.id),
@@ -141,6 +140,7 @@ pub fn update_agency(
     name: &str,
     kind: AgencyKind,
 ) -> Result<(), StoreError> {
+    crate::store::tail::forget_settings(conn);
     let n = diesel::update(agencies::table.filter(agencies::id.eq(id)))
         .set((agencies::name.eq(name), agencies::kind.eq(kind.as_str())))
         .execute(conn)?;
@@ -153,6 +153,7 @@ pub fn update_agency(
 
 /// Mark an agency retired at its entry's `recorded_at`. Call in that entry's transaction.
 pub fn retire_agency(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    crate::store::tail::forget_settings(conn);
     let n = diesel::update(agencies::table.filter(agencies::id.eq(id)))
         .set(agencies::retired_at.eq(Some(at)))
         .execute(conn)?;

@@ -20,7 +20,7 @@ pub fn set_recipients(
     addresses_json: &str,
     seq: i64,
 ) -> StoreResult<()> {
-    crate::store::tail::forget_targets(conn);
+    crate::store::tail::forget_settings(conn);
     let n = diesel::update(
         email_recipients::table
             .filter(email_recipients::target_kind.eq(kind))
@@ -47,7 +47,7 @@ pub fn set_recipients(
 /// Empty the list that entry `seq` set, if it is still the current one (its
 /// payload was erased). How many lists were emptied.
 pub fn erase_list(conn: &mut DbConn, seq: i64) -> StoreResult<usize> {
-    crate::store::tail::forget_targets(conn);
+    crate::store::tail::forget_settings(conn);
     Ok(
         diesel::update(email_recipients::table.filter(email_recipients::set_seq.eq(seq)))
             .set(email_recipients::addresses.eq("[]"))

@@ -152,9 +152,10 @@ fn append_chain_only_at(
         ))
         .execute(conn)?;
     crate::store::tail::set_head(conn, sealed.entry.seq, sealed.entry.entry_hash);
-    // A webhook or an address list changes only with an entry about no dispute.
+    // The settings (webhooks, address lists, the registry, the active policy)
+    // change only with an entry about no dispute.
     if sealed.entry.dispute_id.is_none() {
-        crate::store::tail::forget_targets(conn);
+        crate::store::tail::forget_settings(conn);
     }
     Ok(sealed.entry)
 }
@@ -179,7 +180,7 @@ pub fn insert_verbatim(
         ))
         .execute(conn)?;
     crate::store::tail::set_head(conn, entry.seq, entry.entry_hash);
-    crate::store::tail::forget_targets(conn);
+    crate::store::tail::forget_settings(conn);
     crate::store::tree::add_leaf(conn, entry.seq, &entry.entry_hash)?;
     Ok(())
 }

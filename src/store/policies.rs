@@ -63,7 +63,12 @@ pub fn insert(conn: &mut DbConn, version: &str, sha256: &str, document: &str) ->
 }
 
 /// The version activated last, if any was.
+/// Inside a write transaction it is read once (`store::tail`).
 pub fn latest_activation(conn: &mut DbConn) -> StoreResult<Option<String>> {
+    crate::store::tail::policy(conn, read_latest_activation)
+}
+
+fn read_latest_activation(conn: &mut DbConn) -> StoreResult<Option<String>> {
     Ok(policy_activations::table
         .order(policy_activations::seq.desc())
         .select(policy_activations::version)
@@ -90,6 +95,7 @@ pub fn record_activation(
     version: &str,
     at: NaiveDateTime,
 ) -> StoreResult<()> {
+    crate::store::tail::forget_settings(conn);
     diesel::insert_into(policy_activations::table)
         .values((
             policy_activations::seq.eq(seq),

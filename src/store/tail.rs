@@ -12,16 +12,20 @@
 //! back takes back what was learnt inside it ([`rollback`]), so a refused
 //! command in a batch leaves no head or node of its own behind.
 //!
-//! It also keeps who is notified (the active webhooks and the address lists)
-//! once read, for the transaction's later commands. Every change to those is
-//! recorded by an entry about no dispute (invariant 1), so any such append
-//! drops them ([`forget_targets`], by `store::ledger`), as does any savepoint
-//! rolled back.
+//! It also keeps the partnership's settings once read, for the transaction's
+//! later commands: who is notified (the active webhooks and the address
+//! lists), the registry's agencies and the active policy's version. Every
+//! change to those is recorded by an entry about no dispute (invariant 1), so
+//! any such append drops them ([`forget_settings`], by `store::ledger`), as
+//! does any savepoint rolled back. Another process cannot change them while
+//! the transaction holds the ledger lock, so the cache is sound across
+//! processes too.
 
 use std::cell::RefCell;
 
 use crate::core::ledger::Hash;
 use crate::core::merkle::NodeId;
+use crate::core::registry::Agency;
 
 #[derive(Default)]
 struct Tail {
@@ -37,6 +41,20 @@ struct Tail {
     hooks: Option<Vec<Hook>>,
     /// Every address list, once read.
     lists: Option<Vec<RecipientRow>>,
+    /// Every agency in the registry, retired ones included, once read.
+    agencies: Option<Vec<Agency>>,
+    /// The version activated last (`None`: none yet), once read.
+    policy: Option<Option<String>>,
+}
+
+impl Tail {
+    /// Drop the settings: they may have changed.
+    fn forget_settings(&mut self) {
+        self.hooks = None;
+        self.lists = None;
+        self.agencies = None;
+        self.policy = None;
+    }
 }
 
 /// An active webhook: its id, target kind and target.
@@ -99,8 +117,7 @@ pub(crate) fn unmark<C>(conn: &C, keep: bool) {
             if !keep {
                 t.heads.truncate(heads);
                 t.nodes.truncate(nodes);
-                t.hooks = None;
-                t.lists = None;
+                t.forget_settings();
             }
         }
     });
@@ -133,12 +150,10 @@ pub fn note_nodes<C>(conn: &C, nodes: impl IntoIterator<Item = (NodeId, Hash)>) 
     with(conn, |t| t.nodes.extend(nodes));
 }
 
-/// Who is notified may have changed in this transaction: read it again.
-pub fn forget_targets<C>(conn: &C) {
-    with(conn, |t| {
-        t.hooks = None;
-        t.lists = None;
-    });
+/// The settings (who is notified, the registry, the active policy) may have
+/// changed in this transaction: read them again.
+pub fn forget_settings<C>(conn: &C) {
+    with(conn, Tail::forget_settings);
 }
 
 /// The active webhooks: `load`ed once per transaction (every time outside one).
@@ -155,6 +170,23 @@ pub fn lists<C, E>(
     load: impl FnOnce(&mut C) -> Result<Vec<RecipientRow>, E>,
 ) -> Result<Vec<RecipientRow>, E> {
     cached(conn, |t| &mut t.lists, load)
+}
+
+/// Every agency: `load`ed once per transaction (every time outside one).
+pub fn agencies<C, E>(
+    conn: &mut C,
+    load: impl FnOnce(&mut C) -> Result<Vec<Agency>, E>,
+) -> Result<Vec<Agency>, E> {
+    cached(conn, |t| &mut t.agencies, load)
+}
+
+/// The version activated last: `load`ed once per transaction (every time
+/// outside one).
+pub fn policy<C, E>(
+    conn: &mut C,
+    load: impl FnOnce(&mut C) -> Result<Option<String>, E>,
+) -> Result<Option<String>, E> {
+    cached(conn, |t| &mut t.policy, load)
 }
 
 /// The tail's `slot` if filled, else `load` it and fill it (inside a write
@@ -239,12 +271,37 @@ mod tests {
         open(c);
         hooks(c, &mut load).expect("hooks");
         hooks(c, &mut load).expect("hooks");
-        forget_targets(c);
+        forget_settings(c);
         hooks(c, &mut load).expect("hooks");
         mark(c);
         unmark(c, false);
         hooks(c, &mut load).expect("hooks");
         close(c);
         assert_eq!(loads, 5);
+    }
+
+    #[test]
+    fn the_registry_and_the_policy_are_read_once_until_they_may_have_changed() {
+        let c = &mut *conn();
+        let mut loads = 0;
+        let mut load = |_: &mut u64| -> Result<Option<String>, ()> {
+            loads += 1;
+            Ok(Some("krscp-2024".into()))
+        };
+        open(c);
+        assert_eq!(policy(c, &mut load), Ok(Some("krscp-2024".into())));
+        policy(c, &mut load).expect("policy");
+        let mut agency_loads = 0;
+        let mut registry = |_: &mut u64| -> Result<Vec<Agency>, ()> {
+            agency_loads += 1;
+            Ok(vec![])
+        };
+        agencies(c, &mut registry).expect("agencies");
+        agencies(c, &mut registry).expect("agencies");
+        forget_settings(c);
+        policy(c, &mut load).expect("policy");
+        agencies(c, &mut registry).expect("agencies");
+        close(c);
+        assert_eq!((loads, agency_loads), (2, 2));
     }
 }
