@@ -66,8 +66,13 @@ async fn session(app: &TestApp, actor: &Actor) -> (String, String) {
     (s, csrf)
 }
 
+/// The apps' clock starts here (Wednesday 10 June 2026, 11:00 in London), so
+/// no form's date depends on the day the suite runs on, or crosses midnight.
+const NOW: &str = "2026-06-10T10:00:00Z";
+
+/// Today on that clock.
 fn today() -> chrono::NaiveDate {
-    escalation_ledger::service::scrutiny::today()
+    chrono::NaiveDate::from_ymd_opt(2026, 6, 10).expect("a date")
 }
 
 fn date_fields(name: &str, d: chrono::NaiveDate) -> Vec<(String, String)> {
@@ -109,7 +114,7 @@ async fn post_owned(
 /// errors), a session recorded (after a bad date), the outcome refused until
 /// the rung has a proposal, then recorded; the ledger verifies.
 async fn the_scrutineers_mediation_from_open_to_outcome(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let id = at_scrutineer_rung(&app).await;
     let sc = session(&app, &scrutineer()).await;
 
@@ -279,7 +284,7 @@ both_backends!(the_scrutineers_mediation_from_open_to_outcome);
 
 /// Reviews: accepted (after an empty reason) then findings; another declined.
 async fn reviews_are_accepted_or_declined_then_findings_recorded(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let id = app.raise(&[A, B], false).await;
     let mut reviews = Vec::new();
     for concern in ["The rung took too long", "A second concern"] {
@@ -379,7 +384,7 @@ both_backends!(reviews_are_accepted_or_declined_then_findings_recorded);
 /// The board (overdue, open, responded, with London dates and working days
 /// left), the scrutineer's issuing form, and the SLG's response from its home.
 async fn the_slg_responds_to_recommendations_on_the_board(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let overdue = app
         .issue_recommendation_back_then(
             20,
@@ -521,7 +526,7 @@ both_backends!(the_slg_responds_to_recommendations_on_the_board);
 /// Whistleblowing identities: the scrutineer looks a pseudonym up; nobody
 /// else reaches the page (not even the partnership team, who read mediations).
 async fn only_the_scrutineer_sees_a_whistleblowers_identity(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let raiser = app.token("whistle@kingston", Role::Agency, Some(A), None);
     let (s, v) = app
         .post(
@@ -657,8 +662,9 @@ async fn fixture(app: &TestApp) -> Fixture {
 /// and for a POST nothing written). Every route has an allowed cell that did
 /// what it is for.
 async fn the_workspace_follows_the_access_table(backend: Backend) {
-    let app = TestApp::spawn_with_settings(
+    let app = TestApp::spawn_at_with_settings(
         backend,
+        NOW,
         escalation_ledger::app::Settings {
             rate_limit_per_subject: 0,
             rate_limit_per_address: 0,
@@ -793,7 +799,7 @@ both_backends!(the_workspace_follows_the_access_table);
 /// nothing; a form without its token is 403; a missing mediation, review or
 /// recommendation is the API's 404, and the same for the page as for its form.
 async fn forged_posts_are_refused_and_missing_things_are_404(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_at(backend, NOW).await;
     let f = fixture(&app).await;
     let sc = session(&app, &scrutineer()).await;
     let chair = session(&app, &slg()).await;

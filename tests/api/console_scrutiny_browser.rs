@@ -70,12 +70,13 @@ async fn set_up(base: &str) -> (String, String) {
         .await;
         assert!(v["rung"].is_string(), "{v}");
     }
-    let due = escalation_ledger::service::scrutiny::today() + chrono::Days::new(10);
+    // Ten days after the served clock's today (TEST_CLOCK, below).
+    let due = "2026-06-20";
     let v = call(
         base,
         &token("scrutineer@krscp", Role::Scrutineer, None, None),
         "/v1/admin/recommendations",
-        json!({"text": "Agree a threshold protocol", "dispute_id": id, "response_due": due.to_string()}),
+        json!({"text": "Agree a threshold protocol", "dispute_id": id, "response_due": due}),
     )
     .await;
     (id, v["id"].as_str().expect("id").to_string())
@@ -87,7 +88,10 @@ async fn the_scrutineers_day_in_a_browser(backend: Backend) {
     let url = db.url.clone();
     let data = dir.path().to_path_buf();
     let served = actix_web::rt::task::spawn_blocking(move || {
-        Served::spawn(&url, &data, "warn", &[], std::process::Stdio::null())
+        // Wednesday 10 June 2026, 11:00 in London: the forms' dates and "overdue"
+        // do not depend on the day the suite runs on.
+        let clock = [("TEST_CLOCK", "2026-06-10T10:00:00Z")];
+        Served::spawn(&url, &data, "warn", &clock, std::process::Stdio::null())
     })
     .await
     .expect("join");
