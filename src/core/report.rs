@@ -553,10 +553,8 @@ impl Tally {
         let Tally { opts, .. } = self;
         let n = |v: u64| Some(v);
         let map = |m: BTreeMap<String, u64>| -> BTreeMap<String, Count> {
-            m.into_iter()
-                .filter(|(_, v)| *v > 0)
-                .map(|(k, v)| (k, Some(v)))
-                .collect()
+            // Every key was counted at least once: no zeros to leave out.
+            m.into_iter().map(|(k, v)| (k, Some(v))).collect()
         };
         let mut by_entry = BTreeMap::new();
         let mut highest = BTreeMap::new();
@@ -1067,6 +1065,397 @@ mod tests {
         assert_eq!(p.reviews.requested, Some(0));
         let csv = to_csv(&p);
         assert!(csv.contains("raised,,\r\n"), "{csv}");
+    }
+
+    #[test]
+    fn an_audience_prints_as_it_is_parsed() {
+        for a in [Audience::Internal, Audience::Public] {
+            assert_eq!(a.to_string().parse::<Audience>(), Ok(a));
+        }
+        assert_eq!(Audience::Public.to_string(), "public");
+    }
+
+    /// The log's own signature lines are kept and a witness's dropped; a note
+    /// the log did not sign is refused.
+    #[test]
+    fn the_ledger_reference_keeps_the_logs_signature_only() {
+        use crate::core::checkpoint::Checkpoint;
+        use crate::core::note::{sign_note, Signer};
+        let origin = "example.org/ledger";
+        let log = Signer::from_seed(origin, &[1; 32]).unwrap();
+        let witness = Signer::from_seed("witness.example", &[2; 32]).unwrap();
+        let text = Checkpoint::new(origin, 3, [7; 32]).unwrap().to_string();
+        let both = sign_note(&text, &[&log, &witness]).unwrap();
+        let r = LedgerRef::from_note(&both).unwrap();
+        assert_eq!((r.size, r.root), (3, hex::encode([7u8; 32])));
+        assert_eq!(r.checkpoint, sign_note(&text, &[&log]).unwrap());
+        assert!(!r.checkpoint.contains("witness.example"));
+        let theirs = sign_note(&text, &[&witness]).unwrap();
+        assert_eq!(
+            LedgerRef::from_note(&theirs),
+            Err("the checkpoint note has no signature by the log".into())
+        );
+    }
+
+    #[test]
+    fn the_canonical_text_is_the_figures_in_rfc_8785_order() {
+        let cal = Calendar::default_england();
+        let f = figures(&[], opts(Audience::Internal), ledger(), &cal).unwrap();
+        let v = f.to_value();
+        assert_eq!(
+            v["period"],
+            json!({"from": "2025-04-01", "to": "2026-03-31"})
+        );
+        assert_eq!(v["raised"], json!(0));
+        let text = f.canonical().unwrap();
+        assert!(
+            text.starts_with(r#"{"audience":"internal","auto_escalated":0,"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+    }
+
+    /// The scrutineer's work is counted by kind, inside the period only: the
+    /// day before it and the day after it are left out, its first and last
+    /// days counted. Each kind has a different count, so none can pass for
+    /// another.
+    #[test]
+    fn reviews_mediations_and_responses_count_inside_the_period() {
+        let first = at(0, 10); // 1 April 2025, the period's first day
+        let before = first - chrono::Days::new(1);
+        let last = NaiveDate::from_ymd_opt(2026, 3, 31)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let after = last + chrono::Days::new(1);
+        let mut es = Vec::new();
+        let mut add = |t: NaiveDateTime, dispute: Option<&str>, ev: &str, facts: Value| {
+            es.push(entry(es.len() as i64, t, dispute, ev, facts));
+        };
+        for (ev, n) in [
+            ("review_requested", 1),
+            ("review_accepted", 2),
+            ("review_declined", 3),
+            ("review_findings_recorded", 4),
+        ] {
+            for t in [before, after] {
+                add(t, None, ev, json!({}));
+            }
+            for i in 0..n {
+                add(if i == 0 { last } else { first }, None, ev, json!({}));
+            }
+        }
+        for t in [before, first, last, after] {
+            add(t, None, "mediation_opened", json!({"ladder": true}));
+        }
+        add(first, None, "mediation_opened", json!({"ladder": false}));
+        for t in [before, last, last, after] {
+            add(t, None, "mediation_closed", json!({}));
+        }
+        add(before, Some("d0"), "raised", raised("agencies"));
+        add(
+            before,
+            Some("d0"),
+            "escalated",
+            json!({"from": "agencies", "to": "slg"}),
+        );
+        add(
+            before,
+            Some("d0"),
+            "deadline_missed",
+            json!({"rung": "slg", "due_at": "x"}),
+        );
+        add(
+            last,
+            Some("d0"),
+            "escalated",
+            json!({"from": "slg", "to": "statutory_partners"}),
+        );
+        for (id, t) in [("r0", before), ("r1", first), ("r2", first), ("r3", first)] {
+            add(
+                t,
+                None,
+                "recommendation_issued",
+                json!({"recommendation_id": id, "response_due": "2027-01-01"}),
+            );
+        }
+        add(
+            before,
+            None,
+            "recommendation_response_recorded",
+            json!({"recommendation_id": "r0", "accepted": false}),
+        );
+        add(
+            last,
+            None,
+            "recommendation_response_recorded",
+            json!({"recommendation_id": "r1", "accepted": false}),
+        );
+        add(
+            last,
+            None,
+            "recommendation_response_recorded",
+            json!({"recommendation_id": "r2", "accepted": false}),
+        );
+        add(
+            last,
+            None,
+            "recommendation_response_recorded",
+            json!({"recommendation_id": "r3", "accepted": true}),
+        );
+        add(
+            after,
+            None,
+            "recommendation_response_recorded",
+            json!({"recommendation_id": "r3", "accepted": false}),
+        );
+        let cal = Calendar::default_england();
+        let f = figures(&es, opts(Audience::Internal), ledger(), &cal).unwrap();
+        assert_eq!(
+            f.reviews,
+            Reviews {
+                requested: Some(1),
+                accepted: Some(2),
+                declined: Some(3),
+                findings_recorded: Some(4)
+            }
+        );
+        assert_eq!(
+            f.mediations,
+            Mediations {
+                opened: Some(3),
+                closed: Some(2),
+                outside_ladder: Some(1)
+            }
+        );
+        // d0 was raised before the period: not in the cohort, and its
+        // escalation and missed deadline before the period are not counted.
+        assert_eq!(f.raised, Some(0));
+        assert_eq!(f.escalations.len(), 1, "{:?}", f.escalations);
+        assert_eq!(f.escalations["slg->statutory_partners"], Some(1));
+        assert!(f.deadline_missed.is_empty(), "{:?}", f.deadline_missed);
+        let r = &f.recommendations;
+        assert_eq!(
+            (r.issued, r.accepted, r.not_accepted),
+            (Some(3), Some(1), Some(2))
+        );
+        // r0, issued and answered before the period, is not listed.
+        let listed: Vec<&str> = r.list.iter().flatten().map(|l| l.id.as_str()).collect();
+        assert_eq!(listed, ["r1", "r2", "r3"]);
+    }
+
+    /// Urgent and whistleblowing disputes, automatic escalations (two, by the
+    /// rule, against one by a person), a migration's rung, and the median and
+    /// 90th percentile of three closing times, each written out by hand.
+    #[test]
+    fn who_raised_what_and_how_it_moved() {
+        let raise = |urgent: bool, wb: bool| {
+            json!({"policy": "krscp-2024-02", "rung": "agencies", "parties": ["a", "b"],
+                   "urgent": urgent, "complex": false, "whistleblowing": wb})
+        };
+        let auto =
+            |from: &str, to: &str| json!({"from": from, "to": to, "rule": AUTO_ESCALATE_RULE});
+        let es = vec![
+            entry(0, at(0, 9), Some("d1"), "raised", raise(true, true)),
+            entry(1, at(0, 9), Some("d2"), "raised", raise(true, false)),
+            entry(2, at(0, 9), Some("d3"), "raised", raise(false, false)),
+            entry(
+                3,
+                at(0, 10),
+                Some("d1"),
+                "escalated",
+                auto("agencies", "slg"),
+            ),
+            entry(
+                4,
+                at(0, 11),
+                Some("d1"),
+                "escalated",
+                auto("slg", "statutory_partners"),
+            ),
+            entry(
+                5,
+                at(0, 12),
+                Some("d2"),
+                "escalated",
+                json!({"from": "agencies", "to": "slg"}),
+            ),
+            entry(
+                6,
+                at(0, 13),
+                Some("d3"),
+                "policy_migrated",
+                json!({"from": "krscp-2024-02", "to": "wt-2023", "rung": "slg"}),
+            ),
+            // Tuesday 1 April 2025 to Wednesday 2, Thursday 3, Friday 4: 1, 2, 3 working days.
+            entry(
+                7,
+                at(1, 10),
+                Some("d1"),
+                "resolved",
+                json!({"proposal_id": "p"}),
+            ),
+            entry(8, at(2, 10), Some("d2"), "withdrawn", json!({})),
+            entry(
+                9,
+                at(3, 10),
+                Some("d3"),
+                "resolved",
+                json!({"proposal_id": "q"}),
+            ),
+            entry(
+                10,
+                at(3, 11),
+                None,
+                "recommendation_issued",
+                json!({"recommendation_id": "r1", "response_due": "2027-01-01"}),
+            ),
+        ];
+        let cal = Calendar::default_england();
+        let f = figures(&es, opts(Audience::Internal), ledger(), &cal).unwrap();
+        assert_eq!(
+            (f.raised, f.urgent, f.whistleblowing),
+            (Some(3), Some(2), Some(1))
+        );
+        assert_eq!(f.auto_escalated, Some(2));
+        let rungs = |pairs: &[(&str, u64)]| -> BTreeMap<String, Count> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(*v)))
+                .collect()
+        };
+        assert_eq!(
+            f.highest_rung_reached,
+            rungs(&[("slg", 2), ("statutory_partners", 1)])
+        );
+        assert_eq!(
+            f.outcome.resolved,
+            rungs(&[("slg", 1), ("statutory_partners", 1)])
+        );
+        assert_eq!(
+            f.working_days_to_close,
+            Days {
+                count: Some(3),
+                median: Some(2),
+                p90: Some(3),
+                max: Some(3)
+            }
+        );
+        let r = &f.recommendations;
+        assert_eq!((r.awaiting_response, r.overdue), (Some(1), Some(0)));
+    }
+
+    /// Disclosure control at a threshold of 3: a count of 3 is shown, and any
+    /// one recommendation count under it, alone, withholds the list.
+    #[test]
+    fn one_small_recommendation_count_withholds_the_list() {
+        let before = at(0, 10) - chrono::Days::new(10);
+        let issue = |seq: i64, t: NaiveDateTime, id: &str, due: &str| {
+            entry(
+                seq,
+                t,
+                None,
+                "recommendation_issued",
+                json!({"recommendation_id": id, "response_due": due}),
+            )
+        };
+        let answer = |seq: i64, id: &str, accepted: bool| {
+            entry(
+                seq,
+                at(5, 10),
+                None,
+                "recommendation_response_recorded",
+                json!({"recommendation_id": id, "accepted": accepted}),
+            )
+        };
+        let public = Options {
+            suppress_below: 3,
+            ..opts(Audience::Public)
+        };
+        let later = "2027-01-01";
+        let cases: [(&str, Vec<Entry>); 5] = [
+            (
+                "accepted",
+                vec![issue(0, before, "r", later), answer(1, "r", true)],
+            ),
+            (
+                "not_accepted",
+                vec![issue(0, before, "r", later), answer(1, "r", false)],
+            ),
+            ("awaiting_response", vec![issue(0, before, "r", later)]),
+            ("overdue", vec![issue(0, before, "r", "2025-05-01")]),
+            // One issued in the period, three awaiting: only `issued` is small.
+            (
+                "issued",
+                vec![
+                    issue(0, before, "r0", later),
+                    issue(1, before, "r1", later),
+                    issue(2, at(1, 10), "r2", later),
+                ],
+            ),
+        ];
+        let cal = Calendar::default_england();
+        for (count, es) in cases {
+            let f = figures(&es, public, ledger(), &cal).unwrap();
+            let mut named = vec![
+                format!("recommendations.{count}"),
+                "recommendations.list".into(),
+            ];
+            named.sort();
+            assert_eq!(f.suppressed, named, "{count}");
+            assert_eq!(f.recommendations.list, None, "{count}");
+        }
+        let three: Vec<Entry> = (0..3)
+            .map(|i| issue(i, at(1, 10), &format!("r{i}"), later))
+            .collect();
+        let f = figures(&three, public, ledger(), &cal).unwrap();
+        assert_eq!(f.suppressed, Vec::<String>::new());
+        assert_eq!(f.recommendations.issued, Some(3));
+        assert_eq!(f.recommendations.list.map(|l| l.len()), Some(3));
+    }
+
+    /// The CSV of a year with one policy activation, written out by hand from
+    /// `to_csv`'s description: a table per section, a blank line between
+    /// them, nested members as dotted items, a list's members as columns, and
+    /// `recommendations.list` as its own section. The feed's hash is
+    /// `sha256sum assets/bank-holidays.json`.
+    #[test]
+    fn the_csv_of_a_quiet_year() {
+        let es = [entry(
+            0,
+            at(0, 10),
+            None,
+            "policy_activated",
+            json!({"version": "v1", "sha256": "ab"}),
+        )];
+        let cal = Calendar::default_england();
+        let f = figures(&es, opts(Audience::Internal), ledger(), &cal).unwrap();
+        let expected = [
+            "section,item,value\nperiod,from,2025-04-01\nperiod,to,2026-03-31\n",
+            "section,item,value\naudience,,internal\n",
+            "section,item,value\nsuppress_below,,5\n",
+            "section,item,value\ncalendar,feed_sha256,fd0e26b7f0a2afc272cc2dddcf129ec8959362f664cbd9963ea4d79dad041cc6\n",
+            "section,item,value\nledger,checkpoint,\nledger,root,\nledger,size,0\n",
+            "section,activated_at,sha256,version\npolicies,2025-04-01T10:00:00.000000Z,ab,v1\n",
+            "section,item,value\nraised,,0\n",
+            "section,item,value\n",
+            "section,item,value\n",
+            "section,item,value\noutcome,open,0\noutcome,withdrawn,0\n",
+            "section,item,value\nworking_days_to_close,count,0\nworking_days_to_close,max,\nworking_days_to_close,median,\nworking_days_to_close,p90,\n",
+            "section,item,value\nurgent,,0\n",
+            "section,item,value\nwhistleblowing,,0\n",
+            "section,item,value\n",
+            "section,item,value\nauto_escalated,,0\n",
+            "section,item,value\n",
+            "section,item,value\nreviews,accepted,0\nreviews,declined,0\nreviews,findings_recorded,0\nreviews,requested,0\n",
+            "section,item,value\nmediations,closed,0\nmediations,opened,0\nmediations,outside_ladder,0\n",
+            "section,item,value\nrecommendations,accepted,0\nrecommendations,awaiting_response,0\nrecommendations,issued,0\nrecommendations,not_accepted,0\nrecommendations,overdue,0\n",
+            "section,value\n",
+            "section,value\n",
+        ]
+        .join("\n")
+        .replace('\n', "\r\n");
+        assert_eq!(to_csv(&f), expected);
     }
 
     #[derive(Debug, Clone)]
