@@ -11,7 +11,7 @@
 #   scripts/mutants-core.sh DIR ladder policy calendar ...
 #
 # One job (the machine is shared; `--in-place` runs one at a time, and
-# cargo-mutants refuses `--jobs` beside it), 120 s per mutant at most, the lib's unit
+# cargo-mutants refuses `--jobs` beside it), 120 s per mutant at most (MUTANTS_TIMEOUT), the lib's unit
 # tests only. Extra cargo-mutants options go in MUTANTS_ARGS, e.g. the second
 # half of a file's mutants, in the order `cargo mutants --list` gives them:
 #
@@ -88,6 +88,6 @@ for f in "$@"; do
     start=$(date -u +%s)
     # shellcheck disable=SC2086 # MUTANTS_ARGS is split into options on purpose
     cargo mutants --in-place --baseline skip --file "src/core/$f.rs" \
-        --timeout 120 ${MUTANTS_ARGS:-} -o "$dir/out-$f" -- --lib ${MUTANTS_TEST_ARGS:-} || true
+        --timeout "${MUTANTS_TIMEOUT:-120}" ${MUTANTS_ARGS:-} -o "$dir/out-$f" -- --lib ${MUTANTS_TEST_ARGS:-} || true
     echo "$f: $(( $(date -u +%s) - start )) s"
 done

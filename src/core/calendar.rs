@@ -560,6 +560,12 @@ mod tests {
             (2285, 3, 22),
             (1943, 4, 25), // latest possible
             (2038, 4, 25),
+            // The years whose lunar correction (`m`) is 1, from 1900 to 2100;
+            // dates from python-dateutil's `easter`, an implementation of its own.
+            (1954, 4, 18),
+            (1981, 4, 19),
+            (2049, 4, 18),
+            (2076, 4, 19),
         ] {
             assert_eq!(easter_sunday(y), Some(date(y, m, d)), "Easter {y}");
         }

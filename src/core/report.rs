@@ -1171,7 +1171,15 @@ mod tests {
             "escalated",
             json!({"from": "slg", "to": "statutory_partners"}),
         );
-        for (id, t) in [("r0", before), ("r1", first), ("r2", first), ("r3", first)] {
+        let issued = [
+            ("r0", before),
+            ("r1", first),
+            ("r2", first),
+            ("r3", first),
+            ("r4", before),
+            ("r5", before),
+        ];
+        for (id, t) in issued {
             add(
                 t,
                 None,
@@ -1209,6 +1217,12 @@ mod tests {
             "recommendation_response_recorded",
             json!({"recommendation_id": "r3", "accepted": false}),
         );
+        add(
+            last,
+            None,
+            "recommendation_response_recorded",
+            json!({"recommendation_id": "r4", "accepted": true}),
+        );
         let cal = Calendar::default_england();
         let f = figures(&es, opts(Audience::Internal), ledger(), &cal).unwrap();
         assert_eq!(
@@ -1237,11 +1251,12 @@ mod tests {
         let r = &f.recommendations;
         assert_eq!(
             (r.issued, r.accepted, r.not_accepted),
-            (Some(3), Some(1), Some(2))
+            (Some(3), Some(2), Some(2))
         );
-        // r0, issued and answered before the period, is not listed.
+        // r0, issued and answered before the period, is not listed; r4
+        // (issued before, answered in it) and r5 (issued before, unanswered) are.
         let listed: Vec<&str> = r.list.iter().flatten().map(|l| l.id.as_str()).collect();
-        assert_eq!(listed, ["r1", "r2", "r3"]);
+        assert_eq!(listed, ["r1", "r2", "r3", "r4", "r5"]);
     }
 
     /// Urgent and whistleblowing disputes, automatic escalations (two, by the
