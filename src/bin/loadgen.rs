@@ -158,7 +158,21 @@ fn run(args: &Args) -> Result<bool, String> {
         0.0
     };
     let batches = http.batches.len().max(1) as f64;
-    let mean_batch = http.batches.iter().map(|b| b.size).sum::<usize>() as f64 / batches;
+    let mean_batch = http.batches.iter().map(|(b, _)| b.size).sum::<usize>() as f64 / batches;
+    // The writer thread's share of the phase, and a batch's mean split (ms).
+    let total = |part: fn(&escalation_ledger::service::sequencer::BatchTimes) -> Duration| {
+        http.batches
+            .iter()
+            .map(|(_, t)| part(t).as_secs_f64())
+            .sum::<f64>()
+    };
+    let (open_s, commands_s, commit_s) = (
+        total(|t| t.open),
+        total(|t| t.commands),
+        total(|t| t.commit),
+    );
+    let writer_busy = (open_s + commands_s + commit_s) / http.wall.as_secs_f64().max(1e-9);
+    let per_batch_ms = |secs: f64| secs * 1000.0 / batches;
 
     println!(
         "loadgen: {} ({}), {clients} clients, {} disputes, {WORKERS} server workers",
@@ -181,8 +195,15 @@ fn run(args: &Args) -> Result<bool, String> {
         by_kind.insert(kind.name().into(), s.json());
     }
     println!(
-        "statements per action: {statements_per_action:.1}; mean batch: {mean_batch:.1} actions (last {} batches)",
+        "statements per action: {statements_per_action:.1}; mean batch: {mean_batch:.1} actions ({} batches)",
         http.batches.len()
+    );
+    println!(
+        "writer busy {:.0} % of the phase; a batch's mean: open {:.2} ms, commands {:.2} ms, commit {:.2} ms",
+        writer_busy * 100.0,
+        per_batch_ms(open_s),
+        per_batch_ms(commands_s),
+        per_batch_ms(commit_s)
     );
     println!("raw single-row commits ({commits} each, {clients} threads):");
     println!("  write_tx   {write_tx_per_s:>9.1} commits/s");
@@ -222,6 +243,10 @@ fn run(args: &Args) -> Result<bool, String> {
             "by_kind": by_kind,
             "statements_per_action": round3(statements_per_action),
             "mean_batch": round3(mean_batch),
+            "writer_busy": round3(writer_busy),
+            "batch_open_ms": round3(per_batch_ms(open_s)),
+            "batch_commands_ms": round3(per_batch_ms(commands_s)),
+            "batch_commit_ms": round3(per_batch_ms(commit_s)),
         },
         "raw": {
             "commits": commits,
@@ -378,8 +403,12 @@ struct HttpOutcome {
     samples: Vec<(Kind, Duration)>,
     failures: Vec<String>,
     wall: Duration,
-    /// The sequencer's newest batches (`BatchLog` keeps the last 4096).
-    batches: Vec<escalation_ledger::service::sequencer::BatchRecord>,
+    /// The phase's batches, and where their time went (`BatchLog` keeps the
+    /// last 4096).
+    batches: Vec<(
+        escalation_ledger::service::sequencer::BatchRecord,
+        escalation_ledger::service::sequencer::BatchTimes,
+    )>,
 }
 
 impl HttpOutcome {
@@ -572,15 +601,21 @@ fn http_phase(
             next: Cell::new(0),
             disputes,
         };
+        let before = batch_log.timed().len();
         let started = Instant::now();
         let results = join_all((0..clients).map(|_| client_loop(&ctx))).await;
         let wall = started.elapsed();
         handle.stop(true).await;
+        let mut batches = batch_log.timed();
+        // Only the phase's own (while the log has not yet dropped any).
+        if batches.len() < 4096 {
+            batches.drain(..before.min(batches.len()));
+        }
         let mut out = HttpOutcome {
             samples: Vec::new(),
             failures: Vec::new(),
             wall,
-            batches: batch_log.batches(),
+            batches,
         };
         for (samples, failures) in results {
             out.samples.extend(samples);

@@ -59,10 +59,11 @@ impl Default for Batching {
     }
 }
 
-/// The sizes of the newest batches, in order (a debugging aid and what the
-/// tests use to show that commands shared a transaction).
+/// The sizes of the newest batches, in order, and where their time went (a
+/// debugging aid, what the tests use to show that commands shared a
+/// transaction, and what `loadgen` splits a batch's time with).
 #[derive(Debug, Clone, Default)]
-pub struct BatchLog(Arc<Mutex<VecDeque<BatchRecord>>>);
+pub struct BatchLog(Arc<Mutex<VecDeque<(BatchRecord, BatchTimes)>>>);
 
 /// One batch: how many commands it held and whether it committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +72,25 @@ pub struct BatchRecord {
     pub committed: bool,
 }
 
+/// Where one batch's time went, on the writer thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchTimes {
+    /// Check-out, `BEGIN` and the ledger lock.
+    pub open: Duration,
+    /// The commands, each in its savepoint.
+    pub commands: Duration,
+    /// `COMMIT`, with its flush to disk.
+    pub commit: Duration,
+}
+
 impl BatchLog {
     /// The batches noted so far, oldest first.
     pub fn batches(&self) -> Vec<BatchRecord> {
+        self.timed().into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// The batches noted so far with their times, oldest first.
+    pub fn timed(&self) -> Vec<(BatchRecord, BatchTimes)> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -82,12 +99,12 @@ impl BatchLog {
             .collect()
     }
 
-    fn note(&self, rec: BatchRecord) {
+    fn note(&self, rec: BatchRecord, times: BatchTimes) {
         let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if log.len() == LOG_KEEP {
             log.pop_front();
         }
-        log.push_back(rec);
+        log.push_back((rec, times));
     }
 }
 
@@ -215,17 +232,19 @@ fn writer(pool: Pool, batching: Batching, rx: Receiver<Box<dyn Job>>) {
             }
         }
         let size = batch.len();
-        let fault = apply(&pool, &mut batch).err().map(|e| {
+        let (result, times) = apply(&pool, &mut batch);
+        let fault = result.err().map(|e| {
             tracing::warn!(error = %e, size, "ledger batch failed; nothing of it kept");
             match e {
                 StoreError::Unavailable(m) => m,
                 _ => UNAVAILABLE.to_string(),
             }
         });
-        batching.log.note(BatchRecord {
+        let rec = BatchRecord {
             size,
             committed: fault.is_none(),
-        });
+        };
+        batching.log.note(rec, times);
         metrics::histogram!(crate::core::metrics::BATCH_SIZE).record(size as f64);
         for job in batch {
             job.settle(fault.as_deref());
@@ -234,14 +253,33 @@ fn writer(pool: Pool, batching: Batching, rx: Receiver<Box<dyn Job>>) {
 }
 
 /// One transaction for the whole batch, a savepoint per command; `Err` if the
-/// batch as a whole failed (then nothing of it is kept).
-fn apply(pool: &Pool, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
-    let mut conn = crate::store::db::checkout(pool)?;
-    write_tx(&mut conn, |conn| {
-        for job in batch.iter_mut() {
-            savepoint(conn, |c| job.run(c))?;
-        }
-        Ok::<(), diesel::result::Error>(())
-    })
-    .map_err(StoreError::from)
+/// batch as a whole failed (then nothing of it is kept). And where its time
+/// went (a batch that failed before its commands counts it all as `open`).
+fn apply(pool: &Pool, batch: &mut [Box<dyn Job>]) -> (Result<(), StoreError>, BatchTimes) {
+    let start = Instant::now();
+    let mut marks = None;
+    let result = crate::store::db::checkout(pool).and_then(|mut conn| {
+        write_tx(&mut conn, |conn| {
+            let begun = Instant::now();
+            for job in batch.iter_mut() {
+                savepoint(conn, |c| job.run(c))?;
+            }
+            marks = Some((begun, Instant::now()));
+            Ok::<(), diesel::result::Error>(())
+        })
+        .map_err(StoreError::from)
+    });
+    let end = Instant::now();
+    let times = match marks {
+        Some((begun, applied)) => BatchTimes {
+            open: begun - start,
+            commands: applied - begun,
+            commit: end - applied,
+        },
+        None => BatchTimes {
+            open: end - start,
+            ..BatchTimes::default()
+        },
+    };
+    (result, times)
 }

@@ -127,17 +127,24 @@ pub struct Manager {
 /// Count every statement a connection sends (each is one round trip to
 /// PostgreSQL; `batch_execute` of several counts once, as it is one). With
 /// `DB_STATEMENT_LOG` set (a debugging aid, not a setting), each is also
-/// written to stderr, one line each.
+/// written to stderr once it has finished, one line each, with the
+/// microseconds it took from being sent to its answer.
 fn counting(sent: &Arc<AtomicU64>) -> impl diesel::connection::Instrumentation {
     let sent = sent.clone();
     let log = std::env::var_os("DB_STATEMENT_LOG").is_some();
-    move |event: diesel::connection::InstrumentationEvent<'_>| {
-        if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+    let mut started = None;
+    move |event: diesel::connection::InstrumentationEvent<'_>| match event {
+        diesel::connection::InstrumentationEvent::StartQuery { .. } => {
             sent.fetch_add(1, Ordering::Relaxed);
             if log {
-                eprintln!("statement: {query}");
+                started = Some(std::time::Instant::now());
             }
         }
+        diesel::connection::InstrumentationEvent::FinishQuery { query, .. } if log => {
+            let us = started.take().map_or(0, |t| t.elapsed().as_micros());
+            eprintln!("statement: {us} us: {query}");
+        }
+        _ => {}
     }
 }
 
