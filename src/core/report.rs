@@ -1187,42 +1187,21 @@ mod tests {
                 json!({"recommendation_id": id, "response_due": "2027-01-01"}),
             );
         }
-        add(
-            before,
-            None,
-            "recommendation_response_recorded",
-            json!({"recommendation_id": "r0", "accepted": false}),
-        );
-        add(
-            last,
-            None,
-            "recommendation_response_recorded",
-            json!({"recommendation_id": "r1", "accepted": false}),
-        );
-        add(
-            last,
-            None,
-            "recommendation_response_recorded",
-            json!({"recommendation_id": "r2", "accepted": false}),
-        );
-        add(
-            last,
-            None,
-            "recommendation_response_recorded",
-            json!({"recommendation_id": "r3", "accepted": true}),
-        );
-        add(
-            after,
-            None,
-            "recommendation_response_recorded",
-            json!({"recommendation_id": "r3", "accepted": false}),
-        );
-        add(
-            last,
-            None,
-            "recommendation_response_recorded",
-            json!({"recommendation_id": "r4", "accepted": true}),
-        );
+        for (t, id, accepted) in [
+            (before, "r0", false),
+            (last, "r1", false),
+            (last, "r2", false),
+            (last, "r3", true),
+            (after, "r3", false),
+            (last, "r4", true),
+        ] {
+            add(
+                t,
+                None,
+                "recommendation_response_recorded",
+                json!({"recommendation_id": id, "accepted": accepted}),
+            );
+        }
         let cal = Calendar::default_england();
         let f = figures(&es, opts(Audience::Internal), ledger(), &cal).unwrap();
         assert_eq!(

@@ -46,6 +46,22 @@ async fn at_scrutineer_rung(app: &TestApp) -> String {
     id
 }
 
+/// A dispute at the `scrutineer` rung and a mediation opened on it between A
+/// and B: their ids.
+async fn a_mediation(app: &TestApp) -> (String, String) {
+    let id = at_scrutineer_rung(app).await;
+    let (s, m) = app
+        .post(
+            &scrutineer(app),
+            "/v1/admin/mediations",
+            json!({"dispute_id": id, "agencies": [A, B], "topic": "t"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    let mid = m["id"].as_str().expect("a mediation id").to_string();
+    (id, mid)
+}
+
 /// The event and facts of the newest entry.
 async fn last_entry(app: &TestApp) -> Value {
     let size = app.size().await;
@@ -599,16 +615,7 @@ async fn tampered_scrutiny_rows_fail_verify(backend: Backend) {
     for (sql, table) in tampers {
         let app = TestApp::spawn_at(backend, NOW).await;
         let sc = scrutineer(&app);
-        let id = at_scrutineer_rung(&app).await;
-        let (s, m) = app
-            .post(
-                &sc,
-                "/v1/admin/mediations",
-                json!({"dispute_id": id, "agencies": [A, B], "topic": "t"}),
-            )
-            .await;
-        assert_eq!(s, 201);
-        let mid = m["id"].as_str().unwrap();
+        let (id, mid) = a_mediation(&app).await;
         let (s, _) = app
             .post(
                 &sc,
@@ -653,19 +660,8 @@ async fn a_session_is_dated_in_london(backend: Backend) {
     let app = TestApp::spawn_at(backend, "2026-06-10T23:30:00Z").await;
     assert_eq!(app.today().to_string(), "2026-06-11");
     let sc = scrutineer(&app);
-    let id = at_scrutineer_rung(&app).await;
-    let (s, m) = app
-        .post(
-            &sc,
-            "/v1/admin/mediations",
-            json!({"dispute_id": id, "agencies": [A, B], "topic": "Threshold"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{m}");
-    let sessions = format!(
-        "/v1/admin/mediations/{}/sessions",
-        m["id"].as_str().unwrap()
-    );
+    let (_, mid) = a_mediation(&app).await;
+    let sessions = format!("/v1/admin/mediations/{mid}/sessions");
     let attendees = json!([{"role": "scrutineer"}]);
     let before = app.size().await;
     let (s, v) = app
@@ -676,11 +672,8 @@ async fn a_session_is_dated_in_london(backend: Backend) {
         )
         .await;
     assert_eq!(s, 422, "{v}");
-    assert!(
-        v["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("before the mediation opened (2026-06-11)"),
+    assert_eq!(
+        v["detail"], "date must not be before the mediation opened (2026-06-11)",
         "{v}"
     );
     assert_eq!(app.size().await, before, "a refused session writes nothing");
