@@ -49,6 +49,9 @@ use serde_json::{json, Value};
 
 use escalation_ledger::core::ladder::Role;
 use escalation_ledger::http::auth::{Claims, Keys};
+use escalation_ledger::service::sequencer::{
+    BatchLog, BatchRecord, BatchTimes, Batching, LOG_KEEP,
+};
 use escalation_ledger::store::db::{redact_url, statements, write_tx, DbUrl, Pool};
 use escalation_ledger::store::schema::bench_inserts;
 use escalation_ledger::{app, service::verify, store::ledger as store};
@@ -160,7 +163,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let batches = http.batches.len().max(1) as f64;
     let mean_batch = http.batches.iter().map(|(b, _)| b.size).sum::<usize>() as f64 / batches;
     // The writer thread's share of the phase, and a batch's mean split (ms).
-    let total = |part: fn(&escalation_ledger::service::sequencer::BatchTimes) -> Duration| {
+    let total = |part: fn(&BatchTimes) -> Duration| {
         http.batches
             .iter()
             .map(|(_, t)| part(t).as_secs_f64())
@@ -404,11 +407,8 @@ struct HttpOutcome {
     failures: Vec<String>,
     wall: Duration,
     /// The phase's batches, and where their time went (`BatchLog` keeps the
-    /// last 4096).
-    batches: Vec<(
-        escalation_ledger::service::sequencer::BatchRecord,
-        escalation_ledger::service::sequencer::BatchTimes,
-    )>,
+    /// last `LOG_KEEP`).
+    batches: Vec<(BatchRecord, BatchTimes)>,
 }
 
 impl HttpOutcome {
@@ -548,8 +548,8 @@ fn http_phase(
     disputes: u32,
     args: &Args,
 ) -> Result<HttpOutcome, String> {
-    let batch_log = escalation_ledger::service::sequencer::BatchLog::default();
-    let batching = escalation_ledger::service::sequencer::Batching {
+    let batch_log = BatchLog::default();
+    let batching = Batching {
         max: args.batch_max.max(1),
         linger: args.batch_linger,
         log: batch_log.clone(),
@@ -608,7 +608,7 @@ fn http_phase(
         handle.stop(true).await;
         let mut batches = batch_log.timed();
         // Only the phase's own (while the log has not yet dropped any).
-        if batches.len() < 4096 {
+        if batches.len() < LOG_KEEP {
             batches.drain(..before.min(batches.len()));
         }
         let mut out = HttpOutcome {

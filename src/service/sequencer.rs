@@ -35,7 +35,7 @@ pub const DEFAULT_BATCH_MAX: usize = 64;
 pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(1);
 
 /// How many batch sizes a [`BatchLog`] keeps (the newest).
-const LOG_KEEP: usize = 4096;
+pub const LOG_KEEP: usize = 4096;
 
 /// How the sequencer groups commands.
 #[derive(Debug, Clone)]

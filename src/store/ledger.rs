@@ -152,11 +152,6 @@ fn append_chain_only_at(
         ))
         .execute(conn)?;
     crate::store::tail::set_head(conn, sealed.entry.seq, sealed.entry.entry_hash);
-    // The settings (webhooks, address lists, the registry, the active policy)
-    // change only with an entry about no dispute.
-    if sealed.entry.dispute_id.is_none() {
-        crate::store::tail::forget_settings(conn);
-    }
     Ok(sealed.entry)
 }
 
@@ -180,7 +175,6 @@ pub fn insert_verbatim(
         ))
         .execute(conn)?;
     crate::store::tail::set_head(conn, entry.seq, entry.entry_hash);
-    crate::store::tail::forget_settings(conn);
     crate::store::tree::add_leaf(conn, entry.seq, &entry.entry_hash)?;
     Ok(())
 }

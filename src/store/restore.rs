@@ -53,6 +53,7 @@ pub struct RestoredWebhook<'a> {
 }
 
 pub fn insert_webhook(conn: &mut DbConn, w: &RestoredWebhook) -> StoreResult<()> {
+    crate::store::tail::forget_settings(conn);
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::id.eq(w.id),
@@ -70,6 +71,7 @@ pub fn insert_webhook(conn: &mut DbConn, w: &RestoredWebhook) -> StoreResult<()>
 
 /// Mark endpoint `id` deactivated by entry `seq`; how many rows changed.
 pub fn deactivate_webhook(conn: &mut DbConn, id: &str, seq: i64) -> StoreResult<usize> {
+    crate::store::tail::forget_settings(conn);
     Ok(diesel::update(webhooks::table.find(id))
         .set((
             webhooks::active.eq(false),

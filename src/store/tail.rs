@@ -9,17 +9,17 @@
 //! changed once stored. It lives on the thread that opened the transaction,
 //! tagged with that connection, and is dropped when the transaction ends
 //! ([`close`], by `store::db`, on commit and on rollback). A savepoint rolled
-//! back takes back what was learnt inside it ([`rollback`]), so a refused
+//! back takes back what was learnt inside it ([`unmark`]), so a refused
 //! command in a batch leaves no head or node of its own behind.
 //!
 //! It also keeps the partnership's settings once read, for the transaction's
 //! later commands: who is notified (the active webhooks and the address
 //! lists), the registry's agencies and the active policy's version. Every
-//! change to those is recorded by an entry about no dispute (invariant 1), so
-//! any such append drops them ([`forget_settings`], by `store::ledger`), as
-//! does any savepoint rolled back. Another process cannot change them while
-//! the transaction holds the ledger lock, so the cache is sound across
-//! processes too.
+//! write to their tables drops them ([`forget_settings`], called by the few
+//! functions that write those tables), as does any savepoint rolled back.
+//! Another process cannot change them while the transaction holds the ledger
+//! lock (every change to them is an entry, invariant 1), so the cache is
+//! sound across processes too.
 
 use std::cell::RefCell;
 
